@@ -1,0 +1,42 @@
+// loa-controller: serves node agents from a data directory until SIGINT or SIGTERM.
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "loa/controller/controller_server.hpp"
+#include "loa/controller/database.hpp"
+
+namespace {
+std::atomic<bool> g_stop{false};
+}
+
+int main(int argc, char** argv) {
+    CLI::App app{"loa controller: schedules, media and confirmations for loa node agents"};
+    std::string data = std::getenv("LOA_DATA") ? std::getenv("LOA_DATA") : "loa-data";
+    loa::controller::ServerOptions options;
+    app.add_option("--data", data, "data directory (database and media); env LOA_DATA");
+    app.add_option("--bind", options.endpoint, "ZeroMQ endpoint for node agents");
+    app.add_option("--heartbeat-ms", options.heartbeat_interval_ms,
+                   "heartbeat interval told to nodes");
+    CLI11_PARSE(app, argc, argv);
+
+    auto db = loa::controller::open_database(std::filesystem::path(data) / "controller.db");
+    if (!db) {
+        spdlog::critical("{}", db.error().message);
+        return 1;
+    }
+    loa::media::ContentStore store(std::filesystem::path(data) / "media");
+    loa::controller::ControllerServer server(**db, store, options);
+    if (auto bound = server.bind(); !bound) {
+        spdlog::critical("{}", bound.error().message);
+        return 1;
+    }
+    std::signal(SIGINT, [](int) { g_stop = true; });
+    std::signal(SIGTERM, [](int) { g_stop = true; });
+    server.run(g_stop);
+    spdlog::info("controller stopped");
+    return 0;
+}

@@ -1,0 +1,187 @@
+// The ROUTER loop: receive, decode, dispatch to a handler, and push changed timelines.
+#include "loa/controller/controller_server.hpp"
+
+#include <SQLiteCpp/Statement.h>
+#include <spdlog/spdlog.h>
+
+#include "loa/controller/node_registry.hpp"
+#include "loa/controller/node_timeline.hpp"
+#include "loa/controller/time_text.hpp"
+#include "loa/protocol/envelope.hpp"
+
+namespace loa::controller {
+
+namespace {
+constexpr std::int64_t kPeriodicUs = 500'000;
+}
+
+ControllerServer::ControllerServer(SQLite::Database& db, media::ContentStore& store,
+                                   ServerOptions options)
+    : db_(db), store_(store), options_(std::move(options)), context_(1),
+      router_(context_, zmq::socket_type::router) {
+    router_.set(zmq::sockopt::linger, 0);
+    // A reply to a node that has gone must fail loudly, not vanish.
+    router_.set(zmq::sockopt::router_mandatory, 1);
+    router_.set(zmq::sockopt::backlog, 1024);
+}
+
+Result<void> ControllerServer::bind() {
+    try {
+        router_.bind(options_.endpoint);
+    } catch (const zmq::error_t& e) {
+        return fail(Error::Code::invalid_input,
+                    "cannot bind " + options_.endpoint + ": " + e.what());
+    }
+    spdlog::info("controller listening on {}", options_.endpoint);
+    return {};
+}
+
+void ControllerServer::run(const std::atomic<bool>& stop) {
+    while (!stop.load()) {
+        poll_once(100);
+    }
+}
+
+void ControllerServer::poll_once(int timeout_ms) {
+    zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, 1, std::chrono::milliseconds(timeout_ms));
+    // Drain what is waiting, a bounded batch so periodic work is never starved.
+    for (int i = 0; i < 1000 && (items[0].revents & ZMQ_POLLIN); ++i) {
+        zmq::message_t identity;
+        if (!router_.recv(identity, zmq::recv_flags::dontwait)) {
+            break;
+        }
+        std::string routing_id = identity.to_string();
+        zmq::message_t frame;
+        (void)router_.recv(frame);
+        if (frame.more()) {
+            zmq::message_t rest;
+            while (rest.more() || frame.more()) {
+                (void)router_.recv(rest);
+                frame.rebuild();  // only `rest` decides whether more parts follow now
+            }
+            spdlog::warn("refused a multi-frame message");
+            send_error(routing_id, wire::MALFORMED, "a loa message is exactly one frame", 0);
+            continue;
+        }
+        on_frame(routing_id, frame.to_string_view());
+    }
+    if (now_us() >= next_periodic_us_) {
+        next_periodic_us_ = now_us() + kPeriodicUs;
+        push_due_timelines();
+    }
+}
+
+void ControllerServer::on_frame(const std::string& routing_id, std::string_view frame) {
+    auto decoded = protocol::decode(frame);
+    auto known = peers_.find(routing_id);
+    std::string who = known != peers_.end() ? known->second.node_id : "(no hello yet)";
+    if (!decoded) {
+        spdlog::warn("node {}: refused frame: {}", who, decoded.error().message);
+        send_error(routing_id, protocol::to_wire_code(decoded.error().code),
+                   decoded.error().message, 0);
+        return;
+    }
+    const wire::Envelope& in = *decoded;
+    if (in.body_case() == wire::Envelope::kHello) {
+        handle_hello(routing_id, in);
+        return;
+    }
+    if (known == peers_.end()) {
+        // After a controller restart nodes are still connected but unknown: ask them to say
+        // hello again instead of guessing who they are.
+        send_error(routing_id, wire::NEED_HELLO, "send hello first", in.message_id());
+        return;
+    }
+    Peer& peer = known->second;
+    peer.last_seen_us = now_us();
+    switch (in.body_case()) {
+        case wire::Envelope::kHeartbeat: handle_heartbeat(peer, routing_id, in); break;
+        case wire::Envelope::kScheduleAck: handle_schedule_ack(peer, in); break;
+        case wire::Envelope::kChunkRequest: handle_chunk_request(routing_id, in); break;
+        case wire::Envelope::kPlaybackReport: handle_playback_report(peer, routing_id, in); break;
+        default:
+            spdlog::warn("node {}: unexpected {} refused", peer.node_id,
+                         protocol::message_type(in));
+            send_error(routing_id, wire::MALFORMED,
+                       std::string("a node does not send ") +
+                           std::string(protocol::message_type(in)),
+                       in.message_id());
+    }
+}
+
+void ControllerServer::push_timeline(Peer& peer, const std::string& routing_id, bool force) {
+    auto timeline = node_timeline(db_, peer.node_id, now_us());
+    if (!timeline) {
+        spdlog::error("node {}: cannot build timeline: {}", peer.node_id,
+                      timeline.error().message);
+        return;
+    }
+    const std::string& hash = timeline->timeline_hash();
+    if (hash == peer.acked_hash) {
+        return;
+    }
+    bool stale = now_us() - peer.pushed_us > options_.resend_after_ms * 1000;
+    if (!force && hash == peer.pushed_hash && !stale) {
+        return;
+    }
+    peer.pushed_hash = hash;
+    peer.pushed_us = now_us();
+    spdlog::info("node {}: sending timeline {} ({} plays)", peer.node_id, hash.substr(0, 12),
+                 timeline->slots_size());
+    wire::Envelope out;
+    *out.mutable_schedule_update() = std::move(*timeline);
+    send(routing_id, std::move(out), 0);
+}
+
+void ControllerServer::push_due_timelines() {
+    std::int64_t version = 0;
+    try {
+        SQLite::Statement q(db_, "PRAGMA data_version");
+        q.executeStep();
+        version = q.getColumn(0).getInt64();
+    } catch (const SQLite::Exception& e) {
+        spdlog::error("database: {}", e.what());
+        return;
+    }
+    // data_version moves when another connection (loactl) commits: campaigns or nodes changed.
+    bool changed = version != data_version_;
+    data_version_ = version;
+    std::int64_t silent_after = 3 * options_.heartbeat_interval_ms * 1000;
+    for (auto it = peers_.begin(); it != peers_.end();) {
+        if (now_us() - it->second.last_seen_us > silent_after) {
+            spdlog::info("node {}: silent for 3 heartbeats, session dropped", it->second.node_id);
+            it = peers_.erase(it);
+            continue;
+        }
+        push_timeline(it->second, it->first, changed);
+        ++it;
+    }
+}
+
+void ControllerServer::send(const std::string& routing_id, wire::Envelope envelope,
+                            std::uint64_t in_reply_to) {
+    envelope.set_message_id(next_message_id_++);
+    envelope.set_in_reply_to(in_reply_to);
+    std::string bytes = protocol::encode(std::move(envelope));
+    try {
+        router_.send(zmq::buffer(routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+        router_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+    } catch (const zmq::error_t& e) {
+        // EHOSTUNREACH (ROUTER_MANDATORY): the node went away; it will say hello again.
+        auto it = peers_.find(routing_id);
+        spdlog::warn("node {}: send failed: {}",
+                     it != peers_.end() ? it->second.node_id : "(unknown)", e.what());
+        peers_.erase(routing_id);
+    }
+}
+
+void ControllerServer::send_error(const std::string& routing_id, wire::ErrorCode code,
+                                  const std::string& message, std::uint64_t in_reply_to) {
+    wire::Envelope out;
+    out.mutable_error()->set_code(code);
+    out.mutable_error()->set_message(message);
+    send(routing_id, std::move(out), in_reply_to);
+}
+
+}  // namespace loa::controller

@@ -1,0 +1,135 @@
+// Opening the controller database and its schema migrations, one step per version.
+#include "loa/controller/database.hpp"
+
+#include <array>
+#include <string_view>
+
+#include <SQLiteCpp/Statement.h>
+
+namespace loa::controller {
+
+namespace {
+
+// Migration N brings the schema from version N-1 to N. Never edit a released step; add one.
+constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
+    R"sql(
+    CREATE TABLE nodes (
+        node_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('speaker', 'panel')),
+        area_path TEXT NOT NULL,
+        time_zone TEXT NOT NULL,
+        created_us INTEGER NOT NULL,
+        last_seen_us INTEGER,
+        agent_version TEXT,
+        acked_timeline_hash TEXT
+    );
+    CREATE TABLE media (
+        media_hash TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        original_name TEXT NOT NULL,
+        container TEXT NOT NULL,
+        codec TEXT NOT NULL,
+        sample_rate INTEGER NOT NULL,
+        channels INTEGER NOT NULL,
+        duration_us INTEGER NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        imported_us INTEGER NOT NULL
+    );
+    CREATE TABLE campaigns (
+        campaign_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        window_start_us INTEGER NOT NULL,
+        window_end_us INTEGER NOT NULL,
+        booked_us INTEGER NOT NULL,
+        CHECK (window_end_us > window_start_us)
+    );
+    CREATE TABLE campaign_items (
+        campaign_id TEXT NOT NULL REFERENCES campaigns(campaign_id),
+        position INTEGER NOT NULL,
+        media_hash TEXT NOT NULL REFERENCES media(media_hash),
+        PRIMARY KEY (campaign_id, position)
+    );
+    CREATE TABLE campaign_areas (
+        campaign_id TEXT NOT NULL REFERENCES campaigns(campaign_id),
+        area_path TEXT NOT NULL,
+        PRIMARY KEY (campaign_id, area_path)
+    );
+    -- The planned schedule: one row per play a node is asked to make.
+    CREATE TABLE slots (
+        node_id TEXT NOT NULL REFERENCES nodes(node_id),
+        slot_id TEXT NOT NULL,
+        campaign_id TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        media_hash TEXT NOT NULL,
+        title TEXT NOT NULL,
+        start_us INTEGER NOT NULL,
+        duration_us INTEGER NOT NULL,
+        PRIMARY KEY (node_id, slot_id)
+    );
+    CREATE INDEX slots_by_campaign ON slots (campaign_id, start_us);
+    CREATE INDEX slots_by_node_time ON slots (node_id, start_us);
+    -- What nodes report they did. Rows keep what they referred to (campaign, media, area), so
+    -- reports never change when those are edited later.
+    CREATE TABLE confirmations (
+        node_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        slot_id TEXT NOT NULL,
+        campaign_id TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        media_hash TEXT NOT NULL,
+        area_path TEXT NOT NULL,
+        planned_start_us INTEGER NOT NULL,
+        actual_start_us INTEGER NOT NULL,
+        actual_end_us INTEGER NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('played', 'failed', 'skipped')),
+        reason TEXT NOT NULL,
+        received_us INTEGER NOT NULL,
+        PRIMARY KEY (node_id, seq),
+        UNIQUE (node_id, slot_id)
+    );
+    CREATE INDEX confirmations_by_campaign ON confirmations (campaign_id, planned_start_us);
+    )sql",
+};
+
+}  // namespace
+
+int schema_version(SQLite::Database& db) {
+    SQLite::Statement q(db, "SELECT version FROM schema_version");
+    return q.executeStep() ? q.getColumn(0).getInt() : 0;
+}
+
+Result<std::unique_ptr<SQLite::Database>> open_database(const std::filesystem::path& file) {
+    try {
+        if (file.has_parent_path()) {
+            std::filesystem::create_directories(file.parent_path());
+        }
+        auto db = std::make_unique<SQLite::Database>(
+            file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        db->setBusyTimeout(10000);
+        db->exec("PRAGMA journal_mode=WAL");
+        // FULL: a confirmation is acked to its node right after commit, so the commit must be
+        // on disk before the ack leaves; a lost acked confirmation could never be re-sent.
+        db->exec("PRAGMA synchronous=FULL");
+        db->exec("PRAGMA foreign_keys=ON");
+        db->exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+        int version = schema_version(*db);
+        if (version > kSchemaVersion) {
+            return fail(Error::Code::storage,
+                        file.string() + ": schema version " + std::to_string(version) +
+                            " is newer than this controller's " + std::to_string(kSchemaVersion));
+        }
+        for (; version < kSchemaVersion; ++version) {
+            SQLite::Transaction step(*db);
+            db->exec(std::string(kMigrations[version]));
+            db->exec("DELETE FROM schema_version");
+            db->exec("INSERT INTO schema_version VALUES (" + std::to_string(version + 1) + ")");
+            step.commit();
+        }
+        return db;
+    } catch (const std::exception& e) {
+        return fail(Error::Code::storage, file.string() + ": " + e.what());
+    }
+}
+
+}  // namespace loa::controller

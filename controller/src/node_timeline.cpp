@@ -1,0 +1,53 @@
+// Building the ScheduleUpdate a node receives, with a hash that names its content.
+#include "loa/controller/node_timeline.hpp"
+
+#include <SQLiteCpp/Statement.h>
+#include <fmt/core.h>
+
+#include "loa/controller/database.hpp"
+#include "loa/media/content_hash.hpp"
+
+namespace loa::controller {
+
+namespace {
+constexpr std::int64_t kDayUs = 86400LL * 1'000'000;
+}
+
+Result<wire::ScheduleUpdate> node_timeline(SQLite::Database& db, const std::string& node_id,
+                                           std::int64_t now) {
+    return guard_storage([&]() -> Result<wire::ScheduleUpdate> {
+        // Plays of the last day stay in the timeline so that a node back from a long outage
+        // still learns of them and can confirm them as skipped, rather than leave them unknown.
+        SQLite::Statement q(db,
+                            "SELECT s.slot_id, s.campaign_id, s.item_id, s.media_hash, "
+                            "coalesce(m.size_bytes, 0), s.start_us, s.duration_us, s.title "
+                            "FROM slots s LEFT JOIN media m USING (media_hash) "
+                            "WHERE s.node_id = ? AND s.start_us + s.duration_us > ? "
+                            "AND s.start_us < ? ORDER BY s.start_us, s.slot_id");
+        q.bind(1, node_id);
+        q.bind(2, static_cast<int64_t>(now - kDayUs));
+        q.bind(3, static_cast<int64_t>(now + kTimelineHorizonUs));
+        wire::ScheduleUpdate update;
+        std::string canonical;
+        while (q.executeStep()) {
+            auto* slot = update.add_slots();
+            slot->set_slot_id(q.getColumn(0).getString());
+            slot->set_campaign_id(q.getColumn(1).getString());
+            slot->set_item_id(q.getColumn(2).getString());
+            slot->set_media_hash(q.getColumn(3).getString());
+            slot->set_media_size(static_cast<std::uint64_t>(q.getColumn(4).getInt64()));
+            slot->set_start_us(q.getColumn(5).getInt64());
+            slot->set_duration_us(q.getColumn(6).getInt64());
+            slot->set_title(q.getColumn(7).getString());
+            canonical += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", slot->slot_id(),
+                                     slot->campaign_id(), slot->item_id(), slot->media_hash(),
+                                     slot->media_size(), slot->start_us(), slot->duration_us(),
+                                     slot->title());
+        }
+        update.set_timeline_hash(media::sha256_hex(canonical));
+        update.set_generated_us(now);
+        return update;
+    });
+}
+
+}  // namespace loa::controller

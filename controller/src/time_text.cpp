@@ -1,0 +1,163 @@
+// Parsing and formatting of the times operators type.
+#include "loa/controller/time_text.hpp"
+
+#include <charconv>
+#include <chrono>
+
+#include <fmt/core.h>
+
+namespace loa::controller {
+
+namespace {
+
+constexpr std::int64_t kSecondUs = 1'000'000;
+
+bool read_int(std::string_view text, std::size_t pos, std::size_t len, int& out) {
+    if (pos + len > text.size()) {
+        return false;
+    }
+    auto [ptr, ec] = std::from_chars(text.data() + pos, text.data() + pos + len, out);
+    return ec == std::errc() && ptr == text.data() + pos + len;
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+std::int64_t days_from_civil(int y, int m, int d) {
+    y -= m <= 2;
+    const int era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+bool valid_date(int y, int m, int d) {
+    if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1) {
+        return false;
+    }
+    static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return d <= kDays[m - 1] + (m == 2 && leap ? 1 : 0);
+}
+
+Result<std::int64_t> invalid(std::string_view text, std::string_view why) {
+    return fail(Error::Code::invalid_input,
+                fmt::format("'{}' is not a time: {} (write e.g. 2026-11-24T05:30:00+07:00, "
+                            "2026-11-24 or now+20s)",
+                            text, why));
+}
+
+}  // namespace
+
+std::int64_t now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+Result<std::int64_t> parse_duration(std::string_view text) {
+    if (text.size() < 2) {
+        return fail(Error::Code::invalid_input,
+                    fmt::format("'{}' is not a duration (write e.g. 30s, 5m, 2h or 7d)", text));
+    }
+    std::int64_t unit = 0;
+    switch (text.back()) {
+        case 's': unit = kSecondUs; break;
+        case 'm': unit = 60 * kSecondUs; break;
+        case 'h': unit = 3600 * kSecondUs; break;
+        case 'd': unit = 86400 * kSecondUs; break;
+        default: break;
+    }
+    std::int64_t value = 0;
+    auto body = text.substr(0, text.size() - 1);
+    auto [ptr, ec] = std::from_chars(body.data(), body.data() + body.size(), value);
+    if (unit == 0 || ec != std::errc() || ptr != body.data() + body.size() || value < 0 ||
+        value > 3650LL * 86400) {
+        return fail(Error::Code::invalid_input,
+                    fmt::format("'{}' is not a duration (write e.g. 30s, 5m, 2h or 7d)", text));
+    }
+    return value * unit;
+}
+
+Result<std::int64_t> parse_instant(std::string_view text, std::int64_t now, bool end_of_day) {
+    if (text.starts_with("now")) {
+        auto rest = text.substr(3);
+        if (rest.empty()) {
+            return now;
+        }
+        if (rest[0] != '+' && rest[0] != '-') {
+            return invalid(text, "after 'now' comes +N or -N with a unit");
+        }
+        auto duration = parse_duration(rest.substr(1));
+        if (!duration) {
+            return invalid(text, duration.error().message);
+        }
+        return rest[0] == '+' ? now + *duration : now - *duration;
+    }
+    int y = 0, mo = 0, d = 0;
+    if (!read_int(text, 0, 4, y) || text.size() < 10 || text[4] != '-' ||
+        !read_int(text, 5, 2, mo) || text[7] != '-' || !read_int(text, 8, 2, d)) {
+        return invalid(text, "it does not start with a date YYYY-MM-DD");
+    }
+    if (!valid_date(y, mo, d)) {
+        return invalid(text, "no such date");
+    }
+    std::int64_t midnight_utc = days_from_civil(y, mo, d) * 86400 * kSecondUs;
+    if (text.size() == 10) {
+        return midnight_utc - kVietnamOffsetUs + (end_of_day ? 86400 * kSecondUs : 0);
+    }
+    if (text[10] != 'T' && text[10] != ' ') {
+        return invalid(text, "expected 'T' between date and time");
+    }
+    int h = 0, mi = 0, s = 0;
+    if (!read_int(text, 11, 2, h) || text.size() < 16 || text[13] != ':' ||
+        !read_int(text, 14, 2, mi)) {
+        return invalid(text, "the time is not HH:MM");
+    }
+    std::size_t pos = 16;
+    if (pos < text.size() && text[pos] == ':') {
+        if (!read_int(text, 17, 2, s)) {
+            return invalid(text, "the seconds are not SS");
+        }
+        pos = 19;
+    }
+    if (h > 23 || mi > 59 || s > 59) {
+        return invalid(text, "hour, minute or second out of range");
+    }
+    std::int64_t offset = kVietnamOffsetUs;
+    auto zone = text.substr(pos);
+    if (zone == "Z") {
+        offset = 0;
+    } else if (!zone.empty()) {
+        int oh = 0, om = 0;
+        if (zone.size() != 6 || (zone[0] != '+' && zone[0] != '-') || !read_int(zone, 1, 2, oh) ||
+            zone[3] != ':' || !read_int(zone, 4, 2, om) || oh > 14 || om > 59) {
+            return invalid(text, "the zone is not Z or ±HH:MM");
+        }
+        offset = (oh * 3600LL + om * 60LL) * kSecondUs * (zone[0] == '-' ? -1 : 1);
+    }
+    return midnight_utc + (h * 3600LL + mi * 60LL + s) * kSecondUs - offset;
+}
+
+std::string format_local(std::int64_t utc_us) {
+    std::int64_t local_s = (utc_us + kVietnamOffsetUs) / kSecondUs;
+    std::int64_t days = local_s / 86400;
+    std::int64_t secs = local_s % 86400;
+    if (secs < 0) {
+        secs += 86400;
+        --days;
+    }
+    // civil_from_days (Howard Hinnant)
+    days += 719468;
+    const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    const unsigned doe = static_cast<unsigned>(days - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+07:00", y, m, d, secs / 3600,
+                       (secs / 60) % 60, secs % 60);
+}
+
+}  // namespace loa::controller

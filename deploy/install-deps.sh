@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package loa needs to build, test and run its quickstart. Idempotent.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake pkg-config git clang-format
+  # media: GStreamer 1.22 and FFmpeg 5.1
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-alsa gstreamer1.0-tools
+  libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
+  # messaging, storage, crypto, serialisation
+  libzmq3-dev cppzmq-dev libsqlite3-dev libsqlitecpp-dev sqlite3 libsodium-dev
+  protobuf-compiler libprotobuf-dev
+  # support libraries
+  libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
+  # tests and fixtures
+  catch2 ffmpeg sox espeak-ng
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

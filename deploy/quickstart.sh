@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Quickstart: a controller, three node agents and Vietnamese bulletins on this machine, end to end.
+# Builds loa, generates bulletins with espeak-ng, books them a few seconds ahead, lets the nodes
+# play them (into WAV files), prints the airtime report and stops everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+bash deploy/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOA_BUILD_TESTS=OFF >/dev/null
+cmake --build build -j"$(nproc)" --target loa-controller loa-node loactl
+
+run="$root/quickstart-run"
+rm -rf "$run"
+mkdir -p "$run/bulletins" "$run/logs"
+export LOA_DATA="$run/controller"
+loactl="$root/build/controller/loactl"
+port=${LOA_QUICKSTART_PORT:-5599}
+endpoint="tcp://127.0.0.1:$port"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+echo "== Bulletins (espeak-ng -v vi, converted with ffmpeg)"
+texts=(
+  "Bản tin phòng chống thiên tai. Bà con thôn Tả Van chú ý mưa lớn, đề phòng sạt lở đất."
+  "Phong trào thi đua Lao động giỏi, lao động sáng tạo trên địa bàn tỉnh Lào Cai."
+  "Xây dựng nông thôn mới: mỗi huyện giới thiệu ít nhất một mô hình điển hình mỗi tháng."
+)
+titles=("Phòng chống thiên tai" "Lao động giỏi, lao động sáng tạo" "Nông thôn mới")
+hashes=()
+for i in "${!texts[@]}"; do
+  espeak-ng -v vi -s 150 -w "$run/bulletins/raw-$i.wav" "${texts[$i]}"
+  ffmpeg -nostdin -loglevel error -y -i "$run/bulletins/raw-$i.wav" -ac 1 -ar 22050 \
+    -c:a libvorbis -q:a 3 "$run/bulletins/ban-tin-$i.ogg"
+  hash=$("$loactl" --json media import "$run/bulletins/ban-tin-$i.ogg" --title "${titles[$i]}" |
+    sed -n 's/.*"media_hash":"\([0-9a-f]*\)".*/\1/p')
+  hashes+=("$hash")
+  "$loactl" media list | grep "$hash"
+done
+
+echo "== Nodes"
+"$loactl" node add ta-van-01 --kind speaker --area vn/lao-cai/sa-pa/ta-van
+"$loactl" node add ta-van-02 --kind speaker --area vn/lao-cai/sa-pa/ta-van
+"$loactl" node add a-mu-sung-01 --kind speaker --area vn/lao-cai/bat-xat/a-mu-sung
+
+echo "== Controller on $endpoint and three node agents"
+"$root/build/controller/loa-controller" --bind "$endpoint" --heartbeat-ms 5000 \
+  >"$run/logs/controller.log" 2>&1 &
+pids+=($!)
+for node in ta-van-01 ta-van-02 a-mu-sung-01; do
+  "$root/build/node/loa-node" --id "$node" --controller "$endpoint" --data "$run/nodes/$node" \
+    --sink "file:$run/played/$node" >"$run/logs/$node.log" 2>&1 &
+  pids+=($!)
+done
+
+echo "== Campaign, booked to start in 15 seconds"
+items=()
+for h in "${hashes[@]}"; do items+=(--item "$h"); done
+"$loactl" campaign add quickstart-lao-cai --name "Tuyên truyền thôn bản Lào Cai" \
+  --owner "Sở Thông tin và Truyền thông" "${items[@]}" \
+  --area vn/lao-cai/sa-pa --area vn/lao-cai/bat-xat --start now+15s --end now+10m
+
+report() { "$loactl" "$@" report airtime --campaign quickstart-lao-cai --from now-1h --to now+1h; }
+echo "== Waiting for every node to confirm every bulletin"
+for _ in $(seq 1 120); do
+  if report --json | python3 -c 'import json,sys; t=json.load(sys.stdin)["total"]; sys.exit(0 if t["planned_plays"]>0 and t["unconfirmed"]==0 else 1)'; then
+    break
+  fi
+  sleep 1
+done
+
+echo
+report
+echo
+echo "Played audio: $run/played/<node>/*.wav   Logs: $run/logs/"

@@ -1,0 +1,22 @@
+// Error values of the media library.
+#pragma once
+
+#include <string>
+
+namespace loa::media {
+
+struct Error {
+    enum class Code {
+        io,         ///< the file could not be read or written
+        not_media,  ///< FFmpeg does not recognise the file as a media container
+        no_audio,   ///< a media file without an audio stream (e.g. an image)
+        corrupt,    ///< truncated or undecodable stream
+        empty,      ///< zero-length file or no decoded samples
+        not_found,  ///< no content with that hash in the store
+        mismatch,   ///< content does not match the hash it was stored under
+    };
+    Code code;
+    std::string message;  ///< what, where and why, ready to show an operator
+};
+
+}  // namespace loa::media

@@ -1,0 +1,41 @@
+// loa-node: the node agent on a loudspeaker cluster or LED board, until SIGINT or SIGTERM.
+#include <atomic>
+#include <csignal>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "loa/node/node_agent.hpp"
+
+namespace {
+std::atomic<bool> g_stop{false};
+}
+
+int main(int argc, char** argv) {
+    CLI::App app{"loa node agent: plays its controller's schedule and confirms every play"};
+    loa::node::AgentOptions options;
+    std::string sink = "auto";
+    app.add_option("--id", options.node_id, "this node's id, as registered")->required();
+    app.add_option("--controller", options.controller, "controller endpoint");
+    app.add_option("--data", options.data_dir, "data directory (store and media cache)");
+    app.add_option("--sink", sink, "auto, alsa[:device], file:<dir> or fake");
+    CLI11_PARSE(app, argc, argv);
+
+    auto parsed = loa::node::SinkSpec::parse(sink);
+    if (!parsed) {
+        spdlog::critical("--sink: {}", parsed.error());
+        return 2;
+    }
+    options.sink = *parsed;
+    std::signal(SIGINT, [](int) { g_stop = true; });
+    std::signal(SIGTERM, [](int) { g_stop = true; });
+    try {
+        loa::node::NodeAgent agent(options);
+        agent.run(g_stop);
+    } catch (const std::exception& e) {
+        spdlog::critical("{}", e.what());
+        return 1;
+    }
+    spdlog::info("node {} stopped", options.node_id);
+    return 0;
+}

@@ -1,0 +1,243 @@
+// Tests of probe_audio: real fixtures from ffmpeg and espeak-ng, and every kind of bad file
+// refused.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <string>
+
+#include <fmt/core.h>
+
+#include "loa/media/audio_probe.hpp"
+#include "test_support.hpp"
+
+using Catch::Matchers::Contains;
+using loa::media::Error;
+using loa::media::probe_audio;
+using loa::test::TempDir;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::int64_t kSecond = 1'000'000;
+
+void ffmpeg(const std::string& args) {
+    INFO("ffmpeg " << args);
+    REQUIRE(loa::test::run_shell("ffmpeg -nostdin -loglevel error -y " + args) == 0);
+}
+
+void makeEncodedTone(const fs::path& out, double seconds, const std::string& codec_args) {
+    ffmpeg(fmt::format("-f lavfi -i 'sine=frequency=440:sample_rate=44100:duration={}' {} '{}'",
+                       seconds, codec_args, out.string()));
+}
+
+// Keeps the first `numerator/denominator` of a file's bytes, as an interrupted copy would.
+void truncate(const fs::path& file, std::uintmax_t numerator, std::uintmax_t denominator) {
+    fs::resize_file(file, fs::file_size(file) * numerator / denominator);
+}
+
+Error::Code refusal(const fs::path& file) {
+    auto info = probe_audio(file);
+    REQUIRE_FALSE(info.has_value());
+    INFO(info.error().message);
+    CHECK_THAT(info.error().message, Contains(file.filename().string()));
+    return info.error().code;
+}
+
+}  // namespace
+
+TEST_CASE("a WAV tone's duration comes out exact") {
+    TempDir dir;
+    auto file = dir / "tone.wav";
+    loa::test::make_tone(file, 3.0, 22050);
+
+    auto info = probe_audio(file);
+    REQUIRE(info.has_value());
+    CHECK(info->container == "wav");
+    CHECK(info->codec == "pcm_s16le");
+    CHECK(info->sample_rate == 22050);
+    CHECK(info->channels == 1);
+    CHECK(info->duration_us == Approx(3 * kSecond).margin(1000));
+    CHECK(info->size_bytes == fs::file_size(file));
+}
+
+TEST_CASE("a stereo WAV reports two channels") {
+    TempDir dir;
+    auto file = dir / "stereo.wav";
+    makeEncodedTone(file, 1.5, "-ac 2 -c:a pcm_s16le");
+
+    auto info = probe_audio(file);
+    REQUIRE(info.has_value());
+    CHECK(info->channels == 2);
+    CHECK(info->sample_rate == 44100);
+    CHECK(info->duration_us == Approx(1.5 * kSecond).margin(1000));
+}
+
+TEST_CASE("an MP3 probes as mp3 with about its duration") {
+    TempDir dir;
+    auto file = dir / "tone.mp3";
+    makeEncodedTone(file, 4.0, "-ac 1 -c:a libmp3lame -b:a 64k");
+
+    auto info = probe_audio(file);
+    REQUIRE(info.has_value());
+    CHECK(info->container == "mp3");
+    CHECK(info->codec == "mp3");
+    CHECK(info->sample_rate == 44100);
+    CHECK(info->channels == 1);
+    CHECK(info->duration_us == Approx(4 * kSecond).margin(100'000));
+}
+
+TEST_CASE("an Ogg/Opus file probes as ogg/opus with about its duration") {
+    TempDir dir;
+    auto file = dir / "tone.ogg";
+    makeEncodedTone(file, 4.0, "-ac 2 -c:a libopus -b:a 48k");
+
+    auto info = probe_audio(file);
+    REQUIRE(info.has_value());
+    CHECK(info->container == "ogg");
+    CHECK(info->codec == "opus");
+    CHECK(info->sample_rate == 48000);
+    CHECK(info->channels == 2);
+    CHECK(info->duration_us == Approx(4 * kSecond).margin(100'000));
+}
+
+TEST_CASE("a Vietnamese espeak-ng announcement probes") {
+    TempDir dir;
+    auto file = dir / "thong-bao.wav";
+    REQUIRE(loa::test::run_shell(fmt::format(
+                "espeak-ng -v vi -w '{}' 'Thông báo: ngày mai họp thôn lúc tám giờ sáng.'",
+                file.string())) == 0);
+
+    auto info = probe_audio(file);
+    REQUIRE(info.has_value());
+    CHECK(info->container == "wav");
+    CHECK(info->codec == "pcm_s16le");
+    CHECK(info->channels == 1);
+    CHECK(info->sample_rate > 0);
+    CHECK(info->duration_us > kSecond);
+    CHECK(info->duration_us < 30 * kSecond);
+}
+
+TEST_CASE("the audio of a video file is probed") {
+    TempDir dir;
+    auto file = dir / "clip.mkv";
+    ffmpeg(
+        fmt::format("-f lavfi -i color=c=blue:s=32x32:d=2 -f lavfi -i 'sine=duration=2' "
+                    "-shortest -c:v mpeg4 -c:a libopus '{}'",
+                    file.string()));
+
+    auto info = probe_audio(file);
+    REQUIRE(info.has_value());
+    CHECK(info->codec == "opus");
+    CHECK(info->duration_us == Approx(2 * kSecond).margin(100'000));
+}
+
+TEST_CASE("a text file is not media, whatever it is called") {
+    TempDir dir;
+    // Some names make FFmpeg try a demuxer on the extension alone (".dat", ".flac").
+    const std::string name = GENERATE(as<std::string>{}, "lich-phat.txt", "lich-phat", "notes.dat",
+                                      "fake.mp3", "fake.wav", "fake.ogg", "fake.flac", "fake.m4a");
+    auto file = dir / name;
+    loa::test::write_file(file, "Lịch phát thanh tuần này\nThứ hai: 6 giờ sáng\n");
+    CHECK(refusal(file) == Error::Code::not_media);
+}
+
+TEST_CASE("random bytes are not media") {
+    TempDir dir;
+    std::string bytes;
+    for (int i = 0; i < 5000; ++i) {
+        bytes.push_back(static_cast<char>((i * 2654435761u) >> 13));
+    }
+    auto file = dir / "noise.bin";
+    loa::test::write_file(file, bytes);
+    CHECK(refusal(file) == Error::Code::not_media);
+}
+
+TEST_CASE("a zero-length file is empty") {
+    TempDir dir;
+    auto file = dir / "nothing.mp3";
+    loa::test::write_file(file, "");
+    CHECK(refusal(file) == Error::Code::empty);
+}
+
+TEST_CASE("a missing file is an io error") {
+    TempDir dir;
+    CHECK(refusal(dir / "missing.wav") == Error::Code::io);
+}
+
+TEST_CASE("a PNG image has no audio") {
+    TempDir dir;
+    auto file = dir / "x.png";
+    ffmpeg(fmt::format("-f lavfi -i color=c=red:s=16x16 -frames:v 1 '{}'", file.string()));
+    CHECK(refusal(file) == Error::Code::no_audio);
+}
+
+TEST_CASE("a WAV with a header but no samples is empty") {
+    TempDir dir;
+    auto file = dir / "silence.wav";
+    // The canonical 44-byte RIFF/WAVE header of 22050 Hz mono 16-bit PCM, with a 0-byte data chunk.
+    auto le = [](std::uint32_t v, int bytes) {
+        std::string out;
+        for (int i = 0; i < bytes; ++i) {
+            out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+        }
+        return out;
+    };
+    std::string header = "RIFF" + le(36, 4) + "WAVE" + "fmt " + le(16, 4) + le(1, 2) + le(1, 2) +
+                         le(22050, 4) + le(44100, 4) + le(2, 2) + le(16, 2) + "data" + le(0, 4);
+    REQUIRE(header.size() == 44);
+    loa::test::write_file(file, header);
+    CHECK(refusal(file) == Error::Code::empty);
+}
+
+TEST_CASE("a truncated MP3 is corrupt") {
+    TempDir dir;
+    auto file = dir / "cut.mp3";
+    makeEncodedTone(file, 6.0, "-ac 1 -c:a libmp3lame -b:a 64k");
+    truncate(file, 1, 2);
+    CHECK(refusal(file) == Error::Code::corrupt);
+}
+
+TEST_CASE("a truncated WAV is corrupt") {
+    TempDir dir;
+    auto file = dir / "cut.wav";
+    loa::test::make_tone(file, 4.0);
+    truncate(file, 1, 2);
+    CHECK(refusal(file) == Error::Code::corrupt);
+}
+
+TEST_CASE("a truncated Ogg/Opus file is corrupt") {
+    TempDir dir;
+    auto file = dir / "cut.ogg";
+    makeEncodedTone(file, 6.0, "-c:a libopus");
+    truncate(file, 1, 2);
+    CHECK(refusal(file) == Error::Code::corrupt);
+}
+
+TEST_CASE("a truncated FLAC file is corrupt") {
+    TempDir dir;
+    auto file = dir / "cut.flac";
+    makeEncodedTone(file, 5.0, "-c:a flac");
+    truncate(file, 1, 2);
+    CHECK(refusal(file) == Error::Code::corrupt);
+}
+
+TEST_CASE("an MP4 cut before its index is corrupt, not foreign") {
+    TempDir dir;
+    auto file = dir / "cut.m4a";
+    makeEncodedTone(file, 5.0, "-c:a aac");  // ffmpeg writes the moov index at the end
+    truncate(file, 1, 2);
+    CHECK(refusal(file) == Error::Code::corrupt);
+}
+
+TEST_CASE("an MP3 with garbage in the middle is corrupt") {
+    TempDir dir;
+    auto file = dir / "garbled.mp3";
+    makeEncodedTone(file, 6.0, "-ac 1 -c:a libmp3lame -b:a 64k");
+    auto bytes = loa::test::read_file(file);
+    for (std::size_t i = bytes.size() / 4; i < bytes.size() * 3 / 4; ++i) {
+        bytes[i] = static_cast<char>((i * 7919) & 0xff);
+    }
+    loa::test::write_file(file, bytes);
+    CHECK(refusal(file) == Error::Code::corrupt);
+}
