@@ -33,6 +33,7 @@ Result<void> ControllerServer::bind() {
                     "cannot bind " + options_.endpoint + ": " + e.what());
     }
     spdlog::info("controller listening on {}", options_.endpoint);
+    push_due_timelines();  // records the current data_version
     return {};
 }
 
@@ -154,7 +155,10 @@ void ControllerServer::push_due_timelines() {
             it = peers_.erase(it);
             continue;
         }
-        push_timeline(it->second, it->first, changed);
+        // Unchanged data: only a stale unacked push (or time passing) is worth a recomputation.
+        if (changed || now_us() - it->second.pushed_us > options_.resend_after_ms * 1000) {
+            push_timeline(it->second, it->first, false);
+        }
         ++it;
     }
 }

@@ -1,0 +1,61 @@
+// A controller database and media store in a scratch directory, with helpers to fill them.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+
+#include "loa/controller/campaign_book.hpp"
+#include "loa/controller/database.hpp"
+#include "loa/controller/media_library.hpp"
+#include "loa/controller/node_registry.hpp"
+#include "loa/media/content_store.hpp"
+#include "test_support.hpp"
+
+namespace loa::test {
+
+inline constexpr std::int64_t kSecondUs = 1'000'000;
+/// A fixed "now" (2026-11-24T05:30:00+07:00): controller functions take the time as an argument.
+inline constexpr std::int64_t kNow = 1'795'473'000LL * kSecondUs;
+
+struct ControllerFixture {
+    TempDir dir;
+    std::unique_ptr<SQLite::Database> db;
+    media::ContentStore store{dir / "media"};
+
+    ControllerFixture() {
+        auto opened = controller::open_database(dir / "controller.db");
+        REQUIRE(opened.has_value());
+        db = std::move(*opened);
+    }
+
+    std::int64_t count(const std::string& table) {
+        SQLite::Statement q(*db, "SELECT count(*) FROM " + table);
+        q.executeStep();
+        return q.getColumn(0).getInt64();
+    }
+
+    void node(const std::string& id, const std::string& area) {
+        auto added = controller::add_node(*db, {.node_id = id, .kind = "speaker", .area_path = area}, kNow);
+        REQUIRE(added.has_value());
+    }
+
+    /// Imports a tone of `seconds`; returns its hash.
+    std::string tone(double seconds, double frequency = 440.0) {
+        auto file = dir / ("tone-" + std::to_string(frequency) + ".wav");
+        make_tone(file, seconds, 22050, frequency);
+        auto imported = controller::import_media(*db, store, file, "Bản tin", kNow);
+        REQUIRE(imported.has_value());
+        return imported->media.media_hash;
+    }
+
+    controller::CampaignSpec campaign(const std::string& id, std::vector<std::string> hashes,
+                                      std::vector<std::string> areas) {
+        return {id,     "Phòng chống thiên tai", "UBND xã Tả Van", kNow + 60 * kSecondUs,
+                kNow + 3600 * kSecondUs, std::move(hashes), std::move(areas)};
+    }
+};
+
+}  // namespace loa::test

@@ -1,0 +1,198 @@
+// The ROUTER server over real loopback sockets: sessions, chunks, reports, and bad frames.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <thread>
+
+#include <zmq.hpp>
+
+#include "controller_fixture.hpp"
+#include "loa/controller/controller_server.hpp"
+#include "loa/controller/time_text.hpp"
+#include "loa/protocol/envelope.hpp"
+
+using namespace loa;
+using namespace loa::test;
+
+namespace {
+
+/// A controller serving on a free loopback port from a background thread.
+struct RunningServer : ControllerFixture {
+    std::string endpoint = "tcp://127.0.0.1:" + std::to_string(free_tcp_port());
+    std::unique_ptr<controller::ControllerServer> server;
+    std::atomic<bool> stop{false};
+    std::thread thread;
+
+    void start() {
+        server = std::make_unique<controller::ControllerServer>(
+            *db, store, controller::ServerOptions{endpoint, 1000, 5000});
+        REQUIRE(server->bind().has_value());
+        thread = std::thread([this] { server->run(stop); });
+    }
+    ~RunningServer() {
+        stop = true;
+        if (thread.joinable()) {
+            thread.join();
+        }
+    }
+};
+
+/// A hand-driven node: a raw DEALER speaking the wire protocol.
+struct RawNode {
+    zmq::context_t context{1};
+    zmq::socket_t socket{context, zmq::socket_type::dealer};
+    std::uint64_t next_id = 1;
+
+    explicit RawNode(const std::string& endpoint) {
+        socket.set(zmq::sockopt::linger, 0);
+        socket.set(zmq::sockopt::rcvtimeo, 5000);
+        socket.connect(endpoint);
+    }
+    void send_raw(std::string_view bytes) { socket.send(zmq::buffer(bytes)); }
+    void send(wire::Envelope e) {
+        e.set_message_id(next_id++);
+        send_raw(protocol::encode(std::move(e)));
+    }
+    /// The next message of the given type, skipping others (e.g. schedule updates).
+    wire::Envelope receive(wire::Envelope::BodyCase type) {
+        for (int i = 0; i < 20; ++i) {
+            zmq::message_t frame;
+            REQUIRE(socket.recv(frame));
+            auto decoded = protocol::decode(frame.to_string_view());
+            REQUIRE(decoded.has_value());
+            if (decoded->body_case() == type) {
+                return *decoded;
+            }
+        }
+        FAIL("expected message never came");
+        return {};
+    }
+    void hello(const std::string& node_id) {
+        wire::Envelope e;
+        e.mutable_hello()->set_node_id(node_id);
+        send(e);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a registered node is welcomed and sent its timeline; an unknown one is refused") {
+    RunningServer f;
+    f.node("ta-van-01", "vn/lao-cai/sa-pa/ta-van");
+    auto a = f.tone(2.0);
+    auto spec = f.campaign("c1", {a}, {"vn/lao-cai"});
+    spec.window_start_us = controller::now_us() + 60 * kSecondUs;
+    spec.window_end_us = spec.window_start_us + 600 * kSecondUs;
+    REQUIRE(controller::add_campaign(*f.db, spec, controller::now_us()));
+    f.start();
+
+    RawNode node(f.endpoint);
+    node.hello("ta-van-01");
+    auto welcome = node.receive(wire::Envelope::kWelcome);
+    CHECK(welcome.welcome().heartbeat_interval_ms() == 1000);
+    auto update = node.receive(wire::Envelope::kScheduleUpdate);
+    REQUIRE(update.schedule_update().slots_size() == 1);
+    CHECK(update.schedule_update().slots(0).media_hash() == a);
+
+    RawNode stranger(f.endpoint);
+    stranger.hello("ke-la");
+    auto refused = stranger.receive(wire::Envelope::kError);
+    CHECK(refused.error().code() == wire::UNKNOWN_NODE);
+    CHECK(refused.error().message().find("ke-la") != std::string::npos);
+}
+
+TEST_CASE("a message before hello is answered with NEED_HELLO") {
+    RunningServer f;
+    f.start();
+    RawNode node(f.endpoint);
+    wire::Envelope e;
+    e.mutable_heartbeat()->set_node_time_us(1);
+    node.send(e);
+    CHECK(node.receive(wire::Envelope::kError).error().code() == wire::NEED_HELLO);
+}
+
+TEST_CASE("media is served in chunks that reassemble to the stored file") {
+    RunningServer f;
+    f.node("ta-van-01", "vn/x");
+    auto a = f.tone(2.0);
+    f.start();
+    RawNode node(f.endpoint);
+    node.hello("ta-van-01");
+    node.receive(wire::Envelope::kWelcome);
+    std::string assembled;
+    std::uint64_t total = 1;
+    while (assembled.size() < total) {
+        wire::Envelope e;
+        e.mutable_chunk_request()->set_media_hash(a);
+        e.mutable_chunk_request()->set_offset(assembled.size());
+        e.mutable_chunk_request()->set_length(16 * 1024);
+        node.send(e);
+        auto chunk = node.receive(wire::Envelope::kChunk).chunk();
+        CHECK(chunk.offset() == assembled.size());
+        total = chunk.total_size();
+        assembled += chunk.data();
+    }
+    CHECK(assembled == read_file(f.store.path_for(a)));
+
+    wire::Envelope missing;
+    missing.mutable_chunk_request()->set_media_hash("../../etc/passwd");
+    node.send(missing);
+    CHECK(node.receive(wire::Envelope::kError).error().code() == wire::NOT_FOUND);
+}
+
+TEST_CASE("a report is acked after commit, and a re-sent one is stored once") {
+    RunningServer f;
+    f.node("ta-van-01", "vn/x");
+    f.start();
+    RawNode node(f.endpoint);
+    node.hello("ta-van-01");
+    node.receive(wire::Envelope::kWelcome);
+    wire::Envelope report;
+    auto* c = report.mutable_playback_report()->add_confirmations();
+    c->set_seq(1);
+    c->set_slot_id("c1/1@1");
+    c->set_campaign_id("c1");
+    c->set_outcome(wire::PLAYED);
+    c->set_actual_start_us(1000);
+    c->set_actual_end_us(2000);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        node.send(report);
+        auto ack = node.receive(wire::Envelope::kReportAck);
+        REQUIRE(ack.report_ack().seqs_size() == 1);
+        CHECK(ack.report_ack().seqs(0) == 1);
+        SQLite::Database reader((f.dir / "controller.db").string());
+        SQLite::Statement q(reader, "SELECT count(*) FROM confirmations WHERE node_id = ?");
+        q.bind(1, "ta-van-01");
+        q.executeStep();
+        CHECK(q.getColumn(0).getInt() == 1);
+    }
+}
+
+TEST_CASE("malformed frames are refused and the controller keeps serving other nodes") {
+    RunningServer f;
+    f.node("ta-van-01", "vn/x");
+    f.start();
+    RawNode good(f.endpoint);
+    RawNode bad(f.endpoint);
+    good.hello("ta-van-01");
+    good.receive(wire::Envelope::kWelcome);
+
+    bad.send_raw(std::string("\x0a\xff\xff\xff garbage", 12));
+    CHECK(bad.receive(wire::Envelope::kError).error().code() == wire::MALFORMED);
+    bad.send_raw("");
+    CHECK(bad.receive(wire::Envelope::kError).error().code() == wire::MALFORMED);
+    bad.socket.send(zmq::str_buffer("part one"), zmq::send_flags::sndmore);
+    bad.socket.send(zmq::str_buffer("part two"));
+    CHECK(bad.receive(wire::Envelope::kError).error().message().find("one frame") !=
+          std::string::npos);
+    wire::Envelope welcome_from_node;  // a message only a controller sends
+    welcome_from_node.mutable_welcome();
+    bad.hello("ta-van-01");
+    bad.receive(wire::Envelope::kWelcome);
+    bad.send(welcome_from_node);
+    CHECK(bad.receive(wire::Envelope::kError).error().code() == wire::MALFORMED);
+
+    good.hello("ta-van-01");  // still served
+    CHECK(good.receive(wire::Envelope::kWelcome).welcome().accepted_version() ==
+          protocol::kProtocolVersion);
+}

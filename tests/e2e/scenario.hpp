@@ -1,0 +1,358 @@
+// Shared fixture of the end-to-end scenarios: real loa-controller, loa-node and loactl processes.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "test_support.hpp"
+
+/// REQUIRE / CHECK that print the tails of every process log of `scenario` when they fail.
+/// The logs are read when the assertion runs, so wait first and assert on the result.
+#define E2E_REQUIRE(scenario, ...)    \
+    do {                              \
+        INFO((scenario).log_tails()); \
+        REQUIRE(__VA_ARGS__);         \
+    } while (false)
+#define E2E_CHECK(scenario, ...)      \
+    do {                              \
+        INFO((scenario).log_tails()); \
+        CHECK(__VA_ARGS__);           \
+    } while (false)
+
+namespace loa::e2e {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+inline constexpr const char* kArea = "vn/lao-cai/sa-pa/ta-van";
+
+/// `text` as one single-quoted shell word.
+inline std::string shell_quote(const std::string& text) {
+    std::string out = "'";
+    for (char c : text) {
+        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    }
+    return out + "'";
+}
+
+/// Duration of a media file in seconds as ffprobe reads its container; -1 if it cannot.
+inline double probe_seconds(const fs::path& file) {
+    int status = -1;
+    std::string out =
+        test::capture_shell("ffprobe -v error -show_entries format=duration -of csv=p=0 " +
+                                shell_quote(file.string()) + " 2>/dev/null",
+                            &status);
+    if (status != 0 || out.empty()) {
+        return -1;
+    }
+    return std::strtod(out.c_str(), nullptr);
+}
+
+/// An imported bulletin: its content hash and the duration the controller probed.
+struct Bulletin {
+    std::string hash;
+    double seconds = 0;
+};
+
+/// One scenario's world: a scratch directory holding the controller's data, each node's data
+/// and file sink, and every process log; the controller endpoint is a free loopback port.
+class Scenario {
+  public:
+    Scenario() : port_(test::free_tcp_port()), endpoint_(fmt::format("tcp://127.0.0.1:{}", port_)) {
+        fs::create_directories(logs());
+        fs::create_directories(dir_ / "bulletins");
+    }
+
+    ~Scenario() {
+        // Nodes first, so none of them is left talking to a controller that is gone.
+        for (auto& [id, node] : nodes_) {
+            if (node) {
+                node->terminate(5s);
+            }
+        }
+        if (controller_) {
+            controller_->terminate(5s);
+        }
+    }
+
+    Scenario(const Scenario&) = delete;
+    Scenario& operator=(const Scenario&) = delete;
+
+    const std::string& endpoint() const { return endpoint_; }
+    fs::path root() const { return dir_.path(); }
+    fs::path controller_data() const { return dir_ / "controller"; }
+    fs::path controller_db() const { return controller_data() / "controller.db"; }
+    fs::path logs() const { return dir_ / "logs"; }
+    fs::path node_data(const std::string& id) const { return dir_ / "nodes" / id; }
+    fs::path node_db(const std::string& id) const { return node_data(id) / "node.db"; }
+    fs::path played(const std::string& id) const { return dir_ / "played" / id; }
+
+    // ---- loactl ----------------------------------------------------------------------------
+
+    /// Runs `loactl --data <controller data> --json <args>`; requires success and returns the
+    /// JSON it printed. Its stderr goes to logs/loactl.log.
+    nlohmann::json loactl(const std::string& args) {
+        int status = -1;
+        std::string command = fmt::format("{} --data {} --json {} 2>>{}", LOA_LOACTL_BIN,
+                                          shell_quote(controller_data().string()), args,
+                                          shell_quote((logs() / "loactl.log").string()));
+        std::string out = test::capture_shell(command, &status);
+        INFO("loactl " << args << "\nprinted: " << out << "\n" << log_tails());
+        REQUIRE(status == 0);
+        auto parsed = nlohmann::json::parse(out, nullptr, false);
+        REQUIRE_FALSE(parsed.is_discarded());
+        return parsed;
+    }
+
+    void add_node(const std::string& id, const std::string& area = kArea) {
+        auto added = loactl(fmt::format("node add {} --kind speaker --area {}", id, area));
+        REQUIRE(added["node"] == id);
+    }
+
+    /// Imports the audio file and returns its hash and probed duration.
+    Bulletin import(const fs::path& file, const std::string& title) {
+        auto imported = loactl(fmt::format("media import {} --title {}", shell_quote(file.string()),
+                                           shell_quote(title)));
+        Bulletin b{imported.at("media_hash").get<std::string>(),
+                   imported.at("duration_seconds").get<double>()};
+        REQUIRE(b.hash.size() == 64);
+        REQUIRE(b.seconds > 0);
+        return b;
+    }
+
+    /// A sine tone of `seconds` at `frequency` Hz (distinct frequencies, distinct hashes).
+    Bulletin tone(double seconds, double frequency) {
+        auto file = dir_ / "bulletins" / fmt::format("tone-{}hz-{}s.wav", frequency, seconds);
+        test::make_tone(file, seconds, 22050, frequency);
+        return import(file, fmt::format("Bản tin thử {} Hz", frequency));
+    }
+
+    /// Vietnamese speech from espeak-ng, converted to Ogg Vorbis as operators do.
+    Bulletin speech(const std::string& name, const std::string& text) {
+        auto raw = dir_ / "bulletins" / (name + "-raw.wav");
+        auto ogg = dir_ / "bulletins" / (name + ".ogg");
+        int status = test::run_shell(fmt::format(
+            "espeak-ng -v vi -s 150 -w {} {} && ffmpeg -nostdin -loglevel error -y -i {} -ac 1 "
+            "-ar 22050 -c:a libvorbis -q:a 3 {}",
+            shell_quote(raw.string()), shell_quote(text), shell_quote(raw.string()),
+            shell_quote(ogg.string())));
+        REQUIRE(status == 0);
+        return import(ogg, text.substr(0, text.find('.')));
+    }
+
+    /// Books `bulletins` on every node of `area`, the window opening `start_in_s` from now.
+    nlohmann::json add_campaign(const std::string& id, const std::vector<Bulletin>& bulletins,
+                                int start_in_s, const std::string& area = kArea) {
+        std::string items;
+        for (const auto& b : bulletins) {
+            items += " --item " + b.hash;
+        }
+        auto booked = loactl(fmt::format(
+            "campaign add {} --name {} --owner {}{} --area {} --start now+{}s --end now+10m", id,
+            shell_quote("Phòng chống thiên tai"), shell_quote("UBND xã Tả Van"), items, area,
+            start_in_s));
+        REQUIRE(booked["campaign"] == id);
+        REQUIRE(booked["unplaced"].empty());
+        return booked;
+    }
+
+    nlohmann::json report(const std::string& campaign) {
+        return loactl(
+            fmt::format("report airtime --campaign {} --from now-1h --to now+1h", campaign));
+    }
+
+    // ---- processes -------------------------------------------------------------------------
+
+    void start_controller() {
+        REQUIRE_FALSE(controller_);
+        auto log = logs() / "controller.log";
+        std::size_t before = test::read_file(log).size();
+        controller_ = std::make_unique<test::Process>(
+            std::vector<std::string>{LOA_CONTROLLER_BIN, "--data", controller_data().string(),
+                                     "--bind", endpoint_, "--heartbeat-ms", "1000"},
+            log);
+        bool listening = test::wait_until(
+            [&] {
+                return test::read_file(log).find("controller listening on", before) !=
+                           std::string::npos ||
+                       !controller_->running();
+            },
+            10s);
+        E2E_REQUIRE(*this, listening);
+        E2E_REQUIRE(*this, controller_->running());
+    }
+
+    /// SIGTERM; requires a clean exit.
+    void stop_controller() {
+        REQUIRE(controller_);
+        int status = controller_->terminate(10s);
+        controller_.reset();
+        E2E_REQUIRE(*this, status == 0);
+    }
+
+    bool controller_running() { return controller_ && controller_->running(); }
+
+    void start_node(const std::string& id) {
+        auto& slot = nodes_[id];
+        REQUIRE_FALSE(slot);
+        slot = std::make_unique<test::Process>(
+            std::vector<std::string>{LOA_NODE_BIN, "--id", id, "--controller", endpoint_, "--data",
+                                     node_data(id).string(), "--sink",
+                                     "file:" + played(id).string()},
+            logs() / (id + ".log"));
+    }
+
+    void kill_node(const std::string& id) {
+        REQUIRE(nodes_[id]);
+        nodes_[id]->kill_hard();
+        nodes_[id].reset();
+    }
+
+    bool node_running(const std::string& id) { return nodes_[id] && nodes_[id]->running(); }
+
+    // ---- what the processes left on disk -------------------------------------------------
+
+    /// First column of the first row of `sql` on the controller's database, read-only; nullopt
+    /// if the database cannot be read (not created yet, busy) or the query returns no row.
+    std::optional<std::int64_t> controller_scalar(const std::string& sql) {
+        return scalar(controller_db(), sql);
+    }
+
+    std::optional<std::int64_t> node_scalar(const std::string& id, const std::string& sql) {
+        return scalar(node_db(id), sql);
+    }
+
+    /// The WAVs a node's file sink wrote, sorted by name (planned start, then slot).
+    std::vector<fs::path> wavs(const std::string& id) const {
+        std::vector<fs::path> out;
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(played(id), ec)) {
+            if (e.path().extension() == ".wav") {
+                out.push_back(e.path());
+            }
+        }
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+
+    /// Whether every node named has said hello (nodes.last_seen_us is set).
+    bool seen(const std::vector<std::string>& ids) {
+        for (const auto& id : ids) {
+            auto n =
+                controller_scalar(fmt::format("SELECT count(*) FROM nodes WHERE node_id = '{}' AND "
+                                              "last_seen_us IS NOT NULL",
+                                              id));
+            if (n.value_or(0) != 1) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// Planned plays of `campaign` on `node` (rows of the controller's slots table).
+    std::int64_t planned(const std::string& node, const std::string& campaign) {
+        return controller_scalar(fmt::format("SELECT count(*) FROM slots WHERE node_id = '{}' "
+                                             "AND campaign_id = '{}'",
+                                             node, campaign))
+            .value_or(-1);
+    }
+
+    /// Confirmations the controller holds for `node` with `outcome` ("" for any).
+    std::int64_t confirmed(const std::string& node, const std::string& outcome = "played") {
+        return controller_scalar(
+                   fmt::format("SELECT count(*) FROM confirmations WHERE node_id = '{}'{}", node,
+                               outcome.empty() ? std::string()
+                                               : fmt::format(" AND outcome = '{}'", outcome)))
+            .value_or(-1);
+    }
+
+    /// Seconds from now until the end of the last play booked on `node`, at least 0.
+    double seconds_to_last_play_end(const std::string& node) {
+        auto end = controller_scalar(fmt::format(
+            "SELECT max(start_us + duration_us) FROM slots WHERE node_id = '{}'", node));
+        auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+        return end ? std::max(0.0, static_cast<double>(*end - now) / 1e6) : 0.0;
+    }
+
+    /// The last `lines` lines of every process log, for failure messages.
+    std::string log_tails(std::size_t lines = 40) const {
+        std::ostringstream out;
+        std::error_code ec;
+        std::vector<fs::path> files;
+        for (const auto& e : fs::directory_iterator(logs(), ec)) {
+            files.push_back(e.path());
+        }
+        std::sort(files.begin(), files.end());
+        for (const auto& file : files) {
+            std::ifstream in(file);
+            std::deque<std::string> tail;
+            for (std::string line; std::getline(in, line);) {
+                tail.push_back(line);
+                if (tail.size() > lines) {
+                    tail.pop_front();
+                }
+            }
+            out << "----- " << file.filename().string() << " (last " << tail.size()
+                << " lines) -----\n";
+            for (const auto& line : tail) {
+                out << line << "\n";
+            }
+        }
+        return out.str();
+    }
+
+  private:
+    static std::optional<std::int64_t> scalar(const fs::path& db_file, const std::string& sql) {
+        std::error_code ec;
+        if (!fs::exists(db_file, ec)) {
+            return std::nullopt;
+        }
+        try {
+            SQLite::Database db(db_file.string(), SQLite::OPEN_READONLY);
+            db.setBusyTimeout(2000);
+            SQLite::Statement q(db, sql);
+            if (!q.executeStep() || q.getColumn(0).isNull()) {
+                return std::nullopt;
+            }
+            return q.getColumn(0).getInt64();
+        } catch (const std::exception&) {
+            return std::nullopt;  // e.g. the schema is not there yet
+        }
+    }
+
+    test::TempDir dir_;
+    int port_;
+    std::string endpoint_;
+    std::unique_ptr<test::Process> controller_;
+    std::map<std::string, std::unique_ptr<test::Process>> nodes_;
+};
+
+/// The deadline for plays booked on `node` to be confirmed: the end of the last one plus slack
+/// for pacing, the report retry and the ack.
+inline std::chrono::milliseconds confirm_deadline(Scenario& s, const std::string& node) {
+    return std::chrono::milliseconds(
+        static_cast<std::int64_t>((s.seconds_to_last_play_end(node) + 15.0) * 1000));
+}
+
+}  // namespace loa::e2e

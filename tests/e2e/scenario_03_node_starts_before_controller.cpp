@@ -1,0 +1,49 @@
+// Scenario 03: a node started before any controller exists waits quietly, then joins and plays.
+#include "scenario.hpp"
+
+using namespace loa::e2e;
+
+TEST_CASE("scenario 03: a node started before the controller joins it and plays", "[e2e]") {
+    Scenario s;
+    const std::string node = "ta-van-01";
+    s.start_node(node);  // empty data directory, nothing listening on the endpoint
+
+    std::this_thread::sleep_for(3s);
+    E2E_REQUIRE(s, s.node_running(node));
+    E2E_CHECK(s, s.wavs(node).empty());
+    // node.db may not even have rows yet; it must not have plays or confirmations.
+    E2E_CHECK(s, s.node_scalar(node, "SELECT count(*) FROM outbox").value_or(0) == 0);
+    E2E_CHECK(s, s.node_scalar(node, "SELECT count(*) FROM slots").value_or(0) == 0);
+
+    // The operator sets the controller up, then starts it.
+    s.add_node(node);
+    const Bulletin bulletin =
+        s.speech("thien-tai", "Bản tin phòng chống thiên tai. Bà con thôn Tả Van chú ý mưa lớn.");
+    // The node has been retrying for a while and its reconnect interval has grown: leave room.
+    s.add_campaign("thien-tai", {bulletin}, 12);
+    E2E_REQUIRE(s, s.planned(node, "thien-tai") == 1);
+    E2E_CHECK(s, s.controller_scalar("SELECT count(*) FROM nodes WHERE last_seen_us IS NULL") == 1);
+    s.start_controller();
+
+    bool joined = loa::test::wait_until([&] { return s.seen({node}); }, 12s);
+    E2E_REQUIRE(s, joined);
+    E2E_CHECK(s, s.controller_scalar("SELECT count(*) FROM nodes WHERE node_id = 'ta-van-01' AND "
+                                     "agent_version IS NOT NULL AND agent_version <> ''") == 1);
+
+    bool confirmed = loa::test::wait_until([&] { return s.confirmed(node, "") == 1; },
+                                           confirm_deadline(s, node));
+    E2E_REQUIRE(s, confirmed);
+    E2E_CHECK(s, s.confirmed(node, "played") == 1);
+    bool acked = loa::test::wait_until(
+        [&] { return s.node_scalar(node, "SELECT count(*) FROM outbox") == 0; }, 10s);
+    E2E_CHECK(s, acked);
+
+    auto files = s.wavs(node);
+    E2E_REQUIRE(s, files.size() == 1);
+    CHECK(probe_seconds(files[0]) == Approx(bulletin.seconds).margin(0.1));
+    auto report = s.report("thien-tai");
+    INFO("report: " << report.dump(2));
+    CHECK(report["total"]["confirmed_plays"] == 1);
+    CHECK(report["total"]["confirmed_seconds"].get<double>() ==
+          Approx(bulletin.seconds).margin(0.2));
+}
