@@ -3,8 +3,8 @@
 #include <csignal>
 #include <cstdlib>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "loa/controller/controller_server.hpp"
 #include "loa/controller/database.hpp"

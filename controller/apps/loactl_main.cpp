@@ -2,8 +2,8 @@
 #include <cstdlib>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "loa/controller/airtime_report.hpp"
@@ -54,15 +54,15 @@ int main(int argc, char** argv) {
 
     auto* campaign_cmd = app.add_subcommand("campaign", "information campaigns");
     campaign_cmd->require_subcommand(1);
-    auto* campaign_add = campaign_cmd->add_subcommand("add", "define a campaign and book its plays");
+    auto* campaign_add =
+        campaign_cmd->add_subcommand("add", "define a campaign and book its plays");
     lc::CampaignSpec spec;
     std::string start_text, end_text;
     campaign_add->add_option("id", spec.campaign_id, "campaign id, e.g. lao-dong-gioi-2025")
         ->required();
     campaign_add->add_option("--name", spec.name, "name, e.g. \"Lao động giỏi\"")->required();
     campaign_add->add_option("--owner", spec.owner, "owner agency");
-    campaign_add->add_option("--item", spec.media_hashes, "media hash, in play order")
-        ->required();
+    campaign_add->add_option("--item", spec.media_hashes, "media hash, in play order")->required();
     campaign_add->add_option("--area", spec.areas, "target area path")->required();
     campaign_add->add_option("--start", start_text, "window start (ISO 8601, date, now+20s)")
         ->required();
@@ -75,8 +75,7 @@ int main(int argc, char** argv) {
     std::string from_text, to_text, lang = "vi";
     airtime->add_option("--campaign", query.campaign_id, "campaign id")->required();
     airtime->add_option("--area", query.area, "only nodes in this area");
-    airtime->add_option("--from", from_text, "period start (date: its local midnight)")
-        ->required();
+    airtime->add_option("--from", from_text, "period start (date: its local midnight)")->required();
     airtime->add_option("--to", to_text, "period end (date: the whole day included)")->required();
     airtime->add_option("--lang", lang, "vi or en")->check(CLI::IsMember({"vi", "en"}));
 
@@ -107,8 +106,11 @@ int main(int argc, char** argv) {
         nlohmann::json out = nlohmann::json::array();
         for (const auto& n : *nodes) {
             std::string seen = n.last_seen_us ? lc::format_local(*n.last_seen_us) : "-";
-            out.push_back({{"node", n.node_id}, {"kind", n.kind}, {"area", n.area_path},
-                           {"last_seen", seen}, {"agent_version", n.agent_version}});
+            out.push_back({{"node", n.node_id},
+                           {"kind", n.kind},
+                           {"area", n.area_path},
+                           {"last_seen", seen},
+                           {"agent_version", n.agent_version}});
             if (!json) {
                 fmt::print("{:<16} {:<8} {:<32} {}\n", n.node_id, n.kind, n.area_path, seen);
             }
@@ -142,7 +144,8 @@ int main(int argc, char** argv) {
         }
         nlohmann::json out = nlohmann::json::array();
         for (const auto& m : *all) {
-            out.push_back({{"media_hash", m.media_hash}, {"title", m.title},
+            out.push_back({{"media_hash", m.media_hash},
+                           {"title", m.title},
                            {"duration_seconds", m.duration_us / 1e6}});
             if (!json) {
                 fmt::print("{}  {:8.2f} s  {}\n", m.media_hash, m.duration_us / 1e6, m.title);

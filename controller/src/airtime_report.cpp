@@ -51,7 +51,9 @@ std::string pad(std::string_view text, std::size_t width, bool right) {
     return right ? spaces + std::string(text) : std::string(text) + spaces;
 }
 
-std::string seconds(std::int64_t us) { return fmt::format("{:.2f}", static_cast<double>(us) / 1e6); }
+std::string seconds(std::int64_t us) {
+    return fmt::format("{:.2f}", static_cast<double>(us) / 1e6);
+}
 
 }  // namespace
 
@@ -131,9 +133,8 @@ Result<AirtimeReport> airtime_report(SQLite::Database& db, const ReportQuery& qu
             add(report.total, r);
             report.nodes.push_back(r);
         }
-        std::stable_sort(report.nodes.begin(), report.nodes.end(), [](const auto& a, const auto& b) {
-            return a.area_path < b.area_path;
-        });
+        std::stable_sort(report.nodes.begin(), report.nodes.end(),
+                         [](const auto& a, const auto& b) { return a.area_path < b.area_path; });
         return report;
     });
 }
@@ -141,9 +142,10 @@ Result<AirtimeReport> airtime_report(SQLite::Database& db, const ReportQuery& qu
 std::string render_table(const AirtimeReport& report, Language language) {
     const bool vi = language == Language::vi;
     std::vector<std::string> header =
-        vi ? std::vector<std::string>{"Nút", "Khu vực", "Lượt KH", "Giây KH", "Lượt đã phát",
-                                      "Giây đã phát", "Lỗi", "Bỏ qua", "Chưa báo cáo"}
-           : std::vector<std::string>{"Node", "Area", "Planned", "Planned s", "Played",
+        vi ? std::vector<std::string>{"Nút",     "Khu vực",      "Lượt KH",
+                                      "Giây KH", "Lượt đã phát", "Giây đã phát",
+                                      "Lỗi",     "Bỏ qua",       "Chưa báo cáo"}
+           : std::vector<std::string>{"Node",     "Area",   "Planned", "Planned s",  "Played",
                                       "Played s", "Failed", "Skipped", "Unconfirmed"};
     std::vector<std::vector<std::string>> cells;
     auto cells_of = [](const NodeAirtime& r) {
@@ -187,7 +189,7 @@ std::string render_table(const AirtimeReport& report, Language language) {
     }
     std::string out = fmt::format(
         fmt::runtime(vi ? "Báo cáo thời lượng phát — chiến dịch {} ({})\nTừ {} đến {}{}\n\n"
-           : "Airtime report — campaign {} ({})\nFrom {} to {}{}\n\n"),
+                        : "Airtime report — campaign {} ({})\nFrom {} to {}{}\n\n"),
         report.query.campaign_id, report.campaign_name, format_local(report.query.from_us),
         format_local(report.query.to_us),
         report.query.area.empty() ? "" : (vi ? ", khu vực " : ", area ") + report.query.area);

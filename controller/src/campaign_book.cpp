@@ -56,7 +56,8 @@ std::vector<schedules::Campaign> load_campaigns(SQLite::Database& db,
         items.bind(1, id);
         while (items.executeStep()) {
             std::string hash = items.getColumn(0).getString();
-            c.items.push_back({hash, hash, static_cast<std::uint64_t>(items.getColumn(1).getInt64()),
+            c.items.push_back({hash, hash,
+                               static_cast<std::uint64_t>(items.getColumn(1).getInt64()),
                                items.getColumn(2).getInt64(), items.getColumn(3).getString()});
         }
         items.reset();
@@ -148,8 +149,8 @@ BookingResult book(SQLite::Database& db, const std::vector<std::string>& node_id
 
 }  // namespace detail
 
-Result<BookingResult> add_campaign(SQLite::Database& db, const CampaignSpec& spec,
-                                   std::int64_t now, const BookingRules& rules) {
+Result<BookingResult> add_campaign(SQLite::Database& db, const CampaignSpec& spec, std::int64_t now,
+                                   const BookingRules& rules) {
     auto invalid = [&](std::string why) {
         return fail(Error::Code::invalid_input,
                     fmt::format("campaign '{}': {}", spec.campaign_id, why));
@@ -190,14 +191,16 @@ Result<BookingResult> add_campaign(SQLite::Database& db, const CampaignSpec& spe
             bool found = media.executeStep();
             media.reset();
             if (!found) {
-                return invalid(fmt::format("item {} '{}' is not imported media (see loactl "
-                                           "media list)",
-                                           i + 1, spec.media_hashes[i]));
+                return invalid(
+                    fmt::format("item {} '{}' is not imported media (see loactl "
+                                "media list)",
+                                i + 1, spec.media_hashes[i]));
             }
         }
-        SQLite::Statement insert(db,
-                                 "INSERT INTO campaigns (campaign_id, name, owner, window_start_us, "
-                                 "window_end_us, booked_us) VALUES (?, ?, ?, ?, ?, ?)");
+        SQLite::Statement insert(
+            db,
+            "INSERT INTO campaigns (campaign_id, name, owner, window_start_us, "
+            "window_end_us, booked_us) VALUES (?, ?, ?, ?, ?, ?)");
         insert.bind(1, spec.campaign_id);
         insert.bind(2, spec.name);
         insert.bind(3, spec.owner);
@@ -229,11 +232,10 @@ Result<BookingResult> add_campaign(SQLite::Database& db, const CampaignSpec& spe
     });
 }
 
-Result<BookingResult> book_node(SQLite::Database& db, const std::string& node_id,
-                                std::int64_t now, const BookingRules& rules) {
-    return in_transaction(db, [&]() -> Result<BookingResult> {
-        return detail::book(db, {node_id}, {}, now, rules);
-    });
+Result<BookingResult> book_node(SQLite::Database& db, const std::string& node_id, std::int64_t now,
+                                const BookingRules& rules) {
+    return in_transaction(
+        db, [&]() -> Result<BookingResult> { return detail::book(db, {node_id}, {}, now, rules); });
 }
 
 Result<CampaignSpec> find_campaign(SQLite::Database& db, const std::string& campaign_id) {
@@ -245,8 +247,13 @@ Result<CampaignSpec> find_campaign(SQLite::Database& db, const std::string& camp
         if (!q.executeStep()) {
             return fail(Error::Code::not_found, fmt::format("no campaign '{}'", campaign_id));
         }
-        CampaignSpec spec{campaign_id, q.getColumn(0).getString(), q.getColumn(1).getString(),
-                          q.getColumn(2).getInt64(), q.getColumn(3).getInt64(), {}, {}};
+        CampaignSpec spec{campaign_id,
+                          q.getColumn(0).getString(),
+                          q.getColumn(1).getString(),
+                          q.getColumn(2).getInt64(),
+                          q.getColumn(3).getInt64(),
+                          {},
+                          {}};
         SQLite::Statement items(
             db, "SELECT media_hash FROM campaign_items WHERE campaign_id = ? ORDER BY position");
         items.bind(1, campaign_id);

@@ -12,10 +12,14 @@ namespace {
 
 const char* outcome_name(wire::Outcome outcome) {
     switch (outcome) {
-        case wire::PLAYED: return "played";
-        case wire::FAILED: return "failed";
-        case wire::SKIPPED: return "skipped";
-        default: return nullptr;
+        case wire::PLAYED:
+            return "played";
+        case wire::FAILED:
+            return "failed";
+        case wire::SKIPPED:
+            return "skipped";
+        default:
+            return nullptr;
     }
 }
 

@@ -17,7 +17,10 @@ constexpr std::int64_t kPeriodicUs = 500'000;
 
 ControllerServer::ControllerServer(SQLite::Database& db, media::ContentStore& store,
                                    ServerOptions options)
-    : db_(db), store_(store), options_(std::move(options)), context_(1),
+    : db_(db),
+      store_(store),
+      options_(std::move(options)),
+      context_(1),
       router_(context_, zmq::socket_type::router) {
     router_.set(zmq::sockopt::linger, 0);
     // A reply to a node that has gone must fail loudly, not vanish.
@@ -97,25 +100,32 @@ void ControllerServer::on_frame(const std::string& routing_id, std::string_view 
     Peer& peer = known->second;
     peer.last_seen_us = now_us();
     switch (in.body_case()) {
-        case wire::Envelope::kHeartbeat: handle_heartbeat(peer, routing_id, in); break;
-        case wire::Envelope::kScheduleAck: handle_schedule_ack(peer, in); break;
-        case wire::Envelope::kChunkRequest: handle_chunk_request(routing_id, in); break;
-        case wire::Envelope::kPlaybackReport: handle_playback_report(peer, routing_id, in); break;
+        case wire::Envelope::kHeartbeat:
+            handle_heartbeat(peer, routing_id, in);
+            break;
+        case wire::Envelope::kScheduleAck:
+            handle_schedule_ack(peer, in);
+            break;
+        case wire::Envelope::kChunkRequest:
+            handle_chunk_request(routing_id, in);
+            break;
+        case wire::Envelope::kPlaybackReport:
+            handle_playback_report(peer, routing_id, in);
+            break;
         default:
             spdlog::warn("node {}: unexpected {} refused", peer.node_id,
                          protocol::message_type(in));
-            send_error(routing_id, wire::MALFORMED,
-                       std::string("a node does not send ") +
-                           std::string(protocol::message_type(in)),
-                       in.message_id());
+            send_error(
+                routing_id, wire::MALFORMED,
+                std::string("a node does not send ") + std::string(protocol::message_type(in)),
+                in.message_id());
     }
 }
 
 void ControllerServer::push_timeline(Peer& peer, const std::string& routing_id, bool force) {
     auto timeline = node_timeline(db_, peer.node_id, now_us());
     if (!timeline) {
-        spdlog::error("node {}: cannot build timeline: {}", peer.node_id,
-                      timeline.error().message);
+        spdlog::error("node {}: cannot build timeline: {}", peer.node_id, timeline.error().message);
         return;
     }
     const std::string& hash = timeline->timeline_hash();

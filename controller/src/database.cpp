@@ -104,8 +104,8 @@ Result<std::unique_ptr<SQLite::Database>> open_database(const std::filesystem::p
         if (file.has_parent_path()) {
             std::filesystem::create_directories(file.parent_path());
         }
-        auto db = std::make_unique<SQLite::Database>(
-            file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        auto db = std::make_unique<SQLite::Database>(file.string(),
+                                                     SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
         db->setBusyTimeout(10000);
         db->exec("PRAGMA journal_mode=WAL");
         // FULL: a confirmation is acked to its node right after commit, so the commit must be

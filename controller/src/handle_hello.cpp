@@ -33,8 +33,8 @@ void ControllerServer::handle_hello(const std::string& routing_id, const wire::E
     } catch (const std::exception& e) {
         spdlog::error("node {}: cannot record hello: {}", peer.node_id, e.what());
     }
-    spdlog::info("node {} said hello (agent {}, timeline {})", peer.node_id,
-                 hello.agent_version(), hello.timeline_hash().substr(0, 12));
+    spdlog::info("node {} said hello (agent {}, timeline {})", peer.node_id, hello.agent_version(),
+                 hello.timeline_hash().substr(0, 12));
     wire::Envelope out;
     auto* welcome = out.mutable_welcome();
     welcome->set_accepted_version(std::min(in.version(), protocol::kProtocolVersion));

@@ -13,10 +13,10 @@ void ControllerServer::handle_playback_report(Peer& peer, const std::string& rou
     if (!acked) {
         // Not acked: the node keeps the confirmations; the error tells its log why.
         spdlog::warn("node {}: report refused: {}", peer.node_id, acked.error().message);
-        send_error(routing_id,
-                   acked.error().code == Error::Code::invalid_input ? wire::MALFORMED
-                                                                    : wire::INTERNAL,
-                   acked.error().message, in.message_id());
+        send_error(
+            routing_id,
+            acked.error().code == Error::Code::invalid_input ? wire::MALFORMED : wire::INTERNAL,
+            acked.error().message, in.message_id());
         return;
     }
     spdlog::info("node {}: {} confirmation(s) stored", peer.node_id, acked->size());

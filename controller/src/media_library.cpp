@@ -49,9 +49,15 @@ Result<ImportResult> import_media(SQLite::Database& db, media::ContentStore& sto
     if (title.empty()) {
         title = file.stem().string();
     }
-    MediaRecord record{*hash,      title,          file.filename().string(),
-                       info->container, info->codec, info->sample_rate,
-                       info->channels,  info->duration_us, info->size_bytes};
+    MediaRecord record{*hash,
+                       title,
+                       file.filename().string(),
+                       info->container,
+                       info->codec,
+                       info->sample_rate,
+                       info->channels,
+                       info->duration_us,
+                       info->size_bytes};
     // The file is stored before the row that names it, so a row never points at nothing; a
     // crash in between leaves an unreferenced file that the next import of it reuses.
     auto stored = store.put_file(file);

@@ -61,11 +61,20 @@ Result<std::int64_t> parse_duration(std::string_view text) {
     }
     std::int64_t unit = 0;
     switch (text.back()) {
-        case 's': unit = kSecondUs; break;
-        case 'm': unit = 60 * kSecondUs; break;
-        case 'h': unit = 3600 * kSecondUs; break;
-        case 'd': unit = 86400 * kSecondUs; break;
-        default: break;
+        case 's':
+            unit = kSecondUs;
+            break;
+        case 'm':
+            unit = 60 * kSecondUs;
+            break;
+        case 'h':
+            unit = 3600 * kSecondUs;
+            break;
+        case 'd':
+            unit = 86400 * kSecondUs;
+            break;
+        default:
+            break;
     }
     std::int64_t value = 0;
     auto body = text.substr(0, text.size() - 1);

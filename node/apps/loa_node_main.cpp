@@ -2,8 +2,8 @@
 #include <atomic>
 #include <csignal>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "loa/node/node_agent.hpp"
 

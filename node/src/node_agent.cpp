@@ -18,8 +18,10 @@ std::int64_t now_us() {
 }  // namespace
 
 NodeAgent::NodeAgent(AgentOptions options)
-    : options_(std::move(options)), store_(options_.data_dir / "node.db"),
-      media_(options_.data_dir / "media"), player_(options_.sink) {}
+    : options_(std::move(options)),
+      store_(options_.data_dir / "node.db"),
+      media_(options_.data_dir / "media"),
+      player_(options_.sink) {}
 
 NodeAgent::~NodeAgent() {
     stopping_ = true;

@@ -27,8 +27,12 @@ std::int64_t now_us() {
 
 Session::Session(const AgentOptions& options, NodeStore& store, media::ContentStore& media,
                  std::function<void()> on_change)
-    : options_(options), store_(store), media_(media), on_change_(std::move(on_change)),
-      context_(1), dealer_(context_, zmq::socket_type::dealer),
+    : options_(options),
+      store_(store),
+      media_(media),
+      on_change_(std::move(on_change)),
+      context_(1),
+      dealer_(context_, zmq::socket_type::dealer),
       heartbeat_interval_us_(options.heartbeat_interval_ms * 1000) {
     dealer_.set(zmq::sockopt::linger, 0);
     // Nothing is queued for a controller that is not there: every message is rebuilt from the
@@ -195,8 +199,7 @@ void Session::on_schedule_update(const wire::Envelope& in) {
     try {
         store_.replace_timeline(update);
     } catch (const std::exception& e) {
-        spdlog::error("timeline {} not stored: {}", update.timeline_hash().substr(0, 12),
-                      e.what());
+        spdlog::error("timeline {} not stored: {}", update.timeline_hash().substr(0, 12), e.what());
         return;  // not acked: the controller sends it again
     }
     spdlog::info("timeline {} stored ({} plays)", update.timeline_hash().substr(0, 12),
@@ -217,7 +220,8 @@ void Session::on_error(const wire::Error& error) {
             spdlog::error("controller: {}", error.message());
             fetching_.clear();  // tried again on a later tick
             break;
-        default: spdlog::error("controller refused: {}", error.message());
+        default:
+            spdlog::error("controller refused: {}", error.message());
     }
 }
 
@@ -238,8 +242,12 @@ void Session::on_frame(std::string_view frame) {
             last_report_us_ = 0;  // deliver the outbox right away
             spdlog::info("controller welcomed node {}", options_.node_id);
             break;
-        case wire::Envelope::kScheduleUpdate: on_schedule_update(in); break;
-        case wire::Envelope::kChunk: on_chunk(in.chunk()); break;
+        case wire::Envelope::kScheduleUpdate:
+            on_schedule_update(in);
+            break;
+        case wire::Envelope::kChunk:
+            on_chunk(in.chunk());
+            break;
         case wire::Envelope::kReportAck: {
             std::vector<std::uint64_t> seqs(in.report_ack().seqs().begin(),
                                             in.report_ack().seqs().end());
@@ -247,8 +255,11 @@ void Session::on_frame(std::string_view frame) {
             last_report_us_ = 0;  // more may be waiting
             break;
         }
-        case wire::Envelope::kHeartbeatAck: break;
-        case wire::Envelope::kError: on_error(in.error()); break;
+        case wire::Envelope::kHeartbeatAck:
+            break;
+        case wire::Envelope::kError:
+            on_error(in.error());
+            break;
         default:
             spdlog::warn("unexpected {} from controller ignored", protocol::message_type(in));
     }

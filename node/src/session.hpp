@@ -19,13 +19,13 @@ namespace loa::node {
 /// Says hello, stores timelines, fetches missing media chunk by chunk, sends the outbox until
 /// acked and heartbeats — retrying each as protocol/README.md says. Single-threaded.
 class Session {
-public:
+  public:
     Session(const AgentOptions& options, NodeStore& store, media::ContentStore& media,
             std::function<void()> on_change);
 
     void run(const std::atomic<bool>& stop);
 
-private:
+  private:
     void on_frame(std::string_view frame);
     void on_schedule_update(const wire::Envelope& in);
     void on_chunk(const wire::Chunk& chunk);

@@ -10,10 +10,10 @@ std::expected<wire::Envelope, DecodeError> decode(std::string_view frame) {
         return std::unexpected(DecodeError{DecodeErrc::empty, "empty frame"});
     }
     if (frame.size() > kMaxFrameBytes) {
-        return std::unexpected(DecodeError{
-            DecodeErrc::too_large, "frame of " + std::to_string(frame.size()) +
-                                       " bytes exceeds the limit of " +
-                                       std::to_string(kMaxFrameBytes)});
+        return std::unexpected(
+            DecodeError{DecodeErrc::too_large, "frame of " + std::to_string(frame.size()) +
+                                                   " bytes exceeds the limit of " +
+                                                   std::to_string(kMaxFrameBytes)});
     }
     wire::Envelope envelope;
     if (!envelope.ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {
@@ -22,16 +22,16 @@ std::expected<wire::Envelope, DecodeError> decode(std::string_view frame) {
             "frame of " + std::to_string(frame.size()) + " bytes is not a loa Envelope"});
     }
     if (envelope.version() < kOldestServedVersion || envelope.version() > kProtocolVersion) {
-        return std::unexpected(DecodeError{
-            DecodeErrc::unsupported_version,
-            "protocol version " + std::to_string(envelope.version()) + " is not served (" +
-                std::to_string(kOldestServedVersion) + ".." + std::to_string(kProtocolVersion) +
-                ")"});
+        return std::unexpected(
+            DecodeError{DecodeErrc::unsupported_version,
+                        "protocol version " + std::to_string(envelope.version()) +
+                            " is not served (" + std::to_string(kOldestServedVersion) + ".." +
+                            std::to_string(kProtocolVersion) + ")"});
     }
     if (envelope.body_case() == wire::Envelope::BODY_NOT_SET) {
-        return std::unexpected(DecodeError{
-            DecodeErrc::no_body, "envelope " + std::to_string(envelope.message_id()) +
-                                     " carries no known message type"});
+        return std::unexpected(
+            DecodeError{DecodeErrc::no_body, "envelope " + std::to_string(envelope.message_id()) +
+                                                 " carries no known message type"});
     }
     return envelope;
 }
@@ -43,29 +43,43 @@ std::string encode(wire::Envelope envelope) {
 
 std::string_view message_type(const wire::Envelope& envelope) {
     switch (envelope.body_case()) {
-        case wire::Envelope::kHello: return "hello";
-        case wire::Envelope::kWelcome: return "welcome";
-        case wire::Envelope::kHeartbeat: return "heartbeat";
-        case wire::Envelope::kHeartbeatAck: return "heartbeat-ack";
-        case wire::Envelope::kScheduleUpdate: return "schedule-update";
-        case wire::Envelope::kScheduleAck: return "schedule-ack";
-        case wire::Envelope::kChunkRequest: return "chunk-request";
-        case wire::Envelope::kChunk: return "chunk";
-        case wire::Envelope::kPlaybackReport: return "playback-report";
-        case wire::Envelope::kReportAck: return "report-ack";
-        case wire::Envelope::kError: return "error";
-        case wire::Envelope::BODY_NOT_SET: break;
+        case wire::Envelope::kHello:
+            return "hello";
+        case wire::Envelope::kWelcome:
+            return "welcome";
+        case wire::Envelope::kHeartbeat:
+            return "heartbeat";
+        case wire::Envelope::kHeartbeatAck:
+            return "heartbeat-ack";
+        case wire::Envelope::kScheduleUpdate:
+            return "schedule-update";
+        case wire::Envelope::kScheduleAck:
+            return "schedule-ack";
+        case wire::Envelope::kChunkRequest:
+            return "chunk-request";
+        case wire::Envelope::kChunk:
+            return "chunk";
+        case wire::Envelope::kPlaybackReport:
+            return "playback-report";
+        case wire::Envelope::kReportAck:
+            return "report-ack";
+        case wire::Envelope::kError:
+            return "error";
+        case wire::Envelope::BODY_NOT_SET:
+            break;
     }
     return "none";
 }
 
 wire::ErrorCode to_wire_code(DecodeErrc code) {
     switch (code) {
-        case DecodeErrc::unsupported_version: return wire::UNSUPPORTED_VERSION;
+        case DecodeErrc::unsupported_version:
+            return wire::UNSUPPORTED_VERSION;
         case DecodeErrc::empty:
         case DecodeErrc::too_large:
         case DecodeErrc::malformed:
-        case DecodeErrc::no_body: break;
+        case DecodeErrc::no_body:
+            break;
     }
     return wire::MALFORMED;
 }

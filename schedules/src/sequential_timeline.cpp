@@ -46,10 +46,10 @@ NodeTimeline sequential_timeline(const Node& node, const std::vector<Campaign>& 
             const Item& item = campaign.items[position];
             std::int64_t start = first_fit(busy, cursor, item.duration_us, gap_us);
             if (item.duration_us <= 0 || start + item.duration_us > campaign.window.end_us) {
-                timeline.unplaced.push_back(
-                    {campaign.campaign_id, item.item_id,
-                     item.duration_us <= 0 ? "item has no duration"
-                                           : "no room left in the campaign's window"});
+                timeline.unplaced.push_back({campaign.campaign_id, item.item_id,
+                                             item.duration_us <= 0
+                                                 ? "item has no duration"
+                                                 : "no room left in the campaign's window"});
                 continue;
             }
             PlannedSlot slot{campaign.campaign_id + "/" + std::to_string(position + 1) + "@" +

@@ -53,8 +53,8 @@ struct Booked : ControllerFixture {
     }
 
     controller::AirtimeReport report(const std::string& area = "") {
-        auto r = controller::airtime_report(
-            *db, {"thien-tai", area, kNow, kNow + 86400 * kSecondUs});
+        auto r =
+            controller::airtime_report(*db, {"thien-tai", area, kNow, kNow + 86400 * kSecondUs});
         REQUIRE(r.has_value());
         return *r;
     }
@@ -94,10 +94,10 @@ TEST_CASE("an invalid confirmation refuses the whole report and stores nothing")
 
 TEST_CASE("the report compares planned and confirmed airtime per node and in total") {
     Booked f;
-    REQUIRE(controller::ingest_confirmations(*f.db, "ta-van-01", f.played("ta-van-01", 100'000),
-                                             kNow));
-    REQUIRE(controller::ingest_confirmations(
-        *f.db, "a-mu-sung-01", f.played("a-mu-sung-01", 0, wire::FAILED), kNow));
+    REQUIRE(
+        controller::ingest_confirmations(*f.db, "ta-van-01", f.played("ta-van-01", 100'000), kNow));
+    REQUIRE(controller::ingest_confirmations(*f.db, "a-mu-sung-01",
+                                             f.played("a-mu-sung-01", 0, wire::FAILED), kNow));
     auto r = f.report();
     REQUIRE(r.nodes.size() == 2);
     const auto& bat_xat = r.nodes[0];  // sorted by area

@@ -14,7 +14,8 @@ TEST_CASE("a campaign books its items in order on every node of its areas") {
     f.node("a-mu-sung-01", "vn/lao-cai/bat-xat/a-mu-sung");
     auto a = f.tone(2.0, 440);
     auto b = f.tone(3.0, 660);
-    auto booked = controller::add_campaign(*f.db, f.campaign("thien-tai", {a, b}, {"vn/lao-cai/sa-pa"}), kNow);
+    auto booked = controller::add_campaign(
+        *f.db, f.campaign("thien-tai", {a, b}, {"vn/lao-cai/sa-pa"}), kNow);
     REQUIRE(booked.has_value());
     CHECK(booked->slots_booked == 4);
     CHECK(booked->nodes_targeted == 2);
@@ -76,7 +77,8 @@ TEST_CASE("invalid campaigns and nodes are refused with a reason, changing nothi
         return;
     }
     SECTION("bad node") {
-        auto r = controller::add_node(*f.db, {.node_id = "ta-van-02", .kind = "radio", .area_path = "vn/x"}, kNow);
+        auto r = controller::add_node(
+            *f.db, {.node_id = "ta-van-02", .kind = "radio", .area_path = "vn/x"}, kNow);
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().message.find("radio") != std::string::npos);
         CHECK(f.count("nodes") == 1);

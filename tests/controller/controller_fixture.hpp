@@ -38,7 +38,8 @@ struct ControllerFixture {
     }
 
     void node(const std::string& id, const std::string& area) {
-        auto added = controller::add_node(*db, {.node_id = id, .kind = "speaker", .area_path = area}, kNow);
+        auto added =
+            controller::add_node(*db, {.node_id = id, .kind = "speaker", .area_path = area}, kNow);
         REQUIRE(added.has_value());
     }
 
@@ -53,8 +54,13 @@ struct ControllerFixture {
 
     controller::CampaignSpec campaign(const std::string& id, std::vector<std::string> hashes,
                                       std::vector<std::string> areas) {
-        return {id,     "Phòng chống thiên tai", "UBND xã Tả Van", kNow + 60 * kSecondUs,
-                kNow + 3600 * kSecondUs, std::move(hashes), std::move(areas)};
+        return {id,
+                "Phòng chống thiên tai",
+                "UBND xã Tả Van",
+                kNow + 60 * kSecondUs,
+                kNow + 3600 * kSecondUs,
+                std::move(hashes),
+                std::move(areas)};
     }
 };
 

@@ -52,8 +52,9 @@ TEST_CASE("a non-audio or corrupt file is refused with a clear error and nothing
     }
     SECTION("truncated") {
         auto good = f.dir / "full.mp3";
-        run_shell("ffmpeg -nostdin -loglevel error -y -f lavfi -i sine=duration=6 -c:a libmp3lame '" +
-                  good.string() + "'");
+        run_shell(
+            "ffmpeg -nostdin -loglevel error -y -f lavfi -i sine=duration=6 -c:a libmp3lame '" +
+            good.string() + "'");
         std::string bytes = read_file(good);
         auto cut = f.dir / "cut.mp3";
         write_file(cut, bytes.substr(0, bytes.size() / 2));

@@ -15,7 +15,9 @@ Item item(const std::string& id, double seconds) {
 }  // namespace
 
 TEST_CASE("items play once each, in order, inside the window, separated by the gap") {
-    Campaign c{"lao-dong-gioi", {100 * kSecond, 200 * kSecond}, {item("a", 10), item("b", 5)},
+    Campaign c{"lao-dong-gioi",
+               {100 * kSecond, 200 * kSecond},
+               {item("a", 10), item("b", 5)},
                {"vn/lao-cai"}};
     auto t = sequential_timeline({"n1", "vn/lao-cai/sa-pa/ta-van"}, {c}, 2 * kSecond);
     REQUIRE(t.slots.size() == 2);

@@ -71,7 +71,8 @@ std::string capture_shell(const std::string& command, int* status) {
 
 void make_tone(const fs::path& out, double seconds, int rate, double frequency) {
     std::string cmd = fmt::format(
-        "ffmpeg -nostdin -loglevel error -y -f lavfi -i 'sine=frequency={}:sample_rate={}:duration={}' "
+        "ffmpeg -nostdin -loglevel error -y -f lavfi -i "
+        "'sine=frequency={}:sample_rate={}:duration={}' "
         "-ac 1 -c:a pcm_s16le '{}'",
         frequency, rate, seconds, out.string());
     if (run_shell(cmd) != 0) {

@@ -13,7 +13,7 @@ namespace loa::test {
 
 /// A fresh directory under $LOA_TEST_TMP (or the system temp dir), removed on destruction.
 class TempDir {
-public:
+  public:
     TempDir();
     ~TempDir();
     TempDir(const TempDir&) = delete;
@@ -21,7 +21,7 @@ public:
     const std::filesystem::path& path() const { return path_; }
     std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
 
-private:
+  private:
     std::filesystem::path path_;
 };
 
@@ -47,7 +47,7 @@ int free_tcp_port();
 
 /// A child process started with argv; killed (SIGKILL) on destruction if still running.
 class Process {
-public:
+  public:
     Process(std::vector<std::string> argv, const std::filesystem::path& log_file);
     ~Process();
     Process(const Process&) = delete;
@@ -59,7 +59,7 @@ public:
     /// SIGTERM, then wait up to `timeout` for exit; returns the exit status (-1 if killed).
     int terminate(std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
-private:
+  private:
     pid_t pid_ = -1;
     int status_ = 0;
     bool reaped_ = false;

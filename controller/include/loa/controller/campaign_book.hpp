@@ -35,12 +35,12 @@ struct BookingResult {
 
 /// Checks and stores a campaign and books its plays on every node in its areas, in one
 /// transaction: invalid input changes nothing.
-Result<BookingResult> add_campaign(SQLite::Database& db, const CampaignSpec& spec,
-                                   std::int64_t now, const BookingRules& rules = {});
+Result<BookingResult> add_campaign(SQLite::Database& db, const CampaignSpec& spec, std::int64_t now,
+                                   const BookingRules& rules = {});
 
 /// Books on `node_id` the plays still ahead of every active campaign that targets it.
-Result<BookingResult> book_node(SQLite::Database& db, const std::string& node_id,
-                                std::int64_t now, const BookingRules& rules = {});
+Result<BookingResult> book_node(SQLite::Database& db, const std::string& node_id, std::int64_t now,
+                                const BookingRules& rules = {});
 
 Result<CampaignSpec> find_campaign(SQLite::Database& db, const std::string& campaign_id);
 

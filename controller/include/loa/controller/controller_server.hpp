@@ -24,7 +24,7 @@ struct ServerOptions {
 /// Serves node sessions as protocol/README.md describes. Single-threaded: run() polls the
 /// socket and does the periodic work (pushing changed timelines) between messages.
 class ControllerServer {
-public:
+  public:
     ControllerServer(SQLite::Database& db, media::ContentStore& store, ServerOptions options);
 
     /// Binds the ROUTER socket; fails if the endpoint is taken.
@@ -36,7 +36,7 @@ public:
     /// Handles what arrived within `timeout_ms` and does due periodic work; run() loops on it.
     void poll_once(int timeout_ms);
 
-private:
+  private:
     /// What the controller knows of one connected node agent, keyed by ZeroMQ routing id.
     struct Peer {
         std::string node_id;
@@ -58,8 +58,8 @@ private:
     void push_timeline(Peer& peer, const std::string& routing_id, bool force);
     void push_due_timelines();
     void send(const std::string& routing_id, wire::Envelope envelope, std::uint64_t in_reply_to);
-    void send_error(const std::string& routing_id, wire::ErrorCode code,
-                    const std::string& message, std::uint64_t in_reply_to);
+    void send_error(const std::string& routing_id, wire::ErrorCode code, const std::string& message,
+                    std::uint64_t in_reply_to);
 
     SQLite::Database& db_;
     media::ContentStore& store_;

@@ -1,4 +1,5 @@
-// Times as operators write them ("2026-11-24T05:30:00+07:00", "2026-11-24", "now+20s") and read them.
+// Times as operators write them ("2026-11-24T05:30:00+07:00", "2026-11-24", "now+20s") and read
+// them.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +19,8 @@ std::int64_t now_us();
 /// Parses an instant: ISO 8601 `YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]` (no zone means UTC+7),
 /// a date `YYYY-MM-DD` (its local midnight, UTC+7; with `end_of_day` the next midnight), or
 /// `now`, `now+N[s|m|h|d]`, `now-N[s|m|h|d]` relative to `now`.
-Result<std::int64_t> parse_instant(std::string_view text, std::int64_t now, bool end_of_day = false);
+Result<std::int64_t> parse_instant(std::string_view text, std::int64_t now,
+                                   bool end_of_day = false);
 
 /// Parses a duration such as "30s", "5m", "2h", "7d".
 Result<std::int64_t> parse_duration(std::string_view text);

@@ -14,7 +14,7 @@ namespace loa::media {
 /// by `path_for`/`contains`. Every write goes through a temporary file, fsync and rename, so a
 /// power cut leaves either the whole verified file or none.
 class ContentStore {
-public:
+  public:
     explicit ContentStore(std::filesystem::path root);  ///< creates `root` if needed
 
     const std::filesystem::path& root() const { return root_; }
@@ -46,7 +46,7 @@ public:
 
     void remove(const std::string& hash);
 
-private:
+  private:
     std::filesystem::path root_;
 };
 

@@ -30,14 +30,14 @@ struct AgentOptions {
 
 /// Runs two threads: the caller's, in run(), for ZeroMQ; and a player thread for GStreamer.
 class NodeAgent {
-public:
+  public:
     explicit NodeAgent(AgentOptions options);
     ~NodeAgent();
 
     /// Serves until `stop` becomes true; returns after the player thread has finished.
     void run(const std::atomic<bool>& stop);
 
-private:
+  private:
     void player_loop();
     void play_slot(const wire::Slot& slot);
     /// Waits until `deadline_us` (UTC) or until woken by a new timeline, media or stop.

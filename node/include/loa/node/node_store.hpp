@@ -24,7 +24,7 @@ struct StoredSlot {
 /// Thread-safe (one connection behind a mutex): the player thread and the network thread share
 /// it. Every method commits before it returns.
 class NodeStore {
-public:
+  public:
     /// Opens or creates the store; throws std::runtime_error naming the file if it cannot.
     explicit NodeStore(const std::filesystem::path& file);
 
@@ -58,7 +58,7 @@ public:
     /// Forgets confirmations the controller has committed.
     void acknowledge(const std::vector<std::uint64_t>& seqs);
 
-private:
+  private:
     std::mutex mutex_;
     std::unique_ptr<SQLite::Database> db_;
 };

@@ -33,7 +33,7 @@ struct PlayResult {
 /// One pipeline at a time. preroll() and play() are called from the player thread; stop() may
 /// be called from any thread.
 class Player {
-public:
+  public:
     explicit Player(SinkSpec sink);
     ~Player();
     Player(const Player&) = delete;
@@ -51,7 +51,7 @@ public:
     /// Interrupts a play in progress (thread-safe); play() then returns with stopped = true.
     void stop();
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
