@@ -3,6 +3,7 @@
 
 #include <SQLiteCpp/Statement.h>
 #include <fmt/core.h>
+#include <spdlog/spdlog.h>
 
 #include "loa/controller/database.hpp"
 
@@ -24,9 +25,6 @@ const char* outcome_name(wire::Outcome outcome) {
 }
 
 std::string confirmation_problem(const wire::Confirmation& c) {
-    if (c.seq() == 0) {
-        return "sequence number 0 (they start at 1)";
-    }
     if (c.slot_id().empty() || c.slot_id().size() > 256) {
         return "slot id empty or longer than 256 bytes";
     }
@@ -52,10 +50,11 @@ Result<std::vector<std::uint64_t>> ingest_confirmations(SQLite::Database& db,
                                                         const wire::PlaybackReport& report,
                                                         std::int64_t now) {
     for (const auto& c : report.confirmations()) {
-        if (auto why = confirmation_problem(c); !why.empty()) {
+        if (c.seq() == 0) {
             return fail(Error::Code::invalid_input,
-                        fmt::format("node '{}', confirmation {} (slot '{}'): {}", node_id, c.seq(),
-                                    c.slot_id(), why));
+                        fmt::format("node '{}', confirmation of slot '{}': sequence number 0 "
+                                    "(they start at 1)",
+                                    node_id, c.slot_id()));
         }
     }
     return in_transaction(db, [&]() -> Result<std::vector<std::uint64_t>> {
@@ -72,8 +71,25 @@ Result<std::vector<std::uint64_t>> ingest_confirmations(SQLite::Database& db,
             "INSERT OR IGNORE INTO confirmations (node_id, seq, slot_id, campaign_id, item_id, "
             "media_hash, area_path, planned_start_us, actual_start_us, actual_end_us, outcome, "
             "reason, received_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        SQLite::Statement refuse(db,
+                                 "INSERT OR IGNORE INTO refused_confirmations (node_id, seq, "
+                                 "reason, confirmation, received_us) VALUES (?, ?, ?, ?, ?)");
         std::vector<std::uint64_t> acked;
         for (const auto& c : report.confirmations()) {
+            acked.push_back(c.seq());
+            if (auto why = confirmation_problem(c); !why.empty()) {
+                spdlog::warn("node '{}', confirmation {} (slot '{}') refused: {}", node_id, c.seq(),
+                             c.slot_id(), why);
+                std::string bytes = c.SerializeAsString();
+                refuse.bind(1, node_id);
+                refuse.bind(2, static_cast<int64_t>(c.seq()));
+                refuse.bind(3, why);
+                refuse.bind(4, bytes.data(), static_cast<int>(bytes.size()));
+                refuse.bind(5, static_cast<int64_t>(now));
+                refuse.exec();
+                refuse.reset();
+                continue;
+            }
             insert.bind(1, node_id);
             insert.bind(2, static_cast<int64_t>(c.seq()));
             insert.bind(3, c.slot_id());
@@ -89,7 +105,6 @@ Result<std::vector<std::uint64_t>> ingest_confirmations(SQLite::Database& db,
             insert.bind(13, static_cast<int64_t>(now));
             insert.exec();
             insert.reset();
-            acked.push_back(c.seq());
         }
         return acked;
     });

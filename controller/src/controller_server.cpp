@@ -1,6 +1,8 @@
 // The ROUTER loop: receive, decode, dispatch to a handler, and push changed timelines.
 #include "loa/controller/controller_server.hpp"
 
+#include <cerrno>
+
 #include <SQLiteCpp/Statement.h>
 #include <spdlog/spdlog.h>
 
@@ -48,7 +50,14 @@ void ControllerServer::run(const std::atomic<bool>& stop) {
 
 void ControllerServer::poll_once(int timeout_ms) {
     zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0}};
-    zmq::poll(items, 1, std::chrono::milliseconds(timeout_ms));
+    try {
+        zmq::poll(items, 1, std::chrono::milliseconds(timeout_ms));
+    } catch (const zmq::error_t& e) {
+        if (e.num() != EINTR) {
+            throw;
+        }
+        return;  // a signal (SIGTERM): let run() look at its stop flag
+    }
     // Drain what is waiting, a bounded batch so periodic work is never starved.
     for (int i = 0; i < 1000 && (items[0].revents & ZMQ_POLLIN); ++i) {
         zmq::message_t identity;
@@ -159,21 +168,29 @@ void ControllerServer::push_due_timelines() {
     bool changed = version != data_version_;
     data_version_ = version;
     std::int64_t silent_after = 3 * options_.heartbeat_interval_ms * 1000;
-    for (auto it = peers_.begin(); it != peers_.end();) {
+    std::vector<std::string> routing_ids;
+    for (const auto& [routing_id, peer] : peers_) {
+        routing_ids.push_back(routing_id);
+    }
+    // By id, not by iterator: a failed send forgets the peer while we loop.
+    for (const auto& routing_id : routing_ids) {
+        auto it = peers_.find(routing_id);
+        if (it == peers_.end()) {
+            continue;
+        }
         if (now_us() - it->second.last_seen_us > silent_after) {
             spdlog::info("node {}: silent for 3 heartbeats, session dropped", it->second.node_id);
-            it = peers_.erase(it);
+            peers_.erase(it);
             continue;
         }
         // Unchanged data: only a stale unacked push (or time passing) is worth a recomputation.
         if (changed || now_us() - it->second.pushed_us > options_.resend_after_ms * 1000) {
-            push_timeline(it->second, it->first, false);
+            push_timeline(it->second, routing_id, false);
         }
-        ++it;
     }
 }
 
-void ControllerServer::send(const std::string& routing_id, wire::Envelope envelope,
+bool ControllerServer::send(const std::string& routing_id, wire::Envelope envelope,
                             std::uint64_t in_reply_to) {
     envelope.set_message_id(next_message_id_++);
     envelope.set_in_reply_to(in_reply_to);
@@ -181,12 +198,14 @@ void ControllerServer::send(const std::string& routing_id, wire::Envelope envelo
     try {
         router_.send(zmq::buffer(routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
         router_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+        return true;
     } catch (const zmq::error_t& e) {
         // EHOSTUNREACH (ROUTER_MANDATORY): the node went away; it will say hello again.
         auto it = peers_.find(routing_id);
         spdlog::warn("node {}: send failed: {}",
                      it != peers_.end() ? it->second.node_id : "(unknown)", e.what());
-        peers_.erase(routing_id);
+        peers_.erase(routing_id);  // callers must not touch the peer after a failed send
+        return false;
     }
 }
 

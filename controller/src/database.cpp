@@ -89,6 +89,16 @@ constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
         UNIQUE (node_id, slot_id)
     );
     CREATE INDEX confirmations_by_campaign ON confirmations (campaign_id, planned_start_us);
+    -- Confirmations a node sent that make no sense (e.g. a play ending before it started after a
+    -- clock jump): kept with the reason and acked, so one bad row never blocks a node's outbox.
+    CREATE TABLE refused_confirmations (
+        node_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        confirmation BLOB NOT NULL,
+        received_us INTEGER NOT NULL,
+        PRIMARY KEY (node_id, seq)
+    );
     )sql",
 };
 

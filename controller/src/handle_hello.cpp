@@ -40,8 +40,9 @@ void ControllerServer::handle_hello(const std::string& routing_id, const wire::E
     welcome->set_accepted_version(std::min(in.version(), protocol::kProtocolVersion));
     welcome->set_controller_time_us(now_us());
     welcome->set_heartbeat_interval_ms(static_cast<std::uint32_t>(options_.heartbeat_interval_ms));
-    send(routing_id, std::move(out), in.message_id());
-    push_timeline(peer, routing_id, true);
+    if (send(routing_id, std::move(out), in.message_id())) {
+        push_timeline(peer, routing_id, true);
+    }
 }
 
 }  // namespace loa::controller

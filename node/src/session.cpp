@@ -1,6 +1,7 @@
 // The node's session: hello, timelines, chunked media download, outbox delivery, heartbeats.
 #include "session.hpp"
 
+#include <cerrno>
 #include <chrono>
 
 #include <spdlog/spdlog.h>
@@ -47,7 +48,14 @@ void Session::run(const std::atomic<bool>& stop) {
     spdlog::info("node {} connecting to {}", options_.node_id, options_.controller);
     while (!stop.load()) {
         zmq::pollitem_t items[] = {{dealer_.handle(), 0, ZMQ_POLLIN, 0}};
-        zmq::poll(items, 1, std::chrono::milliseconds(50));
+        try {
+            zmq::poll(items, 1, std::chrono::milliseconds(50));
+        } catch (const zmq::error_t& e) {
+            if (e.num() != EINTR) {
+                throw;
+            }
+            continue;  // a signal (SIGTERM): look at the stop flag
+        }
         while (true) {
             zmq::message_t frame;
             if (!dealer_.recv(frame, zmq::recv_flags::dontwait)) {

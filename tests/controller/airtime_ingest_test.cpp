@@ -77,19 +77,31 @@ TEST_CASE("the same report ingested twice counts once") {
     CHECK(r.total.confirmed_us == 5 * kSecondUs);
 }
 
-TEST_CASE("an invalid confirmation refuses the whole report and stores nothing") {
+TEST_CASE("a nonsensical confirmation is kept apart with its reason, and the rest stored") {
     Booked f;
     auto report = f.played("ta-van-01", 0);
-    report.mutable_confirmations(1)->set_actual_end_us(0);  // a play ending before it starts
+    report.mutable_confirmations(1)->set_actual_end_us(1);  // a play ending before it starts
+    auto r = controller::ingest_confirmations(*f.db, "ta-van-01", report, kNow);
+    REQUIRE(r.has_value());
+    CHECK(*r == std::vector<std::uint64_t>{1, 2});  // both acked: the outbox is not blocked
+    CHECK(f.count("confirmations") == 1);
+    CHECK(f.count("refused_confirmations") == 1);
+    SQLite::Statement q(*f.db, "SELECT seq, reason FROM refused_confirmations");
+    REQUIRE(q.executeStep());
+    CHECK(q.getColumn(0).getInt() == 2);
+    CHECK(q.getColumn(1).getString().find("ending before it starts") != std::string::npos);
+    CHECK(f.report().total.confirmed_plays == 1);
+}
+
+TEST_CASE("a report with sequence number 0 is refused whole and stores nothing") {
+    Booked f;
+    auto report = f.played("ta-van-01", 0);
+    report.mutable_confirmations(1)->set_seq(0);
     auto r = controller::ingest_confirmations(*f.db, "ta-van-01", report, kNow);
     REQUIRE_FALSE(r.has_value());
-    CHECK(r.error().message.find("confirmation 2") != std::string::npos);
+    CHECK(r.error().message.find("sequence number 0") != std::string::npos);
     CHECK(f.count("confirmations") == 0);
-
-    report = f.played("ta-van-01", 0);
-    report.mutable_confirmations(0)->set_seq(0);
-    CHECK_FALSE(controller::ingest_confirmations(*f.db, "ta-van-01", report, kNow).has_value());
-    CHECK(f.count("confirmations") == 0);
+    CHECK(f.count("refused_confirmations") == 0);
 }
 
 TEST_CASE("the report compares planned and confirmed airtime per node and in total") {

@@ -26,7 +26,7 @@ TEST_CASE("scenario 02: confirmations survive a controller outage and a killed n
         },
         6s);
     E2E_REQUIRE(s, ready);
-    s.stop_controller();
+    s.stop_controller();  // its exit status is scenario 05's business
     E2E_REQUIRE(
         s, s.node_scalar(node, "SELECT count(*) FROM slots WHERE state = 'pending'") == planned);
 

@@ -12,10 +12,11 @@
 
 namespace loa::controller {
 
-/// Validates every confirmation of `report` and stores them in one transaction. A confirmation
-/// already stored (same node and sequence number, or same node and slot) is not stored twice.
-/// Returns the sequence numbers now safely on disk, to be acked; on any invalid confirmation
-/// nothing is stored and the error names it.
+/// Stores the confirmations of `report` in one transaction. A confirmation already stored (same
+/// node and sequence number, or same node and slot) is not stored twice. One that makes no sense
+/// (sequence number 0 excepted: it cannot be acked) is kept apart in `refused_confirmations` with
+/// the reason, so that it neither counts as airtime nor blocks the node's outbox. Returns the
+/// sequence numbers now safely on disk, to be acked.
 Result<std::vector<std::uint64_t>> ingest_confirmations(SQLite::Database& db,
                                                         const std::string& node_id,
                                                         const wire::PlaybackReport& report,

@@ -57,7 +57,8 @@ class ControllerServer {
     /// Sends the node its timeline if it changed, or if the last one went unacked too long.
     void push_timeline(Peer& peer, const std::string& routing_id, bool force);
     void push_due_timelines();
-    void send(const std::string& routing_id, wire::Envelope envelope, std::uint64_t in_reply_to);
+    /// False when the node is gone (its peer entry is then erased: do not use it afterwards).
+    bool send(const std::string& routing_id, wire::Envelope envelope, std::uint64_t in_reply_to);
     void send_error(const std::string& routing_id, wire::ErrorCode code, const std::string& message,
                     std::uint64_t in_reply_to);
 
