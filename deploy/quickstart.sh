@@ -64,16 +64,23 @@ for h in "${hashes[@]}"; do items+=(--item "$h"); done
   --owner "Sở Thông tin và Truyền thông" "${items[@]}" \
   --area vn/lao-cai/sa-pa --area vn/lao-cai/bat-xat --start now+15s --end now+10m
 
-report() { "$loactl" "$@" report airtime --campaign quickstart-lao-cai --from now-1h --to now+1h; }
+report() { "$loactl" report airtime --campaign quickstart-lao-cai --from now-1h --to now+1h "$@"; }
+all_confirmed() {
+  report --json | python3 -c 'import json,sys; t=json.load(sys.stdin)["total"]; sys.exit(0 if t["planned_plays"]>0 and t["confirmed_plays"]==t["planned_plays"] else 1)'
+}
 echo "== Waiting for every node to confirm every bulletin"
 for _ in $(seq 1 120); do
-  if report --json | python3 -c 'import json,sys; t=json.load(sys.stdin)["total"]; sys.exit(0 if t["planned_plays"]>0 and t["unconfirmed"]==0 else 1)'; then
-    break
-  fi
+  all_confirmed && break
   sleep 1
 done
 
 echo
 report
 echo
+report --lang en | tail -n +4
+echo
 echo "Played audio: $run/played/<node>/*.wav   Logs: $run/logs/"
+if ! all_confirmed; then
+  echo "quickstart: not every planned play was confirmed; see $run/logs/" >&2
+  exit 1
+fi

@@ -28,6 +28,7 @@ int report_error(const lc::Error& error) {
 int main(int argc, char** argv) {
     CLI::App app{"loactl — điều hành hệ thống loa / operate a loa controller"};
     app.require_subcommand(1);
+    app.fallthrough();  // --json and --data may follow the command too
     std::string data = std::getenv("LOA_DATA") ? std::getenv("LOA_DATA") : "loa-data";
     bool json = false;
     app.add_option("--data", data, "controller data directory; env LOA_DATA");
