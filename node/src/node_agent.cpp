@@ -6,16 +6,11 @@
 #include <spdlog/spdlog.h>
 
 #include "session.hpp"
+#include "wall_clock.hpp"
 
 namespace loa::node {
 
-namespace {
-std::int64_t now_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-}  // namespace
+using detail::now_us;
 
 NodeAgent::NodeAgent(AgentOptions options)
     : options_(std::move(options)),

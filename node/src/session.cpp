@@ -7,8 +7,11 @@
 #include <spdlog/spdlog.h>
 
 #include "loa/protocol/envelope.hpp"
+#include "wall_clock.hpp"
 
 namespace loa::node {
+
+using detail::now_us;
 
 namespace {
 
@@ -17,12 +20,6 @@ constexpr std::int64_t kReportRetryUs = 3'000'000;
 constexpr std::int64_t kChunkTimeoutUs = 10'000'000;
 constexpr int kReportBatch = 200;
 constexpr const char* kAgentVersion = "0.1.0";
-
-std::int64_t now_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 }  // namespace
 
