@@ -16,6 +16,8 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
   # tests and fixtures
   catch2 ffmpeg sox espeak-ng
+  # the quickstart reads loactl --json output with python3
+  python3
 )
 
 missing=()
