@@ -363,4 +363,23 @@ inline std::chrono::milliseconds confirm_deadline(Scenario& s, const std::string
         static_cast<std::int64_t>((s.seconds_to_last_play_end(node) + 15.0) * 1000));
 }
 
+/// Waits until `node` has confirmed its one play of `bulletin`, then checks the evidence: played,
+/// one WAV as long as the bulletin, and a report of `campaign` that counts it.
+inline void check_single_play(Scenario& s, const std::string& node, const Bulletin& bulletin,
+                              const std::string& campaign) {
+    bool confirmed = loa::test::wait_until([&] { return s.confirmed(node, "") == 1; },
+                                           confirm_deadline(s, node));
+    E2E_REQUIRE(s, confirmed);
+    E2E_CHECK(s, s.confirmed(node, "played") == 1);
+    auto files = s.wavs(node);
+    E2E_REQUIRE(s, files.size() == 1);
+    CHECK(probe_seconds(files[0]) == Approx(bulletin.seconds).margin(0.1));
+    auto report = s.report(campaign);
+    INFO("report: " << report.dump(2));
+    CHECK(report["total"]["confirmed_plays"] == 1);
+    CHECK(report["total"]["unconfirmed"] == 0);
+    CHECK(report["total"]["confirmed_seconds"].get<double>() ==
+          Approx(bulletin.seconds).margin(0.2));
+}
+
 }  // namespace loa::e2e

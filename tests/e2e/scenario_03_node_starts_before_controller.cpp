@@ -30,20 +30,8 @@ TEST_CASE("scenario 03: a node started before the controller joins it and plays"
     E2E_CHECK(s, s.controller_scalar("SELECT count(*) FROM nodes WHERE node_id = 'ta-van-01' AND "
                                      "agent_version IS NOT NULL AND agent_version <> ''") == 1);
 
-    bool confirmed = loa::test::wait_until([&] { return s.confirmed(node, "") == 1; },
-                                           confirm_deadline(s, node));
-    E2E_REQUIRE(s, confirmed);
-    E2E_CHECK(s, s.confirmed(node, "played") == 1);
+    check_single_play(s, node, bulletin, "thien-tai");
     bool acked = loa::test::wait_until(
         [&] { return s.node_scalar(node, "SELECT count(*) FROM outbox") == 0; }, 10s);
     E2E_CHECK(s, acked);
-
-    auto files = s.wavs(node);
-    E2E_REQUIRE(s, files.size() == 1);
-    CHECK(probe_seconds(files[0]) == Approx(bulletin.seconds).margin(0.1));
-    auto report = s.report("thien-tai");
-    INFO("report: " << report.dump(2));
-    CHECK(report["total"]["confirmed_plays"] == 1);
-    CHECK(report["total"]["confirmed_seconds"].get<double>() ==
-          Approx(bulletin.seconds).margin(0.2));
 }

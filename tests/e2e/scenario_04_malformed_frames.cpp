@@ -144,16 +144,6 @@ TEST_CASE("scenario 04: malformed frames get an Error and the controller keeps s
     E2E_REQUIRE(s, s.controller_running());
 
     // The real node never noticed: it plays its bulletin and the controller takes the report.
-    bool confirmed = loa::test::wait_until([&] { return s.confirmed(node, "") == 1; },
-                                           confirm_deadline(s, node));
-    E2E_REQUIRE(s, confirmed);
-    E2E_CHECK(s, s.confirmed(node, "played") == 1);
-    auto files = s.wavs(node);
-    E2E_REQUIRE(s, files.size() == 1);
-    CHECK(probe_seconds(files[0]) == Approx(bulletin.seconds).margin(0.1));
-    auto report = s.report("khung-hong");
-    INFO("report: " << report.dump(2));
-    CHECK(report["total"]["confirmed_plays"] == 1);
-    CHECK(report["total"]["unconfirmed"] == 0);
+    check_single_play(s, node, bulletin, "khung-hong");
     E2E_CHECK(s, s.controller_running());
 }
