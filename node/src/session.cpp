@@ -18,6 +18,7 @@ namespace {
 constexpr std::int64_t kHelloRetryUs = 2'000'000;
 constexpr std::int64_t kReportRetryUs = 3'000'000;
 constexpr std::int64_t kChunkTimeoutUs = 10'000'000;
+constexpr std::int64_t kMediaScanUs = 1'000'000;
 constexpr int kReportBatch = 200;
 constexpr const char* kAgentVersion = "0.1.0";
 
@@ -135,6 +136,12 @@ void Session::tick() {
 void Session::fetch_media() {
     std::int64_t now = now_us();
     if (fetching_.empty()) {
+        // The store is asked only when something may have changed, or once a second, not on
+        // every 50 ms tick.
+        if (now < next_media_scan_us_) {
+            return;
+        }
+        next_media_scan_us_ = now + kMediaScanUs;
         for (const auto& hash : store_.needed_media()) {
             if (!media_.contains(hash)) {
                 fetching_ = hash;
@@ -196,6 +203,7 @@ void Session::on_chunk(const wire::Chunk& chunk) {
                           completed.error().message);
         }
         fetching_.clear();
+        next_media_scan_us_ = 0;  // the next file, at once
     }
 }
 
@@ -212,6 +220,7 @@ void Session::on_schedule_update(const wire::Envelope& in) {
     wire::Envelope out;
     out.mutable_schedule_ack()->set_timeline_hash(update.timeline_hash());
     send(std::move(out));
+    next_media_scan_us_ = 0;
     on_change_();
 }
 

@@ -50,6 +50,8 @@ class Session {
     std::int64_t last_heard_us_ = 0;
     std::int64_t last_report_us_ = 0;
 
+    /// When to look in the store again for media to fetch; 0 = now (timeline changed, file done).
+    std::int64_t next_media_scan_us_ = 0;
     /// The one media file being fetched, and its chunk requests in flight (offset → sent at).
     std::string fetching_;
     std::uint64_t fetch_size_ = 0;
