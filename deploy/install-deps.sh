@@ -14,6 +14,8 @@ packages=(
   protobuf-compiler libprotobuf-dev
   # support libraries
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
+  # scheduling: time zones (IANA tz database), integer programming
+  libhowardhinnant-date-dev tzdata libglpk-dev
   # tests and fixtures
   catch2 ffmpeg sox espeak-ng
   # the quickstart reads loactl --json output with python3

@@ -20,7 +20,7 @@ namespace detail {
 
 namespace {
 
-std::vector<schedules::Campaign> load_campaigns(SQLite::Database& db,
+std::vector<schedules::sequential::Campaign> load_campaigns(SQLite::Database& db,
                                                 const std::vector<std::string>& ids,
                                                 std::int64_t now, const BookingRules& rules) {
     std::vector<std::string> wanted = ids;
@@ -33,7 +33,7 @@ std::vector<schedules::Campaign> load_campaigns(SQLite::Database& db,
             wanted.push_back(q.getColumn(0).getString());
         }
     }
-    std::vector<schedules::Campaign> campaigns;
+    std::vector<schedules::sequential::Campaign> campaigns;
     SQLite::Statement window(
         db, "SELECT window_start_us, window_end_us FROM campaigns WHERE campaign_id = ?");
     SQLite::Statement items(db,
@@ -42,7 +42,7 @@ std::vector<schedules::Campaign> load_campaigns(SQLite::Database& db,
                             "WHERE i.campaign_id = ? ORDER BY i.position");
     SQLite::Statement areas(db, "SELECT area_path FROM campaign_areas WHERE campaign_id = ?");
     for (const auto& id : wanted) {
-        schedules::Campaign c;
+        schedules::sequential::Campaign c;
         c.campaign_id = id;
         window.bind(1, id);
         if (!window.executeStep()) {
@@ -93,15 +93,15 @@ BookingResult book(SQLite::Database& db, const std::vector<std::string>& node_id
             area_of.reset();
             continue;
         }
-        schedules::Node node{node_id, area_of.getColumn(0).getString()};
+        schedules::sequential::Node node{node_id, area_of.getColumn(0).getString()};
         area_of.reset();
 
-        std::vector<schedules::PlannedSlot> booked;
+        std::vector<schedules::sequential::PlannedSlot> booked;
         std::set<std::string> already;  // campaigns with plays on this node are not booked twice
         booked_q.bind(1, node_id);
         booked_q.bind(2, static_cast<int64_t>(now));
         while (booked_q.executeStep()) {
-            schedules::PlannedSlot s;
+            schedules::sequential::PlannedSlot s;
             s.slot_id = booked_q.getColumn(0).getString();
             s.campaign_id = booked_q.getColumn(1).getString();
             s.item.item_id = booked_q.getColumn(2).getString();
@@ -114,13 +114,13 @@ BookingResult book(SQLite::Database& db, const std::vector<std::string>& node_id
         }
         booked_q.reset();
 
-        std::vector<schedules::Campaign> todo;
+        std::vector<schedules::sequential::Campaign> todo;
         for (const auto& c : campaigns) {
             if (!already.contains(c.campaign_id)) {
                 todo.push_back(c);
             }
         }
-        auto timeline = schedules::sequential_timeline(node, todo, rules.gap_us, booked);
+        auto timeline = schedules::sequential::sequential_timeline(node, todo, rules.gap_us, booked);
         bool targeted = std::any_of(todo.begin(), todo.end(), [&](const auto& c) {
             return std::any_of(c.target_areas.begin(), c.target_areas.end(), [&](const auto& a) {
                 return schedules::area_contains(a, node.area_path);

@@ -5,7 +5,7 @@
 
 #include "loa/schedules/area_path.hpp"
 
-namespace loa::schedules {
+namespace loa::schedules::sequential {
 
 namespace {
 
@@ -68,4 +68,4 @@ NodeTimeline sequential_timeline(const Node& node, const std::vector<Campaign>& 
     return timeline;
 }
 
-}  // namespace loa::schedules
+}  // namespace loa::schedules::sequential

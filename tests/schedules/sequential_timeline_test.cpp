@@ -5,6 +5,7 @@
 #include "loa/schedules/sequential_timeline.hpp"
 
 using namespace loa::schedules;
+using namespace loa::schedules::sequential;
 
 namespace {
 constexpr std::int64_t kSecond = 1'000'000;

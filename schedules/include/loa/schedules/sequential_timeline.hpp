@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace loa::schedules {
+namespace loa::schedules::sequential {
 
 /// A playable item as the scheduler sees it.
 struct Item {
@@ -63,4 +63,4 @@ struct NodeTimeline {
 NodeTimeline sequential_timeline(const Node& node, const std::vector<Campaign>& campaigns,
                                  std::int64_t gap_us, const std::vector<PlannedSlot>& booked = {});
 
-}  // namespace loa::schedules
+}  // namespace loa::schedules::sequential
