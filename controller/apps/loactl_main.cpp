@@ -12,6 +12,7 @@
 #include "loa/controller/media_library.hpp"
 #include "loa/controller/node_registry.hpp"
 #include "loa/controller/time_text.hpp"
+#include "loactl_plan_commands.hpp"
 
 namespace lc = loa::controller;
 
@@ -80,7 +81,12 @@ int main(int argc, char** argv) {
     airtime->add_option("--to", to_text, "period end (date: the whole day included)")->required();
     airtime->add_option("--lang", lang, "vi or en")->check(CLI::IsMember({"vi", "en"}));
 
+    loa::loactl::PlanCommands plan_commands(app);
+
     CLI11_PARSE(app, argc, argv);
+    if (plan_commands.parsed()) {
+        return plan_commands.run(json);
+    }
 
     auto db = lc::open_database(std::filesystem::path(data) / "controller.db");
     if (!db) {

@@ -12,6 +12,7 @@
 #include "loa/controller/database.hpp"
 #include "loa/controller/time_text.hpp"
 #include "loa/schedules/area_path.hpp"
+#include "text_table.hpp"
 
 namespace loa::controller {
 
@@ -25,30 +26,6 @@ void add(NodeAirtime& into, const NodeAirtime& row) {
     into.failed += row.failed;
     into.skipped += row.skipped;
     into.unconfirmed += row.unconfirmed;
-}
-
-/// Columns a terminal gives `text`: one per code point, none for combining marks (U+0300-036F),
-/// so "Tả Van" written with decomposed diacritics still lines up.
-std::size_t display_width(std::string_view text) {
-    std::size_t width = 0;
-    for (std::size_t i = 0; i < text.size();) {
-        unsigned char c = static_cast<unsigned char>(text[i]);
-        std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : 4;
-        bool combining = false;
-        if (len == 2 && i + 1 < text.size()) {
-            unsigned cp = ((c & 0x1f) << 6) | (static_cast<unsigned char>(text[i + 1]) & 0x3f);
-            combining = cp >= 0x300 && cp <= 0x36f;
-        }
-        width += combining ? 0 : 1;
-        i += len;
-    }
-    return width;
-}
-
-std::string pad(std::string_view text, std::size_t width, bool right) {
-    std::size_t w = display_width(text);
-    std::string spaces(width > w ? width - w : 0, ' ');
-    return right ? spaces + std::string(text) : std::string(text) + spaces;
 }
 
 std::string seconds(std::int64_t us) {
@@ -164,41 +141,13 @@ std::string render_table(const AirtimeReport& report, Language language) {
     }
     auto total = cells_of(report.total);
     total[0] = vi ? "Tổng" : "Total";
-    std::vector<std::size_t> widths(header.size());
-    for (std::size_t i = 0; i < header.size(); ++i) {
-        widths[i] = display_width(header[i]);
-        for (const auto& row : cells) {
-            widths[i] = std::max(widths[i], display_width(row[i]));
-        }
-        widths[i] = std::max(widths[i], display_width(total[i]));
-    }
-    auto line = [&](const std::vector<std::string>& row) {
-        std::string out;
-        for (std::size_t i = 0; i < row.size(); ++i) {
-            out += (i ? "  " : "") + pad(row[i], widths[i], i >= 2);
-        }
-        return out + "\n";
-    };
-    std::size_t rule_width = 2 * (widths.size() - 1);
-    for (auto w : widths) {
-        rule_width += w;
-    }
-    std::string rule;
-    for (std::size_t i = 0; i < rule_width; ++i) {
-        rule += "─";
-    }
     std::string out = fmt::format(
         fmt::runtime(vi ? "Báo cáo thời lượng phát — chiến dịch {} ({})\nTừ {} đến {}{}\n\n"
                         : "Airtime report — campaign {} ({})\nFrom {} to {}{}\n\n"),
         report.query.campaign_id, report.campaign_name, format_local(report.query.from_us),
         format_local(report.query.to_us),
         report.query.area.empty() ? "" : (vi ? ", khu vực " : ", area ") + report.query.area);
-    out += line(header) + rule + "\n";
-    for (const auto& row : cells) {
-        out += line(row);
-    }
-    out += rule + "\n" + line(total);
-    return out;
+    return out + detail::render_text_table(header, cells, 2, total);
 }
 
 nlohmann::json to_json(const AirtimeReport& report) {

@@ -147,26 +147,32 @@ Result<std::int64_t> parse_instant(std::string_view text, std::int64_t now, bool
     return midnight_utc + (h * 3600LL + mi * 60LL + s) * kSecondUs - offset;
 }
 
-std::string format_local(std::int64_t utc_us) {
-    std::int64_t local_s = (utc_us + kVietnamOffsetUs) / kSecondUs;
-    std::int64_t days = local_s / 86400;
-    std::int64_t secs = local_s % 86400;
-    if (secs < 0) {
-        secs += 86400;
-        --days;
+namespace {
+
+/// ISO 8601 of an instant shifted by `offset_us`, with `suffix` naming the offset; milliseconds
+/// are shown only when the instant has them.
+std::string format_shifted(std::int64_t utc_us, std::int64_t offset_us, const char* suffix) {
+    using namespace std::chrono;
+    const sys_time<microseconds> t{microseconds{utc_us + offset_us}};
+    const auto day = floor<days>(t);
+    const year_month_day date{day};
+    const hh_mm_ss time{floor<milliseconds>(t - day)};
+    std::string text = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", static_cast<int>(date.year()),
+                                   static_cast<unsigned>(date.month()),
+                                   static_cast<unsigned>(date.day()), time.hours().count(),
+                                   time.minutes().count(), time.seconds().count());
+    if (time.subseconds().count() != 0) {
+        text += fmt::format(".{:03}", time.subseconds().count());
     }
-    // civil_from_days (Howard Hinnant)
-    days += 719468;
-    const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-    const unsigned doe = static_cast<unsigned>(days - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-    const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2);
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+07:00", y, m, d, secs / 3600,
-                       (secs / 60) % 60, secs % 60);
+    return text + suffix;
 }
+
+}  // namespace
+
+std::string format_local(std::int64_t utc_us) {
+    return format_shifted(utc_us, kVietnamOffsetUs, "+07:00");
+}
+
+std::string format_utc(std::int64_t utc_us) { return format_shifted(utc_us, 0, "Z"); }
 
 }  // namespace loa::controller

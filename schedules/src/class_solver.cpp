@@ -116,8 +116,10 @@ private:
         // the sessions of whole weeks and months around the horizon are needed to count them.
         const auto [ext_first, ext_last] = extended_range(from_day_, last_day_);
         all_sessions_ = broadcast_sessions(*input_.area, input_.kind, ext_first, ext_last);
-        for (const auto& s : all_sessions_) {
-            if (s.day >= from_day_ && s.day <= last_day_) {
+        for (Session s : all_sessions_) {
+            // Time already gone (or too close for nodes to learn of it) is not offered.
+            s.start_us = std::max(s.start_us, input_.not_before_us);
+            if (s.day >= from_day_ && s.day <= last_day_ && s.start_us < s.end_us) {
                 model_.sessions.push_back(s);
             }
         }
@@ -174,21 +176,52 @@ private:
         outcomes_[c.campaign->id].push_back(std::move(outcome));
     }
 
+    /// Session time free for allocated plays: around relays and plays already booked (with a
+    /// gap), and cut where a one-off campaign's interval begins or ends.
     void cut_parts() {
+        std::vector<Interval> blocked;
+        for (const Play& relay : fixed_) {
+            blocked.push_back({relay.start_us, relay.end_us + kGapBetweenPlays});
+        }
+        for (const Interval& b : input_.busy) {
+            blocked.push_back({b.start_us - kGapBetweenPlays, b.end_us + kGapBetweenPlays});
+        }
+        std::sort(blocked.begin(), blocked.end(), [](const Interval& a, const Interval& b) {
+            return a.start_us < b.start_us;
+        });
+        std::vector<Micros> cuts;
+        for (const auto& c : input_.campaigns) {
+            if (c.campaign->between) {
+                cuts.push_back(c.campaign->between->start_us);
+                cuts.push_back(c.campaign->between->end_us);
+            }
+        }
+        std::sort(cuts.begin(), cuts.end());
         for (std::size_t si = 0; si < model_.sessions.size(); ++si) {
             const Session& s = model_.sessions[si];
             Micros cursor = s.start_us;
-            for (const Play& relay : fixed_) {
-                if (relay.end_us <= s.start_us || relay.start_us >= s.end_us) {
+            auto add = [&](Micros start, Micros end) {
+                for (Micros cut : cuts) {
+                    if (cut > start && cut < end) {
+                        model_.parts.push_back({si, start, cut});
+                        start = cut;
+                    }
+                }
+                if (start < end) {
+                    model_.parts.push_back({si, start, end});
+                }
+            };
+            for (const Interval& b : blocked) {
+                if (b.end_us <= cursor || b.start_us >= s.end_us) {
                     continue;
                 }
-                if (relay.start_us > cursor) {
-                    model_.parts.push_back({si, cursor, relay.start_us});
+                if (b.start_us > cursor) {
+                    add(cursor, b.start_us);
                 }
-                cursor = std::max(cursor, relay.end_us + kGapBetweenPlays);
+                cursor = std::max(cursor, b.end_us);
             }
             if (cursor < s.end_us) {
-                model_.parts.push_back({si, cursor, s.end_us});
+                add(cursor, s.end_us);
             }
         }
     }
@@ -206,7 +239,10 @@ private:
                 cand.length_us = play_length(cand.variants);
                 for (std::size_t pi = 0; pi < model_.parts.size(); ++pi) {
                     const Part& part = model_.parts[pi];
-                    if (eligible(c, model_.sessions[part.session]) &&
+                    const bool inside = !c.campaign->between ||
+                                        (c.campaign->between->start_us <= part.start_us &&
+                                         part.end_us <= c.campaign->between->end_us);
+                    if (inside && eligible(c, model_.sessions[part.session]) &&
                         cand.length_us <= part.end_us - part.start_us) {
                         cand.parts.push_back(pi);
                     }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -77,6 +78,8 @@ struct ClassCampaign {
 struct ClassInput {
     NodeKind kind = NodeKind::speaker;
     const ResolvedArea* area = nullptr;
+    std::vector<Interval> busy;  ///< plays already booked on its nodes, sorted
+    Micros not_before_us = std::numeric_limits<Micros>::min();
     std::vector<ClassCampaign> campaigns;  ///< in service order: priority, then booking order
 };
 

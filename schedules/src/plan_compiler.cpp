@@ -7,6 +7,7 @@
 #include <cmath>
 #include <set>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 
 #include <sodium.h>
@@ -121,6 +122,9 @@ std::string campaign_text(const ClassCampaign& c) {
     for (const auto& w : k.windows) {
         t += w + ',';
     }
+    if (k.between) {
+        t += '@' + std::to_string(k.between->start_us) + '-' + std::to_string(k.between->end_us);
+    }
     t += '|';
     // Days as runs: "first+count".
     for (std::size_t i = 0; i < c.days.size();) {
@@ -149,6 +153,7 @@ const char* kind_name(NodeKind kind) { return kind == NodeKind::speaker ? "speak
 struct NodeGroup {
     std::string area;
     NodeKind kind = NodeKind::speaker;
+    std::vector<Interval> busy;
     std::vector<std::string> nodes;
     std::string fingerprint;
     std::vector<std::size_t> campaigns;  ///< plan indexes, service order
@@ -158,7 +163,13 @@ struct NodeGroup {
 
 std::string detail::class_fingerprint(const ClassInput& input, int from_day, int days) {
     std::string t = std::to_string(from_day) + '+' + std::to_string(days) + '|' +
-                    kind_name(input.kind) + '|' + area_text(*input.area);
+                    kind_name(input.kind) + '|' + area_text(*input.area) + '|';
+    if (input.not_before_us != std::numeric_limits<Micros>::min()) {
+        t += std::to_string(input.not_before_us);
+    }
+    for (const auto& b : input.busy) {
+        t += ',' + std::to_string(b.start_us) + '-' + std::to_string(b.end_us);
+    }
     for (const auto& c : input.campaigns) {
         t += '\n' + campaign_text(c);
     }
@@ -185,7 +196,8 @@ public:
         : plan_(plan),
           from_day_(day_number(horizon.from)),
           days_(horizon.days),
-          last_day_(from_day_ + horizon.days - 1) {}
+          last_day_(from_day_ + horizon.days - 1),
+          not_before_us_(horizon.not_before_us) {}
 
     std::vector<PlanProblem> prepare() {
         std::vector<PlanProblem> problems = check_plan(plan_);
@@ -233,6 +245,7 @@ private:
     int from_day_;
     int days_;
     int last_day_;
+    Micros not_before_us_;
     std::map<std::string, ResolvedArea> areas_;
     std::map<std::string, const Item*> items_;
     std::map<std::string, const Event*> events_;
@@ -270,6 +283,8 @@ private:
         ClassInput input;
         input.kind = g.kind;
         input.area = &areas_.at(g.area);
+        input.busy = g.busy;
+        input.not_before_us = not_before_us_;
         for (std::size_t ci : g.campaigns) {
             input.campaigns.push_back(class_campaign(ci, g.kind));
         }
@@ -277,11 +292,20 @@ private:
     }
 
     void group_nodes() {
-        std::map<std::pair<std::string, NodeKind>, std::size_t> index;
+        std::map<std::tuple<std::string, NodeKind, std::string>, std::size_t> index;
         for (const auto& node : plan_.nodes) {
-            auto [it, fresh] = index.try_emplace({node.area, node.kind}, groups_.size());
+            auto busy = node.busy;
+            std::sort(busy.begin(), busy.end(), [](const Interval& a, const Interval& b) {
+                return std::tie(a.start_us, a.end_us) < std::tie(b.start_us, b.end_us);
+            });
+            std::string busy_key;
+            for (const auto& b : busy) {
+                busy_key += std::to_string(b.start_us) + '-' + std::to_string(b.end_us) + ',';
+            }
+            auto [it, fresh] =
+                index.try_emplace({node.area, node.kind, busy_key}, groups_.size());
             if (fresh) {
-                groups_.push_back({node.area, node.kind, {}, {}, {}});
+                groups_.push_back({node.area, node.kind, std::move(busy), {}, {}, {}});
             }
             groups_[it->second].nodes.push_back(node.id);
         }
@@ -372,6 +396,9 @@ CompiledPlan Compilation::report(const std::unordered_map<std::string, ClassResu
             out.quotas.push_back({c.id, quota, "all targeted nodes", horizon, t.unit, t.required,
                                   t.scheduled, t.required - t.scheduled, targeted, met, {}});
             out.feasible = out.feasible && met;
+        }
+        if (tallies.empty() && targeted > 0) {
+            continue;  // nothing asked of this campaign inside the horizon
         }
         QuotaOutcome coverage{c.id, "coverage", "all targeted nodes", horizon, "nodes", needed,
                               targeted - missing, std::max<std::int64_t>(0, needed - (targeted - missing)),

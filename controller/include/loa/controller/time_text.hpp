@@ -28,4 +28,8 @@ Result<std::int64_t> parse_duration(std::string_view text);
 /// Formats an instant as ISO 8601 in UTC+7, e.g. "2026-11-24T05:30:00+07:00".
 std::string format_local(std::int64_t utc_us);
 
+/// Formats an instant as ISO 8601 in UTC, e.g. "2026-11-23T22:30:00Z" (".250" when it has
+/// milliseconds).
+std::string format_utc(std::int64_t utc_us);
+
 }  // namespace loa::controller

@@ -54,10 +54,18 @@ struct Area {
     Origin origin;
 };
 
+/// A stretch of UTC time, microseconds, end exclusive.
+struct Interval {
+    std::int64_t start_us = 0;
+    std::int64_t end_us = 0;
+    friend bool operator==(const Interval&, const Interval&) = default;
+};
+
 struct Node {
     std::string id;
     std::string area;  ///< an area path of the plan
     NodeKind kind = NodeKind::speaker;
+    std::vector<Interval> busy;  ///< plays already booked on it: new plays keep clear of them
     Origin origin;
 };
 
@@ -129,6 +137,7 @@ struct Campaign {
     std::vector<NodeKind> node_kinds;  ///< empty: every kind that can play one of the items
     std::vector<std::string> items;    ///< item ids, in rotation order
     std::vector<std::string> windows;  ///< allowed window names; empty: all
+    std::optional<Interval> between;   ///< a one-off booking: its plays lie inside this
     Quotas quotas;
     Origin origin;
 };

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -69,6 +70,8 @@ std::vector<PlanProblem> check_plan(const Plan& plan);
 struct Horizon {
     Date from;
     int days = 7;
+    /// Nothing is placed before this instant (e.g. now plus the time nodes need to learn of it).
+    std::int64_t not_before_us = std::numeric_limits<std::int64_t>::min();
 };
 
 /// Compiles plans. Keeps the timelines of node classes it has solved, so that compiling an edited

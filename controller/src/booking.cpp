@@ -1,0 +1,236 @@
+// Booking plays on nodes with the schedules engine: the store's campaigns become a plan whose
+// areas broadcast all day, each campaign playing each of its items once a day inside its own
+// window, around the plays already booked and never sooner than the lead time.
+#include "booking.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <SQLiteCpp/Statement.h>
+#include <fmt/core.h>
+
+#include "loa/schedules/plan_compiler.hpp"
+
+namespace loa::controller::detail {
+
+namespace sch = loa::schedules;
+
+namespace {
+
+constexpr std::int64_t kDayUs = 86'400'000'000;
+constexpr std::int64_t kVietnamOffsetUs = 7 * 3'600'000'000LL;
+
+/// The local (UTC+7) date of an instant.
+sch::Date local_date(std::int64_t utc_us) {
+    const std::int64_t local = utc_us + kVietnamOffsetUs;
+    const auto days = local >= 0 ? local / kDayUs : (local - kDayUs + 1) / kDayUs;
+    return sch::Date{std::chrono::sys_days{std::chrono::days{days}}};
+}
+
+struct StoredCampaign {
+    sch::Campaign campaign;
+    std::vector<sch::Item> items;
+};
+
+std::vector<StoredCampaign> load_campaigns(SQLite::Database& db,
+                                           const std::vector<std::string>& ids,
+                                           std::int64_t earliest) {
+    std::vector<StoredCampaign> out;
+    SQLite::Statement all(db,
+                          "SELECT campaign_id, name, owner, window_start_us, window_end_us "
+                          "FROM campaigns WHERE window_end_us > ? ORDER BY booked_us, campaign_id");
+    SQLite::Statement items(db,
+                            "SELECT m.media_hash, m.duration_us, m.title FROM campaign_items i "
+                            "JOIN media m USING (media_hash) WHERE i.campaign_id = ? "
+                            "ORDER BY i.position");
+    SQLite::Statement areas(db, "SELECT area_path FROM campaign_areas WHERE campaign_id = ?");
+    all.bind(1, static_cast<int64_t>(earliest));
+    while (all.executeStep()) {
+        StoredCampaign s;
+        sch::Campaign& c = s.campaign;
+        c.id = all.getColumn(0).getString();
+        if (!ids.empty() && std::find(ids.begin(), ids.end(), c.id) == ids.end()) {
+            continue;
+        }
+        c.title = all.getColumn(1).getString();
+        c.owner = all.getColumn(2).getString();
+        const std::int64_t start = std::max(all.getColumn(3).getInt64(), earliest);
+        const std::int64_t end = all.getColumn(4).getInt64();
+        c.between = sch::Interval{start, end};
+        c.period.first = local_date(start);
+        c.period.last = local_date(end - 1);
+        items.bind(1, c.id);
+        while (items.executeStep()) {
+            sch::Item item;
+            item.id = items.getColumn(0).getString();
+            item.title = items.getColumn(2).getString();
+            item.variants.push_back(
+                {sch::kDefaultLanguage, item.id, items.getColumn(1).getInt64()});
+            c.items.push_back(item.id);
+            s.items.push_back(std::move(item));
+        }
+        items.reset();
+        areas.bind(1, c.id);
+        while (areas.executeStep()) {
+            c.areas.push_back(areas.getColumn(0).getString());
+        }
+        areas.reset();
+        // Each item once a day inside the window, in order.
+        c.quotas.plays_per_day = static_cast<int>(c.items.size());
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+struct StoredNode {
+    sch::Node node;
+    std::set<std::string> booked_campaigns;
+};
+
+/// Every ancestor of every path, the roots broadcasting all day.
+std::vector<sch::Area> areas_for(const std::set<std::string>& paths) {
+    std::set<std::string> all;
+    for (const auto& path : paths) {
+        for (std::size_t at = path.find('/'); at != std::string::npos; at = path.find('/', at + 1)) {
+            all.insert(path.substr(0, at));
+        }
+        all.insert(path);
+    }
+    std::vector<sch::Area> areas;
+    for (const auto& path : all) {
+        sch::Area a;
+        a.path = path;
+        a.name = path;
+        if (path.find('/') == std::string::npos) {
+            sch::Window day;
+            day.name = "ca-ngay";
+            day.start_minute = 0;
+            day.end_minute = 24 * 60;
+            a.windows = std::vector<sch::Window>{day};
+        }
+        areas.push_back(std::move(a));
+    }
+    return areas;
+}
+
+}  // namespace
+
+BookingResult book(SQLite::Database& db, const std::vector<std::string>& node_ids,
+                   const std::vector<std::string>& campaign_ids, std::int64_t now,
+                   const BookingRules& rules) {
+    BookingResult result;
+    const std::int64_t earliest = now + rules.lead_us;
+    auto campaigns = load_campaigns(db, campaign_ids, earliest);
+    if (campaigns.empty()) {
+        return result;
+    }
+
+    // Nodes, with what is already booked on them, grouped by which campaigns they still need.
+    SQLite::Statement node_q(db, "SELECT area_path, kind FROM nodes WHERE node_id = ?");
+    SQLite::Statement booked_q(db,
+                               "SELECT campaign_id, start_us, start_us + duration_us FROM slots "
+                               "WHERE node_id = ? AND start_us + duration_us > ?");
+    std::map<std::set<std::string>, std::vector<sch::Node>> groups;
+    for (const auto& id : node_ids) {
+        node_q.bind(1, id);
+        if (!node_q.executeStep()) {
+            node_q.reset();
+            continue;
+        }
+        StoredNode n;
+        n.node = {id, node_q.getColumn(0).getString(),
+                  node_q.getColumn(1).getString() == "panel" ? sch::NodeKind::panel
+                                                              : sch::NodeKind::speaker,
+                  {}, {}};
+        node_q.reset();
+        booked_q.bind(1, id);
+        booked_q.bind(2, static_cast<int64_t>(now));
+        while (booked_q.executeStep()) {
+            n.booked_campaigns.insert(booked_q.getColumn(0).getString());
+            n.node.busy.push_back({booked_q.getColumn(1).getInt64(), booked_q.getColumn(2).getInt64()});
+        }
+        booked_q.reset();
+        groups[n.booked_campaigns].push_back(std::move(n.node));
+    }
+
+    SQLite::Statement insert(db,
+                             "INSERT OR IGNORE INTO slots (node_id, slot_id, campaign_id, item_id, "
+                             "media_hash, title, start_us, duration_us) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    for (auto& [booked, nodes] : groups) {
+        sch::Plan plan;
+        std::set<std::string> paths;
+        std::map<std::string, sch::Item> items;
+        std::int64_t last_end = earliest;
+        for (const auto& stored : campaigns) {
+            if (booked.contains(stored.campaign.id)) {
+                continue;  // a campaign is booked on a node once
+            }
+            plan.campaigns.push_back(stored.campaign);
+            paths.insert(stored.campaign.areas.begin(), stored.campaign.areas.end());
+            for (const auto& item : stored.items) {
+                items.emplace(item.id, item);
+            }
+            last_end = std::max(last_end, stored.campaign.between->end_us);
+        }
+        if (plan.campaigns.empty()) {
+            continue;
+        }
+        for (const auto& node : nodes) {
+            paths.insert(node.area);
+        }
+        plan.nodes = nodes;
+        plan.areas = areas_for(paths);
+        for (auto& [id, item] : items) {
+            plan.items.push_back(item);
+        }
+        const sch::Date from = local_date(earliest);
+        const int days = static_cast<int>(std::min<std::int64_t>(
+            366, (std::chrono::sys_days{local_date(last_end)} - std::chrono::sys_days{from}).count() + 1));
+        sch::PlanCompiler compiler;
+        auto compiled = compiler.compile(plan, {from, days, earliest}, 1);
+        if (!compiled) {
+            for (const auto& p : compiled.error()) {
+                result.unplaced.push_back(p.what);
+            }
+            continue;
+        }
+        for (const auto& node : nodes) {
+            const bool targeted = std::any_of(plan.campaigns.begin(), plan.campaigns.end(),
+                                              [&](const sch::Campaign& c) {
+                                                  return std::any_of(
+                                                      c.areas.begin(), c.areas.end(),
+                                                      [&](const std::string& a) {
+                                                          return node.area == a ||
+                                                                 node.area.starts_with(a + "/");
+                                                      });
+                                              });
+            result.nodes_targeted += targeted ? 1 : 0;
+            const auto& timeline = *compiled->timelines.at(compiled->node_timeline.at(node.id));
+            for (const auto& play : timeline.plays) {
+                insert.bind(1, node.id);
+                insert.bind(2, play.slot_id);
+                insert.bind(3, play.campaign);
+                insert.bind(4, play.item);
+                insert.bind(5, play.media);
+                insert.bind(6, items.at(play.item).title);
+                insert.bind(7, static_cast<int64_t>(play.start_us));
+                insert.bind(8, static_cast<int64_t>(play.end_us - play.start_us));
+                result.slots_booked += static_cast<std::size_t>(insert.exec());
+                insert.reset();
+            }
+        }
+        for (const auto& q : compiled->quotas) {
+            if (!q.met && q.scope != "all targeted nodes") {
+                result.unplaced.push_back(fmt::format("{} · {} · {}: {} of {} plays fit{}", q.scope,
+                                                      q.campaign, q.period, q.scheduled,
+                                                      q.required,
+                                                      q.reason.empty() ? "" : " — " + q.reason));
+            }
+        }
+    }
+    return result;
+}
+
+}  // namespace loa::controller::detail
