@@ -25,6 +25,7 @@ struct Shape {
     int speakers_per_commune = 28;   // ≈ 97,000 speakers
     int panel_every = 3;             // a panel in every third commune
     int campaigns = 200;
+    int load = 1;  ///< quota multiplier: 3 or more makes many classes infeasible
 };
 
 Window window(const char* name, int start, int end) {
@@ -138,9 +139,9 @@ Plan make_plan(const Shape& shape, unsigned seed) {
             c.items.push_back(slide.id);
         }
         if (k % 2 == 0) {
-            c.quotas.plays_per_day = 1;
+            c.quotas.plays_per_day = shape.load;
         } else {
-            c.quotas.airtime_us = pick(3, 8) * 60 * kSec;
+            c.quotas.airtime_us = shape.load * pick(3, 8) * 60 * kSec;
             c.quotas.airtime_per = AirtimePer::week;
         }
         c.quotas.separation_minutes = k % 3 == 0 && k % 25 != 0 ? 120 : 0;
@@ -169,6 +170,7 @@ int main(int argc, char** argv) {
     app.add_option("--provinces", shape.provinces, "provinces");
     app.add_option("--speakers-per-commune", shape.speakers_per_commune, "speakers per commune");
     app.add_option("--campaigns", shape.campaigns, "campaigns");
+    app.add_option("--load", shape.load, "quota multiplier (3+: many classes cannot meet them)");
     app.add_option("--days", days, "horizon in days");
     app.add_option("--threads", threads, "worker threads (0: all cores)");
     CLI11_PARSE(app, argc, argv);
@@ -197,9 +199,10 @@ int main(int argc, char** argv) {
     for (const auto& t : full->timelines) {
         plays += t->plays.size();
     }
-    fmt::print("full compile: {:.2f} s, {} node classes solved, {} timelines ({} plays), "
-               "feasible: {}\n",
-               full_s, full->classes_computed, full->timelines.size(), plays, full->feasible);
+    fmt::print("full compile: {:.2f} s, {} node classes solved ({} by exact search), {} timelines "
+               "({} plays), feasible: {}\n",
+               full_s, full->classes_computed, full->classes_searched, full->timelines.size(),
+               plays, full->feasible);
 
     int shown = 0;
     for (const auto& q : full->quotas) {

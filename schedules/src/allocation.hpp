@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -71,8 +72,10 @@ struct AllocationModel {
 using Allocation = std::map<std::pair<std::size_t, std::size_t>, int>;
 
 /// The fast path: places plays one by one, spreading each campaign over sessions and days.
-/// True when every bucket is met; false says nothing about feasibility.
-bool greedy_allocation(const AllocationModel& model, Allocation& allocation);
+/// Returns the first campaign (service order) it could not serve fully, nothing when every
+/// bucket is met. Falling short says nothing about feasibility; the campaigns before that one
+/// are proven servable together.
+std::optional<std::size_t> greedy_allocation(const AllocationModel& model, Allocation& allocation);
 
 /// The exact path (an integer program): meets every bucket when that is possible at all;
 /// otherwise serves campaigns in order, each as fully as it can without taking from those
@@ -81,6 +84,8 @@ struct ExactAllocation {
     Allocation allocation;
     std::string note;
 };
-ExactAllocation exact_allocation(const AllocationModel& model);
+/// `served` campaigns (the first in service order) are known to fit together: the search holds
+/// them to their quotas without minimising them one by one.
+ExactAllocation exact_allocation(const AllocationModel& model, std::size_t served);
 
 }  // namespace loa::schedules::detail

@@ -97,6 +97,7 @@ private:
     AllocationModel model_;
     Allocation allocation_;
     std::string note_;
+    bool searched_ = false;
 
     const ClassCampaign& campaign(std::size_t c) const { return input_.campaigns[c]; }
 
@@ -380,10 +381,12 @@ private:
     }
 
     void allocate() {
-        if (greedy_allocation(model_, allocation_)) {
+        const auto short_at = greedy_allocation(model_, allocation_);
+        if (!short_at) {
             return;
         }
-        auto exact = exact_allocation(model_);
+        searched_ = true;
+        auto exact = exact_allocation(model_, *short_at);
         note_ = exact.note;
         if (exact.note.empty() || !exact.allocation.empty()) {
             allocation_ = std::move(exact.allocation);
@@ -472,6 +475,7 @@ private:
         timeline->hash = sha256_hex(canonical);
         result.timeline = std::move(timeline);
         result.outcomes = std::move(outcomes_);
+        result.searched = searched_;
         return result;
     }
 };

@@ -95,6 +95,7 @@ struct BucketOutcome {
 
 struct ClassResult {
     std::shared_ptr<const Timeline> timeline;
+    bool searched = false;  ///< the fast path fell short and the exact search ran
     std::map<std::string, std::vector<BucketOutcome>> outcomes;  ///< by campaign id
 };
 

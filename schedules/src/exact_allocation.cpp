@@ -17,7 +17,8 @@ constexpr double kInf = IntegerProgram::kInfinity;
 
 class ExactAllocator {
 public:
-    explicit ExactAllocator(const AllocationModel& model) : model_(model) {}
+    ExactAllocator(const AllocationModel& model, std::size_t served)
+        : model_(model), served_(served) {}
 
     ExactAllocation run() {
         add_columns();
@@ -34,6 +35,7 @@ public:
 
 private:
     const AllocationModel& model_;
+    std::size_t served_;
     IntegerProgram program_;
     std::map<std::pair<std::size_t, std::size_t>, int> column_;
     std::vector<int> shortfall_;  ///< per bucket
@@ -169,10 +171,12 @@ private:
     ExactAllocation serve_in_order() {
         ExactAllocation result;
         for (std::size_t b = 0; b < shortfall_.size(); ++b) {
-            program_.set_bounds(shortfall_[b], 0.0, kInf);
+            if (model_.buckets[b].campaign >= served_) {
+                program_.set_bounds(shortfall_[b], 0.0, kInf);
+            }
         }
         std::size_t campaigns = model_.campaigns.size();
-        for (std::size_t c = 0; c < campaigns; ++c) {
+        for (std::size_t c = served_; c < campaigns; ++c) {
             std::vector<std::pair<int, double>> objective;
             program_.clear_costs();
             for (std::size_t b = 0; b < shortfall_.size(); ++b) {
@@ -201,8 +205,8 @@ private:
 
 }  // namespace
 
-ExactAllocation exact_allocation(const AllocationModel& model) {
-    return ExactAllocator(model).run();
+ExactAllocation exact_allocation(const AllocationModel& model, std::size_t served) {
+    return ExactAllocator(model, served).run();
 }
 
 }  // namespace loa::schedules::detail

@@ -19,19 +19,19 @@ public:
           part_used_ms_(model.parts.size(), 0),
           item_plays_(model.candidates.size(), 0) {}
 
-    bool run() {
+    std::optional<std::size_t> run() {
         for (const Bucket& b : model_.buckets) {
             std::int64_t have = achieved(b);
             while (have < b.required_units) {
                 const auto choice = best_play(b);
                 if (!choice) {
-                    return false;
+                    return b.campaign;
                 }
                 place(choice->first, choice->second);
                 have += model_.units(b, choice->first);
             }
         }
-        return true;
+        return std::nullopt;
     }
 
 private:
@@ -150,7 +150,8 @@ private:
 
 }  // namespace
 
-bool greedy_allocation(const AllocationModel& model, Allocation& allocation) {
+std::optional<std::size_t> greedy_allocation(const AllocationModel& model,
+                                             Allocation& allocation) {
     return GreedyAllocator(model, allocation).run();
 }
 

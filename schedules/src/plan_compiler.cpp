@@ -452,13 +452,16 @@ std::expected<CompiledPlan, std::vector<PlanProblem>> PlanCompiler::compile(cons
     }
     work();
     pool.clear();
+    std::size_t searched = 0;
     for (std::size_t i = 0; i < todo.size(); ++i) {
+        searched += solved[i].searched ? 1 : 0;
         results.emplace(*todo[i].first, std::move(solved[i]));
     }
 
     CompiledPlan out = compilation.report(results);
     out.classes_computed = todo.size();
     out.classes_reused = reused;
+    out.classes_searched = searched;
     cache_->classes = std::move(results);
     return out;
 }

@@ -55,6 +55,7 @@ struct CompiledPlan {
     std::map<std::string, std::size_t> node_timeline;        ///< node id → index in timelines
     std::size_t classes_computed = 0;  ///< node classes solved in this call (not from cache)
     std::size_t classes_reused = 0;
+    std::size_t classes_searched = 0;  ///< of those solved, how many needed the exact search
 };
 
 /// A problem that makes a plan unusable: where it was declared and why it is wrong.
