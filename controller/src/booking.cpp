@@ -39,7 +39,8 @@ std::vector<StoredCampaign> load_campaigns(SQLite::Database& db,
     std::vector<StoredCampaign> out;
     SQLite::Statement all(db,
                           "SELECT campaign_id, name, owner, window_start_us, window_end_us "
-                          "FROM campaigns WHERE window_end_us > ? ORDER BY booked_us, campaign_id");
+                          "FROM campaigns WHERE window_end_us > ? AND plan_id IS NULL "
+                          "ORDER BY booked_us, campaign_id");
     SQLite::Statement items(db,
                             "SELECT m.media_hash, m.duration_us, m.title FROM campaign_items i "
                             "JOIN media m USING (media_hash) WHERE i.campaign_id = ? "

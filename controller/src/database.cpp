@@ -100,6 +100,19 @@ constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
         PRIMARY KEY (node_id, seq)
     );
     )sql",
+    // Version 2: plans applied from plan files; their campaigns point at the plan.
+    R"sql(
+    CREATE TABLE plans (
+        plan_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        source TEXT NOT NULL,
+        text TEXT NOT NULL,
+        from_date TEXT NOT NULL,
+        days INTEGER NOT NULL,
+        applied_us INTEGER NOT NULL,
+        feasible INTEGER NOT NULL
+    );
+    ALTER TABLE campaigns ADD COLUMN plan_id INTEGER REFERENCES plans(plan_id);
+    )sql",
 };
 
 }  // namespace

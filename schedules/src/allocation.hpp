@@ -71,21 +71,17 @@ struct AllocationModel {
 /// Plays per (candidate, part).
 using Allocation = std::map<std::pair<std::size_t, std::size_t>, int>;
 
-/// The fast path: places plays one by one, spreading each campaign over sessions and days.
-/// Returns the first campaign (service order) it could not serve fully, nothing when every
-/// bucket is met. Falling short says nothing about feasibility; the campaigns before that one
-/// are proven servable together.
+/// The fast path: places plays one by one, spreading each campaign over sessions and days,
+/// buckets in service order, each as far as it goes. Returns the first campaign it could not
+/// serve fully, nothing when every bucket is met. Falling short says nothing about feasibility.
 std::optional<std::size_t> greedy_allocation(const AllocationModel& model, Allocation& allocation);
 
-/// The exact path (an integer program): meets every bucket when that is possible at all;
-/// otherwise serves campaigns in order, each as fully as it can without taking from those
-/// before it. `note` explains a search cut short.
+/// The exact path (an integer program): an allocation meeting every bucket, or nothing when
+/// there is none. `note` is set when the search stopped at its limit without deciding.
 struct ExactAllocation {
-    Allocation allocation;
+    std::optional<Allocation> allocation;
     std::string note;
 };
-/// `served` campaigns (the first in service order) are known to fit together: the search holds
-/// them to their quotas without minimising them one by one.
-ExactAllocation exact_allocation(const AllocationModel& model, std::size_t served);
+ExactAllocation exact_allocation(const AllocationModel& model);
 
 }  // namespace loa::schedules::detail

@@ -314,6 +314,10 @@ private:
                 }
             }
             if (q.airtime_us > 0) {
+                if (served.empty()) {
+                    add_unservable(c, "airtime", "seconds", (q.airtime_us + kSecond - 1) / kSecond,
+                                   horizon_days.front(), horizon_days.back());
+                }
                 add_airtime_buckets(ci, horizon_days);
             }
         }
@@ -341,12 +345,8 @@ private:
                 }
             }
             const std::int64_t quota_s = (q.airtime_us + kSecond - 1) / kSecond;
-            if (whole.empty()) {
-                add_unservable(c, "airtime", "seconds", quota_s, days.front(), days.back());
-                continue;
-            }
             if (here.empty()) {
-                continue;  // its share falls on broadcast days outside the horizon
+                continue;  // no broadcast day of the bucket in the horizon: nothing asked here
             }
             // Shared out by broadcast days: a horizon holding 3 of a week's 5 asks for 3/5.
             const auto n_here = static_cast<std::int64_t>(here.size());
@@ -380,18 +380,19 @@ private:
                                           static_cast<double>(days)));
     }
 
+    /// The fast path first; when it falls short, the exact search decides whether every quota
+    /// can be met. If none can, the fast path's allocation stands: campaigns served in order,
+    /// each as far as it goes after those before it.
     void allocate() {
-        const auto short_at = greedy_allocation(model_, allocation_);
-        if (!short_at) {
+        if (!greedy_allocation(model_, allocation_)) {
             return;
         }
         searched_ = true;
-        auto exact = exact_allocation(model_, *short_at);
+        auto exact = exact_allocation(model_);
         note_ = exact.note;
-        if (exact.note.empty() || !exact.allocation.empty()) {
-            allocation_ = std::move(exact.allocation);
+        if (exact.allocation) {
+            allocation_ = std::move(*exact.allocation);
         }
-        // else: the search gave nothing; keep what the fast path placed.
     }
 
     Layout lay_out() const {

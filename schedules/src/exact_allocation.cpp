@@ -1,9 +1,12 @@
 // The exact allocation: demand (quota buckets) against capacity (session parts) as a
-// transportation model in integer plays, solved by branch and bound.
+// transportation model in integer plays, decided by branch and bound.
 //
 // A column per (candidate, part) counts plays there. Plays are indivisible and of unequal
 // length, so a fractional network flow could promise what no play list delivers (two 30 s plays
 // and one 50 s play do not fit two 55 s parts although 110 s ≤ 110 s); integer plays are exact.
+// Rounded copies of the capacity, share and airtime rows (Chvátal–Gomory cuts: valid for integer
+// plays) tighten the relaxation, so plans that do not fit are usually refuted without a search.
+#include <algorithm>
 #include <cmath>
 
 #include "allocation.hpp"
@@ -14,31 +17,74 @@ namespace loa::schedules::detail {
 namespace {
 
 constexpr double kInf = IntegerProgram::kInfinity;
+using Terms = std::vector<std::pair<int, double>>;
+
+/// Σ a·x ≤ b over non-negative integers implies Σ ⌊a/d⌋·x ≤ ⌊b/d⌋; with d the smallest a, it
+/// counts plays.
+void add_rounded_upper(IntegerProgram& program, const Terms& terms, double bound) {
+    double smallest = kInf;
+    for (const auto& [col, a] : terms) {
+        smallest = std::min(smallest, a);
+    }
+    if (terms.size() < 2 || !(smallest > 0.0)) {
+        return;
+    }
+    Terms rounded;
+    for (const auto& [col, a] : terms) {
+        rounded.emplace_back(col, std::floor(a / smallest));
+    }
+    program.add_row(rounded, -kInf, std::floor(bound / smallest));
+}
+
+/// Σ a·x ≥ b over non-negative integers implies Σ ⌈a/d⌉·x ≥ ⌈b/d⌉; with d the largest a, it
+/// counts plays.
+void add_rounded_lower(IntegerProgram& program, const Terms& terms, double bound) {
+    double largest = 0.0;
+    for (const auto& [col, a] : terms) {
+        largest = std::max(largest, a);
+    }
+    if (terms.empty() || !(largest > 0.0)) {
+        return;
+    }
+    Terms rounded;
+    for (const auto& [col, a] : terms) {
+        rounded.emplace_back(col, std::ceil(a / largest));
+    }
+    program.add_row(rounded, std::ceil(bound / largest), kInf);
+}
 
 class ExactAllocator {
 public:
-    ExactAllocator(const AllocationModel& model, std::size_t served)
-        : model_(model), served_(served) {}
+    explicit ExactAllocator(const AllocationModel& model) : model_(model) {}
 
     ExactAllocation run() {
         add_columns();
+        if (column_.empty()) {
+            // Nothing can play anywhere: only a plan that asks for nothing fits.
+            const bool asks = std::any_of(model_.buckets.begin(), model_.buckets.end(),
+                                          [](const Bucket& b) { return b.required_units > 0; });
+            return {asks ? std::nullopt : std::optional<Allocation>{Allocation{}}, {}};
+        }
         add_capacity_rows();
         add_separation_rows();
         add_share_rows();
         add_bucket_rows();
-        // Every quota held: a pure feasibility search, which stops at the first allocation.
-        if (program_.solve() == IntegerProgram::Outcome::optimal) {
-            return {read(), {}};
+        // A pure feasibility search (no cost): it stops at the first allocation found.
+        switch (program_.solve()) {
+            case IntegerProgram::Outcome::optimal:
+                return {read(), {}};
+            case IntegerProgram::Outcome::infeasible:
+                return {};
+            case IntegerProgram::Outcome::search_limit:
+                break;
         }
-        return serve_in_order();
+        return {std::nullopt, "the exact search stopped at its limit without deciding"};
     }
 
 private:
     const AllocationModel& model_;
-    std::size_t served_;
     IntegerProgram program_;
     std::map<std::pair<std::size_t, std::size_t>, int> column_;
-    std::vector<int> shortfall_;  ///< per bucket
 
     void add_columns() {
         const std::int64_t gap_ms = ms_up(kGapBetweenPlays);
@@ -68,16 +114,19 @@ private:
 
     void add_capacity_rows() {
         const std::int64_t gap_ms = ms_up(kGapBetweenPlays);
-        std::vector<std::vector<std::pair<int, double>>> rows(model_.parts.size());
+        std::vector<Terms> rows(model_.parts.size());
         for (const auto& [key, column] : column_) {
-            rows[key.second].emplace_back(column, static_cast<double>(model_.footprint_ms(key.first)));
+            rows[key.second].emplace_back(column,
+                                          static_cast<double>(model_.footprint_ms(key.first)));
         }
         for (std::size_t pi = 0; pi < rows.size(); ++pi) {
-            if (!rows[pi].empty()) {
-                // Plays sit back to back with a gap after each but the last.
-                program_.add_row(rows[pi], -kInf,
-                                 static_cast<double>(model_.parts[pi].capacity_ms() + gap_ms));
+            if (rows[pi].empty()) {
+                continue;
             }
+            // Plays sit back to back with a gap after each but the last.
+            const auto bound = static_cast<double>(model_.parts[pi].capacity_ms() + gap_ms);
+            program_.add_row(rows[pi], -kInf, bound);
+            add_rounded_upper(program_, rows[pi], bound);
         }
     }
 
@@ -95,7 +144,7 @@ private:
                 if (here.empty()) {
                     continue;
                 }
-                std::vector<std::pair<int, double>> terms;
+                Terms terms;
                 for (int col : here) {
                     terms.emplace_back(col, 1.0);
                 }
@@ -119,7 +168,7 @@ private:
     }
 
     void add_share_rows() {
-        std::map<std::pair<std::size_t, std::size_t>, std::vector<std::pair<int, double>>> rows;
+        std::map<std::pair<std::size_t, std::size_t>, Terms> rows;
         for (const auto& [key, column] : column_) {
             const std::size_t c = model_.candidates[key.first].campaign;
             if (model_.campaigns[c].share_max < 1.0) {
@@ -129,15 +178,16 @@ private:
         }
         for (const auto& [key, terms] : rows) {
             const Session& s = model_.sessions[key.second];
-            program_.add_row(terms, -kInf,
-                             std::floor(model_.campaigns[key.first].share_max *
-                                        static_cast<double>(ms_down(s.end_us - s.start_us))));
+            const double bound = std::floor(model_.campaigns[key.first].share_max *
+                                            static_cast<double>(ms_down(s.end_us - s.start_us)));
+            program_.add_row(terms, -kInf, bound);
+            add_rounded_upper(program_, terms, bound);
         }
     }
 
     void add_bucket_rows() {
         for (const Bucket& b : model_.buckets) {
-            std::vector<std::pair<int, double>> terms;
+            Terms terms;
             for (std::size_t pi : b.parts) {
                 for (std::size_t k = 0; k < model_.candidates.size(); ++k) {
                     if (model_.candidates[k].campaign != b.campaign) {
@@ -148,11 +198,11 @@ private:
                     }
                 }
             }
-            // The shortfall column is held at zero unless not every quota can be met.
-            const int shortfall = program_.add_column(0.0, 0.0, 0.0, false);
-            shortfall_.push_back(shortfall);
-            terms.emplace_back(shortfall, 1.0);
-            program_.add_row(terms, static_cast<double>(b.required_units), kInf);
+            const auto bound = static_cast<double>(b.required_units);
+            program_.add_row(terms, bound, kInf);
+            if (b.airtime) {
+                add_rounded_lower(program_, terms, bound);
+            }
         }
     }
 
@@ -165,48 +215,12 @@ private:
         }
         return allocation;
     }
-
-    /// Campaign by campaign in service order: minimise its shortfall (relative to each bucket's
-    /// requirement), then hold it there so later campaigns cannot take from it.
-    ExactAllocation serve_in_order() {
-        ExactAllocation result;
-        for (std::size_t b = 0; b < shortfall_.size(); ++b) {
-            if (model_.buckets[b].campaign >= served_) {
-                program_.set_bounds(shortfall_[b], 0.0, kInf);
-            }
-        }
-        std::size_t campaigns = model_.campaigns.size();
-        for (std::size_t c = served_; c < campaigns; ++c) {
-            std::vector<std::pair<int, double>> objective;
-            program_.clear_costs();
-            for (std::size_t b = 0; b < shortfall_.size(); ++b) {
-                if (model_.buckets[b].campaign != c) {
-                    continue;
-                }
-                const double weight =
-                    1000.0 / static_cast<double>(std::max<std::int64_t>(1, model_.buckets[b].required_units));
-                program_.set_cost(shortfall_[b], weight);
-                objective.emplace_back(shortfall_[b], weight);
-            }
-            if (objective.empty()) {
-                continue;
-            }
-            const auto outcome = program_.solve();
-            if (outcome != IntegerProgram::Outcome::optimal) {
-                result.note = "the search for an allocation stopped at its limit";
-                break;
-            }
-            result.allocation = read();
-            program_.add_row(objective, -kInf, program_.objective() + 1e-6);
-        }
-        return result;
-    }
 };
 
 }  // namespace
 
-ExactAllocation exact_allocation(const AllocationModel& model, std::size_t served) {
-    return ExactAllocator(model, served).run();
+ExactAllocation exact_allocation(const AllocationModel& model) {
+    return ExactAllocator(model).run();
 }
 
 }  // namespace loa::schedules::detail

@@ -20,18 +20,24 @@ public:
           item_plays_(model.candidates.size(), 0) {}
 
     std::optional<std::size_t> run() {
+        std::optional<std::size_t> first_short;
         for (const Bucket& b : model_.buckets) {
             std::int64_t have = achieved(b);
             while (have < b.required_units) {
                 const auto choice = best_play(b);
                 if (!choice) {
-                    return b.campaign;
+                    // Serve the rest as far as they go: if no exact allocation exists either,
+                    // this is the schedule, campaigns served in order.
+                    if (!first_short) {
+                        first_short = b.campaign;
+                    }
+                    break;
                 }
                 place(choice->first, choice->second);
                 have += model_.units(b, choice->first);
             }
         }
-        return std::nullopt;
+        return first_short;
     }
 
 private:

@@ -102,6 +102,8 @@ IntegerProgram::Outcome IntegerProgram::solve() {
     glp_init_iocp(&parameters);
     parameters.msg_lev = GLP_MSG_OFF;
     parameters.presolve = GLP_ON;
+    // Cuts for knapsack-like rows (capacity in milliseconds); all deterministic.
+    parameters.mir_cuts = GLP_ON;  // (cover cuts crash GLPK 5.0 on some presolved programs)
     parameters.cb_func = on_search_event;
     parameters.cb_info = &state;
     const int rc = glp_intopt(problem_->lp, &parameters);

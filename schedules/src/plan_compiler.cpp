@@ -332,6 +332,7 @@ private:
 struct Tally {
     std::int64_t required = 0;
     std::int64_t scheduled = 0;
+    std::int64_t nodes_short = 0;  ///< targeted nodes on which this quota falls short
     std::string unit;
 };
 
@@ -374,6 +375,7 @@ CompiledPlan Compilation::report(const std::unordered_map<std::string, ClassResu
                 continue;
             }
             bool short_here = false;
+            std::set<std::string> short_quotas;
             for (const BucketOutcome& b : it->second) {
                 Tally& t = tallies[b.quota];
                 t.unit = b.unit;
@@ -381,6 +383,9 @@ CompiledPlan Compilation::report(const std::unordered_map<std::string, ClassResu
                 t.scheduled += n * std::min(b.scheduled, b.required);
                 if (b.scheduled < b.required) {
                     short_here = true;
+                    if (short_quotas.insert(b.quota).second) {
+                        t.nodes_short += n;
+                    }
                     details.push_back({c.id, b.quota, g.area + " (" + kind_name(g.kind) + ")",
                                        b.period, b.unit, b.required, b.scheduled,
                                        b.required - b.scheduled, n, false, b.reason});
@@ -392,7 +397,9 @@ CompiledPlan Compilation::report(const std::unordered_map<std::string, ClassResu
             std::ceil(c.quotas.coverage * static_cast<double>(targeted) - 1e-9));
         const bool covered = targeted - missing >= needed;
         for (const auto& [quota, t] : tallies) {
-            const bool met = quota == "relay" ? t.scheduled == t.required : covered;
+            // A quota is met when enough targeted nodes meet it (relays: every one).
+            const bool met = quota == "relay" ? t.scheduled == t.required
+                                              : targeted - t.nodes_short >= needed;
             out.quotas.push_back({c.id, quota, "all targeted nodes", horizon, t.unit, t.required,
                                   t.scheduled, t.required - t.scheduled, targeted, met, {}});
             out.feasible = out.feasible && met;
