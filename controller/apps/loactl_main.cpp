@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
     airtime->add_option("--to", to_text, "period end (date: the whole day included)")->required();
     airtime->add_option("--lang", lang, "vi or en")->check(CLI::IsMember({"vi", "en"}));
 
-    loa::loactl::PlanCommands plan_commands(app);
+    loa::loactl::PlanCommands plan_commands(app, data);
 
     CLI11_PARSE(app, argc, argv);
     if (plan_commands.parsed()) {

@@ -7,7 +7,10 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "loa/controller/database.hpp"
+#include "loa/controller/plan_booking.hpp"
 #include "loa/controller/plan_compilation.hpp"
+#include "loa/controller/time_text.hpp"
 #include "loa/schedules/lunar_calendar.hpp"
 
 namespace loa::loactl {
@@ -36,7 +39,7 @@ std::string lunar_text(const sch::LunarDate& d) {
 
 }  // namespace
 
-PlanCommands::PlanCommands(CLI::App& app) {
+PlanCommands::PlanCommands(CLI::App& app, const std::string& data) : data_(data) {
     plan_ = app.add_subcommand("plan", "broadcast plans: check quotas, compile timelines");
     plan_->require_subcommand(1);
     check_ = plan_->add_subcommand("check", "say whether every quota of a plan can be met");
@@ -47,7 +50,16 @@ PlanCommands::PlanCommands(CLI::App& app) {
         cmd->add_option("--days", days_, "days in the horizon (default 7)")
             ->check(CLI::Range(1, 366));
     }
-    check_->add_option("--lang", lang_, "vi or en")->check(CLI::IsMember({"vi", "en"}));
+    apply_ = plan_->add_subcommand(
+        "apply", "book a plan's timelines on the controller's nodes (replacing the last plan's)");
+    apply_->add_option("plan", plan_file_, "plan file (TOML, docs/plan-format.md)")->required();
+    apply_->add_option("--from", from_, "first local date, YYYY-MM-DD (default: today)");
+    apply_->add_option("--days", days_, "days in the horizon (default 7)")->check(CLI::Range(1, 366));
+    apply_->add_flag("--accept-shortfall", accept_shortfall_,
+                     "apply even when some quota cannot be met");
+    for (CLI::App* cmd : {check_, apply_}) {
+        cmd->add_option("--lang", lang_, "vi or en")->check(CLI::IsMember({"vi", "en"}));
+    }
     compile_->add_option("--out", out_, "directory for the timeline files")->required();
 
     calendar_ = app.add_subcommand("calendar", "the Vietnamese lunar calendar (UTC+7)");
@@ -67,6 +79,9 @@ PlanCommands::PlanCommands(CLI::App& app) {
 bool PlanCommands::parsed() const { return plan_->parsed() || calendar_->parsed(); }
 
 int PlanCommands::run(bool json) const {
+    if (apply_->parsed()) {
+        return apply(json);
+    }
     if (check_->parsed() || compile_->parsed()) {
         return check_or_compile(json);
     }
@@ -108,6 +123,62 @@ int PlanCommands::check_or_compile(bool json) const {
                    compiled->feasible ? "every quota met" : "some quotas cannot be met");
     }
     return compiled->feasible ? 0 : kExitUnmet;
+}
+
+int PlanCommands::apply(bool json) const {
+    const std::int64_t now = lc::now_us();
+    sch::Date from = lc::vietnam_date(now);
+    if (!from_.empty()) {
+        auto given = lc::parse_date(from_);
+        if (!given) {
+            return invalid("--from: " + given.error());
+        }
+        from = *given;
+    }
+    auto db = lc::open_database(std::filesystem::path(data_) / "controller.db");
+    if (!db) {
+        std::cerr << "loactl: " << db.error().message << "\n";
+        return 1;
+    }
+    auto applied = lc::apply_plan(**db, plan_file_, from, days_, now, accept_shortfall_);
+    if (!applied) {
+        std::cerr << applied.error().message << "\n";
+        return applied.error().code == lc::Error::Code::invalid_input ? kExitInvalid : 1;
+    }
+    const auto language = lang_ == "en" ? lc::Language::en : lc::Language::vi;
+    if (json) {
+        auto out = lc::quota_report_json(applied->compiled);
+        out["applied"] = applied->applied;
+        out["plan_id"] = applied->plan_id;
+        out["slots_booked"] = applied->slots_booked;
+        out["slots_replaced"] = applied->slots_replaced;
+        out["nodes_registered"] = applied->nodes_registered;
+        out["notes"] = applied->notes;
+        std::cout << out.dump(2) << "\n";
+    } else {
+        std::cout << lc::render_quota_report(applied->compiled, language) << "\n";
+        const bool vi = language == lc::Language::vi;
+        if (applied->applied) {
+            fmt::print(fmt::runtime(vi ? "Đã áp dụng kế hoạch #{}: {} lượt phát được xếp, {} lượt của "
+                                         "kế hoạch trước được thu hồi, {} nút mới đăng ký.\n"
+                                       : "Plan #{} applied: {} plays booked, {} plays of the "
+                                         "previous plan taken back, {} new nodes registered.\n"),
+                       applied->plan_id, applied->slots_booked, applied->slots_replaced,
+                       applied->nodes_registered);
+        } else {
+            std::cout << (vi ? "Kế hoạch KHÔNG được áp dụng: có chỉ tiêu không đáp ứng được "
+                               "(dùng --accept-shortfall để vẫn áp dụng).\n"
+                             : "The plan was NOT applied: some quotas cannot be met "
+                               "(--accept-shortfall applies it anyway).\n");
+        }
+        for (const auto& note : applied->notes) {
+            std::cout << note << "\n";
+        }
+    }
+    if (!applied->applied) {
+        return kExitUnmet;
+    }
+    return applied->compiled.feasible ? 0 : kExitUnmet;
 }
 
 int PlanCommands::lunar_to_solar(bool json) const {

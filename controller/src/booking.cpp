@@ -10,6 +10,7 @@
 #include <SQLiteCpp/Statement.h>
 #include <fmt/core.h>
 
+#include "loa/controller/time_text.hpp"
 #include "loa/schedules/plan_compiler.hpp"
 
 namespace loa::controller::detail {
@@ -17,16 +18,6 @@ namespace loa::controller::detail {
 namespace sch = loa::schedules;
 
 namespace {
-
-constexpr std::int64_t kDayUs = 86'400'000'000;
-constexpr std::int64_t kVietnamOffsetUs = 7 * 3'600'000'000LL;
-
-/// The local (UTC+7) date of an instant.
-sch::Date local_date(std::int64_t utc_us) {
-    const std::int64_t local = utc_us + kVietnamOffsetUs;
-    const auto days = local >= 0 ? local / kDayUs : (local - kDayUs + 1) / kDayUs;
-    return sch::Date{std::chrono::sys_days{std::chrono::days{days}}};
-}
 
 struct StoredCampaign {
     sch::Campaign campaign;
@@ -59,8 +50,8 @@ std::vector<StoredCampaign> load_campaigns(SQLite::Database& db,
         const std::int64_t start = std::max(all.getColumn(3).getInt64(), earliest);
         const std::int64_t end = all.getColumn(4).getInt64();
         c.between = sch::Interval{start, end};
-        c.period.first = local_date(start);
-        c.period.last = local_date(end - 1);
+        c.period.first = vietnam_date(start);
+        c.period.last = vietnam_date(end - 1);
         items.bind(1, c.id);
         while (items.executeStep()) {
             sch::Item item;
@@ -186,9 +177,9 @@ BookingResult book(SQLite::Database& db, const std::vector<std::string>& node_id
         for (auto& [id, item] : items) {
             plan.items.push_back(item);
         }
-        const sch::Date from = local_date(earliest);
+        const sch::Date from = vietnam_date(earliest);
         const int days = static_cast<int>(std::min<std::int64_t>(
-            366, (std::chrono::sys_days{local_date(last_end)} - std::chrono::sys_days{from}).count() + 1));
+            366, (std::chrono::sys_days{vietnam_date(last_end)} - std::chrono::sys_days{from}).count() + 1));
         sch::PlanCompiler compiler;
         auto compiled = compiler.compile(plan, {from, days, earliest}, 1);
         if (!compiled) {

@@ -11,19 +11,13 @@
 
 #include "loa/controller/database.hpp"
 #include "loa/controller/plan_file.hpp"
+#include "loa/controller/time_text.hpp"
 
 namespace loa::controller {
 
 namespace sch = loa::schedules;
 
 namespace {
-
-constexpr std::int64_t kDayUs = 86'400'000'000;
-constexpr std::int64_t kVietnamOffsetUs = 7 * 3'600'000'000LL;
-
-std::int64_t local_midnight_us(sch::Date date) {
-    return std::chrono::sys_days{date}.time_since_epoch().count() * kDayUs - kVietnamOffsetUs;
-}
 
 std::string joined(const std::vector<PlanFileProblem>& problems) {
     std::string text;
@@ -191,8 +185,9 @@ Result<PlanApplication> apply_plan(SQLite::Database& db, const std::filesystem::
         for (const auto& item : plan->items) {
             items[item.id] = &item;
         }
-        const std::int64_t window_start = local_midnight_us(from);
-        const std::int64_t window_end = window_start + days * kDayUs;
+        const std::int64_t window_start = vietnam_midnight_us(from);
+        const std::int64_t window_end =
+            vietnam_midnight_us(sch::Date{std::chrono::sys_days{from} + std::chrono::days{days}});
         SQLite::Statement drop_items(db, "DELETE FROM campaign_items WHERE campaign_id = ?");
         SQLite::Statement drop_areas(db, "DELETE FROM campaign_areas WHERE campaign_id = ?");
         SQLite::Statement upsert(

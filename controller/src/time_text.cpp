@@ -169,6 +169,17 @@ std::string format_shifted(std::int64_t utc_us, std::int64_t offset_us, const ch
 
 }  // namespace
 
+schedules::Date vietnam_date(std::int64_t utc_us) {
+    using namespace std::chrono;
+    return schedules::Date{floor<days>(sys_time<microseconds>{microseconds{utc_us + kVietnamOffsetUs}})};
+}
+
+std::int64_t vietnam_midnight_us(schedules::Date date) {
+    using namespace std::chrono;
+    return duration_cast<microseconds>(sys_days{date}.time_since_epoch()).count() -
+           kVietnamOffsetUs;
+}
+
 std::string format_local(std::int64_t utc_us) {
     return format_shifted(utc_us, kVietnamOffsetUs, "+07:00");
 }

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "loa/controller/error.hpp"
+#include "loa/schedules/plan.hpp"
 
 namespace loa::controller {
 
@@ -15,6 +16,12 @@ inline constexpr std::int64_t kVietnamOffsetUs = 7LL * 3600 * 1'000'000;
 
 /// Current UTC time in microseconds since the Unix epoch.
 std::int64_t now_us();
+
+/// The date in Vietnam (UTC+7) at an instant.
+schedules::Date vietnam_date(std::int64_t utc_us);
+
+/// UTC microseconds of a date's midnight in Vietnam (UTC+7).
+std::int64_t vietnam_midnight_us(schedules::Date date);
 
 /// Parses an instant: ISO 8601 `YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]` (no zone means UTC+7),
 /// a date `YYYY-MM-DD` (its local midnight, UTC+7; with `end_of_day` the next midnight), or

@@ -1,0 +1,162 @@
+// Applying plan files to the controller: nodes registered, plays booked, the previous plan's
+// future plays taken back; refusals change nothing.
+#include <catch2/catch.hpp>
+
+#include <fmt/core.h>
+
+#include "controller_fixture.hpp"
+#include "loa/controller/plan_booking.hpp"
+
+using namespace loa;
+using namespace loa::test;
+
+namespace {
+
+const schedules::Date kToday{std::chrono::year{2026}, std::chrono::month{11}, std::chrono::day{24}};
+
+/// Windows 06:00–07:00 and 17:00–18:00 local; ta-van-01 and ta-van-02; one campaign.
+std::string plan_text(const std::string& media_a, const std::string& media_b, int plays_per_day,
+                      const std::string& node2_area = "vn/lao-cai/sa-pa/ta-van") {
+    return fmt::format(R"(
+[[areas]]
+path = "vn"
+name = "Việt Nam"
+  [[areas.windows]]
+  name = "sang"
+  start = "06:00"
+  end = "07:00"
+  [[areas.windows]]
+  name = "chieu"
+  start = "17:00"
+  end = "18:00"
+
+[[areas]]
+path = "vn/lao-cai"
+name = "Lào Cai"
+
+[[areas]]
+path = "vn/lao-cai/sa-pa"
+name = "Sa Pa"
+
+[[areas]]
+path = "vn/lao-cai/sa-pa/ta-van"
+name = "Tả Van"
+
+[[areas]]
+path = "vn/lao-cai/bat-xat"
+name = "Bát Xát"
+
+[[nodes]]
+id = "ta-van-01"
+area = "vn/lao-cai/sa-pa/ta-van"
+
+[[nodes]]
+id = "ta-van-02"
+area = "{}"
+
+[[items]]
+id = "bao-lu"
+title = "Phòng chống bão lũ"
+duration = "3s"
+media = "{}"
+
+[[items]]
+id = "sat-lo"
+title = "Cảnh báo sạt lở"
+duration = "4s"
+media = "{}"
+
+[[campaigns]]
+id = "thien-tai"
+title = "Phòng chống thiên tai"
+owner = "UBND huyện Sa Pa"
+areas = ["vn/lao-cai/sa-pa"]
+items = ["bao-lu", "sat-lo"]
+from = 2026-11-24
+until = 2026-11-30
+  [campaigns.quotas]
+  plays_per_day = {}
+)",
+                       node2_area, media_a, media_b, plays_per_day);
+}
+
+}  // namespace
+
+TEST_CASE("plan apply: registers the plan's nodes and books its timelines") {
+    ControllerFixture f;
+    f.node("ta-van-01", "vn/lao-cai/sa-pa/ta-van");
+    const auto a = f.tone(3.0, 440);
+    const auto b = f.tone(4.0, 660);
+    const auto file = f.dir / "plan.toml";
+    write_file(file, plan_text(a, b, 2));
+
+    auto applied = controller::apply_plan(*f.db, file, kToday, 2, kNow, false);
+    REQUIRE(applied.has_value());
+    CHECK(applied->applied);
+    CHECK(applied->compiled.feasible);
+    CHECK(applied->nodes_registered == 1);
+    // 2 nodes × 2 days × 2 plays.
+    CHECK(applied->slots_booked == 8);
+    CHECK(f.count("slots") == 8);
+    CHECK(f.count("nodes") == 2);
+    SQLite::Statement early(*f.db, "SELECT min(start_us), sum(duration_us) FROM slots");
+    early.executeStep();
+    CHECK(early.getColumn(0).getInt64() >= kNow + 5 * kSecondUs);
+    // The probed durations are what is booked: 4 × 3 s + 4 × 4 s, within a millisecond each.
+    CHECK(std::abs(early.getColumn(1).getInt64() - 28 * kSecondUs) < 8'000);
+
+    SECTION("applying an edited plan takes back the old plays not yet due") {
+        write_file(file, plan_text(a, b, 1));
+        auto again = controller::apply_plan(*f.db, file, kToday, 2, kNow, false);
+        REQUIRE(again.has_value());
+        CHECK(again->slots_replaced == 8);
+        CHECK(again->slots_booked == 4);
+        CHECK(f.count("slots") == 4);
+        CHECK(f.count("plans") == 2);
+    }
+}
+
+TEST_CASE("plan apply: refusals name the problem and change nothing") {
+    ControllerFixture f;
+    f.node("ta-van-01", "vn/lao-cai/sa-pa/ta-van");
+    const auto a = f.tone(3.0, 440);
+    const auto b = f.tone(4.0, 660);
+    const auto file = f.dir / "plan.toml";
+
+    SECTION("media that was never imported") {
+        write_file(file, plan_text(a, std::string(64, 'a'), 2));
+        auto applied = controller::apply_plan(*f.db, file, kToday, 2, kNow, false);
+        REQUIRE_FALSE(applied.has_value());
+        CHECK(applied.error().code == controller::Error::Code::invalid_input);
+        CHECK(applied.error().message.find("is not imported") != std::string::npos);
+        CHECK(applied.error().message.find(file.string() + ":") != std::string::npos);
+    }
+    SECTION("a node registered in another area") {
+        write_file(file, plan_text(a, b, 2));
+        f.node("ta-van-02", "vn/lao-cai/bat-xat");
+        auto applied = controller::apply_plan(*f.db, file, kToday, 2, kNow, false);
+        REQUIRE_FALSE(applied.has_value());
+        CHECK(applied.error().code == controller::Error::Code::conflict);
+        CHECK(applied.error().message.find("'ta-van-02' is registered as a speaker in "
+                                           "vn/lao-cai/bat-xat") != std::string::npos);
+    }
+    SECTION("quotas that cannot be met, unless accepted") {
+        // 40 plays a day of 3–4 s items with a 2-hour separation cannot fit two sessions.
+        std::string text = plan_text(a, b, 40);
+        text += "  separation = \"120m\"\n";
+        write_file(file, text);
+        auto refused = controller::apply_plan(*f.db, file, kToday, 2, kNow, false);
+        REQUIRE(refused.has_value());
+        CHECK_FALSE(refused->applied);
+        CHECK_FALSE(refused->compiled.feasible);
+        CHECK(f.count("slots") == 0);
+        CHECK(f.count("plans") == 0);
+        CHECK(f.count("nodes") == 1);
+
+        auto accepted = controller::apply_plan(*f.db, file, kToday, 2, kNow, true);
+        REQUIRE(accepted.has_value());
+        CHECK(accepted->applied);
+        CHECK(f.count("slots") > 0);
+    }
+    CHECK(f.count("campaigns") <= 1);
+}
