@@ -7,8 +7,8 @@
 #include <random>
 #include <string>
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
+#include <CLI/CLI.hpp>
 
 #include "loa/schedules/plan_compiler.hpp"
 
@@ -21,9 +21,9 @@ constexpr std::int64_t kSec = 1'000'000;
 struct Shape {
     int provinces = 63;
     int districts_per_province = 11;
-    int communes_per_district = 5;   // 63 × 11 × 5 ≈ 3,465 communes
-    int speakers_per_commune = 28;   // ≈ 97,000 speakers
-    int panel_every = 3;             // a panel in every third commune
+    int communes_per_district = 5;  // 63 × 11 × 5 ≈ 3,465 communes
+    int speakers_per_commune = 28;  // ≈ 97,000 speakers
+    int panel_every = 3;            // a panel in every third commune
     int campaigns = 200;
     int load = 1;  ///< quota multiplier: 3 or more makes many classes infeasible
 };
@@ -86,15 +86,15 @@ Plan make_plan(const Shape& shape, unsigned seed) {
                 if (c % 2 == 1) {
                     // Many commune stations keep their own session times.
                     const int shift = 15 * pick(1, 4);
-                    ca.windows = std::vector<Window>{
-                        window("sang", 5 * 60 + shift, 6 * 60 + 30 + shift),
-                        window("chieu", 17 * 60 + shift, 18 * 60 + shift)};
+                    ca.windows =
+                        std::vector<Window>{window("sang", 5 * 60 + shift, 6 * 60 + 30 + shift),
+                                            window("chieu", 17 * 60 + shift, 18 * 60 + shift)};
                 }
                 communes.push_back(ca.path);
                 plan.areas.push_back(ca);
                 for (int n = 0; n < shape.speakers_per_commune; ++n) {
-                    plan.nodes.push_back({fmt::format("{}-{:02}", ca.path, n), ca.path,
-                                          NodeKind::speaker, {}});
+                    plan.nodes.push_back(
+                        {fmt::format("{}-{:02}", ca.path, n), ca.path, NodeKind::speaker, {}});
                 }
                 if (communes.size() % static_cast<std::size_t>(shape.panel_every) == 0) {
                     plan.nodes.push_back({ca.path + "-panel", ca.path, NodeKind::panel, {}});
@@ -117,9 +117,11 @@ Plan make_plan(const Shape& shape, unsigned seed) {
         } else if (k < 70) {
             c.areas = {provinces[static_cast<std::size_t>(k - 8) % provinces.size()]};
         } else if (k < 170) {
-            c.areas = {districts[static_cast<std::size_t>(pick(0, static_cast<int>(districts.size()) - 1))]};
+            c.areas = {districts[static_cast<std::size_t>(
+                pick(0, static_cast<int>(districts.size()) - 1))]};
         } else {
-            c.areas = {communes[static_cast<std::size_t>(pick(0, static_cast<int>(communes.size()) - 1))]};
+            c.areas = {
+                communes[static_cast<std::size_t>(pick(0, static_cast<int>(communes.size()) - 1))]};
         }
         if (k % 10 == 0) {
             c.priority = Priority::priority;
@@ -185,9 +187,8 @@ int main(int argc, char** argv) {
                plan.items.size(), days);
 
     PlanCompiler compiler;
-    const Horizon horizon{Date{std::chrono::year{2026}, std::chrono::month{11},
-                               std::chrono::day{30}},
-                          days};
+    const Horizon horizon{
+        Date{std::chrono::year{2026}, std::chrono::month{11}, std::chrono::day{30}}, days};
     auto t0 = std::chrono::steady_clock::now();
     auto full = compiler.compile(plan, horizon, threads);
     const double full_s = seconds_since(t0);
@@ -199,10 +200,11 @@ int main(int argc, char** argv) {
     for (const auto& t : full->timelines) {
         plays += t->plays.size();
     }
-    fmt::print("full compile: {:.2f} s, {} node classes solved ({} by exact search), {} timelines "
-               "({} plays), feasible: {}\n",
-               full_s, full->classes_computed, full->classes_searched, full->timelines.size(),
-               plays, full->feasible);
+    fmt::print(
+        "full compile: {:.2f} s, {} node classes solved ({} by exact search), {} timelines "
+        "({} plays), feasible: {}\n",
+        full_s, full->classes_computed, full->classes_searched, full->timelines.size(), plays,
+        full->feasible);
 
     int shown = 0;
     for (const auto& q : full->quotas) {

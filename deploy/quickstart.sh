@@ -79,6 +79,11 @@ report
 echo
 report --lang en | tail -n +4
 echo
+echo "== The quota engine on the Lào Cai sample plan (docs/examples/lao-cai.toml), next 7 days"
+today=$(TZ=Asia/Ho_Chi_Minh date +%F)
+"$loactl" plan check "$root/docs/examples/lao-cai.toml" --from "$today" --days 7 || true
+"$loactl" calendar events --year "$(date +%Y)" --plan "$root/docs/examples/lao-cai.toml"
+echo
 echo "Played audio: $run/played/<node>/*.wav   Logs: $run/logs/"
 if ! all_confirmed; then
   echo "quickstart: not every planned play was confirmed; see $run/logs/" >&2

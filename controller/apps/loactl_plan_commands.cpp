@@ -54,7 +54,8 @@ PlanCommands::PlanCommands(CLI::App& app, const std::string& data) : data_(data)
         "apply", "book a plan's timelines on the controller's nodes (replacing the last plan's)");
     apply_->add_option("plan", plan_file_, "plan file (TOML, docs/plan-format.md)")->required();
     apply_->add_option("--from", from_, "first local date, YYYY-MM-DD (default: today)");
-    apply_->add_option("--days", days_, "days in the horizon (default 7)")->check(CLI::Range(1, 366));
+    apply_->add_option("--days", days_, "days in the horizon (default 7)")
+        ->check(CLI::Range(1, 366));
     apply_->add_flag("--accept-shortfall", accept_shortfall_,
                      "apply even when some quota cannot be met");
     for (CLI::App* cmd : {check_, apply_}) {
@@ -76,7 +77,9 @@ PlanCommands::PlanCommands(CLI::App& app, const std::string& data) : data_(data)
     events_->add_option("--plan", plan_file_, "plan file")->required();
 }
 
-bool PlanCommands::parsed() const { return plan_->parsed() || calendar_->parsed(); }
+bool PlanCommands::parsed() const {
+    return plan_->parsed() || calendar_->parsed();
+}
 
 int PlanCommands::run(bool json) const {
     if (apply_->parsed()) {
@@ -115,8 +118,8 @@ int PlanCommands::check_or_compile(bool json) const {
     if (json) {
         std::cout << lc::quota_report_json(*compiled).dump(2) << "\n";
     } else if (check_->parsed()) {
-        std::cout << lc::render_quota_report(
-            *compiled, lang_ == "en" ? lc::Language::en : lc::Language::vi);
+        std::cout << lc::render_quota_report(*compiled,
+                                             lang_ == "en" ? lc::Language::en : lc::Language::vi);
     } else {
         fmt::print("{} timelines for {} nodes written to {} ({})\n", compiled->timelines.size(),
                    compiled->node_timeline.size(), out_,
@@ -159,12 +162,13 @@ int PlanCommands::apply(bool json) const {
         std::cout << lc::render_quota_report(applied->compiled, language) << "\n";
         const bool vi = language == lc::Language::vi;
         if (applied->applied) {
-            fmt::print(fmt::runtime(vi ? "Đã áp dụng kế hoạch #{}: {} lượt phát được xếp, {} lượt của "
-                                         "kế hoạch trước được thu hồi, {} nút mới đăng ký.\n"
-                                       : "Plan #{} applied: {} plays booked, {} plays of the "
-                                         "previous plan taken back, {} new nodes registered.\n"),
-                       applied->plan_id, applied->slots_booked, applied->slots_replaced,
-                       applied->nodes_registered);
+            fmt::print(
+                fmt::runtime(vi ? "Đã áp dụng kế hoạch #{}: {} lượt phát được xếp, {} lượt của "
+                                  "kế hoạch trước được thu hồi, {} nút mới đăng ký.\n"
+                                : "Plan #{} applied: {} plays booked, {} plays of the "
+                                  "previous plan taken back, {} new nodes registered.\n"),
+                applied->plan_id, applied->slots_booked, applied->slots_replaced,
+                applied->nodes_registered);
         } else {
             std::cout << (vi ? "Kế hoạch KHÔNG được áp dụng: có chỉ tiêu không đáp ứng được "
                                "(dùng --accept-shortfall để vẫn áp dụng).\n"
@@ -243,10 +247,10 @@ int PlanCommands::list_events(bool json) const {
                      [](const Row& a, const Row& b) { return a.date < b.date; });
     nlohmann::json out = nlohmann::json::array();
     for (const auto& [date, event] : rows) {
-        const std::string rule =
-            event->lunar ? fmt::format("{}/{}{} âm lịch", event->day, event->month,
-                                       event->leap_month ? " nhuận" : "")
-                         : fmt::format("{}/{} dương lịch", event->day, event->month);
+        const std::string rule = event->lunar
+                                     ? fmt::format("{}/{}{} âm lịch", event->day, event->month,
+                                                   event->leap_month ? " nhuận" : "")
+                                     : fmt::format("{}/{} dương lịch", event->day, event->month);
         if (json) {
             out.push_back({{"date", date_text(date)},
                            {"event", event->id},

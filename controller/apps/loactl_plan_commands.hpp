@@ -9,7 +9,7 @@ namespace loa::loactl {
 
 /// `plan check|compile|apply` and `calendar lunar-to-solar|solar-to-lunar|events`.
 class PlanCommands {
-public:
+  public:
     /// `data` is the controller's data directory (plan apply books into its database).
     PlanCommands(CLI::App& app, const std::string& data);
 
@@ -21,7 +21,7 @@ public:
     /// file, line and reason), 1 refused by the controller's store (e.g. a node in another area).
     int run(bool json) const;
 
-private:
+  private:
     CLI::App* plan_ = nullptr;
     CLI::App* check_ = nullptr;
     CLI::App* compile_ = nullptr;

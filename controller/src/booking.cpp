@@ -84,7 +84,8 @@ struct StoredNode {
 std::vector<sch::Area> areas_for(const std::set<std::string>& paths) {
     std::set<std::string> all;
     for (const auto& path : paths) {
-        for (std::size_t at = path.find('/'); at != std::string::npos; at = path.find('/', at + 1)) {
+        for (std::size_t at = path.find('/'); at != std::string::npos;
+             at = path.find('/', at + 1)) {
             all.insert(path.substr(0, at));
         }
         all.insert(path);
@@ -131,16 +132,19 @@ BookingResult book(SQLite::Database& db, const std::vector<std::string>& node_id
             continue;
         }
         StoredNode n;
-        n.node = {id, node_q.getColumn(0).getString(),
+        n.node = {id,
+                  node_q.getColumn(0).getString(),
                   node_q.getColumn(1).getString() == "panel" ? sch::NodeKind::panel
-                                                              : sch::NodeKind::speaker,
-                  {}, {}};
+                                                             : sch::NodeKind::speaker,
+                  {},
+                  {}};
         node_q.reset();
         booked_q.bind(1, id);
         booked_q.bind(2, static_cast<int64_t>(now));
         while (booked_q.executeStep()) {
             n.booked_campaigns.insert(booked_q.getColumn(0).getString());
-            n.node.busy.push_back({booked_q.getColumn(1).getInt64(), booked_q.getColumn(2).getInt64()});
+            n.node.busy.push_back(
+                {booked_q.getColumn(1).getInt64(), booked_q.getColumn(2).getInt64()});
         }
         booked_q.reset();
         groups[n.booked_campaigns].push_back(std::move(n.node));
@@ -179,7 +183,9 @@ BookingResult book(SQLite::Database& db, const std::vector<std::string>& node_id
         }
         const sch::Date from = vietnam_date(earliest);
         const int days = static_cast<int>(std::min<std::int64_t>(
-            366, (std::chrono::sys_days{vietnam_date(last_end)} - std::chrono::sys_days{from}).count() + 1));
+            366,
+            (std::chrono::sys_days{vietnam_date(last_end)} - std::chrono::sys_days{from}).count() +
+                1));
         sch::PlanCompiler compiler;
         auto compiled = compiler.compile(plan, {from, days, earliest}, 1);
         if (!compiled) {
@@ -189,15 +195,12 @@ BookingResult book(SQLite::Database& db, const std::vector<std::string>& node_id
             continue;
         }
         for (const auto& node : nodes) {
-            const bool targeted = std::any_of(plan.campaigns.begin(), plan.campaigns.end(),
-                                              [&](const sch::Campaign& c) {
-                                                  return std::any_of(
-                                                      c.areas.begin(), c.areas.end(),
-                                                      [&](const std::string& a) {
-                                                          return node.area == a ||
-                                                                 node.area.starts_with(a + "/");
-                                                      });
-                                              });
+            const bool targeted = std::any_of(
+                plan.campaigns.begin(), plan.campaigns.end(), [&](const sch::Campaign& c) {
+                    return std::any_of(c.areas.begin(), c.areas.end(), [&](const std::string& a) {
+                        return node.area == a || node.area.starts_with(a + "/");
+                    });
+                });
             result.nodes_targeted += targeted ? 1 : 0;
             const auto& timeline = *compiled->timelines.at(compiled->node_timeline.at(node.id));
             for (const auto& play : timeline.plays) {
@@ -216,8 +219,7 @@ BookingResult book(SQLite::Database& db, const std::vector<std::string>& node_id
         for (const auto& q : compiled->quotas) {
             if (!q.met && q.scope != "all targeted nodes") {
                 result.unplaced.push_back(fmt::format("{} · {} · {}: {} of {} plays fit{}", q.scope,
-                                                      q.campaign, q.period, q.scheduled,
-                                                      q.required,
+                                                      q.campaign, q.period, q.scheduled, q.required,
                                                       q.reason.empty() ? "" : " — " + q.reason));
             }
         }

@@ -80,8 +80,8 @@ Result<PlanApplication> apply_plan(SQLite::Database& db, const std::filesystem::
         while (prev_q.executeStep()) {
             previous.insert(prev_q.getColumn(0).getString());
         }
-        SQLite::Statement adhoc(db,
-                                "SELECT 1 FROM campaigns WHERE campaign_id = ? AND plan_id IS NULL");
+        SQLite::Statement adhoc(
+            db, "SELECT 1 FROM campaigns WHERE campaign_id = ? AND plan_id IS NULL");
         for (const auto& c : plan->campaigns) {
             adhoc.bind(1, c.id);
             const bool clash = adhoc.executeStep();
@@ -150,9 +150,9 @@ Result<PlanApplication> apply_plan(SQLite::Database& db, const std::filesystem::
                                    "feasible) VALUES (?, ?, ?, ?, ?, ?)");
         plan_row.bind(1, source);
         plan_row.bind(2, text.str());
-        plan_row.bind(3, fmt::format("{:04}-{:02}-{:02}", static_cast<int>(from.year()),
-                                     static_cast<unsigned>(from.month()),
-                                     static_cast<unsigned>(from.day())));
+        plan_row.bind(
+            3, fmt::format("{:04}-{:02}-{:02}", static_cast<int>(from.year()),
+                           static_cast<unsigned>(from.month()), static_cast<unsigned>(from.day())));
         plan_row.bind(4, days);
         plan_row.bind(5, static_cast<int64_t>(now));
         plan_row.bind(6, result.compiled.feasible ? 1 : 0);
@@ -173,7 +173,8 @@ Result<PlanApplication> apply_plan(SQLite::Database& db, const std::filesystem::
             ++result.nodes_registered;
         }
 
-        SQLite::Statement take_back(db, "DELETE FROM slots WHERE campaign_id = ? AND start_us >= ?");
+        SQLite::Statement take_back(db,
+                                    "DELETE FROM slots WHERE campaign_id = ? AND start_us >= ?");
         for (const auto& id : previous) {
             take_back.bind(1, id);
             take_back.bind(2, static_cast<int64_t>(earliest));
@@ -258,9 +259,10 @@ Result<PlanApplication> apply_plan(SQLite::Database& db, const std::filesystem::
             }
         }
         if (relays > 0) {
-            result.notes.push_back(fmt::format(
-                "{} relay plays are planned but not sent: node agents cannot play a live stream yet",
-                relays));
+            result.notes.push_back(
+                fmt::format("{} relay plays are planned but not sent: node agents cannot play a "
+                            "live stream yet",
+                            relays));
         }
         result.applied = true;
         return result;

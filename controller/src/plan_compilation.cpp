@@ -57,9 +57,9 @@ std::expected<sch::CompiledPlan, std::vector<PlanFileProblem>> compile_plan_file
 nlohmann::json quota_report_json(const sch::CompiledPlan& compiled) {
     nlohmann::json quotas = nlohmann::json::array();
     for (const auto& q : compiled.quotas) {
-        nlohmann::json row{{"campaign", q.campaign}, {"quota", q.quota},
-                           {"scope", q.scope},       {"period", q.period},
-                           {"unit", q.unit},         {"required", q.required},
+        nlohmann::json row{{"campaign", q.campaign},   {"quota", q.quota},
+                           {"scope", q.scope},         {"period", q.period},
+                           {"unit", q.unit},           {"required", q.required},
                            {"scheduled", q.scheduled}, {"met", q.met},
                            {"shortfall", q.shortfall}, {"nodes", q.nodes}};
         if (!q.reason.empty()) {
@@ -79,10 +79,14 @@ std::string quota_name(const std::string& quota, Language language) {
     if (language == Language::en) {
         return quota;
     }
-    if (quota == "plays_per_day") return "lượt/ngày";
-    if (quota == "airtime") return "thời lượng";
-    if (quota == "coverage") return "độ phủ";
-    if (quota == "relay") return "tiếp sóng";
+    if (quota == "plays_per_day")
+        return "lượt/ngày";
+    if (quota == "airtime")
+        return "thời lượng";
+    if (quota == "coverage")
+        return "độ phủ";
+    if (quota == "relay")
+        return "tiếp sóng";
     return quota;
 }
 
@@ -90,9 +94,12 @@ std::string unit_name(const std::string& unit, Language language) {
     if (language == Language::en) {
         return unit == "seconds" ? "s" : unit;
     }
-    if (unit == "plays") return "lượt";
-    if (unit == "seconds") return "giây";
-    if (unit == "nodes") return "nút";
+    if (unit == "plays")
+        return "lượt";
+    if (unit == "seconds")
+        return "giây";
+    if (unit == "nodes")
+        return "nút";
     return unit;
 }
 
@@ -109,8 +116,8 @@ std::string render_quota_report(const sch::CompiledPlan& compiled, Language lang
     const bool vi = language == Language::vi;
     std::vector<std::string> header =
         vi ? std::vector<std::string>{"Chiến dịch", "Chỉ tiêu", "Phạm vi", "Kỳ", "Đơn vị",
-                                      "Yêu cầu", "Đã xếp", "Thiếu", "Đạt"}
-           : std::vector<std::string>{"Campaign", "Quota", "Scope", "Period", "Unit",
+                                      "Yêu cầu",    "Đã xếp",   "Thiếu",   "Đạt"}
+           : std::vector<std::string>{"Campaign", "Quota",     "Scope",     "Period", "Unit",
                                       "Required", "Scheduled", "Shortfall", "Met"};
     std::vector<std::vector<std::string>> rows;
     for (const auto& q : compiled.quotas) {
@@ -119,11 +126,10 @@ std::string render_quota_report(const sch::CompiledPlan& compiled, Language lang
                         std::to_string(q.scheduled), std::to_string(q.shortfall),
                         q.met ? (vi ? "có" : "yes") : (vi ? "KHÔNG" : "NO")});
     }
-    std::string out =
-        compiled.feasible
-            ? (vi ? "Mọi chỉ tiêu đều đáp ứng được.\n" : "Every quota can be met.\n")
-            : (vi ? "Có chỉ tiêu không đáp ứng được (xem các dòng KHÔNG).\n"
-                  : "Some quotas cannot be met (see the rows marked NO).\n");
+    std::string out = compiled.feasible
+                          ? (vi ? "Mọi chỉ tiêu đều đáp ứng được.\n" : "Every quota can be met.\n")
+                          : (vi ? "Có chỉ tiêu không đáp ứng được (xem các dòng KHÔNG).\n"
+                                : "Some quotas cannot be met (see the rows marked NO).\n");
     out += fmt::format(fmt::runtime(vi ? "{} nút, {} lịch phát riêng biệt.\n\n"
                                        : "{} nodes, {} distinct timelines.\n\n"),
                        compiled.node_timeline.size(), compiled.timelines.size());
@@ -140,17 +146,18 @@ nlohmann::json timeline_json(const sch::Timeline& timeline) {
     nlohmann::json plays = nlohmann::json::array();
     for (const auto& p : timeline.plays) {
         static constexpr const char* kKinds[] = {"audio", "slide", "video", "relay"};
-        nlohmann::json play{{"slot_id", p.slot_id},
-                            {"campaign", p.campaign},
-                            {"item", p.item},
-                            {"language", p.language},
-                            {"media", p.media},
-                            {"kind", kKinds[static_cast<int>(p.kind)]},
-                            {"priority", p.priority == sch::Priority::priority ? "priority" : "normal"},
-                            {"start", format_utc(p.start_us)},
-                            {"end", format_utc(p.end_us)},
-                            {"start_us", p.start_us},
-                            {"end_us", p.end_us}};
+        nlohmann::json play{
+            {"slot_id", p.slot_id},
+            {"campaign", p.campaign},
+            {"item", p.item},
+            {"language", p.language},
+            {"media", p.media},
+            {"kind", kKinds[static_cast<int>(p.kind)]},
+            {"priority", p.priority == sch::Priority::priority ? "priority" : "normal"},
+            {"start", format_utc(p.start_us)},
+            {"end", format_utc(p.end_us)},
+            {"start_us", p.start_us},
+            {"end_us", p.end_us}};
         if (!p.relay_url.empty()) {
             play["relay_url"] = p.relay_url;
         }

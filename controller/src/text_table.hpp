@@ -16,7 +16,6 @@ std::size_t display_width(std::string_view text);
 /// from `first_right` on are right-aligned (numbers).
 std::string render_text_table(const std::vector<std::string>& header,
                               const std::vector<std::vector<std::string>>& rows,
-                              std::size_t first_right,
-                              const std::vector<std::string>& footer = {});
+                              std::size_t first_right, const std::vector<std::string>& footer = {});
 
 }  // namespace loa::controller::detail

@@ -157,10 +157,10 @@ std::string format_shifted(std::int64_t utc_us, std::int64_t offset_us, const ch
     const auto day = floor<days>(t);
     const year_month_day date{day};
     const hh_mm_ss time{floor<milliseconds>(t - day)};
-    std::string text = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", static_cast<int>(date.year()),
-                                   static_cast<unsigned>(date.month()),
-                                   static_cast<unsigned>(date.day()), time.hours().count(),
-                                   time.minutes().count(), time.seconds().count());
+    std::string text =
+        fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", static_cast<int>(date.year()),
+                    static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                    time.hours().count(), time.minutes().count(), time.seconds().count());
     if (time.subseconds().count() != 0) {
         text += fmt::format(".{:03}", time.subseconds().count());
     }
@@ -171,7 +171,8 @@ std::string format_shifted(std::int64_t utc_us, std::int64_t offset_us, const ch
 
 schedules::Date vietnam_date(std::int64_t utc_us) {
     using namespace std::chrono;
-    return schedules::Date{floor<days>(sys_time<microseconds>{microseconds{utc_us + kVietnamOffsetUs}})};
+    return schedules::Date{
+        floor<days>(sys_time<microseconds>{microseconds{utc_us + kVietnamOffsetUs}})};
 }
 
 std::int64_t vietnam_midnight_us(schedules::Date date) {
@@ -184,6 +185,8 @@ std::string format_local(std::int64_t utc_us) {
     return format_shifted(utc_us, kVietnamOffsetUs, "+07:00");
 }
 
-std::string format_utc(std::int64_t utc_us) { return format_shifted(utc_us, 0, "Z"); }
+std::string format_utc(std::int64_t utc_us) {
+    return format_shifted(utc_us, 0, "Z");
+}
 
 }  // namespace loa::controller

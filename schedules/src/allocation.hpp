@@ -14,8 +14,12 @@
 namespace loa::schedules::detail {
 
 inline constexpr Micros kMillisecond = 1000;
-inline std::int64_t ms_up(Micros us) { return (us + kMillisecond - 1) / kMillisecond; }
-inline std::int64_t ms_down(Micros us) { return us / kMillisecond; }
+inline std::int64_t ms_up(Micros us) {
+    return (us + kMillisecond - 1) / kMillisecond;
+}
+inline std::int64_t ms_down(Micros us) {
+    return us / kMillisecond;
+}
 
 /// A stretch of a session free for allocated plays (a relay splits its session in two).
 struct Part {

@@ -11,7 +11,9 @@ int day_number(Date date) {
     return static_cast<int>(std::chrono::sys_days{date}.time_since_epoch().count());
 }
 
-Date date_of(int day) { return Date{std::chrono::sys_days{std::chrono::days{day}}}; }
+Date date_of(int day) {
+    return Date{std::chrono::sys_days{std::chrono::days{day}}};
+}
 
 int weekday_index(int day) {
     // 1970-01-01 was a Thursday (index 3).

@@ -5,8 +5,8 @@
 #include <map>
 #include <set>
 
-#include "engine.hpp"
 #include "allocation.hpp"
+#include "engine.hpp"
 
 namespace loa::schedules::detail {
 
@@ -57,7 +57,9 @@ std::string week_label(int day) {
     return text;
 }
 
-std::string month_label(int day) { return date_text(day).substr(0, 7); }
+std::string month_label(int day) {
+    return date_text(day).substr(0, 7);
+}
 
 /// The calendar bucket a day falls in for an airtime quota.
 std::string bucket_label(AirtimePer per, int day) {
@@ -73,7 +75,7 @@ std::string bucket_label(AirtimePer per, int day) {
 }
 
 class ClassSolver {
-public:
+  public:
     ClassSolver(const ClassInput& input, int from_day, int days)
         : input_(input), from_day_(from_day), last_day_(from_day + days - 1) {}
 
@@ -87,7 +89,7 @@ public:
         return finish();
     }
 
-private:
+  private:
     const ClassInput& input_;
     int from_day_;
     int last_day_;
@@ -107,9 +109,8 @@ private:
 
     bool eligible(const ClassCampaign& c, const Session& s) const {
         const auto& allowed = c.campaign->windows;
-        return in_period(c, s.day) &&
-               (allowed.empty() ||
-                std::find(allowed.begin(), allowed.end(), s.window) != allowed.end());
+        return in_period(c, s.day) && (allowed.empty() || std::find(allowed.begin(), allowed.end(),
+                                                                    s.window) != allowed.end());
     }
 
     void find_sessions() {
@@ -187,9 +188,8 @@ private:
         for (const Interval& b : input_.busy) {
             blocked.push_back({b.start_us - kGapBetweenPlays, b.end_us + kGapBetweenPlays});
         }
-        std::sort(blocked.begin(), blocked.end(), [](const Interval& a, const Interval& b) {
-            return a.start_us < b.start_us;
-        });
+        std::sort(blocked.begin(), blocked.end(),
+                  [](const Interval& a, const Interval& b) { return a.start_us < b.start_us; });
         std::vector<Micros> cuts;
         for (const auto& c : input_.campaigns) {
             if (c.campaign->between) {
@@ -231,7 +231,8 @@ private:
         for (std::size_t ci = 0; ci < input_.campaigns.size(); ++ci) {
             const ClassCampaign& c = campaign(ci);
             const Quotas& q = c.campaign->quotas;
-            model_.campaigns.push_back({q.separation_minutes, q.share_max, std::max(1, q.plays_per_day)});
+            model_.campaigns.push_back(
+                {q.separation_minutes, q.share_max, std::max(1, q.plays_per_day)});
             if (c.relay) {
                 continue;
             }
@@ -240,9 +241,9 @@ private:
                 cand.length_us = play_length(cand.variants);
                 for (std::size_t pi = 0; pi < model_.parts.size(); ++pi) {
                     const Part& part = model_.parts[pi];
-                    const bool inside = !c.campaign->between ||
-                                        (c.campaign->between->start_us <= part.start_us &&
-                                         part.end_us <= c.campaign->between->end_us);
+                    const bool inside =
+                        !c.campaign->between || (c.campaign->between->start_us <= part.start_us &&
+                                                 part.end_us <= c.campaign->between->end_us);
                     if (inside && eligible(c, model_.sessions[part.session]) &&
                         cand.length_us <= part.end_us - part.start_us) {
                         cand.parts.push_back(pi);
@@ -376,8 +377,8 @@ private:
             return 1;
         }
         const double average_s = static_cast<double>(total) / count / kSecond;
-        return static_cast<int>(std::ceil(static_cast<double>(seconds) / average_s /
-                                          static_cast<double>(days)));
+        return static_cast<int>(
+            std::ceil(static_cast<double>(seconds) / average_s / static_cast<double>(days)));
     }
 
     /// The fast path first; when it falls short, the exact search decides whether every quota
@@ -448,7 +449,8 @@ private:
             for (std::size_t n = 0; n < layout.plays.size(); ++n) {
                 const Play& p = layout.plays[n];
                 const int part = layout.tags[n].first;
-                if (p.campaign != id || part < 0 || !parts.contains(static_cast<std::size_t>(part))) {
+                if (p.campaign != id || part < 0 ||
+                    !parts.contains(static_cast<std::size_t>(part))) {
                     continue;
                 }
                 airtime += p.end_us - p.start_us;
@@ -468,8 +470,8 @@ private:
         timeline->plays = std::move(layout.plays);
         std::string canonical;
         for (auto& p : timeline->plays) {
-            p.slot_id = p.campaign + "/" + p.item + "/" + p.language + "@" +
-                        std::to_string(p.start_us);
+            p.slot_id =
+                p.campaign + "/" + p.item + "/" + p.language + "@" + std::to_string(p.start_us);
             canonical += p.slot_id + ' ' + std::to_string(p.end_us) + ' ' + p.media + ' ' +
                          p.relay_url + '\n';
         }

@@ -54,7 +54,7 @@ void add_rounded_lower(IntegerProgram& program, const Terms& terms, double bound
 }
 
 class ExactAllocator {
-public:
+  public:
     explicit ExactAllocator(const AllocationModel& model) : model_(model) {}
 
     ExactAllocation run() {
@@ -81,7 +81,7 @@ public:
         return {std::nullopt, "the exact search stopped at its limit without deciding"};
     }
 
-private:
+  private:
     const AllocationModel& model_;
     IntegerProgram program_;
     std::map<std::pair<std::size_t, std::size_t>, int> column_;

@@ -12,7 +12,7 @@ namespace loa::schedules::detail {
 namespace {
 
 class GreedyAllocator {
-public:
+  public:
     GreedyAllocator(const AllocationModel& model, Allocation& allocation)
         : model_(model),
           allocation_(allocation),
@@ -40,13 +40,13 @@ public:
         return first_short;
     }
 
-private:
+  private:
     const AllocationModel& model_;
     Allocation& allocation_;
     std::vector<std::int64_t> part_used_ms_;
     std::vector<int> item_plays_;
-    std::map<std::pair<std::size_t, std::size_t>, int> item_in_session_;        // (k, s)
-    std::map<std::pair<std::size_t, std::size_t>, int> campaign_in_session_;    // (c, s)
+    std::map<std::pair<std::size_t, std::size_t>, int> item_in_session_;       // (k, s)
+    std::map<std::pair<std::size_t, std::size_t>, int> campaign_in_session_;   // (c, s)
     std::map<std::pair<std::size_t, std::size_t>, std::int64_t> campaign_ms_;  // (c, s)
     std::map<std::pair<std::size_t, int>, int> campaign_on_day_;               // (c, day)
 
@@ -125,7 +125,8 @@ private:
                     continue;
                 }
                 const std::size_t s = model_.parts[pi].session;
-                const int on_day = count(campaign_on_day_, std::make_pair(b.campaign, model_.sessions[s].day));
+                const int on_day =
+                    count(campaign_on_day_, std::make_pair(b.campaign, model_.sessions[s].day));
                 const std::tuple key{count(campaign_in_session_, std::make_pair(b.campaign, s)),
                                      on_day >= daily ? 1 : 0,
                                      on_day,
@@ -156,8 +157,7 @@ private:
 
 }  // namespace
 
-std::optional<std::size_t> greedy_allocation(const AllocationModel& model,
-                                             Allocation& allocation) {
+std::optional<std::size_t> greedy_allocation(const AllocationModel& model, Allocation& allocation) {
     return GreedyAllocator(model, allocation).run();
 }
 

@@ -25,7 +25,9 @@ int bound_type(double lower, double upper) {
     return has_upper ? GLP_UP : GLP_FR;
 }
 
-double finite_or_zero(double v) { return std::isfinite(v) ? v : 0.0; }
+double finite_or_zero(double v) {
+    return std::isfinite(v) ? v : 0.0;
+}
 
 struct SearchState {
     int branch_nodes = 0;
@@ -93,7 +95,9 @@ void IntegerProgram::clear_costs() {
     }
 }
 
-int IntegerProgram::columns() const { return glp_get_num_cols(problem_->lp); }
+int IntegerProgram::columns() const {
+    return glp_get_num_cols(problem_->lp);
+}
 
 IntegerProgram::Outcome IntegerProgram::solve() {
     glp_term_out(GLP_OFF);
@@ -122,6 +126,8 @@ double IntegerProgram::value(int column) const {
     return problem_->integer[static_cast<std::size_t>(column)] ? std::round(v) : v;
 }
 
-double IntegerProgram::objective() const { return glp_mip_obj_val(problem_->lp); }
+double IntegerProgram::objective() const {
+    return glp_mip_obj_val(problem_->lp);
+}
 
 }  // namespace loa::schedules::detail

@@ -11,7 +11,7 @@ namespace loa::schedules::detail {
 /// Minimises a linear cost over integer and continuous columns subject to linear rows.
 /// Deterministic: the same program built in the same order gives the same solution.
 class IntegerProgram {
-public:
+  public:
     static constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
     IntegerProgram();
@@ -36,7 +36,7 @@ public:
     double value(int column) const;
     double objective() const;
 
-private:
+  private:
     struct Problem;
     std::unique_ptr<Problem> problem_;
 };

@@ -20,7 +20,9 @@ bool can_play(NodeKind node, ItemKind item) {
 
 namespace {
 
-const char* kind_name(NodeKind kind) { return kind == NodeKind::speaker ? "speaker" : "panel"; }
+const char* kind_name(NodeKind kind) {
+    return kind == NodeKind::speaker ? "speaker" : "panel";
+}
 
 const char* kind_name(ItemKind kind) {
     switch (kind) {
@@ -37,7 +39,7 @@ const char* kind_name(ItemKind kind) {
 }
 
 class PlanChecker {
-public:
+  public:
     explicit PlanChecker(const Plan& plan) : plan_(plan) {}
 
     std::vector<PlanProblem> run() {
@@ -49,12 +51,13 @@ public:
         check_items();
         check_events();
         check_campaigns();
-        std::stable_sort(problems_.begin(), problems_.end(),
-                         [](const PlanProblem& a, const PlanProblem& b) { return a.line < b.line; });
+        std::stable_sort(
+            problems_.begin(), problems_.end(),
+            [](const PlanProblem& a, const PlanProblem& b) { return a.line < b.line; });
         return std::move(problems_);
     }
 
-private:
+  private:
     const Plan& plan_;
     std::vector<PlanProblem> problems_;
     std::map<std::string, detail::ResolvedArea> areas_;
@@ -143,8 +146,8 @@ private:
             std::set<std::string> languages;
             for (const auto& v : item.variants) {
                 if (v.duration_us <= 0) {
-                    problem(item.origin, me + "the '" + v.language +
-                                             "' version needs a duration above zero");
+                    problem(item.origin,
+                            me + "the '" + v.language + "' version needs a duration above zero");
                 }
                 if (v.language.empty()) {
                     problem(item.origin, me + "every version needs a language");
@@ -241,9 +244,8 @@ private:
             const bool relays = std::any_of(items.begin(), items.end(), [](const Item* i) {
                 return i->kind == ItemKind::relay;
             });
-            if (relays && !std::all_of(items.begin(), items.end(), [](const Item* i) {
-                    return i->kind == ItemKind::relay;
-                })) {
+            if (relays && !std::all_of(items.begin(), items.end(),
+                                       [](const Item* i) { return i->kind == ItemKind::relay; })) {
                 bad("relays play at fixed times: put them in a campaign of their own");
             }
             for (NodeKind kind : c.node_kinds) {
@@ -313,6 +315,8 @@ private:
 
 }  // namespace
 
-std::vector<PlanProblem> check_plan(const Plan& plan) { return PlanChecker(plan).run(); }
+std::vector<PlanProblem> check_plan(const Plan& plan) {
+    return PlanChecker(plan).run();
+}
 
 }  // namespace loa::schedules

@@ -147,7 +147,9 @@ std::string campaign_text(const ClassCampaign& c) {
     return t;
 }
 
-const char* kind_name(NodeKind kind) { return kind == NodeKind::speaker ? "speaker" : "panel"; }
+const char* kind_name(NodeKind kind) {
+    return kind == NodeKind::speaker ? "speaker" : "panel";
+}
 
 /// Nodes of one area and kind: they always share a class.
 struct NodeGroup {
@@ -191,7 +193,7 @@ PlanCompiler::~PlanCompiler() = default;
 namespace {
 
 class Compilation {
-public:
+  public:
     Compilation(const Plan& plan, const Horizon& horizon)
         : plan_(plan),
           from_day_(day_number(horizon.from)),
@@ -202,8 +204,8 @@ public:
     std::vector<PlanProblem> prepare() {
         std::vector<PlanProblem> problems = check_plan(plan_);
         if (days_ < 1 || days_ > 366) {
-            problems.insert(problems.begin(), {0, "the horizon is 1 to 366 days, not " +
-                                                      std::to_string(days_)});
+            problems.insert(problems.begin(),
+                            {0, "the horizon is 1 to 366 days, not " + std::to_string(days_)});
         }
         if (!problems.empty()) {
             return problems;
@@ -240,7 +242,7 @@ public:
 
     CompiledPlan report(const std::unordered_map<std::string, ClassResult>& results) const;
 
-private:
+  private:
     const Plan& plan_;
     int from_day_;
     int days_;
@@ -302,8 +304,7 @@ private:
             for (const auto& b : busy) {
                 busy_key += std::to_string(b.start_us) + '-' + std::to_string(b.end_us) + ',';
             }
-            auto [it, fresh] =
-                index.try_emplace({node.area, node.kind, busy_key}, groups_.size());
+            auto [it, fresh] = index.try_emplace({node.area, node.kind, busy_key}, groups_.size());
             if (fresh) {
                 groups_.push_back({node.area, node.kind, std::move(busy), {}, {}, {}});
             }
@@ -336,7 +337,8 @@ struct Tally {
     std::string unit;
 };
 
-CompiledPlan Compilation::report(const std::unordered_map<std::string, ClassResult>& results) const {
+CompiledPlan Compilation::report(
+    const std::unordered_map<std::string, ClassResult>& results) const {
     CompiledPlan out;
     // Timelines: one per distinct content, sorted by hash.
     std::map<std::string, std::shared_ptr<const Timeline>> by_hash;
@@ -398,18 +400,35 @@ CompiledPlan Compilation::report(const std::unordered_map<std::string, ClassResu
         const bool covered = targeted - missing >= needed;
         for (const auto& [quota, t] : tallies) {
             // A quota is met when enough targeted nodes meet it (relays: every one).
-            const bool met = quota == "relay" ? t.scheduled == t.required
-                                              : targeted - t.nodes_short >= needed;
-            out.quotas.push_back({c.id, quota, "all targeted nodes", horizon, t.unit, t.required,
-                                  t.scheduled, t.required - t.scheduled, targeted, met, {}});
+            const bool met =
+                quota == "relay" ? t.scheduled == t.required : targeted - t.nodes_short >= needed;
+            out.quotas.push_back({c.id,
+                                  quota,
+                                  "all targeted nodes",
+                                  horizon,
+                                  t.unit,
+                                  t.required,
+                                  t.scheduled,
+                                  t.required - t.scheduled,
+                                  targeted,
+                                  met,
+                                  {}});
             out.feasible = out.feasible && met;
         }
         if (tallies.empty() && targeted > 0) {
             continue;  // nothing asked of this campaign inside the horizon
         }
-        QuotaOutcome coverage{c.id, "coverage", "all targeted nodes", horizon, "nodes", needed,
-                              targeted - missing, std::max<std::int64_t>(0, needed - (targeted - missing)),
-                              targeted, covered, {}};
+        QuotaOutcome coverage{c.id,
+                              "coverage",
+                              "all targeted nodes",
+                              horizon,
+                              "nodes",
+                              needed,
+                              targeted - missing,
+                              std::max<std::int64_t>(0, needed - (targeted - missing)),
+                              targeted,
+                              covered,
+                              {}};
         if (targeted == 0) {
             coverage.reason = "no node of a kind that can play its items in its areas";
         }
@@ -423,8 +442,8 @@ CompiledPlan Compilation::report(const std::unordered_map<std::string, ClassResu
 }  // namespace
 
 std::expected<CompiledPlan, std::vector<PlanProblem>> PlanCompiler::compile(const Plan& plan,
-                                                                          const Horizon& horizon,
-                                                                          unsigned threads) {
+                                                                            const Horizon& horizon,
+                                                                            unsigned threads) {
     Compilation compilation(plan, horizon);
     if (auto problems = compilation.prepare(); !problems.empty()) {
         return std::unexpected(std::move(problems));

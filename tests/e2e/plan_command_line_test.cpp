@@ -129,7 +129,8 @@ TEST_CASE("plan check: invalid plans exit 2 naming file, line and reason") {
         write_file(path, text);
         int status = -1;
         const auto err = capture_shell(
-            kLoactl + " plan check " + path.string() + " --from 2026-11-30 2>&1 >/dev/null", &status);
+            kLoactl + " plan check " + path.string() + " --from 2026-11-30 2>&1 >/dev/null",
+            &status);
         CHECK(status == 2);
         INFO(err);
         CHECK(err.find(path.string() + ":") != std::string::npos);
@@ -137,7 +138,8 @@ TEST_CASE("plan check: invalid plans exit 2 naming file, line and reason") {
     };
     std::string base = kTightPlan;
     SECTION("unknown area") {
-        check(base + "\n[[nodes]]\nid = \"x\"\narea = \"vn/nowhere\"\n", "unknown area 'vn/nowhere'");
+        check(base + "\n[[nodes]]\nid = \"x\"\narea = \"vn/nowhere\"\n",
+              "unknown area 'vn/nowhere'");
     }
     SECTION("a window ending before it starts") {
         std::string text = base;

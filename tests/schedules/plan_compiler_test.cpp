@@ -52,8 +52,8 @@ TEST_CASE("caps: minutes per session cut the session and beat the quota") {
 }
 
 TEST_CASE("caps: sessions per day keep the earliest windows") {
-    Plan plan = one_area(
-        {window("sang", 5, 0, 5, 30), window("trua", 11, 0, 11, 30), window("chieu", 17, 0, 17, 30)});
+    Plan plan = one_area({window("sang", 5, 0, 5, 30), window("trua", 11, 0, 11, 30),
+                          window("chieu", 17, 0, 17, 30)});
     plan.areas[0].sessions_per_day = 2;
     plan.items.push_back(audio("a", 60));
     auto c = campaign("c", {"vn"}, {"a"}, kMonday, kMonday, 3);
@@ -91,7 +91,8 @@ TEST_CASE("caps: days per week keep the first broadcast days of the week") {
 TEST_CASE("priority: priority plays go first inside a session, even when booked later") {
     Plan plan = one_area({window("sang", 5, 0, 6, 0)});
     plan.items = {audio("n1", 60), audio("n2", 60), audio("p1", 30)};
-    plan.campaigns.push_back(campaign("normal", {"vn"}, {"n1", "n2"}, kMonday, day(2026, 12, 1), 2));
+    plan.campaigns.push_back(
+        campaign("normal", {"vn"}, {"n1", "n2"}, kMonday, day(2026, 12, 1), 2));
     auto p = campaign("urgent", {"vn"}, {"p1"}, kMonday, day(2026, 12, 1), 1);
     p.priority = Priority::priority;
     plan.campaigns.push_back(p);
@@ -116,8 +117,8 @@ TEST_CASE("priority: priority plays go first inside a session, even when booked 
 }
 
 TEST_CASE("separation: an item never plays twice within the separation") {
-    Plan plan = one_area({window("s1", 5, 30, 6, 0), window("s2", 6, 30, 7, 0),
-                          window("s3", 17, 0, 17, 30)});
+    Plan plan = one_area(
+        {window("s1", 5, 30, 6, 0), window("s2", 6, 30, 7, 0), window("s3", 17, 0, 17, 30)});
     plan.items.push_back(audio("x", 60));
     auto c = campaign("c", {"vn"}, {"x"}, kMonday, day(2026, 12, 2), 2);
     c.quotas.separation_minutes = 120;
@@ -237,8 +238,8 @@ TEST_CASE("calendar: a period anchored on a lunar date in a leap-month year") {
     for (const auto& p : plays_of(timeline_of(out, "n1"), "c")) {
         days.insert(local_day(p.start_us));
     }
-    const int d29 = static_cast<int>(
-        std::chrono::sys_days{day(2023, 4, 29)}.time_since_epoch().count());
+    const int d29 =
+        static_cast<int>(std::chrono::sys_days{day(2023, 4, 29)}.time_since_epoch().count());
     CHECK(days == std::set<int>{d29 - 2, d29 - 1, d29});
     REQUIRE(event_dates(plan.events[0], day(2023, 1, 1), day(2023, 12, 31)) ==
             std::vector<Date>{day(2023, 4, 29)});
@@ -408,7 +409,8 @@ TEST_CASE("sharing: nodes with identical inputs share one timeline") {
                   area("vn/z")};
     for (const char* a : {"x", "y", "z"}) {
         for (int n = 0; n < 4; ++n) {
-            plan.nodes.push_back(speaker(std::string(a) + std::to_string(n), std::string("vn/") + a));
+            plan.nodes.push_back(
+                speaker(std::string(a) + std::to_string(n), std::string("vn/") + a));
         }
     }
     plan.items.push_back(audio("a", 60));

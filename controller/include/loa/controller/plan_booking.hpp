@@ -16,7 +16,7 @@
 namespace loa::controller {
 
 struct PlanApplication {
-    bool applied = false;    ///< false: refused because some quota cannot be met; nothing changed
+    bool applied = false;  ///< false: refused because some quota cannot be met; nothing changed
     std::int64_t plan_id = 0;
     std::size_t nodes_registered = 0;  ///< plan nodes the controller did not know yet
     std::size_t slots_booked = 0;

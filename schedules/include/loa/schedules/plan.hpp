@@ -21,9 +21,9 @@ enum class NodeKind { speaker, panel };
 
 /// A broadcast window (buổi phát): local clock times on chosen weekdays, optionally dated.
 struct Window {
-    std::string name;            ///< "sang", "chieu" …; campaigns allow windows by name
-    int start_minute = 0;        ///< local minutes after midnight, 0..1439
-    int end_minute = 0;          ///< exclusive, start < end ≤ 1440 (no window crosses midnight)
+    std::string name;              ///< "sang", "chieu" …; campaigns allow windows by name
+    int start_minute = 0;          ///< local minutes after midnight, 0..1439
+    int end_minute = 0;            ///< exclusive, start < end ≤ 1440 (no window crosses midnight)
     std::uint8_t weekdays = 0x7f;  ///< bit 0 = Monday … bit 6 = Sunday
     std::optional<Date> first_date;  ///< inclusive
     std::optional<Date> last_date;   ///< inclusive
@@ -110,7 +110,7 @@ enum class Priority { normal, priority };
 struct Period {
     std::optional<Date> first;  ///< fixed period, inclusive
     std::optional<Date> last;
-    std::string event;          ///< anchored period: the event id
+    std::string event;  ///< anchored period: the event id
     int days_before = 0;
     int days_after = 0;
 };
@@ -119,12 +119,12 @@ enum class AirtimePer { day, week, month };
 
 /// What the campaign promises each targeted node. Zero/unset fields ask nothing.
 struct Quotas {
-    int plays_per_day = 0;                 ///< at least this many plays each broadcast day
-    std::int64_t airtime_us = 0;           ///< at least this much airtime …
+    int plays_per_day = 0;                      ///< at least this many plays each broadcast day
+    std::int64_t airtime_us = 0;                ///< at least this much airtime …
     AirtimePer airtime_per = AirtimePer::week;  ///< … per day, ISO week or month
-    double coverage = 1.0;                 ///< share of targeted nodes that must meet them
-    double share_max = 1.0;                ///< at most this share of any session's time
-    int separation_minutes = 0;            ///< the same item not twice within this many minutes
+    double coverage = 1.0;                      ///< share of targeted nodes that must meet them
+    double share_max = 1.0;                     ///< at most this share of any session's time
+    int separation_minutes = 0;  ///< the same item not twice within this many minutes
 };
 
 struct Campaign {

@@ -1,4 +1,5 @@
-// Turning a plan into per-node timelines that meet its quotas, or saying which quotas cannot be met.
+// Turning a plan into per-node timelines that meet its quotas, or saying which quotas cannot be
+// met.
 #pragma once
 
 #include <cstdint>
@@ -43,14 +44,14 @@ struct QuotaOutcome {
     std::int64_t required = 0;   ///< per node in a detail row, summed over nodes in a summary
     std::int64_t scheduled = 0;  ///< counted up to `required` per bucket: excess does not mask gaps
     std::int64_t shortfall = 0;
-    std::int64_t nodes = 0;      ///< the nodes the row speaks for
+    std::int64_t nodes = 0;  ///< the nodes the row speaks for
     bool met = true;
     std::string reason;  ///< why not met, when known ("no broadcast session in the period")
 };
 
 struct CompiledPlan {
-    bool feasible = true;                        ///< every campaign's quotas are met
-    std::vector<QuotaOutcome> quotas;            ///< summary rows, then unmet detail rows
+    bool feasible = true;              ///< every campaign's quotas are met
+    std::vector<QuotaOutcome> quotas;  ///< summary rows, then unmet detail rows
     std::vector<std::shared_ptr<const Timeline>> timelines;  ///< sorted by hash, distinct
     std::map<std::string, std::size_t> node_timeline;        ///< node id → index in timelines
     std::size_t classes_computed = 0;  ///< node classes solved in this call (not from cache)
@@ -79,7 +80,7 @@ struct Horizon {
 /// plan again only solves the classes whose inputs changed (one campaign edit touches only the
 /// nodes that campaign targets). Thread use: one compile at a time per compiler.
 class PlanCompiler {
-public:
+  public:
     PlanCompiler();
     ~PlanCompiler();
     PlanCompiler(const PlanCompiler&) = delete;
@@ -91,7 +92,7 @@ public:
                                                                   const Horizon& horizon,
                                                                   unsigned threads = 0);
 
-private:
+  private:
     struct Cache;
     std::unique_ptr<Cache> cache_;
 };
