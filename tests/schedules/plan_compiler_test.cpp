@@ -453,3 +453,70 @@ TEST_CASE("incremental: editing one campaign solves only the classes it targets"
         CHECK(fresh.timelines[i]->hash == second->timelines[i]->hash);
     }
 }
+
+TEST_CASE("determinism: the number of worker threads never shows in the output") {
+    Plan plan;
+    plan.areas = {area("vn", {window("sang", 5, 0, 6, 0), window("chieu", 17, 0, 18, 0)})};
+    for (int a = 0; a < 12; ++a) {
+        Area commune = area("vn/x" + std::to_string(a));
+        if (a % 3 == 0) {
+            commune.windows = std::vector<Window>{window("sang", 5, a, 6, 0)};
+        }
+        plan.areas.push_back(commune);
+        plan.nodes.push_back(speaker("n" + std::to_string(a), commune.path));
+        plan.items.push_back(audio("i" + std::to_string(a), 30 + a));
+        plan.campaigns.push_back(campaign("c" + std::to_string(a), {commune.path},
+                                          {"i" + std::to_string(a)}, kMonday, day(2026, 12, 6), 2));
+    }
+    PlanCompiler one;
+    PlanCompiler two;
+    auto a = one.compile(plan, {kMonday, 7}, 1);
+    auto b = two.compile(plan, {kMonday, 7}, 2);
+    REQUIRE(a);
+    REQUIRE(b);
+    REQUIRE(a->timelines.size() == b->timelines.size());
+    for (std::size_t i = 0; i < a->timelines.size(); ++i) {
+        CHECK(a->timelines[i]->hash == b->timelines[i]->hash);
+    }
+    CHECK(a->node_timeline == b->node_timeline);
+}
+
+TEST_CASE("check: invalid plans are refused with the line and the reason") {
+    Plan plan = one_area({window("sang", 5, 0, 6, 0)});
+    plan.items.push_back(audio("a", 60));
+    plan.campaigns.push_back(campaign("c", {"vn"}, {"a"}, kMonday, kMonday, 1));
+    auto problems_of = [](const Plan& p) {
+        std::string all;
+        for (const auto& problem : check_plan(p)) {
+            all += std::to_string(problem.line) + ": " + problem.what + "\n";
+        }
+        return all;
+    };
+    REQUIRE(problems_of(plan).empty());
+
+    SECTION("a node in an unknown area") {
+        plan.nodes.push_back(speaker("lost", "vn/nowhere"));
+        plan.nodes.back().origin.line = 12;
+        CHECK(problems_of(plan) == "12: node 'lost': unknown area 'vn/nowhere'\n");
+    }
+    SECTION("a window ending before it starts") {
+        (*plan.areas[0].windows)[0] = window("sang", 7, 0, 6, 0);
+        (*plan.areas[0].windows)[0].origin.line = 4;
+        CHECK(problems_of(plan).find("4: area 'vn' window 'sang': it ends before it starts") == 0);
+    }
+    SECTION("a quota on a node kind that cannot play the items") {
+        plan.campaigns[0].node_kinds = {NodeKind::panel};
+        plan.campaigns[0].origin.line = 30;
+        CHECK(problems_of(plan).find("30: campaign 'c': its quotas ask panel nodes for plays, but "
+                                     "a panel cannot play any of its items (audio)") == 0);
+    }
+    SECTION("lunar day 31") {
+        plan.events.push_back(Event{"x", "X", true, 3, 31, false, {40}});
+        CHECK(problems_of(plan).find("40: event 'x': lunar day 31 does not exist") == 0);
+    }
+    SECTION("a campaign anchored on an unknown event, with no period") {
+        plan.campaigns[0].period = Period{};
+        plan.campaigns[0].period.event = "tet";
+        CHECK(problems_of(plan).find("campaign 'c': unknown event 'tet'") != std::string::npos);
+    }
+}
