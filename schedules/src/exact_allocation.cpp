@@ -72,13 +72,16 @@ class ExactAllocator {
         // A pure feasibility search (no cost): it stops at the first allocation found.
         switch (program_.solve()) {
             case IntegerProgram::Outcome::optimal:
-                return {read(), {}};
+            case IntegerProgram::Outcome::improved_at_limit:
+                break;
             case IntegerProgram::Outcome::infeasible:
                 return {};
             case IntegerProgram::Outcome::search_limit:
-                break;
+                return {std::nullopt, "the exact search stopped at its limit without deciding"};
         }
-        return {std::nullopt, "the exact search stopped at its limit without deciding"};
+        Allocation found = read();
+        spread(found);
+        return {std::move(found), {}};
     }
 
   private:
@@ -203,6 +206,30 @@ class ExactAllocator {
             if (b.airtime) {
                 add_rounded_lower(program_, terms, bound);
             }
+        }
+    }
+
+    /// The first allocation found may bunch a campaign's plays. A short search with a cost on
+    /// each play beyond the first of its campaign in a session (and a little on every play, so
+    /// none is added beyond the quotas) improves it; the best found within a small node budget
+    /// replaces it. Deterministic: the budget is a node count.
+    void spread(Allocation& found) {
+        constexpr int kSpreadingNodes = 2'000;
+        std::map<std::pair<std::size_t, std::size_t>, Terms> per_session;
+        for (const auto& [key, column] : column_) {
+            program_.set_cost(column, 0.01);
+            per_session[{model_.candidates[key.first].campaign, model_.parts[key.second].session}]
+                .emplace_back(column, 1.0);
+        }
+        for (auto& [key, terms] : per_session) {
+            const int excess = program_.add_column(0.0, kInf, 1.0, false);
+            terms.emplace_back(excess, -1.0);
+            program_.add_row(terms, -kInf, 1.0);
+        }
+        const auto outcome = program_.solve(kSpreadingNodes);
+        if (outcome == IntegerProgram::Outcome::optimal ||
+            outcome == IntegerProgram::Outcome::improved_at_limit) {
+            found = read();
         }
     }
 

@@ -9,10 +9,6 @@ namespace loa::schedules::detail {
 
 namespace {
 
-/// Enough for the engine's programs, which solve in a handful of nodes; a runaway search stops
-/// here and is reported instead of hanging a compile.
-constexpr int kMaxBranchNodes = 200'000;
-
 int bound_type(double lower, double upper) {
     const bool has_lower = std::isfinite(lower);
     const bool has_upper = std::isfinite(upper);
@@ -29,14 +25,16 @@ double finite_or_zero(double v) {
     return std::isfinite(v) ? v : 0.0;
 }
 
+/// The node limit keeps a runaway search from hanging a compile; it is a count, not a clock.
 struct SearchState {
+    int max_branch_nodes = 0;
     int branch_nodes = 0;
     bool limited = false;
 };
 
 void on_search_event(glp_tree* tree, void* info) {
     auto* state = static_cast<SearchState*>(info);
-    if (glp_ios_reason(tree) == GLP_IBRANCH && ++state->branch_nodes > kMaxBranchNodes) {
+    if (glp_ios_reason(tree) == GLP_IBRANCH && ++state->branch_nodes > state->max_branch_nodes) {
         state->limited = true;
         glp_ios_terminate(tree);
     }
@@ -99,9 +97,10 @@ int IntegerProgram::columns() const {
     return glp_get_num_cols(problem_->lp);
 }
 
-IntegerProgram::Outcome IntegerProgram::solve() {
+IntegerProgram::Outcome IntegerProgram::solve(int max_branch_nodes) {
     glp_term_out(GLP_OFF);
     SearchState state;
+    state.max_branch_nodes = max_branch_nodes;
     glp_iocp parameters;
     glp_init_iocp(&parameters);
     parameters.msg_lev = GLP_MSG_OFF;
@@ -112,7 +111,8 @@ IntegerProgram::Outcome IntegerProgram::solve() {
     parameters.cb_info = &state;
     const int rc = glp_intopt(problem_->lp, &parameters);
     if (state.limited) {
-        return Outcome::search_limit;
+        return glp_mip_status(problem_->lp) == GLP_FEAS ? Outcome::improved_at_limit
+                                                        : Outcome::search_limit;
     }
     if (rc != 0) {
         return Outcome::infeasible;

@@ -28,10 +28,12 @@ class IntegerProgram {
     void clear_costs();
     int columns() const;
 
-    enum class Outcome { optimal, infeasible, search_limit };
+    /// `improved_at_limit`: the search stopped at its node limit holding a feasible solution.
+    enum class Outcome { optimal, infeasible, search_limit, improved_at_limit };
     /// Solves to proven optimality, or gives up after a fixed number of branch-and-bound
     /// nodes (a count, never a clock, so the answer does not depend on machine speed).
-    Outcome solve();
+    Outcome solve(int max_branch_nodes = kDefaultBranchNodes);
+    static constexpr int kDefaultBranchNodes = 200'000;
     /// A column's value in the last solution, rounded for integer columns.
     double value(int column) const;
     double objective() const;
