@@ -8,7 +8,7 @@ packages=(
   # media: GStreamer 1.22 and FFmpeg 5.1
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-alsa gstreamer1.0-tools
-  libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
+  libavformat-dev libavcodec-dev libavutil-dev libswresample-dev libebur128-dev
   # messaging, storage, crypto, serialisation
   libzmq3-dev cppzmq-dev libsqlite3-dev libsqlitecpp-dev sqlite3 libsodium-dev
   protobuf-compiler libprotobuf-dev

@@ -28,11 +28,6 @@ int invalid(const std::string& why) {
     return kExitInvalid;
 }
 
-std::string date_text(sch::Date d) {
-    return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(d.year()),
-                       static_cast<unsigned>(d.month()), static_cast<unsigned>(d.day()));
-}
-
 std::string lunar_text(const sch::LunarDate& d) {
     return fmt::format("{}/{}/{}{}", d.day, d.month, d.year, d.leap ? " (leap)" : "");
 }
@@ -191,9 +186,9 @@ int PlanCommands::lunar_to_solar(bool json) const {
         return invalid(solar.error());
     }
     if (json) {
-        std::cout << nlohmann::json{{"solar", date_text(*solar)}} << "\n";
+        std::cout << nlohmann::json{{"solar", lc::date_text(*solar)}} << "\n";
     } else {
-        std::cout << date_text(*solar) << "\n";
+        std::cout << lc::date_text(*solar) << "\n";
     }
     return 0;
 }
@@ -252,13 +247,13 @@ int PlanCommands::list_events(bool json) const {
                                                    event->leap_month ? " nhuận" : "")
                                      : fmt::format("{}/{} dương lịch", event->day, event->month);
         if (json) {
-            out.push_back({{"date", date_text(date)},
+            out.push_back({{"date", lc::date_text(date)},
                            {"event", event->id},
                            {"name", event->name},
                            {"lunar", event->lunar},
                            {"rule", rule}});
         } else {
-            fmt::print("{}  {}  {} ({})\n", date_text(date), event->id, event->name, rule);
+            fmt::print("{}  {}  {} ({})\n", lc::date_text(date), event->id, event->name, rule);
         }
     }
     if (json) {

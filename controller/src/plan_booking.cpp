@@ -150,9 +150,7 @@ Result<PlanApplication> apply_plan(SQLite::Database& db, const std::filesystem::
                                    "feasible) VALUES (?, ?, ?, ?, ?, ?)");
         plan_row.bind(1, source);
         plan_row.bind(2, text.str());
-        plan_row.bind(
-            3, fmt::format("{:04}-{:02}-{:02}", static_cast<int>(from.year()),
-                           static_cast<unsigned>(from.month()), static_cast<unsigned>(from.day())));
+        plan_row.bind(3, date_text(from));
         plan_row.bind(4, days);
         plan_row.bind(5, static_cast<int64_t>(now));
         plan_row.bind(6, result.compiled.feasible ? 1 : 0);

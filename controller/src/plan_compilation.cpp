@@ -207,11 +207,7 @@ std::expected<void, std::string> write_compiled_plan(const sch::CompiledPlan& co
     for (const auto& [node, index] : compiled.node_timeline) {
         nodes[node] = compiled.timelines[index]->hash;
     }
-    const auto date = [](sch::Date d) {
-        return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(d.year()),
-                           static_cast<unsigned>(d.month()), static_cast<unsigned>(d.day()));
-    };
-    return write_json(dir / "index.json", {{"from", date(from)},
+    return write_json(dir / "index.json", {{"from", date_text(from)},
                                            {"days", days},
                                            {"feasible", compiled.feasible},
                                            {"timelines", std::move(hashes)},

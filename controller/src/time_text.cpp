@@ -175,6 +175,11 @@ schedules::Date vietnam_date(std::int64_t utc_us) {
         floor<days>(sys_time<microseconds>{microseconds{utc_us + kVietnamOffsetUs}})};
 }
 
+std::string date_text(schedules::Date date) {
+    return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(date.year()),
+                       static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
+}
+
 std::int64_t vietnam_midnight_us(schedules::Date date) {
     using namespace std::chrono;
     return duration_cast<microseconds>(sys_days{date}.time_since_epoch()).count() -

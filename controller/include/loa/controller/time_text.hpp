@@ -20,6 +20,9 @@ std::int64_t now_us();
 /// The date in Vietnam (UTC+7) at an instant.
 schedules::Date vietnam_date(std::int64_t utc_us);
 
+/// A date as "YYYY-MM-DD".
+std::string date_text(schedules::Date date);
+
 /// UTC microseconds of a date's midnight in Vietnam (UTC+7).
 std::int64_t vietnam_midnight_us(schedules::Date date);
 
