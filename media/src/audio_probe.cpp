@@ -1,6 +1,8 @@
 // Probing audio files with libavformat/libavcodec: decodes the whole stream to prove it plays.
 #include "loa/media/audio_probe.hpp"
 
+#include "ffmpeg_handles.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -27,6 +29,8 @@ namespace loa::media {
 
 namespace {
 
+using namespace detail;
+
 namespace fs = std::filesystem;
 
 constexpr std::int64_t kMicros = 1'000'000;
@@ -36,46 +40,6 @@ constexpr AVRational kMicrosBase{1, 1'000'000};
 constexpr std::int64_t kShortfallFloorUs = 100'000;
 constexpr std::int64_t kShortfallAbsoluteUs = 500'000;
 constexpr std::int64_t kShortfallPercent = 10;
-
-struct FormatCloser {
-    void operator()(AVFormatContext* ctx) const { avformat_close_input(&ctx); }
-};
-struct CodecFreer {
-    void operator()(AVCodecContext* ctx) const { avcodec_free_context(&ctx); }
-};
-struct PacketFreer {
-    void operator()(AVPacket* pkt) const { av_packet_free(&pkt); }
-};
-struct FrameFreer {
-    void operator()(AVFrame* frame) const { av_frame_free(&frame); }
-};
-struct IoCloser {
-    void operator()(AVIOContext* io) const { avio_closep(&io); }
-};
-using IoPtr = std::unique_ptr<AVIOContext, IoCloser>;
-using FormatPtr = std::unique_ptr<AVFormatContext, FormatCloser>;
-using CodecPtr = std::unique_ptr<AVCodecContext, CodecFreer>;
-using PacketPtr = std::unique_ptr<AVPacket, PacketFreer>;
-using FramePtr = std::unique_ptr<AVFrame, FrameFreer>;
-
-// FFmpeg logs every recoverable glitch to stderr; the library reports through Error instead.
-void quietFfmpeg() {
-    static std::once_flag once;
-    std::call_once(once, [] { av_log_set_level(AV_LOG_QUIET); });
-}
-
-// av_err2str is a C compound-literal macro, unusable from C++.
-std::string avError(int code) {
-    char buffer[AV_ERROR_MAX_STRING_SIZE] = {};
-    if (av_strerror(code, buffer, sizeof buffer) < 0) {
-        return fmt::format("FFmpeg error {}", code);
-    }
-    return buffer;
-}
-
-std::unexpected<Error> fail(Error::Code code, const fs::path& file, const std::string& why) {
-    return std::unexpected(Error{code, fmt::format("{}: {}", file.string(), why)});
-}
 
 // When a file will not open, tells "not media at all" from "media whose header is damaged", such
 // as an MP4 cut before its index: the latter is named when the content probe is confident.
