@@ -36,10 +36,10 @@ for i in "${!texts[@]}"; do
   espeak-ng -v vi -s 150 -w "$run/bulletins/raw-$i.wav" "${texts[$i]}"
   ffmpeg -nostdin -loglevel error -y -i "$run/bulletins/raw-$i.wav" -ac 1 -ar 22050 \
     -c:a libvorbis -q:a 3 "$run/bulletins/ban-tin-$i.ogg"
-  hash=$("$loactl" --json media import "$run/bulletins/ban-tin-$i.ogg" --title "${titles[$i]}" |
-    sed -n 's/.*"media_hash":"\([0-9a-f]*\)".*/\1/p')
+  imported=$("$loactl" --json media import "$run/bulletins/ban-tin-$i.ogg" --title "${titles[$i]}")
+  hash=$(echo "$imported" | python3 -c 'import json,sys; print(json.load(sys.stdin)["media_hash"])')
   hashes+=("$hash")
-  "$loactl" media list | grep "$hash"
+  echo "$imported" | python3 -c 'import json,sys; m=json.load(sys.stdin); print("%s…  %.2f s  %s  %.1f → %.1f LUFS  %s" % (m["media_hash"][:12], m["duration_seconds"], m["codec"], m["loudness_before_lufs"], m["loudness_after_lufs"], m["title"]))'
 done
 
 echo "== Nodes"

@@ -137,12 +137,17 @@ int main(int argc, char** argv) {
                                         {"title", m.title},
                                         {"codec", m.codec},
                                         {"duration_seconds", m.duration_us / 1e6},
+                                        {"original_hash", m.original_hash},
+                                        {"loudness_before_lufs", m.loudness_before_lufs},
+                                        {"loudness_after_lufs", m.loudness_after_lufs},
+                                        {"true_peak_after_dbtp", m.true_peak_after_dbtp},
                                         {"already_present", imported->already_present}}
                       << "\n";
         } else {
-            fmt::print("{}{}  {:.2f} s  {} {} Hz  {}\n", m.media_hash,
+            fmt::print("{}{}  {:.2f} s  {} {} Hz  {:.1f} → {:.1f} LUFS  {}\n", m.media_hash,
                        imported->already_present ? " (đã có / already imported)" : "",
-                       m.duration_us / 1e6, m.codec, m.sample_rate, m.title);
+                       m.duration_us / 1e6, m.codec, m.sample_rate, m.loudness_before_lufs,
+                       m.loudness_after_lufs, m.title);
         }
     } else if (media_list->parsed()) {
         auto all = lc::list_media(**db);

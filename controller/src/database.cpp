@@ -113,6 +113,15 @@ constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
     );
     ALTER TABLE campaigns ADD COLUMN plan_id INTEGER REFERENCES plans(plan_id);
     )sql",
+    // Version 3: media rows name the canonical (normalised Ogg/Opus) file nodes play; the
+    // operator's original is kept in the store too, with the loudness measured before and after.
+    R"sql(
+    ALTER TABLE media ADD COLUMN original_hash TEXT;
+    ALTER TABLE media ADD COLUMN loudness_before_lufs REAL;
+    ALTER TABLE media ADD COLUMN loudness_after_lufs REAL;
+    ALTER TABLE media ADD COLUMN true_peak_after_dbtp REAL;
+    CREATE UNIQUE INDEX media_by_original ON media (original_hash);
+    )sql",
 };
 
 }  // namespace
