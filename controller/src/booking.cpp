@@ -109,6 +109,26 @@ std::vector<sch::Area> areas_for(const std::set<std::string>& paths) {
 
 }  // namespace
 
+SlotWriter::SlotWriter(SQLite::Database& db)
+    : insert_(db,
+              "INSERT OR IGNORE INTO slots (node_id, slot_id, campaign_id, item_id, media_hash, "
+              "title, start_us, duration_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)") {}
+
+std::size_t SlotWriter::book(const std::string& node_id, const sch::Play& play,
+                             const std::string& title) {
+    insert_.bind(1, node_id);
+    insert_.bind(2, play.slot_id);
+    insert_.bind(3, play.campaign);
+    insert_.bind(4, play.item);
+    insert_.bind(5, play.media);
+    insert_.bind(6, title);
+    insert_.bind(7, static_cast<int64_t>(play.start_us));
+    insert_.bind(8, static_cast<int64_t>(play.end_us - play.start_us));
+    const int changed = insert_.exec();
+    insert_.reset();
+    return static_cast<std::size_t>(changed);
+}
+
 BookingResult book(SQLite::Database& db, const std::vector<std::string>& node_ids,
                    const std::vector<std::string>& campaign_ids, std::int64_t now,
                    const BookingRules& rules) {
@@ -150,10 +170,7 @@ BookingResult book(SQLite::Database& db, const std::vector<std::string>& node_id
         groups[n.booked_campaigns].push_back(std::move(n.node));
     }
 
-    SQLite::Statement insert(db,
-                             "INSERT OR IGNORE INTO slots (node_id, slot_id, campaign_id, item_id, "
-                             "media_hash, title, start_us, duration_us) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    SlotWriter slots(db);
     for (auto& [booked, nodes] : groups) {
         sch::Plan plan;
         std::set<std::string> paths;
@@ -204,16 +221,7 @@ BookingResult book(SQLite::Database& db, const std::vector<std::string>& node_id
             result.nodes_targeted += targeted ? 1 : 0;
             const auto& timeline = *compiled->timelines.at(compiled->node_timeline.at(node.id));
             for (const auto& play : timeline.plays) {
-                insert.bind(1, node.id);
-                insert.bind(2, play.slot_id);
-                insert.bind(3, play.campaign);
-                insert.bind(4, play.item);
-                insert.bind(5, play.media);
-                insert.bind(6, items.at(play.item).title);
-                insert.bind(7, static_cast<int64_t>(play.start_us));
-                insert.bind(8, static_cast<int64_t>(play.end_us - play.start_us));
-                result.slots_booked += static_cast<std::size_t>(insert.exec());
-                insert.reset();
+                result.slots_booked += slots.book(node.id, play, items.at(play.item).title);
             }
         }
         for (const auto& q : compiled->quotas) {

@@ -6,9 +6,24 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include <SQLiteCpp/Statement.h>
+
 #include "loa/controller/campaign_book.hpp"
+#include "loa/schedules/plan_compiler.hpp"
 
 namespace loa::controller::detail {
+
+/// Writes planned plays into the `slots` table; a play already there is left as it is.
+class SlotWriter {
+  public:
+    explicit SlotWriter(SQLite::Database& db);
+    /// 1 when the play was booked, 0 when the node already had it.
+    std::size_t book(const std::string& node_id, const schedules::Play& play,
+                     const std::string& title);
+
+  private:
+    SQLite::Statement insert_;
+};
 
 /// Books the plays of `campaign_ids` (all active campaigns if empty) on `node_ids`, around the
 /// plays already booked. Must run inside a transaction; throws SQLite::Exception.

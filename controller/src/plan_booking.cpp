@@ -1,14 +1,13 @@
 // Applying a plan file: nodes registered, campaigns stored, compiled timelines booked as slots.
 #include "loa/controller/plan_booking.hpp"
 
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include <SQLiteCpp/Statement.h>
 #include <fmt/core.h>
 
+#include "booking.hpp"
 #include "loa/controller/database.hpp"
 #include "loa/controller/plan_file.hpp"
 #include "loa/controller/time_text.hpp"
@@ -64,11 +63,16 @@ std::vector<PlanFileProblem> bind_media(SQLite::Database& db, sch::Plan& plan,
 Result<PlanApplication> apply_plan(SQLite::Database& db, const std::filesystem::path& file,
                                    sch::Date from, int days, std::int64_t now,
                                    bool accept_shortfall, const BookingRules& rules) {
-    auto plan = read_plan_file(file);
+    const std::string source = file.string();
+    // The text is read once: what is stored in `plans` is exactly what was compiled.
+    auto text = read_plan_text(file);
+    if (!text) {
+        return fail(Error::Code::invalid_input, joined(text.error()));
+    }
+    auto plan = parse_plan(*text, source);
     if (!plan) {
         return fail(Error::Code::invalid_input, joined(plan.error()));
     }
-    const std::string source = file.string();
     const std::int64_t earliest = now + rules.lead_us;
     return in_transaction(db, [&]() -> Result<PlanApplication> {
         if (auto problems = bind_media(db, *plan, source); !problems.empty()) {
@@ -142,14 +146,11 @@ Result<PlanApplication> apply_plan(SQLite::Database& db, const std::filesystem::
             return result;  // not applied: the caller shows the report
         }
 
-        std::ifstream in(file, std::ios::binary);
-        std::stringstream text;
-        text << in.rdbuf();
         SQLite::Statement plan_row(db,
                                    "INSERT INTO plans (source, text, from_date, days, applied_us, "
                                    "feasible) VALUES (?, ?, ?, ?, ?, ?)");
         plan_row.bind(1, source);
-        plan_row.bind(2, text.str());
+        plan_row.bind(2, *text);
         plan_row.bind(3, date_text(from));
         plan_row.bind(4, days);
         plan_row.bind(5, static_cast<int64_t>(now));
@@ -233,10 +234,7 @@ Result<PlanApplication> apply_plan(SQLite::Database& db, const std::filesystem::
             }
         }
 
-        SQLite::Statement insert(db,
-                                 "INSERT OR IGNORE INTO slots (node_id, slot_id, campaign_id, "
-                                 "item_id, media_hash, title, start_us, duration_us) "
-                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+        detail::SlotWriter slots(db);
         std::size_t relays = 0;
         for (const auto& [node, index] : result.compiled.node_timeline) {
             for (const auto& play : result.compiled.timelines[index]->plays) {
@@ -244,16 +242,7 @@ Result<PlanApplication> apply_plan(SQLite::Database& db, const std::filesystem::
                     ++relays;
                     continue;
                 }
-                insert.bind(1, node);
-                insert.bind(2, play.slot_id);
-                insert.bind(3, play.campaign);
-                insert.bind(4, play.item);
-                insert.bind(5, play.media);
-                insert.bind(6, items.at(play.item)->title);
-                insert.bind(7, static_cast<int64_t>(play.start_us));
-                insert.bind(8, static_cast<int64_t>(play.end_us - play.start_us));
-                result.slots_booked += static_cast<std::size_t>(insert.exec());
-                insert.reset();
+                result.slots_booked += slots.book(node, play, items.at(play.item)->title);
             }
         }
         if (relays > 0) {

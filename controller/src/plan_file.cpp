@@ -984,7 +984,7 @@ std::expected<schedules::Plan, std::vector<PlanFileProblem>> parse_plan(std::str
     return PlanReader(source).read(text);
 }
 
-std::expected<schedules::Plan, std::vector<PlanFileProblem>> read_plan_file(
+std::expected<std::string, std::vector<PlanFileProblem>> read_plan_text(
     const std::filesystem::path& path) {
     auto fail = [&](std::string why) {
         return std::unexpected(std::vector<PlanFileProblem>{{path.string(), 0, 0, std::move(why)}});
@@ -1002,7 +1002,16 @@ std::expected<schedules::Plan, std::vector<PlanFileProblem>> read_plan_file(
     if (in.bad()) {
         return fail(fmt::format("cannot read the plan file: {}", std::strerror(errno)));
     }
-    return parse_plan(bytes.str(), path.string());
+    return bytes.str();
+}
+
+std::expected<schedules::Plan, std::vector<PlanFileProblem>> read_plan_file(
+    const std::filesystem::path& path) {
+    auto text = read_plan_text(path);
+    if (!text) {
+        return std::unexpected(std::move(text.error()));
+    }
+    return parse_plan(*text, path.string());
 }
 
 }  // namespace loa::controller

@@ -451,41 +451,42 @@ std::expected<CompiledPlan, std::vector<PlanProblem>> PlanCompiler::compile(cons
     auto inputs = compilation.class_inputs();
 
     std::unordered_map<std::string, ClassResult> results;
-    std::vector<std::pair<const std::string*, const ClassInput*>> todo;
+    std::vector<std::pair<const std::string*, const ClassInput*>> unsolved;
     for (const auto& [fingerprint, input] : inputs) {
         if (auto hit = cache_->classes.find(fingerprint); hit != cache_->classes.end()) {
             results.emplace(fingerprint, hit->second);
         } else {
-            todo.emplace_back(&fingerprint, &input);
+            unsolved.emplace_back(&fingerprint, &input);
         }
     }
     const std::size_t reused = results.size();
 
     // Classes are independent: solve them on a small pool; the order never shows in the output.
-    std::vector<ClassResult> solved(todo.size());
+    std::vector<ClassResult> solved(unsolved.size());
     std::atomic<std::size_t> next{0};
     auto work = [&] {
-        for (std::size_t i = next++; i < todo.size(); i = next++) {
-            solved[i] = solve_class(*todo[i].second, compilation.from_day(), compilation.days());
+        for (std::size_t i = next++; i < unsolved.size(); i = next++) {
+            solved[i] =
+                solve_class(*unsolved[i].second, compilation.from_day(), compilation.days());
         }
     };
     if (threads == 0) {
         threads = std::max(1u, std::thread::hardware_concurrency());
     }
     std::vector<std::jthread> pool;
-    for (unsigned t = 1; t < threads && t < todo.size(); ++t) {
+    for (unsigned t = 1; t < threads && t < unsolved.size(); ++t) {
         pool.emplace_back(work);
     }
     work();
     pool.clear();
     std::size_t searched = 0;
-    for (std::size_t i = 0; i < todo.size(); ++i) {
+    for (std::size_t i = 0; i < unsolved.size(); ++i) {
         searched += solved[i].searched ? 1 : 0;
-        results.emplace(*todo[i].first, std::move(solved[i]));
+        results.emplace(*unsolved[i].first, std::move(solved[i]));
     }
 
     CompiledPlan out = compilation.report(results);
-    out.classes_computed = todo.size();
+    out.classes_computed = unsolved.size();
     out.classes_reused = reused;
     out.classes_searched = searched;
     cache_->classes = std::move(results);

@@ -29,6 +29,10 @@ struct PlanFileProblem {
 std::expected<schedules::Plan, std::vector<PlanFileProblem>> parse_plan(std::string_view text,
                                                                         const std::string& source);
 
+/// Reads a plan file's text (an unreadable file is one problem naming it).
+std::expected<std::string, std::vector<PlanFileProblem>> read_plan_text(
+    const std::filesystem::path& path);
+
 /// Reads and parses a plan file (an unreadable file is one problem naming it).
 std::expected<schedules::Plan, std::vector<PlanFileProblem>> read_plan_file(
     const std::filesystem::path& path);
