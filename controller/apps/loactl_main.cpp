@@ -9,9 +9,9 @@
 #include "loa/controller/airtime_report.hpp"
 #include "loa/controller/campaign_book.hpp"
 #include "loa/controller/database.hpp"
-#include "loa/controller/media_library.hpp"
 #include "loa/controller/node_registry.hpp"
 #include "loa/controller/time_text.hpp"
+#include "loactl_media_commands.hpp"
 #include "loactl_plan_commands.hpp"
 
 namespace lc = loa::controller;
@@ -46,14 +46,6 @@ int main(int argc, char** argv) {
     node_add->add_option("--tz", new_node.time_zone, "IANA time zone");
     auto* node_list = node_cmd->add_subcommand("list", "list nodes");
 
-    auto* media_cmd = app.add_subcommand("media", "bulletins and other media");
-    media_cmd->require_subcommand(1);
-    auto* media_import = media_cmd->add_subcommand("import", "probe and store an audio file");
-    std::string media_file, media_title;
-    media_import->add_option("file", media_file, "audio file")->required();
-    media_import->add_option("--title", media_title, "title shown to operators");
-    auto* media_list = media_cmd->add_subcommand("list", "list imported media");
-
     auto* campaign_cmd = app.add_subcommand("campaign", "information campaigns");
     campaign_cmd->require_subcommand(1);
     auto* campaign_add =
@@ -82,10 +74,14 @@ int main(int argc, char** argv) {
     airtime->add_option("--lang", lang, "vi or en")->check(CLI::IsMember({"vi", "en"}));
 
     loa::loactl::PlanCommands plan_commands(app, data);
+    loa::loactl::MediaCommands media_commands(app, data);
 
     CLI11_PARSE(app, argc, argv);
     if (plan_commands.parsed()) {
         return plan_commands.run(json);
+    }
+    if (media_commands.parsed()) {
+        return media_commands.run(json);
     }
 
     auto db = lc::open_database(std::filesystem::path(data) / "controller.db");
@@ -120,47 +116,6 @@ int main(int argc, char** argv) {
                            {"agent_version", n.agent_version}});
             if (!json) {
                 fmt::print("{:<16} {:<8} {:<32} {}\n", n.node_id, n.kind, n.area_path, seen);
-            }
-        }
-        if (json) {
-            std::cout << out.dump(2) << "\n";
-        }
-    } else if (media_import->parsed()) {
-        loa::media::ContentStore store(std::filesystem::path(data) / "media");
-        auto imported = lc::import_media(**db, store, media_file, media_title, now);
-        if (!imported) {
-            return report_error(imported.error());
-        }
-        const auto& m = imported->media;
-        if (json) {
-            std::cout << nlohmann::json{{"media_hash", m.media_hash},
-                                        {"title", m.title},
-                                        {"codec", m.codec},
-                                        {"duration_seconds", m.duration_us / 1e6},
-                                        {"original_hash", m.original_hash},
-                                        {"loudness_before_lufs", m.loudness_before_lufs},
-                                        {"loudness_after_lufs", m.loudness_after_lufs},
-                                        {"true_peak_after_dbtp", m.true_peak_after_dbtp},
-                                        {"already_present", imported->already_present}}
-                      << "\n";
-        } else {
-            fmt::print("{}{}  {:.2f} s  {} {} Hz  {:.1f} → {:.1f} LUFS  {}\n", m.media_hash,
-                       imported->already_present ? " (đã có / already imported)" : "",
-                       m.duration_us / 1e6, m.codec, m.sample_rate, m.loudness_before_lufs,
-                       m.loudness_after_lufs, m.title);
-        }
-    } else if (media_list->parsed()) {
-        auto all = lc::list_media(**db);
-        if (!all) {
-            return report_error(all.error());
-        }
-        nlohmann::json out = nlohmann::json::array();
-        for (const auto& m : *all) {
-            out.push_back({{"media_hash", m.media_hash},
-                           {"title", m.title},
-                           {"duration_seconds", m.duration_us / 1e6}});
-            if (!json) {
-                fmt::print("{}  {:8.2f} s  {}\n", m.media_hash, m.duration_us / 1e6, m.title);
             }
         }
         if (json) {
