@@ -9,8 +9,10 @@ packages=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-alsa gstreamer1.0-tools
   libavformat-dev libavcodec-dev libavutil-dev libswresample-dev libebur128-dev
+  # text slides for LED boards: Pango/Cairo and a font with every Vietnamese diacritic
+  libpango1.0-dev libcairo2-dev fonts-dejavu-core
   # messaging, storage, crypto, serialisation
-  libzmq3-dev cppzmq-dev libsqlite3-dev libsqlitecpp-dev sqlite3 libsodium-dev
+  libzmq3-dev cppzmq-dev libsqlite3-dev libsqlitecpp-dev sqlite3 libsodium-dev libssl-dev
   protobuf-compiler libprotobuf-dev
   # support libraries
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev

@@ -13,6 +13,7 @@
 #include "loa/controller/time_text.hpp"
 #include "loactl_media_commands.hpp"
 #include "loactl_plan_commands.hpp"
+#include "loactl_text_media_commands.hpp"
 
 namespace lc = loa::controller;
 
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
 
     loa::loactl::PlanCommands plan_commands(app, data);
     loa::loactl::MediaCommands media_commands(app, data);
+    loa::loactl::TextMediaCommands text_media_commands(media_commands.media(), data);
 
     CLI11_PARSE(app, argc, argv);
     if (plan_commands.parsed()) {
@@ -82,6 +84,9 @@ int main(int argc, char** argv) {
     }
     if (media_commands.parsed()) {
         return media_commands.run(json);
+    }
+    if (text_media_commands.parsed()) {
+        return text_media_commands.run(json);
     }
 
     auto db = lc::open_database(std::filesystem::path(data) / "controller.db");

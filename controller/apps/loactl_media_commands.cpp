@@ -1,6 +1,10 @@
 // loactl media import/list.
 #include "loactl_media_commands.hpp"
 
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
 #include <iostream>
 
 #include <fmt/core.h>
@@ -9,6 +13,7 @@
 #include "loa/controller/database.hpp"
 #include "loa/controller/media_library.hpp"
 #include "loa/controller/time_text.hpp"
+#include "loactl_media_output.hpp"
 
 namespace loa::loactl {
 
@@ -21,14 +26,102 @@ int refused(const lc::Error& error) {
     return 1;
 }
 
+// What each import stage is called on the progress bar.
+std::string_view stage_label(std::string_view stage) {
+    if (stage == "hash") {
+        return "băm / hashing";
+    }
+    if (stage == "probe") {
+        return "kiểm tra / probing";
+    }
+    if (stage == "normalise") {
+        return "chuẩn hoá / normalising";
+    }
+    return "lưu / storing";
+}
+
+// A one-line progress bar on stderr, drawn only when stderr is a terminal (never into a log or a
+// pipe), and wiped when done so that the result starts on a clean line.
+class ProgressBar {
+  public:
+    explicit ProgressBar(std::string label)
+        : label_(std::move(label)), enabled_(::isatty(STDERR_FILENO) == 1) {}
+    ~ProgressBar() { clear(); }
+    ProgressBar(const ProgressBar&) = delete;
+    ProgressBar& operator=(const ProgressBar&) = delete;
+
+    lc::ImportProgress callback() {
+        if (!enabled_) {
+            return {};
+        }
+        return [this](double fraction, std::string_view stage) { draw(fraction, stage); };
+    }
+
+    void clear() {
+        if (drawn_) {
+            std::fputs("\r\033[K", stderr);
+            std::fflush(stderr);
+            drawn_ = false;
+        }
+    }
+
+  private:
+    static constexpr int kWidth = 30;
+
+    void draw(double fraction, std::string_view stage) {
+        const int percent = static_cast<int>(std::floor(fraction * 100.0));
+        if (drawn_ && percent == percent_ && stage == stage_) {
+            return;  // nothing visible changed
+        }
+        percent_ = percent;
+        stage_ = stage;
+        std::string bar(static_cast<std::size_t>(percent * kWidth / 100), '#');
+        bar.resize(kWidth, '-');
+        fmt::print(stderr, "\r[{}] {:3}%  {}  {}\033[K", bar, percent, stage_label(stage), label_);
+        std::fflush(stderr);
+        drawn_ = true;
+    }
+
+    std::string label_;
+    bool enabled_;
+    bool drawn_ = false;
+    int percent_ = -1;
+    std::string stage_;
+};
+
 }  // namespace
 
 MediaCommands::MediaCommands(CLI::App& app, const std::string& data) : data_(data) {
+    max_duration_s_ = static_cast<double>(options_.max_duration_us) / 1e6;
     media_ = app.add_subcommand("media", "bulletins and other media");
     media_->require_subcommand(1);
-    import_ = media_->add_subcommand("import", "probe and store an audio file");
-    import_->add_option("file", file_, "audio file")->required();
+    import_ = media_->add_subcommand(
+        "import",
+        "check and store an audio file for loudspeakers, or a picture or video for "
+        "panel boards");
+    import_->add_option("file", file_, "the file to import")->required();
     import_->add_option("--title", title_, "title shown to operators");
+    import_
+        ->add_option("--for", use_,
+                     "speaker: audio, normalised to Ogg/Opus; panel: a PNG or JPEG image or a "
+                     "video, stored as it is")
+        ->check(CLI::IsMember({"speaker", "panel"}))
+        ->capture_default_str();
+    import_->add_option("--max-duration", max_duration_s_, "refuse longer files (seconds)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    import_
+        ->add_option("--silence-floor", options_.opus.silence_floor_lufs,
+                     "refuse audio quieter than this (integrated loudness, LUFS)")
+        ->capture_default_str();
+    import_
+        ->add_option("--target-lufs", options_.opus.target_lufs,
+                     "loudness of the normalised audio (LUFS)")
+        ->capture_default_str();
+    import_
+        ->add_option("--bitrate", options_.opus.bitrate_bps,
+                     "bitrate of the normalised Opus audio (bit/s)")
+        ->capture_default_str();
     list_ = media_->add_subcommand("list", "list imported media");
 }
 
@@ -46,28 +139,17 @@ int MediaCommands::import(bool json) const {
         return refused(db.error());
     }
     media::ContentStore store(std::filesystem::path(data_) / "media");
-    auto imported = lc::import_media(**db, store, file_, title_, lc::now_us());
+    ProgressBar bar(std::filesystem::path(file_).filename().string());
+    lc::ImportOptions options = options_;
+    options.use = use_ == "panel" ? lc::MediaUse::panel : lc::MediaUse::speaker;
+    options.max_duration_us = std::llround(max_duration_s_ * 1e6);
+    options.progress = bar.callback();
+    auto imported = lc::import_media(**db, store, file_, title_, lc::now_us(), options);
+    bar.clear();
     if (!imported) {
         return refused(imported.error());
     }
-    const auto& m = imported->media;
-    if (json) {
-        std::cout << nlohmann::json{{"media_hash", m.media_hash},
-                                    {"title", m.title},
-                                    {"codec", m.codec},
-                                    {"duration_seconds", m.duration_us / 1e6},
-                                    {"original_hash", m.original_hash},
-                                    {"loudness_before_lufs", m.loudness_before_lufs},
-                                    {"loudness_after_lufs", m.loudness_after_lufs},
-                                    {"true_peak_after_dbtp", m.true_peak_after_dbtp},
-                                    {"already_present", imported->already_present}}
-                  << "\n";
-    } else {
-        fmt::print("{}{}  {:.2f} s  {} {} Hz  {:.1f} → {:.1f} LUFS  {}\n", m.media_hash,
-                   imported->already_present ? " (đã có / already imported)" : "",
-                   m.duration_us / 1e6, m.codec, m.sample_rate, m.loudness_before_lufs,
-                   m.loudness_after_lufs, m.title);
-    }
+    print_imported(*imported, json);
     return 0;
 }
 
@@ -84,9 +166,15 @@ int MediaCommands::list(bool json) const {
     for (const auto& m : *all) {
         out.push_back({{"media_hash", m.media_hash},
                        {"title", m.title},
+                       {"kind", m.kind},
+                       {"width", m.width},
+                       {"height", m.height},
                        {"duration_seconds", m.duration_us / 1e6}});
         if (!json) {
-            fmt::print("{}  {:8.2f} s  {}\n", m.media_hash, m.duration_us / 1e6, m.title);
+            const std::string size =
+                m.kind == "audio" ? "-" : fmt::format("{}x{}", m.width, m.height);
+            fmt::print("{}  {:<5}  {:>9}  {:8.2f} s  {}\n", m.media_hash, m.kind, size,
+                       m.duration_us / 1e6, m.title);
         }
     }
     if (json) {

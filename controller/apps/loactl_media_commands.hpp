@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "loa/controller/media_library.hpp"
+
 namespace loa::loactl {
 
 /// `media import|list`. Other media commands hang off `media()`.
@@ -32,6 +34,9 @@ class MediaCommands {
     CLI::App* list_ = nullptr;
     std::string file_;
     std::string title_;
+    std::string use_ = "speaker";  // --for
+    double max_duration_s_ = 0;    // --max-duration; the constructor sets the library's default
+    controller::ImportOptions options_;  // the rest of the import options, bound directly
 };
 
 }  // namespace loa::loactl

@@ -28,6 +28,7 @@ ControllerServer::ControllerServer(SQLite::Database& db, media::ContentStore& st
     // A reply to a node that has gone must fail loudly, not vanish.
     router_.set(zmq::sockopt::router_mandatory, 1);
     router_.set(zmq::sockopt::backlog, 1024);
+    router_.set(zmq::sockopt::sndhwm, options_.send_queue_per_node);
 }
 
 Result<void> ControllerServer::bind() {
@@ -115,8 +116,14 @@ void ControllerServer::on_frame(const std::string& routing_id, std::string_view 
         case wire::Envelope::kScheduleAck:
             handle_schedule_ack(peer, in);
             break;
+        case wire::Envelope::kManifestRequest:
+            handle_manifest_request(routing_id, in);
+            break;
         case wire::Envelope::kChunkRequest:
             handle_chunk_request(routing_id, in);
+            break;
+        case wire::Envelope::kMediaStatus:
+            handle_media_status(peer, routing_id, in);
             break;
         case wire::Envelope::kPlaybackReport:
             handle_playback_report(peer, routing_id, in);
@@ -194,9 +201,19 @@ bool ControllerServer::send(const std::string& routing_id, wire::Envelope envelo
                             std::uint64_t in_reply_to) {
     envelope.set_message_id(next_message_id_++);
     envelope.set_in_reply_to(in_reply_to);
+    std::string_view type = protocol::message_type(envelope);
     std::string bytes = protocol::encode(std::move(envelope));
     try {
-        router_.send(zmq::buffer(routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+        if (!router_.send(zmq::buffer(routing_id),
+                          zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+            // The node's queue is full (send_queue_per_node): this message is dropped, the node
+            // asks again when its request times out. Nothing else waits for this node.
+            auto it = peers_.find(routing_id);
+            spdlog::debug("node {}: send queue full, {} dropped",
+                          it != peers_.end() ? it->second.node_id : "(unknown)",
+                          type);
+            return false;
+        }
         router_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
         return true;
     } catch (const zmq::error_t& e) {

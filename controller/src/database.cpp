@@ -122,6 +122,27 @@ constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
     ALTER TABLE media ADD COLUMN true_peak_after_dbtp REAL;
     CREATE UNIQUE INDEX media_by_original ON media (original_hash);
     )sql",
+    // Version 4: media for panel boards, stored as imported: images and video, with their size in
+    // pixels. Rows before this version are loudspeaker audio.
+    R"sql(
+    ALTER TABLE media ADD COLUMN kind TEXT NOT NULL DEFAULT 'audio'
+        CHECK (kind IN ('audio', 'image', 'video'));
+    ALTER TABLE media ADD COLUMN width INTEGER;
+    ALTER TABLE media ADD COLUMN height INTEGER;
+    )sql",
+    // Version 5: what each node reports of its media prefetch (its last MediaStatus).
+    R"sql(
+    CREATE TABLE node_media (
+        node_id TEXT NOT NULL REFERENCES nodes(node_id),
+        media_hash TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('ready', 'fetching', 'queued', 'unavailable')),
+        bytes_held INTEGER NOT NULL,
+        total_size INTEGER NOT NULL,
+        needed_at_us INTEGER NOT NULL,
+        reported_us INTEGER NOT NULL,
+        PRIMARY KEY (node_id, media_hash)
+    );
+    )sql",
 };
 
 }  // namespace

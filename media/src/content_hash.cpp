@@ -1,67 +1,86 @@
-// SHA-256 content hashes with libsodium's streaming API, as lowercase hex.
+// SHA-256 content hashes with OpenSSL's EVP interface, as lowercase hex.
 #include "loa/media/content_hash.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <cstring>
-#include <mutex>
+#include <stdexcept>
 #include <vector>
 
 #include <fmt/core.h>
-#include <sodium.h>
+#include <openssl/evp.h>
 
 namespace loa::media {
 
 namespace {
 
-constexpr std::size_t kBlockSize = 64 * 1024;
+constexpr std::size_t kBlockSize = 256 * 1024;
 
-// sodium_init picks the fastest implementations for this CPU; it must run before first use. It
-// can only fail for want of /dev/urandom, which hashing does not need, so its result is moot.
-void initSodium() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        if (sodium_init() < 0) {
-            return;
+}  // namespace
+
+struct Sha256::State {
+    EVP_MD_CTX* context = EVP_MD_CTX_new();
+    State() {
+        if (context == nullptr || EVP_DigestInit_ex(context, EVP_sha256(), nullptr) != 1) {
+            EVP_MD_CTX_free(context);
+            throw std::runtime_error("OpenSSL cannot start a SHA-256 digest");
         }
-    });
+    }
+    ~State() { EVP_MD_CTX_free(context); }
+    State(const State&) = delete;
+    State& operator=(const State&) = delete;
+};
+
+Sha256::Sha256() : state_(std::make_unique<State>()) {}
+Sha256::~Sha256() = default;
+Sha256::Sha256(Sha256&&) noexcept = default;
+Sha256& Sha256::operator=(Sha256&&) noexcept = default;
+
+void Sha256::update(std::string_view bytes) {
+    EVP_DigestUpdate(state_->context, bytes.data(), bytes.size());
 }
 
-std::string toHex(const std::array<unsigned char, crypto_hash_sha256_BYTES>& digest) {
+Digest Sha256::finish() {
+    Digest digest{};
+    unsigned int length = 0;
+    EVP_DigestFinal_ex(state_->context, digest.data(), &length);
+    EVP_DigestInit_ex(state_->context, EVP_sha256(), nullptr);
+    return digest;
+}
+
+Digest sha256(std::string_view bytes) {
+    Digest digest{};
+    unsigned int length = 0;
+    EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr);
+    return digest;
+}
+
+std::string to_hex(const Digest& digest) {
     static constexpr char kDigits[] = "0123456789abcdef";
     std::string hex;
     hex.reserve(digest.size() * 2);
-    for (unsigned char byte : digest) {
+    for (std::uint8_t byte : digest) {
         hex.push_back(kDigits[byte >> 4]);
         hex.push_back(kDigits[byte & 0x0f]);
     }
     return hex;
 }
 
-}  // namespace
-
 std::string sha256_hex(std::string_view bytes) {
-    initSodium();
-    std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
-    crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(bytes.data()),
-                       bytes.size());
-    return toHex(digest);
+    return to_hex(sha256(bytes));
 }
 
 std::expected<std::string, Error> sha256_file(const std::filesystem::path& file) {
-    initSodium();
     int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         return std::unexpected(
             Error{Error::Code::io,
                   fmt::format("{}: cannot open: {}", file.string(), std::strerror(errno))});
     }
-    crypto_hash_sha256_state state;
-    crypto_hash_sha256_init(&state);
-    std::vector<unsigned char> block(kBlockSize);
+    Sha256 hasher;
+    std::vector<char> block(kBlockSize);
     while (true) {
         ssize_t n = ::read(fd, block.data(), block.size());
         if (n == 0) {
@@ -77,16 +96,14 @@ std::expected<std::string, Error> sha256_file(const std::filesystem::path& file)
                 Error{Error::Code::io,
                       fmt::format("{}: read error: {}", file.string(), std::strerror(err))});
         }
-        crypto_hash_sha256_update(&state, block.data(), static_cast<unsigned long long>(n));
+        hasher.update({block.data(), static_cast<std::size_t>(n)});
     }
     ::close(fd);
-    std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
-    crypto_hash_sha256_final(&state, digest.data());
-    return toHex(digest);
+    return to_hex(hasher.finish());
 }
 
 bool is_content_hash(std::string_view text) {
-    if (text.size() != 2 * crypto_hash_sha256_BYTES) {
+    if (text.size() != 2 * std::tuple_size_v<Digest>) {
         return false;
     }
     for (char c : text) {

@@ -323,6 +323,27 @@ std::uint64_t ContentStore::partial_size(const std::string& hash) const {
     return ec ? 0 : size;
 }
 
+std::vector<bool> ContentStore::partial_chunks(const ChunkManifest& manifest) const {
+    std::vector<bool> intact(manifest.chunk_count(), false);
+    if (!is_content_hash(manifest.media_hash)) {
+        return intact;
+    }
+    UniqueFd fd(::open(partialPath(root_, manifest.media_hash).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) {
+        return intact;
+    }
+    std::string block(manifest.chunk_size, '\0');
+    for (std::uint32_t i = 0; i < manifest.chunk_count(); ++i) {
+        std::size_t want = manifest.length_of(i);
+        ssize_t n = ::pread(fd.get(), block.data(), want, static_cast<off_t>(manifest.offset_of(i)));
+        if (n <= 0) {
+            break;  // end of what was written (or unreadable): the rest is fetched again
+        }
+        intact[i] = manifest.matches(i, std::string_view(block.data(), static_cast<std::size_t>(n)));
+    }
+    return intact;
+}
+
 std::expected<void, Error> ContentStore::complete_partial(const std::string& hash) {
     if (auto ok = checkHash(hash); !ok) {
         return std::unexpected(ok.error());

@@ -1,13 +1,13 @@
 // EBU R128 loudness: FFmpeg decodes, libswresample converts to float, libebur128 measures.
 #include "loa/media/loudness.hpp"
 
-#include "ffmpeg_handles.hpp"
+#include "probe_input.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,42 +37,30 @@ using EburPtr = std::unique_ptr<ebur128_state, EburFreer>;
 
 // An opened decoder for the best audio stream of a file.
 struct Source {
-    FormatPtr format;
+    Input input;
     CodecPtr codec;
     int index = -1;
 };
 
 std::expected<Source, Error> openSource(const fs::path& file) {
     Source src;
-    AVFormatContext* raw = nullptr;
-    if (int rc = avformat_open_input(&raw, file.c_str(), nullptr, nullptr); rc < 0) {
-        return fail(Error::Code::not_media, file,
-                    fmt::format("not a media file FFmpeg can open ({})", avError(rc)));
+    auto input = openInput(file);
+    if (!input) {
+        return std::unexpected(input.error());
     }
-    src.format.reset(raw);
-    if (int rc = avformat_find_stream_info(src.format.get(), nullptr); rc < 0) {
-        return fail(Error::Code::not_media, file,
-                    fmt::format("cannot read the stream information ({})", avError(rc)));
-    }
-    src.index = av_find_best_stream(src.format.get(), AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0);
+    src.input = std::move(*input);
+    AVFormatContext* format = src.input.format.get();
+    src.index = av_find_best_stream(format, AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0);
     if (src.index < 0) {
-        return fail(Error::Code::no_audio, file, "no audio stream");
+        return fail(src.input.weak_guess ? Error::Code::not_media : Error::Code::no_audio, file,
+                    "no audio stream");
     }
-    const AVCodecParameters* params = src.format->streams[src.index]->codecpar;
-    const AVCodec* decoder = avcodec_find_decoder(params->codec_id);
-    if (decoder == nullptr) {
-        return fail(Error::Code::corrupt, file,
-                    fmt::format("no decoder for {}", avcodec_get_name(params->codec_id)));
+    auto codec = openDecoder(file, format->streams[src.index]);
+    if (!codec) {
+        return std::unexpected(codec.error());
     }
-    src.codec.reset(avcodec_alloc_context3(decoder));
-    if (!src.codec || avcodec_parameters_to_context(src.codec.get(), params) < 0) {
-        return fail(Error::Code::corrupt, file, "unusable audio stream parameters");
-    }
-    src.codec->pkt_timebase = src.format->streams[src.index]->time_base;
-    if (int rc = avcodec_open2(src.codec.get(), decoder, nullptr); rc < 0) {
-        return fail(Error::Code::corrupt, file,
-                    fmt::format("cannot open the decoder ({})", avError(rc)));
-    }
+    src.codec = std::move(*codec);
+    keepOnlyStream(format, src.index);
     if (src.codec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC) {
         int channels = src.codec->ch_layout.nb_channels;
         av_channel_layout_uninit(&src.codec->ch_layout);
@@ -138,54 +126,30 @@ class Converter {
     std::vector<float> buffer_;
 };
 
-// Sends one packet (null: end of stream) and converts every frame the decoder then yields.
-std::expected<void, Error> decodePacket(const fs::path& file, AVCodecContext* codec,
-                                        const AVPacket* packet, AVFrame* frame,
-                                        Converter& converter) {
-    int rc = avcodec_send_packet(codec, packet);
-    if (rc < 0 && rc != AVERROR_EOF) {
-        return fail(Error::Code::corrupt, file,
-                    fmt::format("the audio stream does not decode ({})", avError(rc)));
+std::expected<void, Error> decodeAll(const fs::path& file, Source& src, Converter& converter,
+                                     const Progress& progress) {
+    std::optional<Error> refused;  // why the sink stopped the decoding
+    std::int64_t frames = 0;
+    const int rate = src.codec->sample_rate;
+    auto stop = decodeStream(
+        src.input.format.get(), src.codec.get(), src.index,
+        [&](const AVFrame& frame) {
+            frames += frame.nb_samples;
+            if (auto pushed = converter.push(&frame); !pushed) {
+                refused = pushed.error();
+                return false;
+            }
+            return true;
+        },
+        progress);
+    if (refused) {
+        return std::unexpected(*refused);
     }
-    while ((rc = avcodec_receive_frame(codec, frame)) >= 0) {
-        auto pushed = converter.push(frame);
-        av_frame_unref(frame);
-        if (!pushed) {
-            return pushed;
-        }
-    }
-    if (rc != AVERROR(EAGAIN) && rc != AVERROR_EOF) {
-        return fail(Error::Code::corrupt, file,
-                    fmt::format("the audio stream does not decode ({})", avError(rc)));
-    }
-    return {};
-}
-
-std::expected<void, Error> decodeAll(const fs::path& file, Source& src, Converter& converter) {
-    PacketPtr packet(av_packet_alloc());
-    FramePtr frame(av_frame_alloc());
-    if (!packet || !frame) {
-        return fail(Error::Code::io, file, "out of memory while decoding");
-    }
-    while (true) {
-        int rc = av_read_frame(src.format.get(), packet.get());
-        if (rc == AVERROR_EOF) {
-            break;
-        }
-        if (rc < 0) {
-            return fail(Error::Code::corrupt, file, fmt::format("read error ({})", avError(rc)));
-        }
-        std::expected<void, Error> done{};
-        if (packet->stream_index == src.index) {
-            done = decodePacket(file, src.codec.get(), packet.get(), frame.get(), converter);
-        }
-        av_packet_unref(packet.get());
-        if (!done) {
-            return done;
-        }
-    }
-    if (auto done = decodePacket(file, src.codec.get(), nullptr, frame.get(), converter); !done) {
-        return done;
+    if (stop) {
+        return decodeFailure(file, src.input,
+                             {*stop, avcodec_get_name(src.codec->codec_id),
+                              seconds(rate > 0 ? av_rescale(frames, 1'000'000, rate) : 0),
+                              frames == 0, std::nullopt});
     }
     return converter.push(nullptr);
 }
@@ -206,8 +170,8 @@ double toDb(double linear) {
 }  // namespace
 
 std::expected<PcmFormat, Error> decode_pcm(const fs::path& file, const PcmSink& sink,
-                                           int sample_rate, int channels) {
-    quietFfmpeg();
+                                           int sample_rate, int channels,
+                                           const Progress& progress) {
     auto src = openSource(file);
     if (!src) {
         return std::unexpected(src.error());
@@ -217,14 +181,14 @@ std::expected<PcmFormat, Error> decode_pcm(const fs::path& file, const PcmSink& 
     if (!format) {
         return format;
     }
-    if (auto done = decodeAll(file, *src, converter); !done) {
+    if (auto done = decodeAll(file, *src, converter, progress); !done) {
         return std::unexpected(done.error());
     }
     return format;
 }
 
-std::expected<Loudness, Error> measure_loudness(const fs::path& file, int sample_rate,
-                                                int channels) {
+std::expected<Loudness, Error> measure_loudness(const fs::path& file, int sample_rate, int channels,
+                                                const Progress& progress) {
     EburPtr state;
     std::int64_t frames_seen = 0;
     PcmSink sink = [&](const float* samples, int frames,
@@ -247,7 +211,7 @@ std::expected<Loudness, Error> measure_loudness(const fs::path& file, int sample
         }
         return {};
     };
-    auto format = decode_pcm(file, sink, sample_rate, channels);
+    auto format = decode_pcm(file, sink, sample_rate, channels, progress);
     if (!format) {
         return std::unexpected(format.error());
     }

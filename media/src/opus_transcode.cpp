@@ -39,6 +39,12 @@ constexpr AVRational kTimeBase{1, kRate};
 // overshoot and the file encoded again, at most this many times in all.
 constexpr int kAttempts = 3;
 constexpr double kRetryMarginDb = 0.1;
+// Shares of normalise_to_opus's progress: probe, measure the input twice, encode, measure the
+// output (a small file). Further attempts report nothing more.
+constexpr double kProbed = 0.2;
+constexpr double kMeasured = 0.4;
+constexpr double kSignalMeasured = 0.6;
+constexpr double kEncoded = 0.9;
 
 struct OutputFreer {
     void operator()(AVFormatContext* ctx) const {
@@ -220,7 +226,7 @@ class OpusWriter {
 
 // Decodes `in` to mono 48 kHz, applies `gain_db` (clamped to full scale) and encodes to `part`.
 std::expected<void, Error> encode(const fs::path& in, const fs::path& part, double gain_db,
-                                  int bitrate_bps) {
+                                  int bitrate_bps, const Progress& progress) {
     OpusWriter writer(part);
     if (auto ok = writer.open(bitrate_bps); !ok) {
         return ok;
@@ -234,7 +240,7 @@ std::expected<void, Error> encode(const fs::path& in, const fs::path& part, doub
                        [gain](float s) { return std::clamp(s * gain, -1.0f, 1.0f); });
         return writer.write(scaled.data(), frames);
     };
-    if (auto decoded = decode_pcm(in, sink, kRate, 1); !decoded) {
+    if (auto decoded = decode_pcm(in, sink, kRate, 1, progress); !decoded) {
         return std::unexpected(decoded.error());
     }
     return writer.finish();
@@ -249,31 +255,47 @@ double chooseGain(const Loudness& signal, const OpusSettings& settings) {
 }  // namespace
 
 std::expected<Transcoded, Error> normalise_to_opus(const fs::path& in, const fs::path& out,
-                                                   const OpusSettings& settings) {
+                                                   const OpusSettings& settings,
+                                                   const Progress& progress) {
     quietFfmpeg();
     // The probe refuses truncated and corrupt input with the same verdicts as the upload checks.
-    if (auto probed = probe_audio(in); !probed) {
+    if (auto probed = probe_audio(in, progress_span(progress, 0.0, kProbed)); !probed) {
         return std::unexpected(probed.error());
     }
-    auto before = measure_loudness(in);
-    auto signal = measure_loudness(in, kRate, 1);  // what the encoder will be given
-    if (!before || !signal) {
-        return std::unexpected(before ? signal.error() : before.error());
+    auto before = measure_loudness(in, 0, 0, progress_span(progress, kProbed, kMeasured));
+    if (!before) {
+        return std::unexpected(before.error());
     }
-    if (!std::isfinite(signal->integrated_lufs)) {
+    // What the encoder will be given.
+    auto signal =
+        measure_loudness(in, kRate, 1, progress_span(progress, kMeasured, kSignalMeasured));
+    if (!signal) {
+        return std::unexpected(signal.error());
+    }
+    if (!std::isfinite(signal->integrated_lufs) || !std::isfinite(before->integrated_lufs)) {
         return fail(Error::Code::empty, in,
                     "silence: nothing loud enough to measure, so there is no gain to normalise "
                     "it to broadcast loudness");
+    }
+    if (before->integrated_lufs < settings.silence_floor_lufs) {
+        return fail(Error::Code::empty, in,
+                    fmt::format("silence: its loudness is {:.1f} LUFS, below the floor of {:.1f} "
+                                "LUFS under which audio is taken for silence or noise",
+                                before->integrated_lufs, settings.silence_floor_lufs));
     }
     fs::path part_path = out;
     part_path += ".part";
     PartFile part(part_path);
     Transcoded result{*before, {}, chooseGain(*signal, settings)};
     for (int attempt = 1;; ++attempt) {
-        if (auto ok = encode(in, part.path(), result.gain_db, settings.bitrate_bps); !ok) {
+        const bool first = attempt == 1;
+        if (auto ok = encode(in, part.path(), result.gain_db, settings.bitrate_bps,
+                             first ? progress_span(progress, kSignalMeasured, kEncoded) : nullptr);
+            !ok) {
             return std::unexpected(ok.error());
         }
-        auto after = measure_loudness(part.path());
+        auto after = measure_loudness(part.path(), 0, 0,
+                                      first ? progress_span(progress, kEncoded, 1.0) : nullptr);
         if (!after) {
             return std::unexpected(after.error());
         }

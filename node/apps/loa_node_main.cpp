@@ -19,7 +19,15 @@ int main(int argc, char** argv) {
     app.add_option("--controller", options.controller, "controller endpoint");
     app.add_option("--data", options.data_dir, "data directory (store and media cache)");
     app.add_option("--sink", sink, "auto, alsa[:device], file:<dir> or fake");
+    double prefetch_days = 7;
+    app.add_option("--prefetch-days", prefetch_days,
+                   "fetch media for plays this many days ahead (default 7)")
+        ->check(CLI::Range(0.01, 60.0));
+    app.add_option("--max-window", options.fetch.max_window,
+                   "most chunk requests in flight (default 16)")
+        ->check(CLI::Range(1, 64));
     CLI11_PARSE(app, argc, argv);
+    options.prefetch_horizon_us = static_cast<std::int64_t>(prefetch_days * 86'400e6);
 
     auto parsed = loa::node::SinkSpec::parse(sink);
     if (!parsed) {

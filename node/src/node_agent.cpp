@@ -84,6 +84,12 @@ void NodeAgent::player_loop() {
             store_.confirm(*next, wire::FAILED, "media-missing", 0, 0);
             continue;
         }
+        // The cached file is checked once more before it goes on air: a file damaged on disk
+        // is deleted here, fetched again by the session, or confirmed media-missing if too late.
+        if (auto intact = media_.verify(next->media_hash()); !intact) {
+            spdlog::error("play {}: {}", next->slot_id(), intact.error().message);
+            continue;
+        }
         play_slot(*next);
     }
 }

@@ -140,16 +140,19 @@ std::optional<wire::Slot> NodeStore::next_pending() {
     return read_slot(q);
 }
 
-std::vector<std::string> NodeStore::needed_media() {
+std::vector<MediaNeed> NodeStore::needed_media(std::int64_t until_us) {
     std::lock_guard lock(mutex_);
     SQLite::Statement q(*db_,
-                        "SELECT media_hash FROM slots WHERE state = 'pending' "
-                        "GROUP BY media_hash ORDER BY min(start_us)");
-    std::vector<std::string> hashes;
+                        "SELECT media_hash, min(start_us), max(media_size) FROM slots "
+                        "WHERE state = 'pending' AND start_us < ? "
+                        "GROUP BY media_hash ORDER BY min(start_us), media_hash");
+    q.bind(1, static_cast<int64_t>(until_us));
+    std::vector<MediaNeed> needs;
     while (q.executeStep()) {
-        hashes.push_back(q.getColumn(0).getString());
+        needs.push_back(MediaNeed{q.getColumn(0).getString(), q.getColumn(1).getInt64(),
+                                  static_cast<std::uint64_t>(q.getColumn(2).getInt64())});
     }
-    return hashes;
+    return needs;
 }
 
 void NodeStore::mark_started(const std::string& slot_id, std::int64_t at_us) {

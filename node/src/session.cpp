@@ -1,6 +1,7 @@
 // The node's session: hello, timelines, chunked media download, outbox delivery, heartbeats.
 #include "session.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 
@@ -17,8 +18,10 @@ namespace {
 
 constexpr std::int64_t kHelloRetryUs = 2'000'000;
 constexpr std::int64_t kReportRetryUs = 3'000'000;
-constexpr std::int64_t kChunkTimeoutUs = 10'000'000;
 constexpr std::int64_t kMediaScanUs = 1'000'000;
+/// A changed media status goes out at most this often; progress alone, this often.
+constexpr std::int64_t kStatusMinGapUs = 1'000'000;
+constexpr std::int64_t kProgressEveryUs = 15'000'000;
 constexpr int kReportBatch = 200;
 constexpr const char* kAgentVersion = "0.1.0";
 
@@ -32,7 +35,8 @@ Session::Session(const AgentOptions& options, NodeStore& store, media::ContentSt
       on_change_(std::move(on_change)),
       context_(1),
       dealer_(context_, zmq::socket_type::dealer),
-      heartbeat_interval_us_(options.heartbeat_interval_ms * 1000) {
+      heartbeat_interval_us_(options.heartbeat_interval_ms * 1000),
+      fetcher_(media, options.fetch, [this](wire::Envelope e) { return send(std::move(e)); }) {
     dealer_.set(zmq::sockopt::linger, 0);
     // Nothing is queued for a controller that is not there: every message is rebuilt from the
     // store when the session is back, so a queue would only deliver stale duplicates.
@@ -108,7 +112,7 @@ void Session::tick() {
     if (now - last_heard_us_ > 3 * heartbeat_interval_us_) {
         spdlog::warn("controller silent for 3 heartbeats; saying hello again");
         welcomed_ = false;
-        in_flight_.clear();
+        fetcher_.on_session_lost();
         return;
     }
     if (now - last_heartbeat_us_ > heartbeat_interval_us_) {
@@ -117,6 +121,10 @@ void Session::tick() {
         auto* hb = out.mutable_heartbeat();
         hb->set_node_time_us(now);
         hb->set_outbox_pending(static_cast<std::uint32_t>(store_.outbox_size()));
+        auto media = fetcher_.status();
+        hb->set_media_missing(static_cast<std::uint32_t>(
+            std::count_if(media.items().begin(), media.items().end(),
+                          [](const wire::MediaItem& m) { return m.state() != wire::MEDIA_READY; })));
         send(std::move(out));
     }
     if (now - last_report_us_ > kReportRetryUs) {
@@ -130,80 +138,34 @@ void Session::tick() {
             send(std::move(out));
         }
     }
-    fetch_media();
+    fetch_media(now);
 }
 
-void Session::fetch_media() {
-    std::int64_t now = now_us();
-    if (fetching_.empty()) {
-        // The store is asked only when something may have changed, or once a second, not on
-        // every 50 ms tick.
-        if (now < next_media_scan_us_) {
-            return;
-        }
+void Session::fetch_media(std::int64_t now) {
+    // The store is asked only when the timeline changed, or once a second, not every tick.
+    if (now >= next_media_scan_us_) {
         next_media_scan_us_ = now + kMediaScanUs;
-        for (const auto& hash : store_.needed_media()) {
-            if (!media_.contains(hash)) {
-                fetching_ = hash;
-                fetch_size_ = 0;  // learnt from the first chunk
-                // Resume after what an earlier run already wrote.
-                next_offset_ = media_.partial_size(hash);
-                in_flight_.clear();
-                spdlog::info("fetching media {} from byte {}", hash.substr(0, 12), next_offset_);
-                break;
-            }
-        }
-        if (fetching_.empty()) {
-            return;
-        }
+        std::int64_t horizon_end = now + options_.prefetch_horizon_us;
+        fetcher_.set_needs(store_.needed_media(horizon_end), horizon_end);
     }
-    for (auto it = in_flight_.begin(); it != in_flight_.end();) {
-        it = now - it->second > kChunkTimeoutUs ? in_flight_.erase(it) : std::next(it);
+    fetcher_.tick(now);
+    if (fetcher_.take_ready_news()) {
+        on_change_();
     }
-    if (in_flight_.empty() && fetch_size_ != 0 && next_offset_ >= fetch_size_) {
-        next_offset_ = media_.partial_size(fetching_);  // a lost chunk: ask again from the gap
-    }
-    while (static_cast<int>(in_flight_.size()) < options_.chunk_window &&
-           (fetch_size_ == 0 ? in_flight_.empty() : next_offset_ < fetch_size_)) {
-        wire::Envelope out;
-        auto* request = out.mutable_chunk_request();
-        request->set_media_hash(fetching_);
-        request->set_offset(next_offset_);
-        request->set_length(options_.chunk_bytes);
-        if (!send(std::move(out))) {
-            return;
-        }
-        in_flight_[next_offset_] = now;
-        next_offset_ += options_.chunk_bytes;
-    }
+    send_media_status(now);
 }
 
-void Session::on_chunk(const wire::Chunk& chunk) {
-    if (chunk.media_hash() != fetching_ || !in_flight_.contains(chunk.offset())) {
-        return;  // a late answer to a request given up on
+void Session::send_media_status(std::int64_t now) {
+    bool changed = fetcher_.status_generation() != status_sent_generation_;
+    bool progress = !fetcher_.current().empty() && now - status_sent_us_ >= kProgressEveryUs;
+    if (!(changed || progress) || now - status_sent_us_ < kStatusMinGapUs) {
+        return;
     }
-    in_flight_.erase(chunk.offset());
-    fetch_size_ = chunk.total_size();
-    if (!chunk.data().empty()) {
-        if (auto written = media_.write_partial(fetching_, chunk.offset(), chunk.data());
-            !written) {
-            spdlog::error("media {}: {}", fetching_.substr(0, 12), written.error().message);
-            fetching_.clear();
-            return;
-        }
-    }
-    if (media_.partial_size(fetching_) >= fetch_size_ && in_flight_.empty()) {
-        auto completed = media_.complete_partial(fetching_);
-        if (completed) {
-            spdlog::info("media {} ready ({} bytes, hash verified)", fetching_.substr(0, 12),
-                         fetch_size_);
-            on_change_();
-        } else {
-            spdlog::error("media {} discarded: {}", fetching_.substr(0, 12),
-                          completed.error().message);
-        }
-        fetching_.clear();
-        next_media_scan_us_ = 0;  // the next file, at once
+    wire::Envelope out;
+    *out.mutable_media_status() = fetcher_.status();
+    if (send(std::move(out))) {
+        status_sent_generation_ = fetcher_.status_generation();
+        status_sent_us_ = now;
     }
 }
 
@@ -228,11 +190,12 @@ void Session::on_error(const wire::Error& error) {
     switch (error.code()) {
         case wire::NEED_HELLO:
             welcomed_ = false;
+            fetcher_.on_session_lost();
             send_hello();
             break;
         case wire::NOT_FOUND:
             spdlog::error("controller: {}", error.message());
-            fetching_.clear();  // tried again on a later tick
+            fetcher_.on_not_found(now_us());
             break;
         default:
             spdlog::error("controller refused: {}", error.message());
@@ -253,14 +216,21 @@ void Session::on_frame(std::string_view frame) {
                 heartbeat_interval_us_ =
                     static_cast<std::int64_t>(in.welcome().heartbeat_interval_ms()) * 1000;
             }
-            last_report_us_ = 0;  // deliver the outbox right away
+            last_report_us_ = 0;         // deliver the outbox right away
+            status_sent_generation_ = 0;  // and tell what media the node holds
             spdlog::info("controller welcomed node {}", options_.node_id);
             break;
         case wire::Envelope::kScheduleUpdate:
             on_schedule_update(in);
             break;
+        case wire::Envelope::kManifest:
+            fetcher_.on_manifest(in.manifest(), now_us());
+            break;
         case wire::Envelope::kChunk:
-            on_chunk(in.chunk());
+            fetcher_.on_chunk(in.chunk(), now_us());
+            if (fetcher_.take_ready_news()) {
+                on_change_();
+            }
             break;
         case wire::Envelope::kReportAck: {
             std::vector<std::uint64_t> seqs(in.report_ack().seqs().begin(),

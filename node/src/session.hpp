@@ -10,14 +10,15 @@
 #include <zmq.hpp>
 
 #include "loa/media/content_store.hpp"
+#include "loa/node/media_fetcher.hpp"
 #include "loa/node/node_agent.hpp"
 #include "loa/node/node_store.hpp"
 #include "loa/protocol/loa.pb.h"
 
 namespace loa::node {
 
-/// Says hello, stores timelines, fetches missing media chunk by chunk, sends the outbox until
-/// acked and heartbeats — retrying each as protocol/README.md says. Single-threaded.
+/// Says hello, stores timelines, prefetches media (MediaFetcher), reports its state, sends the
+/// outbox until acked and heartbeats — retrying each as protocol/README.md says. Single-threaded.
 class Session {
   public:
     Session(const AgentOptions& options, NodeStore& store, media::ContentStore& media,
@@ -28,10 +29,10 @@ class Session {
   private:
     void on_frame(std::string_view frame);
     void on_schedule_update(const wire::Envelope& in);
-    void on_chunk(const wire::Chunk& chunk);
     void on_error(const wire::Error& error);
     void tick();  ///< timers: hello, heartbeat, outbox, media
-    void fetch_media();
+    void fetch_media(std::int64_t now);
+    void send_media_status(std::int64_t now);
     bool send(wire::Envelope envelope);
     void send_hello();
 
@@ -50,13 +51,11 @@ class Session {
     std::int64_t last_heard_us_ = 0;
     std::int64_t last_report_us_ = 0;
 
-    /// When to look in the store again for media to fetch; 0 = now (timeline changed, file done).
+    /// When to ask the store again what the timeline needs; 0 = now (timeline changed).
     std::int64_t next_media_scan_us_ = 0;
-    /// The one media file being fetched, and its chunk requests in flight (offset → sent at).
-    std::string fetching_;
-    std::uint64_t fetch_size_ = 0;
-    std::uint64_t next_offset_ = 0;
-    std::map<std::uint64_t, std::int64_t> in_flight_;
+    MediaFetcher fetcher_;
+    std::uint64_t status_sent_generation_ = 0;  ///< 0: send the media status at once
+    std::int64_t status_sent_us_ = 0;
 };
 
 }  // namespace loa::node

@@ -65,6 +65,12 @@ std::string_view message_type(const wire::Envelope& envelope) {
             return "report-ack";
         case wire::Envelope::kError:
             return "error";
+        case wire::Envelope::kManifestRequest:
+            return "manifest-request";
+        case wire::Envelope::kManifest:
+            return "manifest";
+        case wire::Envelope::kMediaStatus:
+            return "media-status";
         case wire::Envelope::BODY_NOT_SET:
             break;
     }

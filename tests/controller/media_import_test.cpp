@@ -1,20 +1,81 @@
 // Importing media: probed, stored once by hash; refused files leave database and store unchanged.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <fmt/core.h>
+
 #include "controller_fixture.hpp"
 #include "loa/media/content_hash.hpp"
+#include "loa/media/loudness.hpp"
+#include "media_fixtures.hpp"
 
 using namespace loa;
 using namespace loa::test;
+using Catch::Matchers::Contains;
 
 namespace {
-std::size_t files_in(const std::filesystem::path& dir) {
-    std::size_t n = 0;
-    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) {
-        ++n;
+
+namespace fs = std::filesystem;
+
+// Every name in the store's directory, hidden scratch files included.
+std::set<std::string> listing(const fs::path& dir) {
+    std::set<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir)) {
+        names.insert(e.path().filename().string());
     }
-    return n;
+    return names;
 }
+
+// The media table's rows, as their hashes.
+std::vector<std::string> media_rows(SQLite::Database& db) {
+    std::vector<std::string> rows;
+    SQLite::Statement q(db, "SELECT media_hash FROM media ORDER BY media_hash");
+    while (q.executeStep()) {
+        rows.push_back(q.getColumn(0).getString());
+    }
+    return rows;
+}
+
+// A 1 kHz sine of peak `amplitude` (its loudness is 20·log10(amplitude) - 3 LUFS) as a WAV.
+fs::path make_sine(const fs::path& out, double amplitude, double seconds) {
+    ffmpeg(
+        fmt::format("-f lavfi -i 'aevalsrc={}*sin(2*PI*1000*t):s=48000:d={}' -c:a pcm_s16le '{}'",
+                    amplitude, seconds, out.string()));
+    return out;
+}
+
+// A Vietnamese announcement from espeak-ng, brought to about `lufs` with sox, as a weak or a hot
+// recording would be. Raising it goes through sox's limiter, which takes some loudness back, so
+// the gain is applied again until the level is reached.
+fs::path make_speech_at(const fs::path& dir, double lufs) {
+    auto out = dir / fmt::format("thong-bao{:+.0f}.wav", lufs);
+    REQUIRE(run_shell(fmt::format(
+                "espeak-ng -v vi -w '{}' 'Thông báo của Ủy ban nhân dân xã về lịch tiêm phòng cho "
+                "trẻ em. Xin mời các gia đình đưa con đến trạm y tế vào sáng thứ bảy.'",
+                out.string())) == 0);
+    auto scratch = dir / "thong-bao-scratch.wav";
+    for (int round = 0; round < 4; ++round) {
+        auto measured = media::measure_loudness(out);
+        REQUIRE(measured.has_value());
+        const double gain = lufs - measured->integrated_lufs;
+        if (std::abs(gain) < 0.5) {
+            break;
+        }
+        REQUIRE(run_shell(fmt::format("sox '{}' '{}' gain {}{:.2f}", out.string(), scratch.string(),
+                                      gain > 0 ? "-l " : "", gain)) == 0);
+        fs::rename(scratch, out);
+    }
+    auto scaled = media::measure_loudness(out);
+    REQUIRE(scaled.has_value());
+    REQUIRE(scaled->integrated_lufs == Approx(lufs).margin(1.0));  // the fixture is what it claims
+    return out;
+}
+
 }  // namespace
 
 TEST_CASE("an audio file is probed, normalised to Ogg/Opus, stored by hash and recorded once") {
@@ -29,6 +90,7 @@ TEST_CASE("an audio file is probed, normalised to Ogg/Opus, stored by hash and r
     CHECK(first->media.sample_rate == 48000);
     CHECK(first->media.channels == 1);
     CHECK(first->media.codec == "opus");
+    CHECK(first->media.kind == "audio");
     CHECK(first->media.loudness_after_lufs == Approx(-23.0).margin(1.0));
     CHECK(first->media.loudness_before_lufs !=
           Approx(first->media.loudness_after_lufs).margin(0.5));
@@ -43,47 +105,276 @@ TEST_CASE("an audio file is probed, normalised to Ogg/Opus, stored by hash and r
     CHECK(again->already_present);
     CHECK(again->media.media_hash == first->media.media_hash);
     CHECK(f.count("media") == 1);
-    CHECK(files_in(f.store.root()) == 2);  // the original and the canonical file, nothing else
+    CHECK(listing(f.store.root()).size() == 2);  // the original and the canonical file, no more
 }
 
-TEST_CASE("a non-audio or corrupt file is refused with a clear error and nothing changes") {
+TEST_CASE("every audio format operators bring imports with its duration") {
+    const auto& format = GENERATE(from_range(operator_audio_formats()));
+    ControllerFixture f;
+    const double length = 3.5;
+    auto file = f.dir / format.name;
+    make_audio(file, format, length);
+
+    auto imported = controller::import_media(*f.db, f.store, file, "", kNow);
+    INFO(format.name << ": " << (imported ? "imported" : imported.error().message));
+    REQUIRE(imported.has_value());
+    const auto& m = imported->media;
+    CHECK(m.kind == "audio");
+    CHECK(m.codec == "opus");
+    CHECK(m.original_name == format.name);
+    // The canonical Opus file lasts as long as the original decodes, give or take the codecs'
+    // padding: the original's own tolerance and an Opus frame.
+    CHECK(m.duration_us ==
+          Approx(length * kSecondUs).margin(static_cast<double>(format.tolerance_us) + 20'000));
+    CHECK(m.loudness_after_lufs == Approx(-23.0).margin(1.0));
+    CHECK(f.store.contains(m.media_hash));
+    CHECK(f.store.contains(m.original_hash));
+}
+
+TEST_CASE("a refused file gets its reason and its name, and nothing changes") {
     ControllerFixture f;
     f.tone(1.0);  // something already there, to show it is untouched
-    const auto media_before = f.count("media");
-    const auto files_before = files_in(f.store.root());
+    const auto rows_before = media_rows(*f.db);
+    const auto files_before = listing(f.store.root());
 
-    SECTION("text") {
-        auto file = f.dir / "ke-hoach.mp3";
+    fs::path file;
+    controller::ImportOptions options;
+    std::string why;  // a distinctive part of the message
+    SECTION("not media") {
+        file = f.dir / "ke-hoach.mp3";
         write_file(file, "Kế hoạch tuyên truyền năm 2023 — không phải âm thanh\n");
-        auto r = controller::import_media(*f.db, f.store, file, "", kNow);
-        REQUIRE_FALSE(r.has_value());
-        CHECK(r.error().code == controller::Error::Code::media);
-        CHECK(r.error().message.find("ke-hoach.mp3") != std::string::npos);
+        why = "not a media file";
     }
     SECTION("truncated") {
-        auto good = f.dir / "full.mp3";
-        run_shell(
-            "ffmpeg -nostdin -loglevel error -y -f lavfi -i sine=duration=6 -c:a libmp3lame '" +
-            good.string() + "'");
-        std::string bytes = read_file(good);
-        auto cut = f.dir / "cut.mp3";
-        write_file(cut, bytes.substr(0, bytes.size() / 2));
-        auto r = controller::import_media(*f.db, f.store, cut, "", kNow);
-        REQUIRE_FALSE(r.has_value());
-        CHECK(r.error().message.find("cut.mp3") != std::string::npos);
+        file = f.dir / "cut.mp3";
+        make_audio(file, audio_format(".mp3"), 6.0);
+        truncate_file(file, 1, 2);
+        why = "truncated";
     }
-    SECTION("silence") {
-        auto file = f.dir / "im-lang.wav";
-        run_shell("sox -n -r 48000 -c 1 '" + file.string() + "' trim 0 2");
-        auto r = controller::import_media(*f.db, f.store, file, "", kNow);
-        REQUIRE_FALSE(r.has_value());
-        CHECK(r.error().message.find("silence") != std::string::npos);
-        CHECK(r.error().message.find("im-lang.wav") != std::string::npos);
+    SECTION("zero-length") {
+        file = f.dir / "rong.wav";
+        write_file(file, "");
+        why = "empty (0 bytes)";
+    }
+    SECTION("digital silence") {
+        file = f.dir / "im-lang.wav";
+        REQUIRE(run_shell("sox -n -r 48000 -c 1 '" + file.string() + "' trim 0 2") == 0);
+        why = "silence";
+    }
+    SECTION("quieter than the silence floor") {
+        file = make_sine(f.dir / "rat-nho.wav", 0.001, 3.0);  // about -63 LUFS
+        why = "below the floor of -60.0 LUFS";
+    }
+    SECTION("longer than the limit") {
+        file = f.dir / "dai.wav";
+        make_tone(file, 3.0);
+        options.max_duration_us = 2 * kSecondUs;
+        why = "too long: it lasts 0:00:03 (3.0 s), more than the limit of 0:00:02 (2 s)";
+    }
+    SECTION("video for the loudspeakers") {
+        file = f.dir / "phong-su.mp4";
+        make_video(file, 2.0, "-c:v libx264 -preset ultrafast -c:a aac", true);
+        why = "has a video stream (h264); loudspeakers need audio only";
+    }
+    SECTION("an image for the loudspeakers") {
+        file = f.dir / "poster.png";
+        make_picture(file, "64x32");
+        why = "loudspeakers need sound";
+    }
+    SECTION("sound alone for the panels") {
+        file = f.dir / "ban-tin.mp3";
+        make_audio(file, audio_format(".mp3"), 2.0);
+        options.use = controller::MediaUse::panel;
+        why = "panels show images and video";
+    }
+    SECTION("a truncated video for the panels") {
+        file = f.dir / "cut.mkv";
+        make_video(file, 6.0, "-c:v mpeg4");
+        truncate_file(file, 1, 2);
+        options.use = controller::MediaUse::panel;
+        why = "truncated";
+    }
+    SECTION("a video for the panels longer than the limit") {
+        file = f.dir / "clip.mp4";
+        make_video(file, 3.0, "-c:v libx264 -preset ultrafast");
+        options.use = controller::MediaUse::panel;
+        options.max_duration_us = 2 * kSecondUs;
+        why = "too long";
     }
     SECTION("missing") {
-        auto r = controller::import_media(*f.db, f.store, f.dir / "nowhere.wav", "", kNow);
-        REQUIRE_FALSE(r.has_value());
+        file = f.dir / "nowhere.wav";
+        why = "No such file";
     }
-    CHECK(f.count("media") == media_before);
-    CHECK(files_in(f.store.root()) == files_before);
+
+    auto r = controller::import_media(*f.db, f.store, file, "", kNow, options);
+    REQUIRE_FALSE(r.has_value());
+    INFO(r.error().message);
+    CHECK(r.error().code == controller::Error::Code::media);
+    CHECK_THAT(r.error().message, Contains(file.filename().string()));
+    CHECK_THAT(r.error().message, Contains(why));
+    CHECK(media_rows(*f.db) == rows_before);
+    CHECK(listing(f.store.root()) == files_before);
+}
+
+TEST_CASE("the silence floor is the operator's to lower") {
+    ControllerFixture f;
+    auto file = make_sine(f.dir / "rat-nho.wav", 0.001, 3.0);  // about -63 LUFS
+    controller::ImportOptions options;
+    options.opus.silence_floor_lufs = -66.0;
+    auto imported = controller::import_media(*f.db, f.store, file, "", kNow, options);
+    INFO((imported ? "imported" : imported.error().message));
+    REQUIRE(imported.has_value());
+    CHECK(imported->media.loudness_before_lufs == Approx(-63.0).margin(1.0));
+    CHECK(imported->media.loudness_after_lufs == Approx(-23.0).margin(1.0));
+}
+
+TEST_CASE("speech recorded very quietly or very loudly comes out at -23 LUFS") {
+    ControllerFixture f;
+    const double level = GENERATE(-45.0, -10.0);
+    auto file = make_speech_at(f.dir.path(), level);
+
+    auto imported = controller::import_media(*f.db, f.store, file, "", kNow);
+    INFO(level << " LUFS: " << (imported ? "imported" : imported.error().message));
+    REQUIRE(imported.has_value());
+    CHECK(imported->media.loudness_before_lufs == Approx(level).margin(1.5));
+    CHECK(imported->media.loudness_after_lufs == Approx(-23.0).margin(1.0));
+    // The stored file itself, decoded and measured again.
+    auto stored = media::measure_loudness(f.store.path_for(imported->media.media_hash));
+    REQUIRE(stored.has_value());
+    CHECK(stored->integrated_lufs == Approx(-23.0).margin(1.0));
+    CHECK(stored->true_peak_dbtp <= -1.0 + 0.5);
+}
+
+TEST_CASE("a panel image is stored as it is, with its size, once") {
+    ControllerFixture f;
+    const std::string name = GENERATE(as<std::string>{}, "poster.png", "anh-hop-thon.jpg");
+    auto file = f.dir / name;
+    make_picture(file, "320x240");
+    controller::ImportOptions options;
+    options.use = controller::MediaUse::panel;
+
+    auto first = controller::import_media(*f.db, f.store, file, "Áp phích", kNow, options);
+    INFO((first ? "imported" : first.error().message));
+    REQUIRE(first.has_value());
+    CHECK_FALSE(first->already_present);
+    const auto& m = first->media;
+    CHECK(m.kind == "image");
+    CHECK(m.width == 320);
+    CHECK(m.height == 240);
+    CHECK(m.codec == (name.ends_with(".png") ? "png" : "mjpeg"));
+    CHECK(m.duration_us == 0);
+    CHECK(m.media_hash == *media::sha256_file(file));  // stored as imported, not converted
+    CHECK(m.original_hash == m.media_hash);
+    CHECK(f.store.contains(m.media_hash));
+
+    auto again = controller::import_media(*f.db, f.store, file, "", kNow, options);
+    REQUIRE(again.has_value());
+    CHECK(again->already_present);
+    CHECK(again->media.media_hash == m.media_hash);
+    CHECK(f.count("media") == 1);
+    CHECK(listing(f.store.root()) == std::set<std::string>{m.media_hash});
+
+    // What list_media and find_media read back from the database.
+    auto found = controller::find_media(*f.db, m.media_hash);
+    REQUIRE(found.has_value());
+    CHECK(found->kind == "image");
+    CHECK(found->width == 320);
+    CHECK(found->height == 240);
+}
+
+TEST_CASE("a panel video is stored as it is, with its size and duration") {
+    ControllerFixture f;
+    auto file = f.dir / "clip.mp4";
+    make_video(file, 3.0, "-c:v libx264 -preset ultrafast -pix_fmt yuv420p");
+    controller::ImportOptions options;
+    options.use = controller::MediaUse::panel;
+    auto imported = controller::import_media(*f.db, f.store, file, "", kNow, options);
+    INFO((imported ? "imported" : imported.error().message));
+    REQUIRE(imported.has_value());
+    CHECK(imported->media.media_hash == *media::sha256_file(file));
+
+    auto all = controller::list_media(*f.db);
+    REQUIRE(all.has_value());
+    REQUIRE(all->size() == 1);
+    const auto& m = all->front();
+    CHECK(m.kind == "video");
+    CHECK(m.codec == "h264");
+    CHECK(m.width == 320);
+    CHECK(m.height == 180);
+    CHECK(m.duration_us == Approx(3 * kSecondUs).margin(50'000));
+    CHECK(m.title == "clip");
+}
+
+TEST_CASE("an import reports its progress stage by stage up to the end") {
+    ControllerFixture f;
+    auto file = f.dir / "ban-tin.mp3";
+    make_audio(file, audio_format(".mp3"), 20.0);
+    ProgressLog progress;
+    std::vector<std::string> stages;
+    controller::ImportOptions options;
+    options.progress = [&](double fraction, std::string_view stage) {
+        progress.seen.push_back(fraction);
+        if (stages.empty() || stages.back() != stage) {
+            stages.emplace_back(stage);
+        }
+    };
+    auto imported = controller::import_media(*f.db, f.store, file, "", kNow, options);
+    REQUIRE(imported.has_value());
+    CHECK(stages == std::vector<std::string>{"hash", "probe", "normalise", "store"});
+    progress.check(20);  // the decoding passes report along the way
+}
+
+TEST_CASE("import options out of range are refused before anything is read") {
+    ControllerFixture f;
+    auto file = f.dir / "ban-tin.wav";
+    make_tone(file, 1.0);
+    controller::ImportOptions options;
+    std::string why;
+    SECTION("bitrate") {
+        options.opus.bitrate_bps = 100;
+        why = "Opus bitrate of 100 bit/s";
+    }
+    SECTION("duration limit") {
+        options.max_duration_us = 0;
+        why = "longest duration";
+    }
+    SECTION("silence floor above the target") {
+        options.opus.silence_floor_lufs = -10.0;
+        why = "silence floor";
+    }
+    auto r = controller::import_media(*f.db, f.store, file, "", kNow, options);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().code == controller::Error::Code::invalid_input);
+    CHECK_THAT(r.error().message, Contains(why));
+    CHECK(f.count("media") == 0);
+}
+
+TEST_CASE("media imported before schema version 4 reads back as audio") {
+    TempDir dir;
+    const auto file = dir / "controller.db";
+    {
+        // A version 3 media table, as migrations 1 and 3 left it, with one imported bulletin.
+        SQLite::Database v3(file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        v3.exec(
+            "CREATE TABLE schema_version (version INTEGER NOT NULL);"
+            "INSERT INTO schema_version VALUES (3);"
+            "CREATE TABLE media (media_hash TEXT PRIMARY KEY, title TEXT NOT NULL, "
+            "original_name TEXT NOT NULL, container TEXT NOT NULL, codec TEXT NOT NULL, "
+            "sample_rate INTEGER NOT NULL, channels INTEGER NOT NULL, duration_us INTEGER NOT "
+            "NULL, "
+            "size_bytes INTEGER NOT NULL, imported_us INTEGER NOT NULL, original_hash TEXT, "
+            "loudness_before_lufs REAL, loudness_after_lufs REAL, true_peak_after_dbtp REAL);"
+            "INSERT INTO media VALUES ('c0ffee', 'Bản tin', 'ban-tin.mp3', 'ogg', 'opus', 48000, "
+            "1, "
+            "2000000, 9000, 1, 'beef', -30.0, -23.0, -2.0);");
+    }
+    auto db = controller::open_database(file);
+    REQUIRE(db.has_value());
+    CHECK(controller::schema_version(**db) == controller::kSchemaVersion);
+    auto found = controller::find_media(**db, "c0ffee");
+    REQUIRE(found.has_value());
+    CHECK(found->kind == "audio");
+    CHECK(found->width == 0);
+    CHECK(found->height == 0);
+    CHECK(found->loudness_after_lufs == -23.0);
 }

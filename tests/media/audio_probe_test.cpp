@@ -2,18 +2,23 @@
 // refused.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <fmt/core.h>
 
 #include "loa/media/audio_probe.hpp"
+#include "media_fixtures.hpp"
 #include "test_support.hpp"
 
 using Catch::Matchers::Contains;
 using loa::media::Error;
 using loa::media::probe_audio;
+using loa::test::ffmpeg;
 using loa::test::TempDir;
+using loa::test::truncate_file;
 
 namespace {
 
@@ -21,19 +26,9 @@ namespace fs = std::filesystem;
 
 constexpr std::int64_t kSecond = 1'000'000;
 
-void ffmpeg(const std::string& args) {
-    INFO("ffmpeg " << args);
-    REQUIRE(loa::test::run_shell("ffmpeg -nostdin -loglevel error -y " + args) == 0);
-}
-
 void makeEncodedTone(const fs::path& out, double seconds, const std::string& codec_args) {
     ffmpeg(fmt::format("-f lavfi -i 'sine=frequency=440:sample_rate=44100:duration={}' {} '{}'",
                        seconds, codec_args, out.string()));
-}
-
-// Keeps the first `numerator/denominator` of a file's bytes, as an interrupted copy would.
-void truncate(const fs::path& file, std::uintmax_t numerator, std::uintmax_t denominator) {
-    fs::resize_file(file, fs::file_size(file) * numerator / denominator);
 }
 
 Error::Code refusal(const fs::path& file) {
@@ -118,18 +113,17 @@ TEST_CASE("a Vietnamese espeak-ng announcement probes") {
     CHECK(info->duration_us < 30 * kSecond);
 }
 
-TEST_CASE("the audio of a video file is probed") {
+TEST_CASE("the audio of a video file is probed, and the video stream is reported") {
     TempDir dir;
     auto file = dir / "clip.mkv";
-    ffmpeg(
-        fmt::format("-f lavfi -i color=c=blue:s=32x32:d=2 -f lavfi -i 'sine=duration=2' "
-                    "-shortest -c:v mpeg4 -c:a libopus '{}'",
-                    file.string()));
+    loa::test::make_video(file, 2.0, "-c:v mpeg4 -c:a libopus", true);
 
     auto info = probe_audio(file);
     REQUIRE(info.has_value());
     CHECK(info->codec == "opus");
     CHECK(info->duration_us == Approx(2 * kSecond).margin(100'000));
+    CHECK(info->has_video);
+    CHECK(info->video_codec == "mpeg4");
 }
 
 TEST_CASE("a text file is not media, whatever it is called") {
@@ -194,7 +188,7 @@ TEST_CASE("a truncated MP3 is corrupt") {
     TempDir dir;
     auto file = dir / "cut.mp3";
     makeEncodedTone(file, 6.0, "-ac 1 -c:a libmp3lame -b:a 64k");
-    truncate(file, 1, 2);
+    truncate_file(file, 1, 2);
     CHECK(refusal(file) == Error::Code::corrupt);
 }
 
@@ -202,7 +196,7 @@ TEST_CASE("a truncated WAV is corrupt") {
     TempDir dir;
     auto file = dir / "cut.wav";
     loa::test::make_tone(file, 4.0);
-    truncate(file, 1, 2);
+    truncate_file(file, 1, 2);
     CHECK(refusal(file) == Error::Code::corrupt);
 }
 
@@ -210,7 +204,7 @@ TEST_CASE("a truncated Ogg/Opus file is corrupt") {
     TempDir dir;
     auto file = dir / "cut.ogg";
     makeEncodedTone(file, 6.0, "-c:a libopus");
-    truncate(file, 1, 2);
+    truncate_file(file, 1, 2);
     CHECK(refusal(file) == Error::Code::corrupt);
 }
 
@@ -218,7 +212,7 @@ TEST_CASE("a truncated FLAC file is corrupt") {
     TempDir dir;
     auto file = dir / "cut.flac";
     makeEncodedTone(file, 5.0, "-c:a flac");
-    truncate(file, 1, 2);
+    truncate_file(file, 1, 2);
     CHECK(refusal(file) == Error::Code::corrupt);
 }
 
@@ -226,7 +220,7 @@ TEST_CASE("an MP4 cut before its index is corrupt, not foreign") {
     TempDir dir;
     auto file = dir / "cut.m4a";
     makeEncodedTone(file, 5.0, "-c:a aac");  // ffmpeg writes the moov index at the end
-    truncate(file, 1, 2);
+    truncate_file(file, 1, 2);
     CHECK(refusal(file) == Error::Code::corrupt);
 }
 
@@ -240,4 +234,48 @@ TEST_CASE("an MP3 with garbage in the middle is corrupt") {
     }
     loa::test::write_file(file, bytes);
     CHECK(refusal(file) == Error::Code::corrupt);
+}
+
+TEST_CASE("every format operators bring probes with its duration") {
+    const auto& format = GENERATE(from_range(loa::test::operator_audio_formats()));
+    TempDir dir;
+    const double length = 4.5;
+    auto file = dir / format.name;
+    loa::test::make_audio(file, format, length);
+
+    auto info = probe_audio(file);
+    INFO(format.name << ": " << (info ? std::string("probed") : info.error().message));
+    REQUIRE(info.has_value());
+    CHECK(info->container == format.container);
+    CHECK(info->codec == format.codec);
+    CHECK(info->sample_rate == format.sample_rate);
+    CHECK(info->duration_us ==
+          Approx(length * kSecond).margin(static_cast<double>(format.tolerance_us)));
+    CHECK_FALSE(info->has_video);
+}
+
+TEST_CASE("cover art in an MP3 or M4A is not a video stream") {
+    TempDir dir;
+    auto file = dir / GENERATE(as<std::string>{}, "co-bia.mp3", "co-bia.m4a");
+    loa::test::make_audio_with_cover(file, 3.0);
+    REQUIRE(loa::test::capture_shell(fmt::format(
+                "ffprobe -v error -select_streams v -show_entries stream_disposition=attached_pic "
+                "-of csv=p=0 '{}'",
+                file.string())) == "1\n");  // the fixture really carries an attached picture
+
+    auto info = probe_audio(file);
+    REQUIRE(info.has_value());
+    CHECK_FALSE(info->has_video);
+    CHECK(info->video_codec.empty());
+    CHECK(info->duration_us == Approx(3 * kSecond).margin(100'000));
+}
+
+TEST_CASE("probing reports its progress up to the end") {
+    TempDir dir;
+    auto file = dir / "dai.mp3";
+    makeEncodedTone(file, 30.0, "-ac 1 -c:a libmp3lame -b:a 64k");
+    loa::test::ProgressLog progress;
+    auto info = probe_audio(file, progress.callback());
+    REQUIRE(info.has_value());
+    progress.check(5);  // reported along the way, not only at the end
 }

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -81,6 +82,16 @@ std::optional<std::int64_t> start_on_disk(const fs::path& file, const std::strin
         return std::nullopt;
     }
     return q.getColumn(0).getInt64();
+}
+
+
+/// Hashes of what the pending plays need, with no horizon.
+std::vector<std::string> needed_hashes(NodeStore& store) {
+    std::vector<std::string> hashes;
+    for (const auto& need : store.needed_media(std::numeric_limits<std::int64_t>::max())) {
+        hashes.push_back(need.media_hash);
+    }
+    return hashes;
 }
 
 }  // namespace
@@ -244,7 +255,7 @@ TEST_CASE("replace_timeline keeps done and started plays and drops withdrawn pen
     auto next = store.next_pending();
     REQUIRE(next.has_value());
     CHECK(next->slot_id() == "slot-added");
-    CHECK(store.needed_media() == std::vector<std::string>{hash_of('e'), hash_of('d')});
+    CHECK(needed_hashes(store) == std::vector<std::string>{hash_of('e'), hash_of('d')});
     // The started play kept its state through the update: a restart still reports it.
     CHECK(store.recover_interrupted() == 1);
 
@@ -252,7 +263,7 @@ TEST_CASE("replace_timeline keeps done and started plays and drops withdrawn pen
     store.replace_timeline(timeline("timeline-3", {}));
     CHECK(store.timeline_hash() == "timeline-3");
     CHECK_FALSE(store.next_pending().has_value());
-    CHECK(store.needed_media().empty());
+    CHECK(needed_hashes(store).empty());
     CHECK(state_on_disk(file, "slot-done") == std::optional<std::string>("done"));
     CHECK(state_on_disk(file, "slot-started") == std::optional<std::string>("done"));
 }
@@ -327,7 +338,7 @@ TEST_CASE("needed_media lists the hashes of pending plays once each, soonest fir
           "[node][store]") {
     TempDir dir;
     NodeStore store(dir / "node.db");
-    CHECK(store.needed_media().empty());
+    CHECK(needed_hashes(store).empty());
     const auto h1 = hash_of('1');
     const auto h2 = hash_of('2');
     const auto h3 = hash_of('3');
@@ -340,10 +351,21 @@ TEST_CASE("needed_media lists the hashes of pending plays once each, soonest fir
     store.confirm(played, wire::PLAYED, "", kT0 + 50 * kSecondUs, kT0 + 52 * kSecondUs);
 
     // h4 is needed by no pending play any more; h1 is needed first (at 100 s), h3 next, h2 last.
-    CHECK(store.needed_media() == std::vector<std::string>{h1, h3, h2});
+    CHECK(needed_hashes(store) == std::vector<std::string>{h1, h3, h2});
+    auto needs = store.needed_media(kT0 + 1000 * kSecondUs);
+    REQUIRE(needs.size() == 3);
+    CHECK(needs[0].needed_at_us == kT0 + 100 * kSecondUs);
+    CHECK(needs[2].needed_at_us == kT0 + 300 * kSecondUs);
 
     store.mark_started("slot-2", kT0 + 100 * kSecondUs);  // h1's first play no longer waits
-    CHECK(store.needed_media() == std::vector<std::string>{h3, h2, h1});
+    CHECK(needed_hashes(store) == std::vector<std::string>{h3, h2, h1});
+
+    // Only plays before the prefetch horizon count: h2 at 300 s is beyond a 250 s horizon.
+    std::vector<std::string> soon;
+    for (const auto& n : store.needed_media(kT0 + 250 * kSecondUs)) {
+        soon.push_back(n.media_hash);
+    }
+    CHECK(soon == std::vector<std::string>{h3});
 }
 
 TEST_CASE("opening a store where no file can be created names the file", "[node][store]") {

@@ -3,6 +3,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
+#include <memory>
 #include <map>
 #include <string>
 
@@ -10,6 +12,7 @@
 #include <zmq.hpp>
 
 #include "loa/controller/error.hpp"
+#include "loa/media/chunk_manifest.hpp"
 #include "loa/media/content_store.hpp"
 #include "loa/protocol/loa.pb.h"
 
@@ -19,6 +22,17 @@ struct ServerOptions {
     std::string endpoint = "tcp://127.0.0.1:5599";
     std::int64_t heartbeat_interval_ms = 30'000;  ///< told to nodes in Welcome
     std::int64_t resend_after_ms = 5'000;         ///< an unacked ScheduleUpdate is sent again
+    std::uint32_t transfer_chunk_bytes = 64 * 1024;  ///< chunk size of the manifests served
+    /// Messages queued for one node before more are dropped (the node asks again): with chunks of
+    /// transfer_chunk_bytes this bounds the memory one node can hold in the controller.
+    int send_queue_per_node = 64;
+};
+
+/// What the server has sent of media so far (counted on successful sends).
+struct TransferStats {
+    std::atomic<std::uint64_t> manifests_served{0};
+    std::atomic<std::uint64_t> chunks_served{0};
+    std::atomic<std::uint64_t> bytes_served{0};
 };
 
 /// Serves node sessions as protocol/README.md describes. Single-threaded: run() polls the
@@ -36,6 +50,9 @@ class ControllerServer {
     /// Handles what arrived within `timeout_ms` and does due periodic work; run() loops on it.
     void poll_once(int timeout_ms);
 
+    /// Media served so far; safe to read from another thread.
+    const TransferStats& transfer_stats() const { return stats_; }
+
   private:
     /// What the controller knows of one connected node agent, keyed by ZeroMQ routing id.
     struct Peer {
@@ -50,14 +67,20 @@ class ControllerServer {
     void handle_hello(const std::string& routing_id, const wire::Envelope& in);
     void handle_heartbeat(Peer& peer, const std::string& routing_id, const wire::Envelope& in);
     void handle_schedule_ack(Peer& peer, const wire::Envelope& in);
+    void handle_manifest_request(const std::string& routing_id, const wire::Envelope& in);
     void handle_chunk_request(const std::string& routing_id, const wire::Envelope& in);
+    void handle_media_status(Peer& peer, const std::string& routing_id, const wire::Envelope& in);
+    /// The manifest of stored media (cached); null with `why` when it cannot be served.
+    std::shared_ptr<const media::ChunkManifest> manifest_of(const std::string& media_hash,
+                                                            std::string& why);
     void handle_playback_report(Peer& peer, const std::string& routing_id,
                                 const wire::Envelope& in);
 
     /// Sends the node its timeline if it changed, or if the last one went unacked too long.
     void push_timeline(Peer& peer, const std::string& routing_id, bool force);
     void push_due_timelines();
-    /// False when the node is gone (its peer entry is then erased: do not use it afterwards).
+    /// False when the node is gone (its peer entry is then erased: do not use it afterwards) or
+    /// its send queue is full (the message is dropped; the node asks again).
     bool send(const std::string& routing_id, wire::Envelope envelope, std::uint64_t in_reply_to);
     void send_error(const std::string& routing_id, wire::ErrorCode code, const std::string& message,
                     std::uint64_t in_reply_to);
@@ -71,6 +94,9 @@ class ControllerServer {
     std::uint64_t next_message_id_ = 1;
     std::int64_t data_version_ = -1;
     std::int64_t next_periodic_us_ = 0;
+    std::map<std::string, std::shared_ptr<const media::ChunkManifest>> manifests_;
+    std::deque<std::string> manifest_order_;  ///< oldest first, for eviction
+    TransferStats stats_;
 };
 
 }  // namespace loa::controller

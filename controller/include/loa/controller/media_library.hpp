@@ -3,7 +3,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <SQLiteCpp/Database.h>
@@ -15,7 +17,9 @@
 namespace loa::controller {
 
 struct MediaRecord {
-    std::string media_hash;     ///< the canonical file nodes play: mono 48 kHz Ogg/Opus
+    /// The file nodes play: for audio the canonical mono 48 kHz Ogg/Opus; images and video are
+    /// kept as imported, so for them it equals original_hash.
+    std::string media_hash;
     std::string original_hash;  ///< the file the operator imported, kept in the store too
     std::string title;
     std::string original_name;
@@ -28,6 +32,9 @@ struct MediaRecord {
     double loudness_before_lufs = 0;  ///< EBU R128 integrated loudness of the original
     double loudness_after_lufs = 0;   ///< … and of the canonical file
     double true_peak_after_dbtp = 0;
+    std::string kind = "audio";  ///< "audio" (loudspeakers), "image" or "video" (panel boards)
+    int width = 0;               ///< pixels, for images and video; 0 for audio
+    int height = 0;
 };
 
 struct ImportResult {
@@ -35,13 +42,39 @@ struct ImportResult {
     bool already_present = false;  ///< the same content was imported before
 };
 
-/// Probes `file` (decoding all of it), normalises its loudness and transcodes it to the
-/// canonical format (`settings`), then stores both by content hash and records them. A file that
-/// is not decodable audio, or is silent, is refused and the database does not change. Importing
-/// the same original again finds the first import.
+/// What a file is imported for: loudspeakers play audio, panel boards show images and video.
+enum class MediaUse { speaker, panel };
+
+/// Told how far an import has got: `fraction` of the whole import (never decreasing) and the name
+/// of the stage under way: "hash", "probe", "normalise" (audio only), "store".
+using ImportProgress = std::function<void(double fraction, std::string_view stage)>;
+
+/// How import_media checks and converts a file. The defaults are loactl's.
+struct ImportOptions {
+    MediaUse use = MediaUse::speaker;
+    /// Longer audio or video is refused: one hour.
+    std::int64_t max_duration_us = 3600LL * 1'000'000;
+    /// Speaker audio: loudness target (-23 LUFS), true-peak limit (-1 dBTP), Opus bitrate
+    /// (24 kbit/s) and the silence floor under which audio is refused (-60 LUFS).
+    media::OpusSettings opus;
+    ImportProgress progress;  ///< optional; called on the importing thread
+};
+
+/// Imports `file`, after checking every part of it, and records it.
+///
+/// For loudspeakers (MediaUse::speaker) the file must be audio that decodes whole, with no video
+/// stream (cover art is fine), no longer than the limit and not quieter than the silence floor.
+/// Its loudness is normalised and it is transcoded to the canonical format; the original and the
+/// canonical file are both stored by content hash.
+/// For panel boards (MediaUse::panel) it must be a PNG or JPEG image or a video that decodes whole,
+/// no longer than the limit; it is stored as imported.
+///
+/// A refused file leaves the database and the store as they were; the error names the file and
+/// says why. Options out of range are refused with Error::Code::invalid_input. Importing the
+/// same original again finds the first import (already_present).
 Result<ImportResult> import_media(SQLite::Database& db, media::ContentStore& store,
                                   const std::filesystem::path& file, std::string title,
-                                  std::int64_t now, const media::OpusSettings& settings = {});
+                                  std::int64_t now, const ImportOptions& options = {});
 
 Result<MediaRecord> find_media(SQLite::Database& db, const std::string& media_hash);
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "loa/media/error.hpp"
+#include "loa/media/progress.hpp"
 
 namespace loa::media {
 
@@ -18,10 +19,16 @@ struct AudioInfo {
     int channels = 0;
     std::int64_t duration_us = 0;  ///< from the decoded samples, not the header
     std::uint64_t size_bytes = 0;
+    /// The file also holds a real video stream. Cover art (an MP3's or M4A's attached picture,
+    /// AV_DISPOSITION_ATTACHED_PIC) is not video.
+    bool has_video = false;
+    std::string video_codec;  ///< that stream's codec, e.g. "h264"; empty without video
 };
 
 /// Opens `file`, finds its best audio stream and decodes it completely, so that truncated or
-/// corrupt streams are refused, not just bad headers. Never throws.
-std::expected<AudioInfo, Error> probe_audio(const std::filesystem::path& file);
+/// corrupt streams are refused, not just bad headers. `progress` follows the decoding.
+/// Never throws.
+std::expected<AudioInfo, Error> probe_audio(const std::filesystem::path& file,
+                                            const Progress& progress = {});
 
 }  // namespace loa::media

@@ -5,7 +5,9 @@
 #include <expected>
 #include <filesystem>
 #include <string>
+#include <vector>
 
+#include "loa/media/chunk_manifest.hpp"
 #include "loa/media/error.hpp"
 
 namespace loa::media {
@@ -36,6 +38,10 @@ class ContentStore {
 
     /// Bytes of `hash` downloaded so far (size of the .part file, 0 if none).
     std::uint64_t partial_size(const std::string& hash) const;
+
+    /// Which chunks of `manifest` the partial download already holds intact (each re-hashed):
+    /// what a restarted download keeps. All false when there is no partial file.
+    std::vector<bool> partial_chunks(const ChunkManifest& manifest) const;
 
     /// Verifies the partial download against `hash`; on success it becomes the stored file, on
     /// mismatch the partial file is deleted and Error::Code::mismatch returned.

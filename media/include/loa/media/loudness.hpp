@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "loa/media/error.hpp"
+#include "loa/media/progress.hpp"
 
 namespace loa::media {
 
@@ -31,9 +32,11 @@ using PcmSink = std::function<std::expected<void, Error>(const float* samples, i
 
 /// Decodes the best audio stream of `file` completely, converted with libswresample to
 /// interleaved float at `sample_rate` Hz and `channels` channels (0 keeps the source's), and
-/// hands it to `sink` chunk by chunk. Returns the format delivered. Never throws.
+/// hands it to `sink` chunk by chunk. Returns the format delivered. `progress` follows the
+/// decoding. Never throws.
 std::expected<PcmFormat, Error> decode_pcm(const std::filesystem::path& file, const PcmSink& sink,
-                                           int sample_rate = 0, int channels = 0);
+                                           int sample_rate = 0, int channels = 0,
+                                           const Progress& progress = {});
 
 /// Measures `file` at its own sample rate and channel count (EBU R128 integrated loudness and
 /// true peak). Silence is not an error: see Loudness. Never throws.
@@ -42,6 +45,6 @@ std::expected<Loudness, Error> measure_loudness(const std::filesystem::path& fil
 /// As measure_loudness(file), but of the audio after conversion to `sample_rate`/`channels`
 /// (0 keeps the source's), e.g. the mono 48 kHz signal an encoder will receive.
 std::expected<Loudness, Error> measure_loudness(const std::filesystem::path& file, int sample_rate,
-                                                int channels);
+                                                int channels, const Progress& progress = {});
 
 }  // namespace loa::media

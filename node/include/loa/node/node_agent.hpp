@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "loa/media/content_store.hpp"
+#include "loa/node/media_fetcher.hpp"
 #include "loa/node/node_store.hpp"
 #include "loa/node/player.hpp"
 
@@ -24,8 +25,9 @@ struct AgentOptions {
     std::int64_t heartbeat_interval_ms = 30'000;  ///< until the controller's Welcome says
     std::int64_t preroll_lead_us = 1'500'000;     ///< pipelines are prerolled this much early
     std::int64_t late_grace_us = 2'000'000;       ///< later than this, a play is skipped: late
-    std::uint32_t chunk_bytes = 64 * 1024;
-    int chunk_window = 4;  ///< chunk requests kept in flight
+    /// Media for plays up to this far ahead are fetched as soon as the timeline names them.
+    std::int64_t prefetch_horizon_us = 7LL * 24 * 3600 * 1'000'000;
+    FetchOptions fetch;
 };
 
 /// Runs two threads: the caller's, in run(), for ZeroMQ; and a player thread for GStreamer.

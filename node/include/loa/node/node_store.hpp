@@ -11,6 +11,7 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include "loa/node/media_fetcher.hpp"
 #include "loa/protocol/loa.pb.h"
 
 namespace loa::node {
@@ -37,8 +38,8 @@ class NodeStore {
     /// The earliest pending play, if any.
     std::optional<wire::Slot> next_pending();
 
-    /// Media hashes the pending plays need, soonest first, each once.
-    std::vector<std::string> needed_media();
+    /// Media the pending plays starting before `until_us` need, soonest first, each once.
+    std::vector<MediaNeed> needed_media(std::int64_t until_us);
 
     /// Marks a play as started (so a crash during it is reported, not replayed).
     void mark_started(const std::string& slot_id, std::int64_t at_us);

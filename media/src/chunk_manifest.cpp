@@ -1,0 +1,121 @@
+// Chunk manifests: per-chunk SHA-256 of a media file, computed in one pass with the file's hash.
+#include "loa/media/chunk_manifest.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/core.h>
+
+namespace loa::media {
+
+namespace {
+
+std::unexpected<Error> fail(Error::Code code, std::string message) {
+    return std::unexpected(Error{code, std::move(message)});
+}
+
+}  // namespace
+
+std::uint32_t ChunkManifest::length_of(std::uint32_t index) const {
+    std::uint64_t start = offset_of(index);
+    if (start >= total_size) {
+        return 0;
+    }
+    return static_cast<std::uint32_t>(std::min<std::uint64_t>(chunk_size, total_size - start));
+}
+
+bool ChunkManifest::matches(std::uint32_t index, std::string_view data) const {
+    return index < digests.size() && data.size() == length_of(index) &&
+           sha256(data) == digests[index];
+}
+
+std::string ChunkManifest::packed_digests() const {
+    std::string packed;
+    packed.reserve(digests.size() * sizeof(Digest));
+    for (const auto& d : digests) {
+        packed.append(reinterpret_cast<const char*>(d.data()), d.size());
+    }
+    return packed;
+}
+
+std::expected<ChunkManifest, Error> ChunkManifest::from_packed(std::string media_hash,
+                                                               std::uint64_t total_size,
+                                                               std::uint32_t chunk_size,
+                                                               std::string_view packed) {
+    if (chunk_size == 0) {
+        return fail(Error::Code::corrupt, fmt::format("manifest of {}: chunk size 0", media_hash));
+    }
+    if (packed.size() % sizeof(Digest) != 0) {
+        return fail(Error::Code::corrupt,
+                    fmt::format("manifest of {}: {} digest bytes is not a whole number of "
+                                "32-byte digests",
+                                media_hash, packed.size()));
+    }
+    std::uint64_t expected = (total_size + chunk_size - 1) / chunk_size;
+    if (packed.size() / sizeof(Digest) != expected) {
+        return fail(Error::Code::corrupt,
+                    fmt::format("manifest of {}: {} digests for {} bytes in {}-byte chunks "
+                                "(expected {})",
+                                media_hash, packed.size() / sizeof(Digest), total_size, chunk_size,
+                                expected));
+    }
+    ChunkManifest m{std::move(media_hash), total_size, chunk_size, {}};
+    m.digests.resize(expected);
+    for (std::size_t i = 0; i < m.digests.size(); ++i) {
+        std::memcpy(m.digests[i].data(), packed.data() + i * sizeof(Digest), sizeof(Digest));
+    }
+    return m;
+}
+
+std::expected<ChunkManifest, Error> ChunkManifest::of_file(const std::filesystem::path& file,
+                                                           std::uint32_t chunk_size) {
+    if (chunk_size == 0) {
+        return fail(Error::Code::io, "chunk size 0");
+    }
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return fail(Error::Code::io,
+                    fmt::format("{}: cannot open: {}", file.string(), std::strerror(errno)));
+    }
+    ChunkManifest m;
+    m.chunk_size = chunk_size;
+    Sha256 whole;
+    std::string block(chunk_size, '\0');
+    while (true) {
+        std::size_t filled = 0;
+        while (filled < block.size()) {
+            ssize_t n = ::read(fd, block.data() + filled, block.size() - filled);
+            if (n == 0) {
+                break;
+            }
+            if (n < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                int err = errno;
+                ::close(fd);
+                return fail(Error::Code::io,
+                            fmt::format("{}: read error: {}", file.string(), std::strerror(err)));
+            }
+            filled += static_cast<std::size_t>(n);
+        }
+        if (filled == 0) {
+            break;
+        }
+        std::string_view data(block.data(), filled);
+        whole.update(data);
+        m.digests.push_back(sha256(data));
+        m.total_size += filled;
+        if (filled < block.size()) {
+            break;
+        }
+    }
+    ::close(fd);
+    m.media_hash = to_hex(whole.finish());
+    return m;
+}
+
+}  // namespace loa::media

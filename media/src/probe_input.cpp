@@ -1,0 +1,370 @@
+// Opening, decoding whole and checking for truncation: the parts of probing every stream shares.
+#include "probe_input.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <string_view>
+#include <system_error>
+
+#include <fmt/core.h>
+
+namespace loa::media::detail {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::int64_t kMicros = 1'000'000;
+constexpr AVRational kMicrosBase{1, 1'000'000};
+// Codec delay and padding make honest files decode a few tens of milliseconds short of what the
+// container declares; anything under this is never called truncation.
+constexpr std::int64_t kShortfallFloorUs = 100'000;
+constexpr std::int64_t kShortfallAbsoluteUs = 500'000;
+constexpr std::int64_t kShortfallPercent = 10;
+// decodeStream reports progress in steps of at least this much of the file.
+constexpr double kProgressStep = 0.01;
+// drainFrames/decodePacket: the consumer asked to stop (FFmpeg's own codes are negative).
+constexpr int kStopped = 1;
+
+// The demuxer FFmpeg is confident of for `file` (a score above "retry"), judged by its content
+// and, when `by_name`, its name too. When a file will not open, this tells "not media at all" from
+// "media whose header is damaged", such as an MP4 cut before its index.
+std::optional<std::string> confidentFormat(const fs::path& file, bool by_name) {
+    AVIOContext* raw_io = nullptr;
+    if (avio_open(&raw_io, file.c_str(), AVIO_FLAG_READ) < 0) {
+        return std::nullopt;
+    }
+    IoPtr io(raw_io);
+    const AVInputFormat* format = nullptr;
+    int score =
+        av_probe_input_buffer2(io.get(), &format, by_name ? file.c_str() : nullptr, nullptr, 0, 0);
+    if (score <= AVPROBE_SCORE_RETRY || format == nullptr) {
+        return std::nullopt;
+    }
+    return format->name;
+}
+
+// Receives every frame the decoder has ready; returns 0 when it wants more input or is drained.
+int drainFrames(AVCodecContext* codec, AVFrame* frame, const FrameConsumer& consume) {
+    while (true) {
+        int rc = avcodec_receive_frame(codec, frame);
+        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) {
+            return 0;
+        }
+        if (rc < 0) {
+            return rc;
+        }
+        bool more = consume(*frame);
+        av_frame_unref(frame);
+        if (!more) {
+            return kStopped;
+        }
+    }
+}
+
+int decodePacket(AVCodecContext* codec, const AVPacket* packet, AVFrame* frame,
+                 const FrameConsumer& consume) {
+    while (true) {
+        int rc = avcodec_send_packet(codec, packet);
+        if (rc == AVERROR(EAGAIN)) {
+            // The decoder is full: empty it, then offer the same packet again.
+            if (int drained = drainFrames(codec, frame, consume); drained != 0) {
+                return drained;
+            }
+            continue;
+        }
+        if (rc < 0 && !(packet == nullptr && rc == AVERROR_EOF)) {
+            return rc;
+        }
+        return drainFrames(codec, frame, consume);
+    }
+}
+
+// Progress by the share of the file's bytes the demuxer has read so far.
+class ByteProgress {
+  public:
+    ByteProgress(AVFormatContext* format, const Progress& progress)
+        : format_(format), progress_(progress) {
+        if (progress_ && format_->pb != nullptr) {
+            total_ = avio_size(format_->pb);
+        }
+    }
+    void update() {
+        if (!progress_ || total_ <= 0) {
+            return;
+        }
+        double fraction = std::min(
+            1.0, static_cast<double>(avio_tell(format_->pb)) / static_cast<double>(total_));
+        if (fraction >= reported_ + kProgressStep) {
+            reported_ = fraction;
+            progress_(fraction);
+        }
+    }
+    void done() {
+        if (progress_) {
+            progress_(1.0);
+        }
+    }
+
+  private:
+    AVFormatContext* format_;
+    const Progress& progress_;
+    std::int64_t total_ = 0;
+    double reported_ = 0.0;
+};
+
+// FFmpeg's Ogg demuxer takes a page cut short for a clean end of file, and derives the declared
+// duration from the last page it can read, so a cut Ogg file looks whole. Walking the page
+// headers shows whether the file ends where its last page says it does. Returns why it does not.
+std::optional<std::string> oggTruncation(const fs::path& file, std::uint64_t size) {
+    constexpr std::size_t kHeaderSize = 27;  // "OggS", version, flags, granule, serial, seq, crc, n
+    std::ifstream in(file, std::ios::binary);
+    std::uint64_t pos = 0;
+    unsigned char header[kHeaderSize];
+    unsigned char lacing[255];
+    while (pos < size) {
+        in.seekg(static_cast<std::streamoff>(pos));
+        in.read(reinterpret_cast<char*>(header), kHeaderSize);
+        auto got = static_cast<std::size_t>(in.gcount());
+        if (std::memcmp(header, "OggS", std::min<std::size_t>(got, 4)) != 0) {
+            return std::nullopt;  // data after the last page is not ours to judge
+        }
+        if (got < kHeaderSize) {
+            return fmt::format("truncated: the file ends inside an Ogg page header at byte {}",
+                               pos);
+        }
+        std::size_t segments = header[kHeaderSize - 1];
+        in.read(reinterpret_cast<char*>(lacing), static_cast<std::streamsize>(segments));
+        if (static_cast<std::size_t>(in.gcount()) < segments) {
+            return fmt::format("truncated: the file ends inside an Ogg page header at byte {}",
+                               pos);
+        }
+        std::uint64_t body = 0;
+        for (std::size_t i = 0; i < segments; ++i) {
+            body += lacing[i];
+        }
+        std::uint64_t end = pos + kHeaderSize + segments + body;
+        if (end > size) {
+            return fmt::format(
+                "truncated: the last Ogg page, at byte {}, needs {} bytes but the file ends "
+                "after {}",
+                pos, end - pos, size - pos);
+        }
+        pos = end;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::expected<Input, Error> openInput(const fs::path& file) {
+    quietFfmpeg();
+    Input input;
+    std::error_code ec;
+    input.size = fs::file_size(file, ec);
+    if (ec) {
+        return fail(Error::Code::io, file, "cannot read: " + ec.message());
+    }
+    if (input.size == 0) {
+        return fail(Error::Code::empty, file, "the file is empty (0 bytes)");
+    }
+    // Tell unreadable files apart from unrecognised ones before FFmpeg blurs both into one code.
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return fail(Error::Code::io, file, std::string("cannot open: ") + std::strerror(errno));
+    }
+    ::close(fd);
+
+    AVFormatContext* raw_format = nullptr;
+    if (int rc = avformat_open_input(&raw_format, file.c_str(), nullptr, nullptr); rc < 0) {
+        if (auto name = confidentFormat(file, true)) {
+            return fail(Error::Code::corrupt, file,
+                        fmt::format("looks like {} but does not open ({})", *name, avError(rc)));
+        }
+        return fail(Error::Code::not_media, file,
+                    fmt::format("not a media file FFmpeg recognises ({})", avError(rc)));
+    }
+    input.format.reset(raw_format);
+    // A demuxer chosen for the file name alone (image2 takes any "x.png") has the extension's
+    // score; only content that FFmpeg recognises without the name makes such a guess strong.
+    input.weak_guess =
+        input.format->probe_score <= AVPROBE_SCORE_RETRY ||
+        (input.format->probe_score <= AVPROBE_SCORE_EXTENSION && !confidentFormat(file, false));
+    if (int rc = avformat_find_stream_info(input.format.get(), nullptr); rc < 0) {
+        if (input.weak_guess) {
+            return fail(Error::Code::not_media, file,
+                        fmt::format("not a media file FFmpeg recognises ({})", avError(rc)));
+        }
+        return fail(Error::Code::corrupt, file,
+                    fmt::format("cannot read the stream information ({})", avError(rc)));
+    }
+    return input;
+}
+
+std::expected<CodecPtr, Error> openDecoder(const fs::path& file, const AVStream* stream) {
+    const AVCodecParameters* params = stream->codecpar;
+    const char* codec_name = avcodec_get_name(params->codec_id);
+    const char* kind = av_get_media_type_string(params->codec_type);
+    const AVCodec* decoder = avcodec_find_decoder(params->codec_id);
+    if (decoder == nullptr) {
+        return fail(Error::Code::corrupt, file,
+                    fmt::format("no decoder for the {} {} stream", codec_name, kind));
+    }
+    CodecPtr codec(avcodec_alloc_context3(decoder));
+    if (!codec) {
+        return fail(Error::Code::io, file, "out of memory while setting up the decoder");
+    }
+    if (int rc = avcodec_parameters_to_context(codec.get(), params); rc < 0) {
+        return fail(Error::Code::corrupt, file,
+                    fmt::format("unusable {} stream parameters ({})", codec_name, avError(rc)));
+    }
+    codec->pkt_timebase = stream->time_base;
+    codec->thread_count = 0;  // as many threads as cores: a long video decodes several times faster
+    if (int rc = avcodec_open2(codec.get(), decoder, nullptr); rc < 0) {
+        return fail(Error::Code::corrupt, file,
+                    fmt::format("cannot open the {} decoder ({})", codec_name, avError(rc)));
+    }
+    return codec;
+}
+
+void keepOnlyStream(AVFormatContext* format, int index) {
+    for (unsigned i = 0; i < format->nb_streams; ++i) {
+        if (static_cast<int>(i) != index) {
+            format->streams[i]->discard = AVDISCARD_ALL;
+        }
+    }
+}
+
+bool isAttachedPicture(const AVStream* stream) {
+    return (stream->disposition & AV_DISPOSITION_ATTACHED_PIC) != 0;
+}
+
+int realVideoStream(const AVFormatContext* format) {
+    for (unsigned i = 0; i < format->nb_streams; ++i) {
+        const AVStream* stream = format->streams[i];
+        if (stream->codecpar->codec_type == AVMEDIA_TYPE_VIDEO && !isAttachedPicture(stream)) {
+            return static_cast<int>(i);
+        }
+    }
+    return -1;
+}
+
+std::optional<DecodeStop> decodeStream(AVFormatContext* format, AVCodecContext* codec, int index,
+                                       const FrameConsumer& consume, const Progress& progress) {
+    PacketPtr packet(av_packet_alloc());
+    FramePtr frame(av_frame_alloc());
+    if (!packet || !frame) {
+        return DecodeStop{DecodeStop::Where::decode, AVERROR(ENOMEM)};
+    }
+    ByteProgress bytes(format, progress);
+    while (true) {
+        int rc = av_read_frame(format, packet.get());
+        if (rc == AVERROR_EOF) {
+            break;
+        }
+        if (rc < 0) {
+            return DecodeStop{DecodeStop::Where::read, rc};
+        }
+        if (packet->stream_index != index) {
+            av_packet_unref(packet.get());
+            continue;
+        }
+        rc = decodePacket(codec, packet.get(), frame.get(), consume);
+        av_packet_unref(packet.get());
+        if (rc == kStopped) {
+            return DecodeStop{DecodeStop::Where::consumer, 0};
+        }
+        if (rc < 0) {
+            return DecodeStop{DecodeStop::Where::decode, rc};
+        }
+        bytes.update();
+    }
+    if (int rc = decodePacket(codec, nullptr, frame.get(), consume); rc != 0) {
+        return rc == kStopped ? DecodeStop{DecodeStop::Where::consumer, 0}
+                              : DecodeStop{DecodeStop::Where::flush, rc};
+    }
+    bytes.done();
+    return std::nullopt;
+}
+
+std::unexpected<Error> decodeFailure(const fs::path& file, const Input& input,
+                                     const Stopped& stopped) {
+    const DecodeStop& stop = stopped.stop;
+    std::string why;
+    switch (stop.where) {
+        case DecodeStop::Where::read:
+            why = fmt::format("read error in the {} stream after {} ({})", stopped.codec_name,
+                              stopped.position, avError(stop.rc));
+            break;
+        case DecodeStop::Where::decode:
+            why = fmt::format("the {} stream does not decode after {} ({})", stopped.codec_name,
+                              stopped.position, avError(stop.rc));
+            break;
+        case DecodeStop::Where::flush:
+            why = fmt::format("the {} stream does not decode at its end ({})", stopped.codec_name,
+                              avError(stop.rc));
+            break;
+        case DecodeStop::Where::consumer:
+            return fail(Error::Code::io, file,
+                        fmt::format("decoding the {} stream stopped after {}", stopped.codec_name,
+                                    stopped.position));
+    }
+    if (stopped.nothing_decoded && input.weak_guess) {
+        return fail(Error::Code::not_media, file,
+                    fmt::format("not a media file FFmpeg recognises ({})", avError(stop.rc)));
+    }
+    if (stopped.truncation) {
+        why = fmt::format("{}; {}", *stopped.truncation, why);
+    }
+    return fail(Error::Code::corrupt, file, why);
+}
+
+std::int64_t declaredDurationUs(const AVFormatContext* format, const AVStream* stream) {
+    if (format->duration_estimation_method == AVFMT_DURATION_FROM_BITRATE) {
+        return -1;
+    }
+    if (stream->duration != AV_NOPTS_VALUE && stream->duration > 0) {
+        return av_rescale_q(stream->duration, stream->time_base, kMicrosBase);
+    }
+    if (format->duration != AV_NOPTS_VALUE && format->duration > 0) {
+        return av_rescale_q(format->duration, AVRational{1, AV_TIME_BASE}, kMicrosBase);
+    }
+    return -1;
+}
+
+std::optional<std::string> durationShortfall(std::int64_t decoded_us, std::int64_t declared_us,
+                                             const std::string& codec_name,
+                                             const AVFormatContext* format) {
+    if (declared_us <= 0) {
+        return std::nullopt;
+    }
+    std::int64_t shortfall = declared_us - decoded_us;
+    if (shortfall <= kShortfallFloorUs) {
+        return std::nullopt;
+    }
+    if (shortfall <= kShortfallAbsoluteUs && shortfall * 100 <= declared_us * kShortfallPercent) {
+        return std::nullopt;
+    }
+    return fmt::format("truncated: the {} stream decodes to {} but the {} container declares {}",
+                       codec_name, seconds(decoded_us), format->iformat->name,
+                       seconds(declared_us));
+}
+
+std::optional<std::string> containerTruncation(const fs::path& file, const AVFormatContext* format,
+                                               std::uint64_t size) {
+    if (std::string_view(format->iformat->name) == "ogg") {
+        return oggTruncation(file, size);
+    }
+    return std::nullopt;
+}
+
+std::string seconds(std::int64_t micros) {
+    return fmt::format("{:.3f} s", static_cast<double>(micros) / kMicros);
+}
+
+}  // namespace loa::media::detail

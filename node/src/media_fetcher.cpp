@@ -1,0 +1,335 @@
+// The node's media prefetch: manifest, credit-windowed chunk requests, per-chunk verification,
+// resume from the verified chunks on disk, and periodic re-verification of ready files.
+#include "loa/node/media_fetcher.hpp"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+namespace loa::node {
+
+namespace {
+
+std::string short_hash(const std::string& hash) {
+    return hash.substr(0, 12);
+}
+
+/// Round trips this close to the fastest seen mean the link has room for more in flight.
+bool link_has_room(std::int64_t rtt_us, std::int64_t min_rtt_us) {
+    return rtt_us <= 2 * min_rtt_us + 10'000;
+}
+
+/// Round trips this far above the fastest seen mean requests are queueing somewhere.
+bool link_is_queueing(std::int64_t rtt_us, std::int64_t min_rtt_us) {
+    return rtt_us > 4 * min_rtt_us + 100'000;
+}
+
+}  // namespace
+
+MediaFetcher::MediaFetcher(media::ContentStore& store, FetchOptions options, Send send)
+    : store_(store),
+      options_(options),
+      send_(std::move(send)),
+      window_(std::clamp(options.initial_window, 1, std::max(1, options.max_window))) {}
+
+void MediaFetcher::set_needs(std::vector<MediaNeed> needs, std::int64_t horizon_end_us) {
+    std::stable_sort(needs.begin(), needs.end(), [](const MediaNeed& a, const MediaNeed& b) {
+        return a.needed_at_us < b.needed_at_us;
+    });
+    std::set<std::string> seen;
+    std::erase_if(needs, [&](const MediaNeed& n) { return !seen.insert(n.media_hash).second; });
+    bool same = needs.size() == needs_.size() &&
+                std::equal(needs.begin(), needs.end(), needs_.begin(),
+                           [](const MediaNeed& a, const MediaNeed& b) {
+                               return a.media_hash == b.media_hash &&
+                                      a.needed_at_us == b.needed_at_us;
+                           });
+    needs_ = std::move(needs);
+    horizon_end_us_ = horizon_end_us;
+    if (!same) {
+        changed();
+    }
+    if (!current_.empty() && !seen.contains(current_)) {
+        spdlog::info("media {} no longer needed; download paused (kept for later)",
+                     short_hash(current_));
+        abandon_current(0);
+    }
+}
+
+void MediaFetcher::tick(std::int64_t now_us) {
+    std::erase_if(unavailable_until_, [&](const auto& entry) {
+        bool retry = entry.second <= now_us;
+        if (retry) {
+            changed();
+        }
+        return retry;
+    });
+    start_next(now_us);
+    if (current_.empty()) {
+        reverify_one(now_us);
+        return;
+    }
+    if (!manifest_) {
+        if (manifest_sent_us_ == 0 || now_us - manifest_sent_us_ > options_.request_timeout_us) {
+            wire::Envelope out;
+            out.mutable_manifest_request()->set_media_hash(current_);
+            manifest_sent_us_ = send_(std::move(out)) ? now_us : 0;
+        }
+        return;
+    }
+    bool timed_out = false;
+    for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+        if (now_us - it->second.sent_us > options_.request_timeout_us) {
+            missing_.insert(it->first);
+            ++stats_.chunks_timed_out;
+            timed_out = true;
+            it = in_flight_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    if (timed_out) {
+        window_ = std::max(1, window_ / 2);
+        answered_in_window_ = 0;
+        spdlog::warn("media {}: chunk requests timed out; window now {}", short_hash(current_),
+                     window_);
+    }
+    send_requests(now_us);
+}
+
+void MediaFetcher::start_next(std::int64_t now_us) {
+    const MediaNeed* next = nullptr;
+    for (const auto& need : needs_) {
+        if (!unavailable_until_.contains(need.media_hash) && !store_.contains(need.media_hash)) {
+            next = &need;
+            break;
+        }
+    }
+    if (next == nullptr || next->media_hash == current_) {
+        return;
+    }
+    if (!current_.empty()) {
+        // Something needed sooner than the file in progress: that one waits, resumable.
+        spdlog::info("media {} is needed sooner; {} waits", short_hash(next->media_hash),
+                     short_hash(current_));
+        abandon_current(now_us);
+    }
+    current_ = next->media_hash;
+    manifest_.reset();
+    manifest_sent_us_ = 0;
+    changed();
+}
+
+void MediaFetcher::abandon_current(std::int64_t) {
+    current_.clear();
+    manifest_.reset();
+    manifest_sent_us_ = 0;
+    have_.clear();
+    missing_.clear();
+    in_flight_.clear();
+    changed();
+}
+
+void MediaFetcher::on_manifest(const wire::Manifest& manifest, std::int64_t now_us) {
+    if (manifest.media_hash() != current_ || manifest_) {
+        return;  // an answer to a request given up on
+    }
+    auto parsed = media::ChunkManifest::from_packed(manifest.media_hash(), manifest.total_size(),
+                                                    manifest.chunk_size(),
+                                                    manifest.chunk_digests());
+    if (!parsed) {
+        spdlog::error("media {}: {}; asking again", short_hash(current_), parsed.error().message);
+        manifest_sent_us_ = 0;
+        return;
+    }
+    manifest_ = std::move(*parsed);
+    // Resume: chunks already on disk are kept only if they still match their digest.
+    have_ = store_.partial_chunks(*manifest_);
+    missing_.clear();
+    in_flight_.clear();
+    std::uint32_t held = 0;
+    for (std::uint32_t i = 0; i < manifest_->chunk_count(); ++i) {
+        if (have_[i]) {
+            ++held;
+        } else {
+            missing_.insert(i);
+        }
+    }
+    spdlog::info("fetching media {} ({} bytes, {} chunks{})", short_hash(current_),
+                 manifest_->total_size, manifest_->chunk_count(),
+                 held > 0 ? fmt::format(", {} already held", held) : std::string());
+    if (missing_.empty()) {
+        if (manifest_->total_size == 0) {
+            (void)store_.write_partial(current_, 0, {});
+        }
+        finish_current(now_us);
+        return;
+    }
+    send_requests(now_us);
+}
+
+void MediaFetcher::send_requests(std::int64_t now_us) {
+    while (static_cast<int>(in_flight_.size()) < window_ && !missing_.empty()) {
+        std::uint32_t index = *missing_.begin();
+        wire::Envelope out;
+        auto* request = out.mutable_chunk_request();
+        request->set_media_hash(current_);
+        request->set_offset(manifest_->offset_of(index));
+        request->set_length(manifest_->length_of(index));
+        if (!send_(std::move(out))) {
+            return;  // no connection: asked again on a later tick
+        }
+        missing_.erase(missing_.begin());
+        in_flight_[index] = Request{now_us};
+        ++stats_.chunks_requested;
+    }
+}
+
+void MediaFetcher::adapt_window(std::int64_t rtt_us) {
+    if (min_rtt_us_ == 0 || rtt_us < min_rtt_us_) {
+        min_rtt_us_ = std::max<std::int64_t>(rtt_us, 1);
+    }
+    if (link_is_queueing(rtt_us, min_rtt_us_)) {
+        window_ = std::max(1, window_ - 1);
+        answered_in_window_ = 0;
+    } else if (link_has_room(rtt_us, min_rtt_us_) && ++answered_in_window_ >= window_) {
+        window_ = std::min(std::max(1, options_.max_window), window_ + 1);
+        answered_in_window_ = 0;
+    }
+}
+
+void MediaFetcher::on_chunk(const wire::Chunk& chunk, std::int64_t now_us) {
+    if (!manifest_ || chunk.media_hash() != current_ ||
+        chunk.offset() % manifest_->chunk_size != 0) {
+        return;
+    }
+    auto index = static_cast<std::uint32_t>(chunk.offset() / manifest_->chunk_size);
+    auto request = in_flight_.find(index);
+    if (request == in_flight_.end()) {
+        return;  // a late answer to a request that timed out and was sent again
+    }
+    adapt_window(now_us - request->second.sent_us);
+    in_flight_.erase(request);
+    if (!manifest_->matches(index, chunk.data())) {
+        ++stats_.chunks_rejected;
+        spdlog::warn("media {}: chunk {} ({} bytes at {}) does not match its digest; asking again",
+                     short_hash(current_), index, chunk.data().size(), chunk.offset());
+        missing_.insert(index);
+        send_requests(now_us);
+        return;
+    }
+    if (auto written = store_.write_partial(current_, chunk.offset(), chunk.data()); !written) {
+        spdlog::error("media {}: {}", short_hash(current_), written.error().message);
+        unavailable_until_[current_] = now_us + options_.unavailable_retry_us;
+        abandon_current(now_us);
+        return;
+    }
+    have_[index] = true;
+    ++stats_.chunks_accepted;
+    stats_.bytes_accepted += chunk.data().size();
+    if (missing_.empty() && in_flight_.empty()) {
+        finish_current(now_us);
+        return;
+    }
+    send_requests(now_us);
+}
+
+void MediaFetcher::finish_current(std::int64_t now_us) {
+    std::string hash = current_;
+    auto completed = store_.complete_partial(hash);
+    if (completed) {
+        spdlog::info("media {} ready ({} bytes, hash verified)", short_hash(hash),
+                     manifest_ ? manifest_->total_size : 0);
+        ++stats_.files_completed;
+        verified_at_[hash] = now_us;
+        ready_news_ = true;
+    } else {
+        // Every chunk matched the manifest but the whole did not match its name: the manifest
+        // itself was wrong. The partial file is gone; fetch again after a pause.
+        spdlog::error("media {} discarded: {}", short_hash(hash), completed.error().message);
+        unavailable_until_[hash] = now_us + options_.request_timeout_us;
+    }
+    abandon_current(now_us);
+}
+
+void MediaFetcher::on_not_found(std::int64_t now_us) {
+    if (current_.empty()) {
+        return;
+    }
+    spdlog::error("controller does not have media {}; asking again in {} s", short_hash(current_),
+                  options_.unavailable_retry_us / 1'000'000);
+    unavailable_until_[current_] = now_us + options_.unavailable_retry_us;
+    abandon_current(now_us);
+}
+
+void MediaFetcher::on_session_lost() {
+    for (const auto& [index, request] : in_flight_) {
+        missing_.insert(index);
+    }
+    in_flight_.clear();
+    if (!manifest_) {
+        manifest_sent_us_ = 0;
+    }
+    min_rtt_us_ = 0;  // a new connection may take another path
+    answered_in_window_ = 0;
+}
+
+void MediaFetcher::reverify_one(std::int64_t now_us) {
+    for (const auto& need : needs_) {
+        auto last = verified_at_.find(need.media_hash);
+        if (last != verified_at_.end() && now_us - last->second < options_.reverify_interval_us) {
+            continue;
+        }
+        if (!store_.contains(need.media_hash)) {
+            continue;
+        }
+        if (auto ok = store_.verify(need.media_hash); ok) {
+            verified_at_[need.media_hash] = now_us;
+        } else {
+            ++stats_.files_damaged;
+            verified_at_.erase(need.media_hash);
+            spdlog::error("media {} failed its check and is fetched again: {}",
+                          short_hash(need.media_hash), ok.error().message);
+            changed();
+        }
+        return;  // one file per tick keeps the session responsive
+    }
+}
+
+bool MediaFetcher::take_ready_news() {
+    return std::exchange(ready_news_, false);
+}
+
+wire::MediaStatus MediaFetcher::status() const {
+    wire::MediaStatus out;
+    out.set_horizon_end_us(horizon_end_us_);
+    for (const auto& need : needs_) {
+        auto* item = out.add_items();
+        item->set_media_hash(need.media_hash);
+        item->set_needed_at_us(need.needed_at_us);
+        item->set_total_size(need.size);
+        if (store_.contains(need.media_hash)) {
+            item->set_state(wire::MEDIA_READY);
+            auto size = store_.size_of(need.media_hash);
+            item->set_total_size(size ? *size : need.size);
+            item->set_bytes_held(item->total_size());
+        } else if (need.media_hash == current_) {
+            item->set_state(wire::MEDIA_FETCHING);
+            if (manifest_) {
+                std::uint64_t held = 0;
+                for (std::uint32_t i = 0; i < manifest_->chunk_count(); ++i) {
+                    held += have_[i] ? manifest_->length_of(i) : 0;
+                }
+                item->set_bytes_held(held);
+                item->set_total_size(manifest_->total_size);
+            }
+        } else if (unavailable_until_.contains(need.media_hash)) {
+            item->set_state(wire::MEDIA_UNAVAILABLE);
+        } else {
+            item->set_state(wire::MEDIA_QUEUED);
+        }
+    }
+    return out;
+}
+
+}  // namespace loa::node

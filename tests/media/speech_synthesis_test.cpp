@@ -1,0 +1,170 @@
+// Tests of synthesize_speech with the real espeak-ng, and of every way a speech command can fail.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "loa/media/audio_probe.hpp"
+#include "loa/media/speech_synthesis.hpp"
+#include "test_support.hpp"
+
+using Catch::Matchers::Contains;
+using loa::media::Error;
+using loa::media::SpeechOptions;
+using loa::media::split_command_line;
+using loa::media::synthesize_speech;
+using loa::test::TempDir;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kShort = "Thông báo họp thôn.";
+constexpr const char* kLong =
+    "Thông báo: ngày mai, thứ Bảy, Ủy ban nhân dân xã tổ chức tiêm phòng cho trẻ em tại trạm y "
+    "tế xã từ bảy giờ sáng. Đề nghị bà con đưa trẻ đi tiêm đúng giờ và mang theo sổ tiêm chủng.";
+
+SpeechOptions with_command(std::vector<std::string> command) {
+    SpeechOptions options;
+    options.command = std::move(command);
+    return options;
+}
+
+// Runs a command expected to fail; checks nothing is left behind and returns the error.
+Error refusal(const std::string& text, const SpeechOptions& options) {
+    TempDir dir;
+    auto out = dir / "speech.wav";
+    auto result = synthesize_speech(text, options, out);
+    REQUIRE_FALSE(result.has_value());
+    INFO(result.error().message);
+    CHECK_FALSE(fs::exists(out));
+    CHECK(fs::is_empty(dir.path()));  // no .part file either
+    return result.error();
+}
+
+}  // namespace
+
+TEST_CASE("speech: Vietnamese text becomes a WAV that FFmpeg probes, longer for longer text") {
+    TempDir dir;
+    auto short_wav = dir / "short.wav";
+    auto long_wav = dir / "long.wav";
+    auto spoken_short = synthesize_speech(kShort, {}, short_wav);
+    REQUIRE(spoken_short.has_value());
+    auto spoken_long = synthesize_speech(kLong, {}, long_wav);
+    REQUIRE(spoken_long.has_value());
+
+    auto probed_short = loa::media::probe_audio(short_wav);
+    auto probed_long = loa::media::probe_audio(long_wav);
+    REQUIRE(probed_short.has_value());
+    REQUIRE(probed_long.has_value());
+    CHECK(probed_short->container == "wav");
+    CHECK(probed_short->channels == 1);
+    CHECK(probed_short->duration_us == spoken_short->duration_us);
+    // About a second for four words; the long text has ten times as many.
+    CHECK(probed_short->duration_us > 500'000);
+    CHECK(probed_short->duration_us < 5'000'000);
+    CHECK(probed_long->duration_us > 4 * probed_short->duration_us);
+    CHECK(fs::exists(short_wav));
+    CHECK_FALSE(fs::exists(dir / "short.part.wav"));
+}
+
+TEST_CASE("speech: text that looks like options is spoken, not taken as options") {
+    TempDir dir;
+    auto out = dir / "dashes.wav";
+    // Were this read as arguments, espeak-ng would switch to English, print help, write elsewhere.
+    auto spoken = synthesize_speech("-v en --help -w /dev/null -5 độ", {}, out);
+    REQUIRE(spoken.has_value());
+    CHECK(spoken->duration_us > 1'000'000);
+}
+
+TEST_CASE("speech: the text reaches the command byte for byte, through no shell") {
+    TempDir dir;
+    auto out = dir / "quoted.wav";
+    auto seen = dir / "seen.txt";
+    const std::string text = "--\"Bà con\" 'chú ý': $HOME `date` ; rm -rf / \\ {out} {lang}\n";
+    // The test's own sh reads what arrives on stdin; the text itself never meets a shell.
+    auto options =
+        with_command({"sh", "-c", "cat > \"$1\" && exec espeak-ng -v \"$2\" -w \"$0\" -f \"$1\"",
+                      "{out}", seen.string(), "{lang}"});
+    auto spoken = synthesize_speech(text, options, out);
+    REQUIRE(spoken.has_value());
+    CHECK(loa::test::read_file(seen) == text);
+}
+
+TEST_CASE("speech: {text} passes the text as one argument; without {out} stdout is the WAV") {
+    TempDir dir;
+    auto out = dir / "argument.wav";
+    auto options = with_command({"espeak-ng", "-v", "{lang}", "--stdout", "--", "{text}"});
+    auto spoken = synthesize_speech("-5 độ ở Sa Pa, bà con giữ ấm.", options, out);
+    REQUIRE(spoken.has_value());
+    CHECK(spoken->container == "wav");
+    CHECK(spoken->duration_us > 1'000'000);
+}
+
+TEST_CASE("speech: a speech command that is not installed is reported as not found") {
+    auto error = refusal(kShort, with_command({"loa-no-such-speech-tool", "-w", "{out}"}));
+    CHECK_THAT(error.message, Contains("'loa-no-such-speech-tool' not found"));
+    CHECK_THAT(error.message, Contains("PATH"));
+}
+
+TEST_CASE("speech: a speech command that fails gives its exit code and the tail of its stderr") {
+    auto error = refusal(
+        kShort, with_command({"sh", "-c", "echo 'giọng vi: không có' >&2; exit 3", "{out}"}));
+    CHECK_THAT(error.message, Contains("'sh' failed with exit code 3"));
+    CHECK_THAT(error.message, Contains("giọng vi: không có"));
+
+    SpeechOptions unknown_voice;
+    unknown_voice.lang = "xx-no-such-voice";
+    error = refusal(kShort, unknown_voice);
+    CHECK_THAT(error.message, Contains("'espeak-ng' failed with exit code"));
+    CHECK_THAT(error.message, Contains("voice does not exist"));
+}
+
+TEST_CASE("speech: a speech command that writes nothing, or no audio, is refused") {
+    auto error = refusal(kShort, with_command({"true", "{out}"}));
+    CHECK(error.code == Error::Code::empty);
+    CHECK_THAT(error.message, Contains("'true' exited 0 but wrote no file"));
+
+    error = refusal(kShort, with_command({"true"}));  // stdout taken as the WAV: empty
+    CHECK(error.code == Error::Code::empty);
+    CHECK_THAT(error.message, Contains("wrote an empty file"));
+
+    error = refusal(kShort, with_command({"echo", "không phải âm thanh"}));
+    CHECK_THAT(error.message, Contains("'echo' did not write audio"));
+}
+
+TEST_CASE("speech: a speech command that hangs is killed at the timeout, children included") {
+    auto options = with_command({"sh", "-c", "sleep 30 & sleep 30", "{out}"});
+    options.timeout = std::chrono::milliseconds(300);
+    auto started = std::chrono::steady_clock::now();
+    auto error = refusal(kShort, options);
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+    CHECK_THAT(error.message, Contains("'sh' did not finish within 0.3 s and was killed"));
+}
+
+TEST_CASE("speech: empty text, a bad language or no command is refused before anything runs") {
+    auto error = refusal(" \n\t ", {});
+    CHECK(error.code == Error::Code::empty);
+    CHECK_THAT(error.message, Contains("empty"));
+
+    SpeechOptions dashed;
+    dashed.lang = "-w/tmp/x";
+    CHECK_THAT(refusal(kShort, dashed).message, Contains("'-w/tmp/x' is not a voice language"));
+
+    CHECK_THAT(refusal(kShort, with_command({})).message, Contains("no speech command"));
+}
+
+TEST_CASE("speech: a command line splits into argv with quotes and escapes, and nothing else") {
+    auto argv = split_command_line(R"(espeak-ng  -v {lang} -w "{out}" --punct='"' a\ b $HOME)");
+    REQUIRE(argv.has_value());
+    CHECK(*argv == std::vector<std::string>{"espeak-ng", "-v", "{lang}", "-w", "{out}",
+                                            "--punct=\"", "a b", "$HOME"});
+    CHECK(split_command_line("say ''")->size() == 2);
+
+    auto open = split_command_line("espeak-ng -v 'vi");
+    REQUIRE_FALSE(open.has_value());
+    CHECK_THAT(open.error().message, Contains("unterminated single quote"));
+    CHECK_FALSE(split_command_line("   ").has_value());
+}
