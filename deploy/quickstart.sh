@@ -24,22 +24,29 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== Bulletins (espeak-ng -v vi, converted with ffmpeg)"
+echo "== Bulletins (espeak-ng -v vi): a quiet MP3, a loud WAV and an Ogg Vorbis, normalised on import"
 texts=(
   "Bản tin phòng chống thiên tai. Bà con thôn Tả Van chú ý mưa lớn, đề phòng sạt lở đất."
   "Phong trào thi đua Lao động giỏi, lao động sáng tạo trên địa bàn tỉnh Lào Cai."
   "Xây dựng nông thôn mới: mỗi huyện giới thiệu ít nhất một mô hình điển hình mỗi tháng."
 )
 titles=("Phòng chống thiên tai" "Lao động giỏi, lao động sáng tạo" "Nông thôn mới")
+# As operators receive them: a phone recording far too quiet (MP3), a studio WAV far too loud,
+# and an Ogg Vorbis in between. Import measures each (EBU R128) and brings it to -23 LUFS Opus.
+files=("ban-tin-0.mp3" "ban-tin-1.wav" "ban-tin-2.ogg")
+encodings=("-af volume=0.08 -ac 1 -ar 22050 -c:a libmp3lame -b:a 48k"
+           "-af volume=3.0,alimiter=limit=0.97 -ac 2 -ar 44100 -c:a pcm_s16le"
+           "-ac 1 -ar 22050 -c:a libvorbis -q:a 3")
 hashes=()
 for i in "${!texts[@]}"; do
   espeak-ng -v vi -s 150 -w "$run/bulletins/raw-$i.wav" "${texts[$i]}"
-  ffmpeg -nostdin -loglevel error -y -i "$run/bulletins/raw-$i.wav" -ac 1 -ar 22050 \
-    -c:a libvorbis -q:a 3 "$run/bulletins/ban-tin-$i.ogg"
-  imported=$("$loactl" --json media import "$run/bulletins/ban-tin-$i.ogg" --title "${titles[$i]}")
+  # shellcheck disable=SC2086 # the encoding options are meant to split
+  ffmpeg -nostdin -loglevel error -y -i "$run/bulletins/raw-$i.wav" ${encodings[$i]} \
+    "$run/bulletins/${files[$i]}"
+  imported=$("$loactl" --json media import "$run/bulletins/${files[$i]}" --title "${titles[$i]}")
   hash=$(echo "$imported" | python3 -c 'import json,sys; print(json.load(sys.stdin)["media_hash"])')
   hashes+=("$hash")
-  echo "$imported" | python3 -c 'import json,sys; m=json.load(sys.stdin); print("%s…  %.2f s  %s  %.1f → %.1f LUFS  %s" % (m["media_hash"][:12], m["duration_seconds"], m["codec"], m["loudness_before_lufs"], m["loudness_after_lufs"], m["title"]))'
+  echo "$imported" | python3 -c 'import json,sys; m=json.load(sys.stdin); print("%-14s → %s…  %.2f s  opus  %.1f → %.1f LUFS  %s" % (sys.argv[1], m["media_hash"][:12], m["duration_seconds"], m["loudness_before_lufs"], m["loudness_after_lufs"], m["title"]))' "${files[$i]}"
 done
 
 echo "== Nodes"

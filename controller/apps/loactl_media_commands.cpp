@@ -1,4 +1,4 @@
-// loactl media import/list.
+// loactl media import/list/missing.
 #include "loactl_media_commands.hpp"
 
 #include <unistd.h>
@@ -12,6 +12,8 @@
 
 #include "loa/controller/database.hpp"
 #include "loa/controller/media_library.hpp"
+#include "loa/controller/node_media.hpp"
+#include "loa/controller/node_registry.hpp"
 #include "loa/controller/time_text.hpp"
 #include "loactl_media_output.hpp"
 
@@ -89,6 +91,11 @@ class ProgressBar {
     std::string stage_;
 };
 
+/// An instant without its fraction of a second, for titles people read.
+std::int64_t whole_seconds(std::int64_t us) {
+    return us / 1'000'000 * 1'000'000;
+}
+
 }  // namespace
 
 MediaCommands::MediaCommands(CLI::App& app, const std::string& data) : data_(data) {
@@ -123,14 +130,27 @@ MediaCommands::MediaCommands(CLI::App& app, const std::string& data) : data_(dat
                      "bitrate of the normalised Opus audio (bit/s)")
         ->capture_default_str();
     list_ = media_->add_subcommand("list", "list imported media");
+    missing_ = media_->add_subcommand(
+        "missing",
+        "per node, media the plays booked soon need that the node has not reported ready");
+    missing_->add_option("--hours", hours_, "look at the plays in the next N hours")
+        ->check(CLI::Range(1, 24 * 366))
+        ->capture_default_str();
+    missing_->add_option("--node", node_, "only this node");
+    missing_->add_option("--lang", lang_, "vi or en")
+        ->check(CLI::IsMember({"vi", "en"}))
+        ->capture_default_str();
 }
 
 bool MediaCommands::parsed() const {
-    return import_->parsed() || list_->parsed();
+    return import_->parsed() || list_->parsed() || missing_->parsed();
 }
 
 int MediaCommands::run(bool json) const {
-    return import_->parsed() ? import(json) : list(json);
+    if (import_->parsed()) {
+        return import(json);
+    }
+    return missing_->parsed() ? missing(json) : list(json);
 }
 
 int MediaCommands::import(bool json) const {
@@ -180,6 +200,56 @@ int MediaCommands::list(bool json) const {
     if (json) {
         std::cout << out.dump(2) << "\n";
     }
+    return 0;
+}
+
+int MediaCommands::missing(bool json) const {
+    auto db = lc::open_database(std::filesystem::path(data_) / "controller.db");
+    if (!db) {
+        return refused(db.error());
+    }
+    if (!node_.empty()) {
+        if (auto node = lc::find_node(**db, node_); !node) {
+            return refused(node.error());
+        }
+    }
+    const std::int64_t from = lc::now_us();
+    const std::int64_t to = from + static_cast<std::int64_t>(hours_) * 3600 * 1'000'000;
+    auto missing = lc::missing_media(**db, from, to, node_);
+    if (!missing) {
+        return refused(missing.error());
+    }
+    if (json) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& m : *missing) {
+            out.push_back({{"node", m.node_id},
+                           {"media_hash", m.media_hash},
+                           {"title", m.title},
+                           {"state", m.state},
+                           {"bytes_held", m.bytes_held},
+                           {"total_size", m.total_size},
+                           {"first_play", lc::format_local(m.first_play_us)},
+                           {"plays", m.plays},
+                           {"reported", m.reported_us ? lc::format_local(m.reported_us) : ""}});
+        }
+        std::cout << out.dump(2) << "\n";
+        return 0;
+    }
+    const bool vi = lang_ == "vi";
+    const std::string where =
+        node_.empty() ? (vi ? "mọi nút" : "every node") : (vi ? "nút " : "node ") + node_;
+    if (missing->empty()) {
+        fmt::print(fmt::runtime(vi ? "Đã sẵn sàng: {} có đủ nội dung cho các lượt phát trong {} "
+                                     "giờ tới.\n"
+                                   : "Everything ready: {} holds the media for the plays in the "
+                                     "next {} hours.\n"),
+                   where, hours_);
+        return 0;
+    }
+    fmt::print(fmt::runtime(vi ? "Nội dung chưa sẵn sàng cho các lượt phát từ {} đến {} ({}):\n\n"
+                               : "Media not ready for the plays from {} to {} ({}):\n\n"),
+               lc::format_local(whole_seconds(from)), lc::format_local(whole_seconds(to)), where);
+    std::cout << lc::render_missing_media(*missing, vi ? lc::Language::vi : lc::Language::en);
     return 0;
 }
 

@@ -1,4 +1,5 @@
-// loactl's media commands: import bulletins and list what the controller's library holds.
+// loactl's media commands: import bulletins, list what the controller's library holds, and show
+// which media the nodes still miss for their coming plays.
 #pragma once
 
 #include <string>
@@ -9,7 +10,7 @@
 
 namespace loa::loactl {
 
-/// `media import|list`. Other media commands hang off `media()`.
+/// `media import|list|missing`. Other media commands hang off `media()`.
 class MediaCommands {
   public:
     /// `data` is the controller's data directory (database and media store).
@@ -18,7 +19,7 @@ class MediaCommands {
     /// The `media` subcommand, for other commands to add theirs to.
     CLI::App* media() const { return media_; }
 
-    /// True when `media import` or `media list` was given on the command line.
+    /// True when `media import`, `media list` or `media missing` was given on the command line.
     bool parsed() const;
 
     /// Runs the given command. Exit codes: 0 done, 1 refused (the message says what, where, why).
@@ -27,16 +28,22 @@ class MediaCommands {
   private:
     int import(bool json) const;
     int list(bool json) const;
+    int missing(bool json) const;
 
     const std::string& data_;
     CLI::App* media_ = nullptr;
     CLI::App* import_ = nullptr;
     CLI::App* list_ = nullptr;
+    CLI::App* missing_ = nullptr;
     std::string file_;
     std::string title_;
     std::string use_ = "speaker";  // --for
     double max_duration_s_ = 0;    // --max-duration; the constructor sets the library's default
     controller::ImportOptions options_;  // the rest of the import options, bound directly
+    // missing
+    int hours_ = 24;
+    std::string node_;
+    std::string lang_ = "vi";
 };
 
 }  // namespace loa::loactl

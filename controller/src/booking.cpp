@@ -19,6 +19,9 @@ namespace sch = loa::schedules;
 
 namespace {
 
+/// How long a still image stays on a panel board when a campaign books it.
+constexpr std::int64_t kSlideSeconds = 10;
+
 struct StoredCampaign {
     sch::Campaign campaign;
     std::vector<sch::Item> items;
@@ -33,7 +36,7 @@ std::vector<StoredCampaign> load_campaigns(SQLite::Database& db,
                           "FROM campaigns WHERE window_end_us > ? AND plan_id IS NULL "
                           "ORDER BY booked_us, campaign_id");
     SQLite::Statement items(db,
-                            "SELECT m.media_hash, m.duration_us, m.title FROM campaign_items i "
+                            "SELECT m.media_hash, m.duration_us, m.title, m.kind FROM campaign_items i "
                             "JOIN media m USING (media_hash) WHERE i.campaign_id = ? "
                             "ORDER BY i.position");
     SQLite::Statement areas(db, "SELECT area_path FROM campaign_areas WHERE campaign_id = ?");
@@ -57,8 +60,17 @@ std::vector<StoredCampaign> load_campaigns(SQLite::Database& db,
             sch::Item item;
             item.id = items.getColumn(0).getString();
             item.title = items.getColumn(2).getString();
-            item.variants.push_back(
-                {sch::kDefaultLanguage, item.id, items.getColumn(1).getInt64()});
+            // Panel media: video plays its length; a still image (a slide) shows for
+            // kSlideSeconds. Loudspeakers get audio only, panels only pictures.
+            const std::string kind = items.getColumn(3).getString();
+            std::int64_t duration = items.getColumn(1).getInt64();
+            if (kind == "video") {
+                item.kind = sch::ItemKind::video;
+            } else if (kind == "image") {
+                item.kind = sch::ItemKind::slide;
+                duration = kSlideSeconds * 1'000'000;
+            }
+            item.variants.push_back({sch::kDefaultLanguage, item.id, duration});
             c.items.push_back(item.id);
             s.items.push_back(std::move(item));
         }

@@ -5,7 +5,9 @@
 #include <fmt/core.h>
 
 #include "loa/controller/database.hpp"
+#include "loa/controller/time_text.hpp"
 #include "loa/media/content_hash.hpp"
+#include "text_table.hpp"
 
 namespace loa::controller {
 
@@ -27,6 +29,37 @@ Result<std::string> state_name(wire::MediaState state) {
             return fail(Error::Code::invalid_input,
                         fmt::format("unknown media state {}", static_cast<int>(state)));
     }
+}
+
+std::string state_text(const std::string& state, Language language) {
+    if (language == Language::en) {
+        return state == "unreported" ? "not reported" : state;
+    }
+    if (state == "fetching") {
+        return "đang tải";
+    }
+    if (state == "queued") {
+        return "chờ tải";
+    }
+    if (state == "unavailable") {
+        return "máy chủ không có";  // the controller answered NOT_FOUND
+    }
+    return "chưa báo cáo";
+}
+
+/// Sizes in SI units with one decimal, as a download manager shows them.
+std::string size_text(std::uint64_t bytes) {
+    if (bytes < 1000) {
+        return fmt::format("{} B", bytes);
+    }
+    const double value = static_cast<double>(bytes);
+    if (bytes < 1'000'000) {
+        return fmt::format("{:.1f} kB", value / 1e3);
+    }
+    if (bytes < 1'000'000'000) {
+        return fmt::format("{:.1f} MB", value / 1e6);
+    }
+    return fmt::format("{:.1f} GB", value / 1e9);
 }
 
 }  // namespace
@@ -112,6 +145,24 @@ Result<std::vector<MissingMedia>> missing_media(SQLite::Database& db, std::int64
         }
         return out;
     });
+}
+
+std::string render_missing_media(const std::vector<MissingMedia>& missing, Language language) {
+    const bool vi = language == Language::vi;
+    std::vector<std::string> header =
+        vi ? std::vector<std::string>{"Nút",          "Nội dung",     "Mã",       "Trạng thái",
+                                      "Phát lần đầu", "Đã có / tổng", "Lượt phát"}
+           : std::vector<std::string>{"Node",       "Title",        "Hash", "State",
+                                      "First play", "Held / total", "Plays"};
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& m : missing) {
+        rows.push_back(
+            {m.node_id, m.title.empty() ? "-" : m.title, m.media_hash.substr(0, 12),
+             state_text(m.state, language), format_local(m.first_play_us),
+             size_text(m.bytes_held) + " / " + (m.total_size > 0 ? size_text(m.total_size) : "?"),
+             std::to_string(m.plays)});
+    }
+    return detail::render_text_table(header, rows, 5);
 }
 
 }  // namespace loa::controller

@@ -54,7 +54,8 @@ std::expected<ChunkManifest, Error> ChunkManifest::from_packed(std::string media
                                 "32-byte digests",
                                 media_hash, packed.size()));
     }
-    std::uint64_t expected = (total_size + chunk_size - 1) / chunk_size;
+    // Not (total + chunk - 1) / chunk: a size near 2^64 would wrap to a handful of chunks.
+    std::uint64_t expected = total_size / chunk_size + (total_size % chunk_size != 0 ? 1 : 0);
     if (packed.size() / sizeof(Digest) != expected) {
         return fail(Error::Code::corrupt,
                     fmt::format("manifest of {}: {} digests for {} bytes in {}-byte chunks "

@@ -332,7 +332,9 @@ std::vector<bool> ContentStore::partial_chunks(const ChunkManifest& manifest) co
     if (!fd.valid()) {
         return intact;
     }
-    std::string block(manifest.chunk_size, '\0');
+    // No chunk is longer than the file: a manifest from the network cannot make this allocate
+    // gigabytes by naming a huge chunk size.
+    std::string block(std::min<std::uint64_t>(manifest.chunk_size, manifest.total_size), '\0');
     for (std::uint32_t i = 0; i < manifest.chunk_count(); ++i) {
         std::size_t want = manifest.length_of(i);
         ssize_t n = ::pread(fd.get(), block.data(), want, static_cast<off_t>(manifest.offset_of(i)));

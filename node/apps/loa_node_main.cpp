@@ -26,7 +26,17 @@ int main(int argc, char** argv) {
     app.add_option("--max-window", options.fetch.max_window,
                    "most chunk requests in flight (default 16)")
         ->check(CLI::Range(1, 64));
+    double max_kbps = 0;
+    app.add_option("--max-kbps", max_kbps,
+                   "metered links: fetch media at most this many kbit/s (default: no limit)")
+        ->check(CLI::Range(1.0, 1e7));
+    double reverify_s = 3600;
+    app.add_option("--reverify-every", reverify_s,
+                   "seconds between checks of each cached file against its hash (default 3600)")
+        ->check(CLI::Range(0.1, 1e7));
     CLI11_PARSE(app, argc, argv);
+    options.fetch.max_bytes_per_s = static_cast<std::uint64_t>(max_kbps * 1000 / 8);
+    options.fetch.reverify_interval_us = static_cast<std::int64_t>(reverify_s * 1e6);
     options.prefetch_horizon_us = static_cast<std::int64_t>(prefetch_days * 86'400e6);
 
     auto parsed = loa::node::SinkSpec::parse(sink);

@@ -3,8 +3,11 @@
 #include "loa/node/media_fetcher.hpp"
 
 #include <algorithm>
+#include <expected>
 
 #include <spdlog/spdlog.h>
+
+#include "loa/protocol/envelope.hpp"
 
 namespace loa::node {
 
@@ -22,6 +25,22 @@ bool link_has_room(std::int64_t rtt_us, std::int64_t min_rtt_us) {
 /// Round trips this far above the fastest seen mean requests are queueing somewhere.
 bool link_is_queueing(std::int64_t rtt_us, std::int64_t min_rtt_us) {
     return rtt_us > 4 * min_rtt_us + 100'000;
+}
+
+/// The manifest as received, if it can be fetched by: it adds up (from_packed), and its chunks
+/// are no longer than a controller serves in one answer (a longer one would never come whole).
+std::expected<media::ChunkManifest, media::Error> usable_manifest(const wire::Manifest& m) {
+    auto parsed = media::ChunkManifest::from_packed(m.media_hash(), m.total_size(), m.chunk_size(),
+                                                    m.chunk_digests());
+    const std::uint64_t longest =
+        parsed ? std::min<std::uint64_t>(parsed->chunk_size, parsed->total_size) : 0;
+    if (longest > protocol::kMaxChunkBytes) {
+        return std::unexpected(media::Error{
+            media::Error::Code::corrupt,
+            fmt::format("manifest of {}: {}-byte chunks, but at most {} bytes are served at once",
+                        short_hash(m.media_hash()), longest, protocol::kMaxChunkBytes)});
+    }
+    return parsed;
 }
 
 }  // namespace
@@ -81,6 +100,7 @@ void MediaFetcher::tick(std::int64_t now_us) {
     for (auto it = in_flight_.begin(); it != in_flight_.end();) {
         if (now_us - it->second.sent_us > options_.request_timeout_us) {
             missing_.insert(it->first);
+            repeated_.insert(it->first);
             ++stats_.chunks_timed_out;
             timed_out = true;
             it = in_flight_.erase(it);
@@ -115,6 +135,8 @@ void MediaFetcher::start_next(std::int64_t now_us) {
         abandon_current(now_us);
     }
     current_ = next->media_hash;
+    file_requests_ = 0;
+    file_rejected_ = 0;
     manifest_.reset();
     manifest_sent_us_ = 0;
     changed();
@@ -127,6 +149,7 @@ void MediaFetcher::abandon_current(std::int64_t) {
     have_.clear();
     missing_.clear();
     in_flight_.clear();
+    repeated_.clear();
     changed();
 }
 
@@ -134,12 +157,13 @@ void MediaFetcher::on_manifest(const wire::Manifest& manifest, std::int64_t now_
     if (manifest.media_hash() != current_ || manifest_) {
         return;  // an answer to a request given up on
     }
-    auto parsed = media::ChunkManifest::from_packed(manifest.media_hash(), manifest.total_size(),
-                                                    manifest.chunk_size(),
-                                                    manifest.chunk_digests());
+    auto parsed = usable_manifest(manifest);
     if (!parsed) {
-        spdlog::error("media {}: {}; asking again", short_hash(current_), parsed.error().message);
-        manifest_sent_us_ = 0;
+        // The same controller would most likely answer the same at once: ask again only after
+        // a request timeout, as if this answer had never come.
+        spdlog::error("media {}: {}; asking again in {} s", short_hash(current_),
+                      parsed.error().message, options_.request_timeout_us / 1'000'000);
+        manifest_sent_us_ = now_us;
         return;
     }
     manifest_ = std::move(*parsed);
@@ -147,6 +171,7 @@ void MediaFetcher::on_manifest(const wire::Manifest& manifest, std::int64_t now_
     have_ = store_.partial_chunks(*manifest_);
     missing_.clear();
     in_flight_.clear();
+    repeated_.clear();
     std::uint32_t held = 0;
     for (std::uint32_t i = 0; i < manifest_->chunk_count(); ++i) {
         if (have_[i]) {
@@ -170,6 +195,9 @@ void MediaFetcher::on_manifest(const wire::Manifest& manifest, std::int64_t now_
 
 void MediaFetcher::send_requests(std::int64_t now_us) {
     while (static_cast<int>(in_flight_.size()) < window_ && !missing_.empty()) {
+        if (options_.max_bytes_per_s > 0 && now_us < rate_next_us_) {
+            return;  // over the metered rate: the next tick asks again
+        }
         std::uint32_t index = *missing_.begin();
         wire::Envelope out;
         auto* request = out.mutable_chunk_request();
@@ -180,8 +208,14 @@ void MediaFetcher::send_requests(std::int64_t now_us) {
             return;  // no connection: asked again on a later tick
         }
         missing_.erase(missing_.begin());
-        in_flight_[index] = Request{now_us};
+        in_flight_[index] = Request{now_us, repeated_.erase(index) > 0};
         ++stats_.chunks_requested;
+        ++file_requests_;
+        if (options_.max_bytes_per_s > 0) {
+            auto spacing = static_cast<std::int64_t>(manifest_->length_of(index) * 1'000'000 /
+                                                     options_.max_bytes_per_s);
+            rate_next_us_ = std::max(rate_next_us_, now_us) + spacing;
+        }
     }
 }
 
@@ -200,18 +234,21 @@ void MediaFetcher::adapt_window(std::int64_t rtt_us) {
 
 void MediaFetcher::on_chunk(const wire::Chunk& chunk, std::int64_t now_us) {
     if (!manifest_ || chunk.media_hash() != current_ ||
-        chunk.offset() % manifest_->chunk_size != 0) {
-        return;
+        chunk.offset() % manifest_->chunk_size != 0 || chunk.offset() >= manifest_->total_size) {
+        return;  // checked before narrowing: a far offset must not wrap onto a chunk in flight
     }
     auto index = static_cast<std::uint32_t>(chunk.offset() / manifest_->chunk_size);
     auto request = in_flight_.find(index);
     if (request == in_flight_.end()) {
         return;  // a late answer to a request that timed out and was sent again
     }
-    adapt_window(now_us - request->second.sent_us);
+    if (!request->second.repeated) {
+        adapt_window(now_us - request->second.sent_us);
+    }
     in_flight_.erase(request);
     if (!manifest_->matches(index, chunk.data())) {
         ++stats_.chunks_rejected;
+        ++file_rejected_;
         spdlog::warn("media {}: chunk {} ({} bytes at {}) does not match its digest; asking again",
                      short_hash(current_), index, chunk.data().size(), chunk.offset());
         missing_.insert(index);
@@ -238,8 +275,9 @@ void MediaFetcher::finish_current(std::int64_t now_us) {
     std::string hash = current_;
     auto completed = store_.complete_partial(hash);
     if (completed) {
-        spdlog::info("media {} ready ({} bytes, hash verified)", short_hash(hash),
-                     manifest_ ? manifest_->total_size : 0);
+        spdlog::info("media {} ready ({} bytes, hash verified; {} chunk requests, {} rejected)",
+                     short_hash(hash), manifest_ ? manifest_->total_size : 0, file_requests_,
+                     file_rejected_);
         ++stats_.files_completed;
         verified_at_[hash] = now_us;
         ready_news_ = true;
@@ -265,6 +303,7 @@ void MediaFetcher::on_not_found(std::int64_t now_us) {
 void MediaFetcher::on_session_lost() {
     for (const auto& [index, request] : in_flight_) {
         missing_.insert(index);
+        repeated_.insert(index);
     }
     in_flight_.clear();
     if (!manifest_) {

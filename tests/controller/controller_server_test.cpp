@@ -1,80 +1,13 @@
 // The ROUTER server over real loopback sockets: sessions, chunks, reports, and bad frames.
 #include <catch2/catch.hpp>
 
-#include <atomic>
-#include <thread>
-
 #include <zmq.hpp>
 
-#include "controller_fixture.hpp"
-#include "loa/controller/controller_server.hpp"
 #include "loa/controller/time_text.hpp"
-#include "loa/protocol/envelope.hpp"
+#include "server_fixture.hpp"
 
 using namespace loa;
 using namespace loa::test;
-
-namespace {
-
-/// A controller serving on a free loopback port from a background thread.
-struct RunningServer : ControllerFixture {
-    std::string endpoint = "tcp://127.0.0.1:" + std::to_string(free_tcp_port());
-    std::unique_ptr<controller::ControllerServer> server;
-    std::atomic<bool> stop{false};
-    std::thread thread;
-
-    void start() {
-        server = std::make_unique<controller::ControllerServer>(
-            *db, store, controller::ServerOptions{endpoint, 1000, 5000});
-        REQUIRE(server->bind().has_value());
-        thread = std::thread([this] { server->run(stop); });
-    }
-    ~RunningServer() {
-        stop = true;
-        if (thread.joinable()) {
-            thread.join();
-        }
-    }
-};
-
-/// A hand-driven node: a raw DEALER speaking the wire protocol.
-struct RawNode {
-    zmq::context_t context{1};
-    zmq::socket_t socket{context, zmq::socket_type::dealer};
-    std::uint64_t next_id = 1;
-
-    explicit RawNode(const std::string& endpoint) {
-        socket.set(zmq::sockopt::linger, 0);
-        socket.set(zmq::sockopt::rcvtimeo, 5000);
-        socket.connect(endpoint);
-    }
-    void send_raw(std::string_view bytes) { socket.send(zmq::buffer(bytes)); }
-    void send(wire::Envelope e) {
-        e.set_message_id(next_id++);
-        send_raw(protocol::encode(std::move(e)));
-    }
-    /// The next message of the given type, skipping others (e.g. schedule updates).
-    wire::Envelope receive(wire::Envelope::BodyCase type) {
-        for (int i = 0; i < 20; ++i) {
-            zmq::message_t frame;
-            REQUIRE(socket.recv(frame));
-            auto decoded = protocol::decode(frame.to_string_view());
-            REQUIRE(decoded.has_value());
-            if (decoded->body_case() == type) {
-                return *decoded;
-            }
-        }
-        FAIL("expected message never came");
-        return {};
-    }
-    void hello(const std::string& node_id) {
-        wire::Envelope e;
-        e.mutable_hello()->set_node_id(node_id);
-        send(e);
-    }
-};
-
-}  // namespace
 
 TEST_CASE("a registered node is welcomed and sent its timeline; an unknown one is refused") {
     RunningServer f;
@@ -117,8 +50,7 @@ TEST_CASE("media is served in chunks that reassemble to the stored file") {
     auto a = f.tone(2.0);
     f.start();
     RawNode node(f.endpoint);
-    node.hello("ta-van-01");
-    node.receive(wire::Envelope::kWelcome);
+    node.join("ta-van-01");
     std::string assembled;
     std::uint64_t total = 1;
     while (assembled.size() < total) {
@@ -145,8 +77,7 @@ TEST_CASE("a report is acked after commit, and a re-sent one is stored once") {
     f.node("ta-van-01", "vn/x");
     f.start();
     RawNode node(f.endpoint);
-    node.hello("ta-van-01");
-    node.receive(wire::Envelope::kWelcome);
+    node.join("ta-van-01");
     wire::Envelope report;
     auto* c = report.mutable_playback_report()->add_confirmations();
     c->set_seq(1);
@@ -174,8 +105,7 @@ TEST_CASE("malformed frames are refused and the controller keeps serving other n
     f.start();
     RawNode good(f.endpoint);
     RawNode bad(f.endpoint);
-    good.hello("ta-van-01");
-    good.receive(wire::Envelope::kWelcome);
+    good.join("ta-van-01");
 
     bad.send_raw(std::string("\x0a\xff\xff\xff garbage", 12));
     CHECK(bad.receive(wire::Envelope::kError).error().code() == wire::MALFORMED);
@@ -187,8 +117,7 @@ TEST_CASE("malformed frames are refused and the controller keeps serving other n
           std::string::npos);
     wire::Envelope welcome_from_node;  // a message only a controller sends
     welcome_from_node.mutable_welcome();
-    bad.hello("ta-van-01");
-    bad.receive(wire::Envelope::kWelcome);
+    bad.join("ta-van-01");
     bad.send(welcome_from_node);
     CHECK(bad.receive(wire::Envelope::kError).error().code() == wire::MALFORMED);
 

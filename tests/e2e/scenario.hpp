@@ -211,14 +211,30 @@ class Scenario {
 
     bool controller_running() { return controller_ && controller_->running(); }
 
-    void start_node(const std::string& id) {
+    /// Starts `loa-node` for `id`, talking to the controller (or to `via`, e.g. a proxy), with
+    /// `extra` flags.
+    void start_node(const std::string& id, const std::vector<std::string>& extra = {},
+                    const std::string& via = {}) {
         auto& slot = nodes_[id];
         REQUIRE_FALSE(slot);
-        slot = std::make_unique<test::Process>(
-            std::vector<std::string>{LOA_NODE_BIN, "--id", id, "--controller", endpoint_, "--data",
-                                     node_data(id).string(), "--sink",
-                                     "file:" + played(id).string()},
-            logs() / (id + ".log"));
+        std::vector<std::string> argv{LOA_NODE_BIN,
+                                      "--id",
+                                      id,
+                                      "--controller",
+                                      via.empty() ? endpoint_ : via,
+                                      "--data",
+                                      node_data(id).string(),
+                                      "--sink",
+                                      "file:" + played(id).string()};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        slot = std::make_unique<test::Process>(std::move(argv), logs() / (id + ".log"));
+    }
+
+    /// SIGKILL: the controller vanishes mid-work, as on a power cut.
+    void kill_controller() {
+        REQUIRE(controller_);
+        controller_->kill_hard();
+        controller_.reset();
     }
 
     void kill_node(const std::string& id) {

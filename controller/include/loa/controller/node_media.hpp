@@ -8,6 +8,7 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include "loa/controller/airtime_report.hpp"
 #include "loa/controller/error.hpp"
 #include "loa/protocol/loa.pb.h"
 
@@ -36,5 +37,9 @@ struct MissingMedia {
 Result<std::vector<MissingMedia>> missing_media(SQLite::Database& db, std::int64_t from_us,
                                                 std::int64_t to_us,
                                                 const std::string& node_id = {});
+
+/// A table for operators, one row per node and file as missing_media gives them: node, title,
+/// hash, state, first play (UTC+7), bytes held / total, plays. Diacritics line up.
+std::string render_missing_media(const std::vector<MissingMedia>& missing, Language language);
 
 }  // namespace loa::controller

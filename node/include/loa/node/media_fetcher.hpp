@@ -23,6 +23,8 @@ struct FetchOptions {
     std::int64_t unavailable_retry_us = 60'000'000;  ///< after NOT_FOUND, ask again this late
     /// A ready file is hashed again when its last check is older than this (disk corruption).
     std::int64_t reverify_interval_us = 3'600'000'000;
+    /// Bytes per second to ask for at most, for metered links; 0 = as fast as the link goes.
+    std::uint64_t max_bytes_per_s = 0;
 };
 
 /// One media file the timeline needs.
@@ -87,6 +89,9 @@ class MediaFetcher {
   private:
     struct Request {
         std::int64_t sent_us = 0;
+        /// Asked before (timed out or lost with the session): an answer may be to the earlier
+        /// copy, so its round trip says nothing about the link (Karn's rule).
+        bool repeated = false;
     };
 
     void start_next(std::int64_t now_us);
@@ -112,6 +117,11 @@ class MediaFetcher {
     std::vector<bool> have_;
     std::set<std::uint32_t> missing_;  ///< chunks not held and not in flight, lowest first
     std::map<std::uint32_t, Request> in_flight_;
+    std::set<std::uint32_t> repeated_;  ///< to be asked again after a timeout or lost session
+
+    std::uint64_t file_requests_ = 0;  ///< chunk requests sent for the current file
+    std::uint64_t file_rejected_ = 0;
+    std::int64_t rate_next_us_ = 0;  ///< max_bytes_per_s: no request before this time
 
     int window_;
     int answered_in_window_ = 0;

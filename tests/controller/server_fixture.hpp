@@ -1,0 +1,91 @@
+// A controller serving on a loopback port from a background thread, and a hand-driven node.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include <zmq.hpp>
+
+#include "controller_fixture.hpp"
+#include "loa/controller/controller_server.hpp"
+#include "loa/protocol/envelope.hpp"
+
+namespace loa::test {
+
+/// A hand-driven node: a raw DEALER speaking the wire protocol.
+struct RawNode {
+    zmq::context_t context{1};
+    zmq::socket_t socket{context, zmq::socket_type::dealer};
+    std::uint64_t next_id = 1;
+
+    explicit RawNode(const std::string& endpoint) {
+        socket.set(zmq::sockopt::linger, 0);
+        socket.set(zmq::sockopt::rcvtimeo, 5000);
+        socket.connect(endpoint);
+    }
+    void send_raw(std::string_view bytes) { socket.send(zmq::buffer(bytes)); }
+    /// Sends `e` with the next message id; returns that id.
+    std::uint64_t send(wire::Envelope e) {
+        const std::uint64_t id = next_id++;
+        e.set_message_id(id);
+        send_raw(protocol::encode(std::move(e)));
+        return id;
+    }
+    /// The next message of the given type, skipping others (e.g. schedule updates).
+    wire::Envelope receive(wire::Envelope::BodyCase type) {
+        for (int i = 0; i < 20; ++i) {
+            zmq::message_t frame;
+            REQUIRE(socket.recv(frame));
+            auto decoded = protocol::decode(frame.to_string_view());
+            REQUIRE(decoded.has_value());
+            if (decoded->body_case() == type) {
+                return *decoded;
+            }
+        }
+        FAIL("expected message never came");
+        return {};
+    }
+    void hello(const std::string& node_id) {
+        wire::Envelope e;
+        e.mutable_hello()->set_node_id(node_id);
+        send(e);
+    }
+    /// Says hello as `node_id` and waits to be welcomed.
+    void join(const std::string& node_id) {
+        hello(node_id);
+        receive(wire::Envelope::kWelcome);
+    }
+};
+
+/// A controller serving on a free loopback port from a background thread.
+struct RunningServer : ControllerFixture {
+    std::string endpoint = "tcp://127.0.0.1:" + std::to_string(free_tcp_port());
+    std::unique_ptr<controller::ControllerServer> server;
+    std::atomic<bool> stop{false};
+    std::thread thread;
+
+    void start() {
+        server = std::make_unique<controller::ControllerServer>(
+            *db, store, controller::ServerOptions{endpoint, 1000, 5000});
+        REQUIRE(server->bind().has_value());
+        thread = std::thread([this] { server->run(stop); });
+    }
+    /// Starts serving; returns a node that joined as `node_id` (registered beforehand).
+    std::unique_ptr<RawNode> start_and_join(const std::string& node_id) {
+        start();
+        auto joined = std::make_unique<RawNode>(endpoint);
+        joined->join(node_id);
+        return joined;
+    }
+    ~RunningServer() {
+        stop = true;
+        if (thread.joinable()) {
+            thread.join();
+        }
+    }
+};
+
+}  // namespace loa::test
