@@ -3,6 +3,8 @@
 #include <csignal>
 #include <cstdlib>
 
+#include <malloc.h>
+
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
@@ -14,6 +16,11 @@ std::atomic<bool> g_stop{false};
 }
 
 int main(int argc, char** argv) {
+    // Media chunks come and go as 64 KiB buffers: keep freed heap instead of giving it back to
+    // the kernel after every chunk and faulting it in again for the next (half the serving
+    // thread's time otherwise; docs/benchmarks.md).
+    mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+    mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
     CLI::App app{"loa controller: schedules, media and confirmations for loa node agents"};
     std::string data = std::getenv("LOA_DATA") ? std::getenv("LOA_DATA") : "loa-data";
     loa::controller::ServerOptions options;

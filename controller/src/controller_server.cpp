@@ -202,7 +202,9 @@ bool ControllerServer::send(const std::string& routing_id, wire::Envelope envelo
     envelope.set_message_id(next_message_id_++);
     envelope.set_in_reply_to(in_reply_to);
     std::string_view type = protocol::message_type(envelope);
-    std::string bytes = protocol::encode(std::move(envelope));
+    // Encoded straight into the ZeroMQ message: a media chunk is copied once, not twice.
+    zmq::message_t bytes(protocol::prepare_encoding(envelope));
+    protocol::encode_into(envelope, bytes.data());
     try {
         if (!router_.send(zmq::buffer(routing_id),
                           zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
@@ -214,7 +216,7 @@ bool ControllerServer::send(const std::string& routing_id, wire::Envelope envelo
                           type);
             return false;
         }
-        router_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+        router_.send(bytes, zmq::send_flags::dontwait);
         return true;
     } catch (const zmq::error_t& e) {
         // EHOSTUNREACH (ROUTER_MANDATORY): the node went away; it will say hello again.

@@ -262,24 +262,32 @@ std::expected<std::string, Error> ContentStore::read_chunk(const std::string& ha
                                                  offset, hash, size));
     }
     // Never allocate more than the file can give, whatever length was asked for.
-    std::string chunk(static_cast<std::size_t>(std::min<std::uint64_t>(length, size - offset)),
-                      '\0');
-    std::size_t done = 0;
-    while (done < chunk.size()) {
-        ssize_t n = ::pread(fd.get(), chunk.data() + done, chunk.size() - done,
-                            static_cast<off_t>(offset + done));
-        if (n == 0) {
-            break;  // the file shrank under us; return what there is
-        }
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(length, size - offset));
+    std::string chunk;
+    int read_error = 0;
+    // Read straight into the string, without zero-filling it first.
+    chunk.resize_and_overwrite(want, [&](char* buffer, std::size_t capacity) {
+        std::size_t done = 0;
+        while (done < capacity) {
+            ssize_t n = ::pread(fd.get(), buffer + done, capacity - done,
+                                static_cast<off_t>(offset + done));
+            if (n == 0) {
+                break;  // the file shrank under us; return what there is
             }
-            return failErrno("cannot read", path, errno);
+            if (n < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                read_error = errno;
+                break;
+            }
+            done += static_cast<std::size_t>(n);
         }
-        done += static_cast<std::size_t>(n);
+        return done;
+    });
+    if (read_error != 0) {
+        return failErrno("cannot read", path, read_error);
     }
-    chunk.resize(done);
     return chunk;
 }
 

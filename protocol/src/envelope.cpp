@@ -41,6 +41,15 @@ std::string encode(wire::Envelope envelope) {
     return envelope.SerializeAsString();
 }
 
+std::size_t prepare_encoding(wire::Envelope& envelope) {
+    envelope.set_version(kProtocolVersion);
+    return envelope.ByteSizeLong();  // also caches the sizes encode_into relies on
+}
+
+void encode_into(const wire::Envelope& envelope, void* out) {
+    envelope.SerializeWithCachedSizesToArray(static_cast<std::uint8_t*>(out));
+}
+
 std::string_view message_type(const wire::Envelope& envelope) {
     switch (envelope.body_case()) {
         case wire::Envelope::kHello:

@@ -38,6 +38,12 @@ std::expected<wire::Envelope, DecodeError> decode(std::string_view frame);
 /// Serialises an envelope, stamping the current protocol version.
 std::string encode(wire::Envelope envelope);
 
+/// The same in two steps, for a caller that owns the buffer (e.g. a ZeroMQ message, saving a
+/// copy of every media chunk): stamps the version and returns the encoded size; then
+/// `encode_into` writes exactly that many bytes to `out`.
+std::size_t prepare_encoding(wire::Envelope& envelope);
+void encode_into(const wire::Envelope& envelope, void* out);
+
 /// Name of the envelope's message type, e.g. "hello", for logs.
 std::string_view message_type(const wire::Envelope& envelope);
 
