@@ -75,6 +75,13 @@ report() { "$loactl" report airtime --campaign quickstart-lao-cai --from now-1h 
 all_confirmed() {
   report --json | python3 -c 'import json,sys; t=json.load(sys.stdin)["total"]; sys.exit(0 if t["planned_plays"]>0 and t["confirmed_plays"]==t["planned_plays"] else 1)'
 }
+echo "== Prefetch: the nodes fetch the Opus files by hash and report them ready"
+for _ in $(seq 1 10); do
+  [ "$("$loactl" --json media missing --hours 1)" = "[]" ] && break
+  sleep 1
+done
+"$loactl" media missing --hours 1
+
 echo "== Waiting for every node to confirm every bulletin"
 for _ in $(seq 1 120); do
   all_confirmed && break
