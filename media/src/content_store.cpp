@@ -243,7 +243,22 @@ std::expected<std::string, Error> ContentStore::read_chunk(const std::string& ha
     if (auto ok = checkHash(hash); !ok) {
         return std::unexpected(ok.error());
     }
-    fs::path path = root_ / hash;
+    return read_range(root_ / hash, hash, offset, length);
+}
+
+std::expected<std::string, Error> ContentStore::read_partial(const std::string& hash,
+                                                             std::uint64_t offset,
+                                                             std::uint32_t length) const {
+    if (auto ok = checkHash(hash); !ok) {
+        return std::unexpected(ok.error());
+    }
+    return read_range(partialPath(root_, hash), hash, offset, length);
+}
+
+std::expected<std::string, Error> ContentStore::read_range(const fs::path& path,
+                                                           const std::string& hash,
+                                                           std::uint64_t offset,
+                                                           std::uint32_t length) const {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) {
         if (errno == ENOENT) {
@@ -355,6 +370,16 @@ std::vector<bool> ContentStore::partial_chunks(const ChunkManifest& manifest) co
 }
 
 std::expected<void, Error> ContentStore::complete_partial(const std::string& hash) {
+    return complete(hash, nullptr);
+}
+
+std::expected<void, Error> ContentStore::complete_partial(const std::string& hash,
+                                                          const Digest& written) {
+    return complete(hash, &written);
+}
+
+std::expected<void, Error> ContentStore::complete(const std::string& hash,
+                                                  const Digest* written) {
     if (auto ok = checkHash(hash); !ok) {
         return std::unexpected(ok.error());
     }
@@ -362,7 +387,8 @@ std::expected<void, Error> ContentStore::complete_partial(const std::string& has
     if (auto ok = syncFile(part); !ok) {
         return ok;
     }
-    auto actual = sha256_file(part);
+    auto actual = written != nullptr ? std::expected<std::string, Error>(to_hex(*written))
+                                     : sha256_file(part);
     if (!actual) {
         return std::unexpected(actual.error());
     }

@@ -169,6 +169,8 @@ void MediaFetcher::on_manifest(const wire::Manifest& manifest, std::int64_t now_
     manifest_ = std::move(*parsed);
     // Resume: chunks already on disk are kept only if they still match their digest.
     have_ = store_.partial_chunks(*manifest_);
+    whole_ = media::Sha256();
+    hashed_upto_ = 0;
     missing_.clear();
     in_flight_.clear();
     repeated_.clear();
@@ -264,6 +266,11 @@ void MediaFetcher::on_chunk(const wire::Chunk& chunk, std::int64_t now_us) {
     have_[index] = true;
     ++stats_.chunks_accepted;
     stats_.bytes_accepted += chunk.data().size();
+    if (index == hashed_upto_) {
+        whole_.update(chunk.data());  // in order: hashed now, while the bytes are at hand
+        ++hashed_upto_;
+    }
+    advance_whole_hash();
     if (missing_.empty() && in_flight_.empty()) {
         finish_current(now_us);
         return;
@@ -271,9 +278,35 @@ void MediaFetcher::on_chunk(const wire::Chunk& chunk, std::int64_t now_us) {
     send_requests(now_us);
 }
 
+void MediaFetcher::advance_whole_hash() {
+    // Chunks held beyond the hashed prefix (resumed, or arrived out of order) are read back.
+    while (manifest_ && hashed_upto_ < manifest_->chunk_count() && have_[hashed_upto_]) {
+        auto data = store_.read_partial(current_, manifest_->offset_of(hashed_upto_),
+                                        manifest_->length_of(hashed_upto_));
+        if (!data || !manifest_->matches(hashed_upto_, *data)) {
+            spdlog::warn("media {}: chunk {} changed on disk; fetching it again",
+                         short_hash(current_), hashed_upto_);
+            have_[hashed_upto_] = false;
+            missing_.insert(hashed_upto_);
+            return;
+        }
+        whole_.update(*data);
+        ++hashed_upto_;
+    }
+}
+
 void MediaFetcher::finish_current(std::int64_t now_us) {
     std::string hash = current_;
-    auto completed = store_.complete_partial(hash);
+    // Every byte written was hashed on its way to disk (in file order), so the whole file is
+    // checked without reading it back; the player re-hashes it before it goes on air.
+    advance_whole_hash();
+    if (!missing_.empty()) {
+        send_requests(now_us);  // a held chunk changed on disk: fetched again first
+        return;
+    }
+    auto completed = manifest_ && hashed_upto_ == manifest_->chunk_count()
+                         ? store_.complete_partial(hash, whole_.finish())
+                         : store_.complete_partial(hash);
     if (completed) {
         spdlog::info("media {} ready ({} bytes, hash verified; {} chunk requests, {} rejected)",
                      short_hash(hash), manifest_ ? manifest_->total_size : 0, file_requests_,

@@ -230,3 +230,27 @@ TEST_CASE("names that are not content hashes are refused") {
     CHECK(loa::test::read_file(dir / "secret") == "do not touch");
     CHECK(filesIn(store.root()) == 0);
 }
+
+TEST_CASE("a partial download hashed as it was written completes without a re-read") {
+    TempDir dir;
+    ContentStore store(dir / "store");
+    auto bytes = sampleBytes(30'000);
+    auto hash = sha256_hex(bytes);
+    REQUIRE(store.write_partial(hash, 0, bytes).has_value());
+    auto piece = store.read_partial(hash, 1000, 500);
+    REQUIRE(piece.has_value());
+    CHECK(*piece == bytes.substr(1000, 500));
+
+    SECTION("the digest of what was written matches: stored") {
+        REQUIRE(store.complete_partial(hash, sha256(bytes)).has_value());
+        CHECK(store.contains(hash));
+        CHECK(loa::test::read_file(store.path_for(hash)) == bytes);
+    }
+    SECTION("it does not: a mismatch, and the partial file is gone") {
+        auto done = store.complete_partial(hash, sha256("something else"));
+        REQUIRE_FALSE(done.has_value());
+        CHECK(done.error().code == Error::Code::mismatch);
+        CHECK_FALSE(store.contains(hash));
+        CHECK(filesIn(store.root()) == 0);
+    }
+}

@@ -47,12 +47,25 @@ class ContentStore {
     /// mismatch the partial file is deleted and Error::Code::mismatch returned.
     std::expected<void, Error> complete_partial(const std::string& hash);
 
+    /// The same, for a caller that hashed every byte as it wrote it: `written` is the SHA-256 of
+    /// those bytes, checked against `hash` instead of reading the file back.
+    std::expected<void, Error> complete_partial(const std::string& hash, const Digest& written);
+
+    /// Reads up to `length` bytes at `offset` of the partial download of `hash`.
+    std::expected<std::string, Error> read_partial(const std::string& hash, std::uint64_t offset,
+                                                   std::uint32_t length) const;
+
     /// Re-hashes stored content; a file that no longer matches is deleted (returns mismatch).
     std::expected<void, Error> verify(const std::string& hash);
 
     void remove(const std::string& hash);
 
   private:
+    std::expected<std::string, Error> read_range(const std::filesystem::path& path,
+                                                 const std::string& hash, std::uint64_t offset,
+                                                 std::uint32_t length) const;
+    std::expected<void, Error> complete(const std::string& hash, const Digest* written);
+
     std::filesystem::path root_;
 };
 

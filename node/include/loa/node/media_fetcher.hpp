@@ -100,6 +100,8 @@ class MediaFetcher {
     void send_requests(std::int64_t now_us);
     void adapt_window(std::int64_t rtt_us);
     void reverify_one(std::int64_t now_us);
+    /// Feeds the whole-file hash the held chunks that follow its prefix.
+    void advance_whole_hash();
     void changed() { ++status_generation_; }
 
     media::ContentStore& store_;
@@ -119,6 +121,8 @@ class MediaFetcher {
     std::map<std::uint32_t, Request> in_flight_;
     std::set<std::uint32_t> repeated_;  ///< to be asked again after a timeout or lost session
 
+    media::Sha256 whole_;           ///< SHA-256 of chunks [0, hashed_upto_) of the current file
+    std::uint32_t hashed_upto_ = 0;
     std::uint64_t file_requests_ = 0;  ///< chunk requests sent for the current file
     std::uint64_t file_rejected_ = 0;
     std::int64_t rate_next_us_ = 0;  ///< max_bytes_per_s: no request before this time
