@@ -35,10 +35,11 @@ std::vector<StoredCampaign> load_campaigns(SQLite::Database& db,
                           "SELECT campaign_id, name, owner, window_start_us, window_end_us "
                           "FROM campaigns WHERE window_end_us > ? AND plan_id IS NULL "
                           "ORDER BY booked_us, campaign_id");
-    SQLite::Statement items(db,
-                            "SELECT m.media_hash, m.duration_us, m.title, m.kind FROM campaign_items i "
-                            "JOIN media m USING (media_hash) WHERE i.campaign_id = ? "
-                            "ORDER BY i.position");
+    SQLite::Statement items(
+        db,
+        "SELECT m.media_hash, m.duration_us, m.title, m.kind FROM campaign_items i "
+        "JOIN media m USING (media_hash) WHERE i.campaign_id = ? "
+        "ORDER BY i.position");
     SQLite::Statement areas(db, "SELECT area_path FROM campaign_areas WHERE campaign_id = ?");
     all.bind(1, static_cast<int64_t>(earliest));
     while (all.executeStep()) {

@@ -212,8 +212,7 @@ bool ControllerServer::send(const std::string& routing_id, wire::Envelope envelo
             // asks again when its request times out. Nothing else waits for this node.
             auto it = peers_.find(routing_id);
             spdlog::debug("node {}: send queue full, {} dropped",
-                          it != peers_.end() ? it->second.node_id : "(unknown)",
-                          type);
+                          it != peers_.end() ? it->second.node_id : "(unknown)", type);
             return false;
         }
         router_.send(bytes, zmq::send_flags::dontwait);

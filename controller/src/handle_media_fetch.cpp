@@ -24,15 +24,15 @@ std::shared_ptr<const media::ChunkManifest> ControllerServer::manifest_of(
         why = "no media " + media_hash + " on this controller";
         return nullptr;
     }
-    auto made = media::ChunkManifest::of_file(store_.path_for(media_hash),
-                                              options_.transfer_chunk_bytes);
+    auto made =
+        media::ChunkManifest::of_file(store_.path_for(media_hash), options_.transfer_chunk_bytes);
     if (!made) {
         why = made.error().message;
         return nullptr;
     }
     if (made->media_hash != media_hash) {
-        spdlog::error("media {} in the store hashes to {}: damaged on disk, not served",
-                      media_hash, made->media_hash);
+        spdlog::error("media {} in the store hashes to {}: damaged on disk, not served", media_hash,
+                      made->media_hash);
         why = "media " + media_hash + " is damaged in the controller's store";
         return nullptr;
     }

@@ -12,10 +12,10 @@ void ControllerServer::handle_media_status(Peer& peer, const std::string& routin
     auto recorded = record_media_status(db_, peer.node_id, in.media_status(), now_us());
     if (!recorded) {
         spdlog::warn("node {}: media status refused: {}", peer.node_id, recorded.error().message);
-        send_error(routing_id,
-                   recorded.error().code == Error::Code::invalid_input ? wire::MALFORMED
-                                                                       : wire::INTERNAL,
-                   recorded.error().message, in.message_id());
+        send_error(
+            routing_id,
+            recorded.error().code == Error::Code::invalid_input ? wire::MALFORMED : wire::INTERNAL,
+            recorded.error().message, in.message_id());
     }
 }
 

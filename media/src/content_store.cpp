@@ -360,11 +360,13 @@ std::vector<bool> ContentStore::partial_chunks(const ChunkManifest& manifest) co
     std::string block(std::min<std::uint64_t>(manifest.chunk_size, manifest.total_size), '\0');
     for (std::uint32_t i = 0; i < manifest.chunk_count(); ++i) {
         std::size_t want = manifest.length_of(i);
-        ssize_t n = ::pread(fd.get(), block.data(), want, static_cast<off_t>(manifest.offset_of(i)));
+        ssize_t n =
+            ::pread(fd.get(), block.data(), want, static_cast<off_t>(manifest.offset_of(i)));
         if (n <= 0) {
             break;  // end of what was written (or unreadable): the rest is fetched again
         }
-        intact[i] = manifest.matches(i, std::string_view(block.data(), static_cast<std::size_t>(n)));
+        intact[i] =
+            manifest.matches(i, std::string_view(block.data(), static_cast<std::size_t>(n)));
     }
     return intact;
 }
@@ -378,8 +380,7 @@ std::expected<void, Error> ContentStore::complete_partial(const std::string& has
     return complete(hash, &written);
 }
 
-std::expected<void, Error> ContentStore::complete(const std::string& hash,
-                                                  const Digest* written) {
+std::expected<void, Error> ContentStore::complete(const std::string& hash, const Digest* written) {
     if (auto ok = checkHash(hash); !ok) {
         return std::unexpected(ok.error());
     }

@@ -57,12 +57,12 @@ void MediaFetcher::set_needs(std::vector<MediaNeed> needs, std::int64_t horizon_
     });
     std::set<std::string> seen;
     std::erase_if(needs, [&](const MediaNeed& n) { return !seen.insert(n.media_hash).second; });
-    bool same = needs.size() == needs_.size() &&
-                std::equal(needs.begin(), needs.end(), needs_.begin(),
-                           [](const MediaNeed& a, const MediaNeed& b) {
-                               return a.media_hash == b.media_hash &&
-                                      a.needed_at_us == b.needed_at_us;
-                           });
+    bool same =
+        needs.size() == needs_.size() && std::equal(needs.begin(), needs.end(), needs_.begin(),
+                                                    [](const MediaNeed& a, const MediaNeed& b) {
+                                                        return a.media_hash == b.media_hash &&
+                                                               a.needed_at_us == b.needed_at_us;
+                                                    });
     needs_ = std::move(needs);
     horizon_end_us_ = horizon_end_us;
     if (!same) {

@@ -122,9 +122,9 @@ void Session::tick() {
         hb->set_node_time_us(now);
         hb->set_outbox_pending(static_cast<std::uint32_t>(store_.outbox_size()));
         auto media = fetcher_.status();
-        hb->set_media_missing(static_cast<std::uint32_t>(
-            std::count_if(media.items().begin(), media.items().end(),
-                          [](const wire::MediaItem& m) { return m.state() != wire::MEDIA_READY; })));
+        hb->set_media_missing(static_cast<std::uint32_t>(std::count_if(
+            media.items().begin(), media.items().end(),
+            [](const wire::MediaItem& m) { return m.state() != wire::MEDIA_READY; })));
         send(std::move(out));
     }
     if (now - last_report_us_ > kReportRetryUs) {
@@ -216,7 +216,7 @@ void Session::on_frame(std::string_view frame) {
                 heartbeat_interval_us_ =
                     static_cast<std::int64_t>(in.welcome().heartbeat_interval_ms()) * 1000;
             }
-            last_report_us_ = 0;         // deliver the outbox right away
+            last_report_us_ = 0;          // deliver the outbox right away
             status_sent_generation_ = 0;  // and tell what media the node holds
             spdlog::info("controller welcomed node {}", options_.node_id);
             break;

@@ -41,9 +41,9 @@ BigItem big_video(Scenario& s) {
         shell_quote(file.string())));
     REQUIRE(status == 0);
     REQUIRE(fs::file_size(file) > 19'000'000);
-    auto imported = s.loactl(fmt::format("media import --for panel {} --title {}",
-                                         shell_quote(file.string()),
-                                         shell_quote("Phim tuyên truyền phòng cháy")));
+    auto imported =
+        s.loactl(fmt::format("media import --for panel {} --title {}", shell_quote(file.string()),
+                             shell_quote("Phim tuyên truyền phòng cháy")));
     REQUIRE(imported["kind"] == "video");
     auto manifest = media::ChunkManifest::of_file(file, kChunkBytes);
     REQUIRE(manifest.has_value());
@@ -62,8 +62,7 @@ void book_ahead(Scenario& s, const BigItem& item) {
     auto booked = s.loactl(fmt::format(
         "campaign add phong-chay --name {} --owner {} --item {} --area {} --start now+1h "
         "--end now+2h",
-        shell_quote("Phòng cháy chữa cháy"), shell_quote("UBND xã Tả Van"), item.hash,
-        kPanelArea));
+        shell_quote("Phòng cháy chữa cháy"), shell_quote("UBND xã Tả Van"), item.hash, kPanelArea));
     REQUIRE(booked["unplaced"].empty());
 }
 
@@ -116,8 +115,11 @@ TransferLog transfer_log(Scenario& s, const std::string& node, const BigItem& it
     std::string log = loa::test::read_file(s.logs() / (node + ".log"));
     std::string h = item.hash.substr(0, 12);
     TransferLog out;
-    std::regex started("fetching media " + h + R"( \(\d+ bytes, \d+ chunks(, (\d+) already held)?\))");
-    std::regex ready("media " + h + R"( ready \(\d+ bytes, hash verified; (\d+) chunk requests, (\d+) rejected\))");
+    std::regex started("fetching media " + h +
+                       R"( \(\d+ bytes, \d+ chunks(, (\d+) already held)?\))");
+    std::regex ready(
+        "media " + h +
+        R"( ready \(\d+ bytes, hash verified; (\d+) chunk requests, (\d+) rejected\))");
     for (auto it = std::sregex_iterator(log.begin(), log.end(), started);
          it != std::sregex_iterator(); ++it) {
         out.held = (*it)[2].matched ? std::stol((*it)[2]) : 0;
@@ -235,9 +237,10 @@ TEST_CASE("scenario 07: a 20 MB item reaches 50 nodes, every copy verified and r
     // Each node told the controller, which now knows nothing is missing anywhere.
     bool reported = loa::test::wait_until(
         [&] {
-            return s.controller_scalar("SELECT count(*) FROM node_media WHERE state = 'ready' "
-                                       "AND media_hash = '" +
-                                       item.hash + "'") == static_cast<std::int64_t>(ids.size());
+            return s.controller_scalar(
+                       "SELECT count(*) FROM node_media WHERE state = 'ready' "
+                       "AND media_hash = '" +
+                       item.hash + "'") == static_cast<std::int64_t>(ids.size());
         },
         30s);
     E2E_CHECK(s, reported);

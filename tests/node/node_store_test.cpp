@@ -84,7 +84,6 @@ std::optional<std::int64_t> start_on_disk(const fs::path& file, const std::strin
     return q.getColumn(0).getInt64();
 }
 
-
 /// Hashes of what the pending plays need, with no horizon.
 std::vector<std::string> needed_hashes(NodeStore& store) {
     std::vector<std::string> hashes;

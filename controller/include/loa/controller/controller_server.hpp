@@ -4,8 +4,8 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
-#include <memory>
 #include <map>
+#include <memory>
 #include <string>
 
 #include <SQLiteCpp/Database.h>
@@ -20,8 +20,8 @@ namespace loa::controller {
 
 struct ServerOptions {
     std::string endpoint = "tcp://127.0.0.1:5599";
-    std::int64_t heartbeat_interval_ms = 30'000;  ///< told to nodes in Welcome
-    std::int64_t resend_after_ms = 5'000;         ///< an unacked ScheduleUpdate is sent again
+    std::int64_t heartbeat_interval_ms = 30'000;     ///< told to nodes in Welcome
+    std::int64_t resend_after_ms = 5'000;            ///< an unacked ScheduleUpdate is sent again
     std::uint32_t transfer_chunk_bytes = 64 * 1024;  ///< chunk size of the manifests served
     /// Messages queued for one node before more are dropped (the node asks again): with chunks of
     /// transfer_chunk_bytes this bounds the memory one node can hold in the controller.

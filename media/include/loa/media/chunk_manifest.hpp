@@ -15,7 +15,7 @@
 namespace loa::media {
 
 struct ChunkManifest {
-    std::string media_hash;    ///< SHA-256 of the whole file
+    std::string media_hash;  ///< SHA-256 of the whole file
     std::uint64_t total_size = 0;
     std::uint32_t chunk_size = 0;
     std::vector<Digest> digests;  ///< one per chunk, in order; the last chunk may be short

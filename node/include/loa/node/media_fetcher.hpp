@@ -19,7 +19,7 @@ namespace loa::node {
 struct FetchOptions {
     int initial_window = 2;  ///< chunk requests in flight when a transfer starts
     int max_window = 16;     ///< never more in flight than this (bounds the controller's queue)
-    std::int64_t request_timeout_us = 10'000'000;  ///< an unanswered request is sent again
+    std::int64_t request_timeout_us = 10'000'000;    ///< an unanswered request is sent again
     std::int64_t unavailable_retry_us = 60'000'000;  ///< after NOT_FOUND, ask again this late
     /// A ready file is hashed again when its last check is older than this (disk corruption).
     std::int64_t reverify_interval_us = 3'600'000'000;
@@ -121,7 +121,7 @@ class MediaFetcher {
     std::map<std::uint32_t, Request> in_flight_;
     std::set<std::uint32_t> repeated_;  ///< to be asked again after a timeout or lost session
 
-    media::Sha256 whole_;           ///< SHA-256 of chunks [0, hashed_upto_) of the current file
+    media::Sha256 whole_;  ///< SHA-256 of chunks [0, hashed_upto_) of the current file
     std::uint32_t hashed_upto_ = 0;
     std::uint64_t file_requests_ = 0;  ///< chunk requests sent for the current file
     std::uint64_t file_rejected_ = 0;
