@@ -205,6 +205,21 @@ class CorruptingProxy {
     std::thread thread_;
 };
 
+/// One panel node and the 20 MB item booked on it, the controller running; the node is started
+/// by the test, with the flags it needs.
+struct OneNode {
+    Scenario s;
+    std::string node = "bang-01";
+    BigItem item;
+
+    OneNode() {
+        add_panels(s, {node});
+        item = big_video(s);
+        book_ahead(s, item);
+        s.start_controller();
+    }
+};
+
 }  // namespace
 
 TEST_CASE("scenario 07: a 20 MB item reaches 50 nodes, every copy verified and reported ready",
@@ -248,12 +263,8 @@ TEST_CASE("scenario 07: a 20 MB item reaches 50 nodes, every copy verified and r
 
 TEST_CASE("scenario 07: a node killed mid-transfer resumes after its verified chunks",
           "[e2e][transfer]") {
-    Scenario s;
-    const std::string node = "bang-01";
-    add_panels(s, {node});
-    auto item = big_video(s);
-    book_ahead(s, item);
-    s.start_controller();
+    OneNode world;
+    auto& [s, node, item] = world;
     s.start_node(node, kMetered);
     E2E_REQUIRE(s, partly_fetched(s, node, item, 0.3));
     s.kill_node(node);
@@ -277,12 +288,8 @@ TEST_CASE("scenario 07: a node killed mid-transfer resumes after its verified ch
 
 TEST_CASE("scenario 07: a transfer survives the controller being killed and restarted",
           "[e2e][transfer]") {
-    Scenario s;
-    const std::string node = "bang-01";
-    add_panels(s, {node});
-    auto item = big_video(s);
-    book_ahead(s, item);
-    s.start_controller();
+    OneNode world;
+    auto& [s, node, item] = world;
     s.start_node(node, kMetered);
     E2E_REQUIRE(s, partly_fetched(s, node, item, 0.3));
     s.kill_controller();
@@ -301,12 +308,8 @@ TEST_CASE("scenario 07: a transfer survives the controller being killed and rest
 
 TEST_CASE("scenario 07: a chunk corrupted on the wire is detected and fetched again",
           "[e2e][transfer]") {
-    Scenario s;
-    const std::string node = "bang-01";
-    add_panels(s, {node});
-    auto item = big_video(s);
-    book_ahead(s, item);
-    s.start_controller();
+    OneNode world;
+    auto& [s, node, item] = world;
     CorruptingProxy proxy(s.endpoint(), 5);
     s.start_node(node, {}, proxy.endpoint());
     bool done = loa::test::wait_until([&] { return holds_verified(s, node, item); }, 60s);
@@ -319,12 +322,8 @@ TEST_CASE("scenario 07: a chunk corrupted on the wire is detected and fetched ag
 
 TEST_CASE("scenario 07: chunks corrupted on disk are fetched again, in a partial or a ready file",
           "[e2e][transfer]") {
-    Scenario s;
-    const std::string node = "bang-01";
-    add_panels(s, {node});
-    auto item = big_video(s);
-    book_ahead(s, item);
-    s.start_controller();
+    OneNode world;
+    auto& [s, node, item] = world;
     std::vector<std::string> flags = kMetered;
     flags.insert(flags.end(), {"--reverify-every", "1"});
     s.start_node(node, flags);
