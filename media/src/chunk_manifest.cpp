@@ -1,13 +1,11 @@
 // Chunk manifests: per-chunk SHA-256 of a media file, computed in one pass with the file's hash.
 #include "loa/media/chunk_manifest.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
 
 #include <fmt/core.h>
+
+#include "file_blocks.hpp"
 
 namespace loa::media {
 
@@ -76,45 +74,17 @@ std::expected<ChunkManifest, Error> ChunkManifest::of_file(const std::filesystem
     if (chunk_size == 0) {
         return fail(Error::Code::io, "chunk size 0");
     }
-    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return fail(Error::Code::io,
-                    fmt::format("{}: cannot open: {}", file.string(), std::strerror(errno)));
-    }
     ChunkManifest m;
     m.chunk_size = chunk_size;
     Sha256 whole;
-    std::string block(chunk_size, '\0');
-    while (true) {
-        std::size_t filled = 0;
-        while (filled < block.size()) {
-            ssize_t n = ::read(fd, block.data() + filled, block.size() - filled);
-            if (n == 0) {
-                break;
-            }
-            if (n < 0) {
-                if (errno == EINTR) {
-                    continue;
-                }
-                int err = errno;
-                ::close(fd);
-                return fail(Error::Code::io,
-                            fmt::format("{}: read error: {}", file.string(), std::strerror(err)));
-            }
-            filled += static_cast<std::size_t>(n);
-        }
-        if (filled == 0) {
-            break;
-        }
-        std::string_view data(block.data(), filled);
-        whole.update(data);
-        m.digests.push_back(sha256(data));
-        m.total_size += filled;
-        if (filled < block.size()) {
-            break;
-        }
+    auto read = detail::for_each_block(file, chunk_size, [&](std::string_view chunk) {
+        whole.update(chunk);
+        m.digests.push_back(sha256(chunk));
+        m.total_size += chunk.size();
+    });
+    if (!read) {
+        return std::unexpected(read.error());
     }
-    ::close(fd);
     m.media_hash = to_hex(whole.finish());
     return m;
 }

@@ -1,16 +1,12 @@
 // SHA-256 content hashes with OpenSSL's EVP interface, as lowercase hex.
 #include "loa/media/content_hash.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <stdexcept>
-#include <vector>
 
 #include <fmt/core.h>
 #include <openssl/evp.h>
+
+#include "file_blocks.hpp"
 
 namespace loa::media {
 
@@ -73,32 +69,12 @@ std::string sha256_hex(std::string_view bytes) {
 }
 
 std::expected<std::string, Error> sha256_file(const std::filesystem::path& file) {
-    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return std::unexpected(
-            Error{Error::Code::io,
-                  fmt::format("{}: cannot open: {}", file.string(), std::strerror(errno))});
-    }
     Sha256 hasher;
-    std::vector<char> block(kBlockSize);
-    while (true) {
-        ssize_t n = ::read(fd, block.data(), block.size());
-        if (n == 0) {
-            break;
-        }
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            int err = errno;
-            ::close(fd);
-            return std::unexpected(
-                Error{Error::Code::io,
-                      fmt::format("{}: read error: {}", file.string(), std::strerror(err))});
-        }
-        hasher.update({block.data(), static_cast<std::size_t>(n)});
+    auto read = detail::for_each_block(file, kBlockSize,
+                                       [&](std::string_view block) { hasher.update(block); });
+    if (!read) {
+        return std::unexpected(read.error());
     }
-    ::close(fd);
     return to_hex(hasher.finish());
 }
 
