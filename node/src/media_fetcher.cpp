@@ -71,7 +71,7 @@ void MediaFetcher::set_needs(std::vector<MediaNeed> needs, std::int64_t horizon_
     if (!current_.empty() && !seen.contains(current_)) {
         spdlog::info("media {} no longer needed; download paused (kept for later)",
                      short_hash(current_));
-        abandon_current(0);
+        abandon_current();
     }
 }
 
@@ -132,7 +132,7 @@ void MediaFetcher::start_next(std::int64_t now_us) {
         // Something needed sooner than the file in progress: that one waits, resumable.
         spdlog::info("media {} is needed sooner; {} waits", short_hash(next->media_hash),
                      short_hash(current_));
-        abandon_current(now_us);
+        abandon_current();
     }
     current_ = next->media_hash;
     file_requests_ = 0;
@@ -142,7 +142,7 @@ void MediaFetcher::start_next(std::int64_t now_us) {
     changed();
 }
 
-void MediaFetcher::abandon_current(std::int64_t) {
+void MediaFetcher::abandon_current() {
     current_.clear();
     manifest_.reset();
     manifest_sent_us_ = 0;
@@ -260,7 +260,7 @@ void MediaFetcher::on_chunk(const wire::Chunk& chunk, std::int64_t now_us) {
     if (auto written = store_.write_partial(current_, chunk.offset(), chunk.data()); !written) {
         spdlog::error("media {}: {}", short_hash(current_), written.error().message);
         unavailable_until_[current_] = now_us + options_.unavailable_retry_us;
-        abandon_current(now_us);
+        abandon_current();
         return;
     }
     have_[index] = true;
@@ -320,7 +320,7 @@ void MediaFetcher::finish_current(std::int64_t now_us) {
         spdlog::error("media {} discarded: {}", short_hash(hash), completed.error().message);
         unavailable_until_[hash] = now_us + options_.request_timeout_us;
     }
-    abandon_current(now_us);
+    abandon_current();
 }
 
 void MediaFetcher::on_not_found(std::int64_t now_us) {
@@ -330,7 +330,7 @@ void MediaFetcher::on_not_found(std::int64_t now_us) {
     spdlog::error("controller does not have media {}; asking again in {} s", short_hash(current_),
                   options_.unavailable_retry_us / 1'000'000);
     unavailable_until_[current_] = now_us + options_.unavailable_retry_us;
-    abandon_current(now_us);
+    abandon_current();
 }
 
 void MediaFetcher::on_session_lost() {

@@ -96,7 +96,7 @@ class MediaFetcher {
 
     void start_next(std::int64_t now_us);
     void finish_current(std::int64_t now_us);
-    void abandon_current(std::int64_t now_us);
+    void abandon_current();
     void send_requests(std::int64_t now_us);
     void adapt_window(std::int64_t rtt_us);
     void reverify_one(std::int64_t now_us);
