@@ -83,7 +83,7 @@ void MediaFetcher::tick(std::int64_t now_us) {
         }
         return retry;
     });
-    start_next(now_us);
+    start_next();
     if (current_.empty()) {
         reverify_one(now_us);
         return;
@@ -117,7 +117,7 @@ void MediaFetcher::tick(std::int64_t now_us) {
     send_requests(now_us);
 }
 
-void MediaFetcher::start_next(std::int64_t now_us) {
+void MediaFetcher::start_next() {
     const MediaNeed* next = nullptr;
     for (const auto& need : needs_) {
         if (!unavailable_until_.contains(need.media_hash) && !store_.contains(need.media_hash)) {

@@ -94,7 +94,7 @@ class MediaFetcher {
         bool repeated = false;
     };
 
-    void start_next(std::int64_t now_us);
+    void start_next();
     void finish_current(std::int64_t now_us);
     void abandon_current();
     void send_requests(std::int64_t now_us);
