@@ -80,6 +80,12 @@ std::string_view message_type(const wire::Envelope& envelope) {
             return "manifest";
         case wire::Envelope::kMediaStatus:
             return "media-status";
+        case wire::Envelope::kCommand:
+            return "command";
+        case wire::Envelope::kCommandResult:
+            return "command-result";
+        case wire::Envelope::kCommandAck:
+            return "command-ack";
         case wire::Envelope::BODY_NOT_SET:
             break;
     }
