@@ -8,6 +8,8 @@ packages=(
   # media: GStreamer 1.22 and FFmpeg 5.1
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-alsa gstreamer1.0-tools
+  # the node decodes panel video (gstreamer1.0-libav) and drives LED boards by KMS (plugins-bad)
+  gstreamer1.0-libav gstreamer1.0-plugins-bad
   libavformat-dev libavcodec-dev libavutil-dev libswresample-dev libebur128-dev
   # text slides for LED boards: Pango/Cairo and a font with every Vietnamese diacritic
   libpango1.0-dev libcairo2-dev fonts-dejavu-core
