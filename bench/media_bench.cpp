@@ -32,6 +32,7 @@
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
+#include "bench_support.hpp"
 #include "loa/controller/database.hpp"
 #include "loa/controller/node_registry.hpp"
 #include "loa/media/content_store.hpp"
@@ -42,6 +43,8 @@ namespace fs = std::filesystem;
 using namespace loa;
 
 namespace {
+
+using namespace loa::bench;
 
 constexpr std::uint32_t kFrameBytes = 64 * 1024;  // the controller's transfer_chunk_bytes
 constexpr int kSenderQueue = 64;                  // the controller's send_queue_per_node
@@ -62,16 +65,6 @@ struct Options {
     int raw_port = 0;
 };
 
-std::int64_t now_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
 /// The media: random bytes (the transfer path serves any stored content by hash). Both phases
 /// send exactly these bytes.
 std::string make_media(std::uint64_t size) {
@@ -84,36 +77,7 @@ std::string make_media(std::uint64_t size) {
     return bytes;
 }
 
-int free_tcp_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0 &&
-              ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
-    if (fd >= 0) {
-        ::close(fd);
-    }
-    if (!ok) {
-        throw std::runtime_error("no free TCP port on 127.0.0.1");
-    }
-    return ntohs(addr.sin_port);
-}
-
 // ---- what the kernel says about processes and sockets ---------------------------------------
-
-/// A `VmRSS:`-style field of /proc/<pid>/status, in KiB; 0 if unreadable.
-std::uint64_t proc_status_kb(pid_t pid, const std::string& field) {
-    std::ifstream in(fmt::format("/proc/{}/status", pid));
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.starts_with(field + ":")) {
-            return std::strtoull(line.c_str() + field.size() + 1, nullptr, 10);
-        }
-    }
-    return 0;
-}
 
 /// User + system CPU seconds a process (all its threads), or with `main_thread` only its main
 /// thread, has used so far.
@@ -212,71 +176,6 @@ std::uint64_t loopback_header_bytes() {
 }
 
 // ---- child processes --------------------------------------------------------------------------
-
-/// A child process, its output in a log file; killed if still running when destroyed.
-class Child {
-  public:
-    Child(const std::vector<std::string>& argv, const fs::path& log) {
-        std::vector<char*> args;
-        for (const auto& a : argv) {
-            args.push_back(const_cast<char*>(a.c_str()));
-        }
-        args.push_back(nullptr);
-        pid_ = ::fork();
-        if (pid_ < 0) {
-            throw std::runtime_error("fork failed");
-        }
-        if (pid_ == 0) {
-            ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the benchmark
-            int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            if (fd >= 0) {
-                ::dup2(fd, 1);
-                ::dup2(fd, 2);
-            }
-            ::execv(args[0], args.data());
-            ::_exit(127);
-        }
-    }
-    ~Child() {
-        if (!reaped_) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
-    }
-    Child(const Child&) = delete;
-    Child& operator=(const Child&) = delete;
-
-    pid_t pid() const { return pid_; }
-    bool running() {
-        if (!reaped_ && ::waitpid(pid_, &status_, WNOHANG) == pid_) {
-            reaped_ = true;
-        }
-        return !reaped_;
-    }
-    /// Waits up to `timeout` for the child to exit (after SIGTERM if `term`); its exit status,
-    /// -1 if it had to be killed.
-    int stop(bool term, std::chrono::milliseconds timeout) {
-        if (term && running()) {
-            ::kill(pid_, SIGTERM);
-        }
-        auto until = std::chrono::steady_clock::now() + timeout;
-        while (running() && std::chrono::steady_clock::now() < until) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        if (running()) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, &status_, 0);
-            reaped_ = true;
-            return -1;
-        }
-        return WIFEXITED(status_) ? WEXITSTATUS(status_) : -1;
-    }
-
-  private:
-    pid_t pid_ = -1;
-    int status_ = 0;
-    bool reaped_ = false;
-};
 
 std::string tail_of(const fs::path& log) {
     std::ifstream in(log);
@@ -657,7 +556,7 @@ LoaResult run_loa(const Options& options, const std::string& hash, std::uint64_t
         }
     }
 
-    result.rss_before_kb = proc_status_kb(controller.pid(), "VmRSS");
+    result.rss_before_kb = proc_status_value(controller.pid(), "VmRSS");
     frame_bytes = 0;
     result.times = {};
     auto lo0 = loopback_tx_bytes();
@@ -731,13 +630,13 @@ LoaResult run_loa(const Options& options, const std::string& hash, std::uint64_t
         if (work0 - last_sample >= std::chrono::milliseconds(100)) {
             last_sample = work0;
             result.rss_peak_sampled_kb =
-                std::max(result.rss_peak_sampled_kb, proc_status_kb(controller.pid(), "VmRSS"));
+                std::max(result.rss_peak_sampled_kb, proc_status_value(controller.pid(), "VmRSS"));
             if (!controller.running()) {
                 throw std::runtime_error("the controller stopped: " + tail_of(log));
             }
         }
     }
-    result.hwm_kb = proc_status_kb(controller.pid(), "VmHWM");
+    result.hwm_kb = proc_status_value(controller.pid(), "VmHWM");
     for (auto& n : nodes) {
         if (light) {
             result.verified += n->light_received == size ? 1 : 0;  // counted, not verified
@@ -773,10 +672,6 @@ double ratio(std::uint64_t a, std::uint64_t b) {
 
 void finish_wire(Phase& p, std::uint64_t header_bytes) {
     p.tcp_wire_bytes = p.tcp.bytes_out + p.tcp.bytes_in + p.tcp.segments * header_bytes;
-}
-
-const char* verdict(bool met) {
-    return met ? "PASS" : "MISS";
 }
 
 }  // namespace

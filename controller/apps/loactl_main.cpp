@@ -11,7 +11,9 @@
 #include "loa/controller/database.hpp"
 #include "loa/controller/node_registry.hpp"
 #include "loa/controller/time_text.hpp"
+#include "loactl_emergency_commands.hpp"
 #include "loactl_media_commands.hpp"
+#include "loactl_node_commands.hpp"
 #include "loactl_plan_commands.hpp"
 #include "loactl_text_media_commands.hpp"
 
@@ -77,8 +79,21 @@ int main(int argc, char** argv) {
     loa::loactl::PlanCommands plan_commands(app, data);
     loa::loactl::MediaCommands media_commands(app, data);
     loa::loactl::TextMediaCommands text_media_commands(media_commands.media(), data);
+    loa::loactl::NodeCommands node_commands(node_cmd, data);
+    loa::loactl::EmergencyCommands emergency_commands(app, data);
 
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        // --help exits 0; anything else is a bad command line: 2, as documented.
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+    if (node_commands.parsed()) {
+        return node_commands.run(json);
+    }
+    if (emergency_commands.parsed()) {
+        return emergency_commands.run(json);
+    }
     if (plan_commands.parsed()) {
         return plan_commands.run(json);
     }

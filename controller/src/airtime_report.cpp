@@ -23,6 +23,7 @@ void add(NodeAirtime& into, const NodeAirtime& row) {
     into.planned_us += row.planned_us;
     into.confirmed_plays += row.confirmed_plays;
     into.confirmed_us += row.confirmed_us;
+    into.interrupted += row.interrupted;
     into.failed += row.failed;
     into.skipped += row.skipped;
     into.unconfirmed += row.unconfirmed;
@@ -95,6 +96,9 @@ Result<AirtimeReport> airtime_report(SQLite::Database& db, const ReportQuery& qu
             if (outcome == "played") {
                 r->confirmed_plays += count;
                 r->confirmed_us += confirmed.getColumn(4).getInt64();
+            } else if (outcome == "interrupted") {
+                r->interrupted += count;
+                r->confirmed_us += confirmed.getColumn(4).getInt64();
             } else if (outcome == "failed") {
                 r->failed += count;
             } else {
@@ -119,11 +123,12 @@ Result<AirtimeReport> airtime_report(SQLite::Database& db, const ReportQuery& qu
 std::string render_table(const AirtimeReport& report, Language language) {
     const bool vi = language == Language::vi;
     std::vector<std::string> header =
-        vi ? std::vector<std::string>{"Nút",     "Khu vực",      "Lượt KH",
-                                      "Giây KH", "Lượt đã phát", "Giây đã phát",
-                                      "Lỗi",     "Bỏ qua",       "Chưa báo cáo"}
-           : std::vector<std::string>{"Node",     "Area",   "Planned", "Planned s",  "Played",
-                                      "Played s", "Failed", "Skipped", "Unconfirmed"};
+        vi ? std::vector<std::string>{"Nút",          "Khu vực",      "Lượt KH", "Giây KH",
+                                      "Lượt đã phát", "Giây đã phát", "Bị ngắt", "Lỗi",
+                                      "Bỏ qua",       "Chưa báo cáo"}
+           : std::vector<std::string>{"Node",    "Area",       "Planned",     "Planned s",
+                                      "Played",  "Played s",   "Interrupted", "Failed",
+                                      "Skipped", "Unconfirmed"};
     std::vector<std::vector<std::string>> cells;
     auto cells_of = [](const NodeAirtime& r) {
         return std::vector<std::string>{r.node_id,
@@ -132,6 +137,7 @@ std::string render_table(const AirtimeReport& report, Language language) {
                                         seconds(r.planned_us),
                                         std::to_string(r.confirmed_plays),
                                         seconds(r.confirmed_us),
+                                        std::to_string(r.interrupted),
                                         std::to_string(r.failed),
                                         std::to_string(r.skipped),
                                         std::to_string(r.unconfirmed)};
@@ -158,6 +164,7 @@ nlohmann::json to_json(const AirtimeReport& report) {
                               {"planned_seconds", static_cast<double>(r.planned_us) / 1e6},
                               {"confirmed_plays", r.confirmed_plays},
                               {"confirmed_seconds", static_cast<double>(r.confirmed_us) / 1e6},
+                              {"interrupted", r.interrupted},
                               {"failed", r.failed},
                               {"skipped", r.skipped},
                               {"unconfirmed", r.unconfirmed}};

@@ -19,9 +19,6 @@ namespace sch = loa::schedules;
 
 namespace {
 
-/// How long a still image stays on a panel board when a campaign books it.
-constexpr std::int64_t kSlideSeconds = 10;
-
 struct StoredCampaign {
     sch::Campaign campaign;
     std::vector<sch::Item> items;
@@ -62,14 +59,14 @@ std::vector<StoredCampaign> load_campaigns(SQLite::Database& db,
             item.id = items.getColumn(0).getString();
             item.title = items.getColumn(2).getString();
             // Panel media: video plays its length; a still image (a slide) shows for
-            // kSlideSeconds. Loudspeakers get audio only, panels only pictures.
+            // kSlideUs. Loudspeakers get audio only, panels only pictures.
             const std::string kind = items.getColumn(3).getString();
             std::int64_t duration = items.getColumn(1).getInt64();
             if (kind == "video") {
                 item.kind = sch::ItemKind::video;
             } else if (kind == "image") {
                 item.kind = sch::ItemKind::slide;
-                duration = kSlideSeconds * 1'000'000;
+                duration = kSlideUs;
             }
             item.variants.push_back({sch::kDefaultLanguage, item.id, duration});
             c.items.push_back(item.id);

@@ -13,6 +13,9 @@
 
 namespace loa::controller::detail {
 
+/// How long a still image stays on a panel board when a campaign or an emergency shows it.
+inline constexpr std::int64_t kSlideUs = 10'000'000;
+
 /// Writes planned plays into the `slots` table; a play already there is left as it is.
 class SlotWriter {
   public:

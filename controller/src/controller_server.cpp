@@ -39,7 +39,7 @@ Result<void> ControllerServer::bind() {
                     "cannot bind " + options_.endpoint + ": " + e.what());
     }
     spdlog::info("controller listening on {}", options_.endpoint);
-    push_due_timelines();  // records the current data_version
+    push_due_updates();  // records the current data_version
     return {};
 }
 
@@ -68,6 +68,7 @@ void ControllerServer::poll_once(int timeout_ms) {
         std::string routing_id = identity.to_string();
         zmq::message_t frame;
         (void)router_.recv(frame);
+        const std::int64_t received_us = now_us();
         if (frame.more()) {
             zmq::message_t rest;
             while (rest.more() || frame.more()) {
@@ -78,15 +79,16 @@ void ControllerServer::poll_once(int timeout_ms) {
             send_error(routing_id, wire::MALFORMED, "a loa message is exactly one frame", 0);
             continue;
         }
-        on_frame(routing_id, frame.to_string_view());
+        on_frame(routing_id, frame.to_string_view(), received_us);
     }
     if (now_us() >= next_periodic_us_) {
         next_periodic_us_ = now_us() + kPeriodicUs;
-        push_due_timelines();
+        push_due_updates();
     }
 }
 
-void ControllerServer::on_frame(const std::string& routing_id, std::string_view frame) {
+void ControllerServer::on_frame(const std::string& routing_id, std::string_view frame,
+                                std::int64_t received_us) {
     auto decoded = protocol::decode(frame);
     auto known = peers_.find(routing_id);
     std::string who = known != peers_.end() ? known->second.node_id : "(no hello yet)";
@@ -108,10 +110,13 @@ void ControllerServer::on_frame(const std::string& routing_id, std::string_view 
         return;
     }
     Peer& peer = known->second;
-    peer.last_seen_us = now_us();
+    peer.last_seen_us = received_us;
     switch (in.body_case()) {
         case wire::Envelope::kHeartbeat:
-            handle_heartbeat(peer, routing_id, in);
+            handle_heartbeat(peer, routing_id, in, received_us);
+            break;
+        case wire::Envelope::kCommandResult:
+            handle_command_result(peer, routing_id, in);
             break;
         case wire::Envelope::kScheduleAck:
             handle_schedule_ack(peer, in);
@@ -161,7 +166,7 @@ void ControllerServer::push_timeline(Peer& peer, const std::string& routing_id, 
     send(routing_id, std::move(out), 0);
 }
 
-void ControllerServer::push_due_timelines() {
+void ControllerServer::push_due_updates() {
     std::int64_t version = 0;
     try {
         SQLite::Statement q(db_, "PRAGMA data_version");
@@ -171,7 +176,8 @@ void ControllerServer::push_due_timelines() {
         spdlog::error("database: {}", e.what());
         return;
     }
-    // data_version moves when another connection (loactl) commits: campaigns or nodes changed.
+    // data_version moves when another connection (loactl) commits: campaigns, nodes or
+    // commands changed.
     bool changed = version != data_version_;
     data_version_ = version;
     std::int64_t silent_after = 3 * options_.heartbeat_interval_ms * 1000;
@@ -193,6 +199,10 @@ void ControllerServer::push_due_timelines() {
         // Unchanged data: only a stale unacked push (or time passing) is worth a recomputation.
         if (changed || now_us() - it->second.pushed_us > options_.resend_after_ms * 1000) {
             push_timeline(it->second, routing_id, false);
+        }
+        it = peers_.find(routing_id);  // a failed send forgets the peer
+        if (it != peers_.end() && (changed || now_us() >= it->second.next_command_check_us)) {
+            push_commands(it->second, routing_id);
         }
     }
 }

@@ -143,6 +143,100 @@ constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
         PRIMARY KEY (node_id, media_hash)
     );
     )sql",
+    // Version 6: the fleet. Each node's latest heartbeat; commands to nodes (kept until the node
+    // answers) and emergencies; confirmations gain what nodes measured, the outcome
+    // 'interrupted' (cut short by an emergency: the part that aired counts) and emergency plays,
+    // which have no booked slot. SQLite cannot change a CHECK, so confirmations are rebuilt.
+    R"sql(
+    CREATE TABLE node_status (
+        node_id TEXT PRIMARY KEY REFERENCES nodes(node_id),
+        received_us INTEGER NOT NULL,
+        node_time_us INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        current_slot_id TEXT NOT NULL,
+        current_title TEXT NOT NULL,
+        outbox_pending INTEGER NOT NULL,
+        media_missing INTEGER NOT NULL,
+        volume_percent INTEGER NOT NULL,
+        storage_free_bytes INTEGER NOT NULL,
+        cpu_temp_millicelsius INTEGER,
+        link_interface TEXT NOT NULL,
+        link_type TEXT NOT NULL,
+        link_signal_dbm INTEGER,
+        clock_offset_us INTEGER,
+        clock_round_trip_us INTEGER NOT NULL,
+        agent_version TEXT NOT NULL,
+        schedule_horizon_end_us INTEGER NOT NULL,
+        runway_end_us INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        amplifier_on INTEGER NOT NULL
+    );
+    CREATE TABLE emergencies (
+        emergency_id TEXT PRIMARY KEY,
+        created_us INTEGER NOT NULL,
+        media_hash TEXT NOT NULL REFERENCES media(media_hash),
+        title TEXT NOT NULL,
+        campaign_id TEXT REFERENCES campaigns(campaign_id),
+        repeat INTEGER NOT NULL CHECK (repeat >= 1),
+        until_expiry INTEGER NOT NULL,
+        expires_us INTEGER NOT NULL,
+        created_by TEXT,
+        cancelled_us INTEGER
+    );
+    -- Orders for nodes. The command blob is the wire::Command sent, command_id and issued_us
+    -- included; a command is sent again until the node's CommandResult is stored.
+    CREATE TABLE commands (
+        command_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        node_id TEXT NOT NULL REFERENCES nodes(node_id),
+        issued_us INTEGER NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('emergency', 'cancel-emergency', 'set-volume',
+                                           'set-amplifier', 'restart', 'send-log')),
+        command BLOB NOT NULL,
+        emergency_id TEXT REFERENCES emergencies(emergency_id),
+        expires_us INTEGER,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'expired', 'cancelled')),
+        ok INTEGER,
+        message TEXT,
+        log_tail BLOB,
+        done_us INTEGER,
+        result_received_us INTEGER
+    );
+    CREATE INDEX commands_by_node_state ON commands (node_id, state);
+    CREATE INDEX commands_by_emergency ON commands (emergency_id);
+    CREATE TABLE confirmations_v6 (
+        node_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        slot_id TEXT NOT NULL,
+        campaign_id TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        media_hash TEXT NOT NULL,
+        area_path TEXT NOT NULL,
+        planned_start_us INTEGER NOT NULL,
+        actual_start_us INTEGER NOT NULL,
+        actual_end_us INTEGER NOT NULL,
+        outcome TEXT NOT NULL
+            CHECK (outcome IN ('played', 'failed', 'skipped', 'interrupted')),
+        reason TEXT NOT NULL,
+        received_us INTEGER NOT NULL,
+        rms_dbfs REAL,
+        peak_dbfs REAL,
+        silent_seconds REAL,
+        measured_seconds REAL,
+        silence_threshold_dbfs REAL,
+        frames_rendered INTEGER NOT NULL DEFAULT 0,
+        offset_us INTEGER NOT NULL DEFAULT 0,
+        emergency_id TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (node_id, seq),
+        UNIQUE (node_id, slot_id)
+    );
+    INSERT INTO confirmations_v6 (node_id, seq, slot_id, campaign_id, item_id, media_hash,
+        area_path, planned_start_us, actual_start_us, actual_end_us, outcome, reason, received_us)
+    SELECT node_id, seq, slot_id, campaign_id, item_id, media_hash, area_path, planned_start_us,
+        actual_start_us, actual_end_us, outcome, reason, received_us FROM confirmations;
+    DROP TABLE confirmations;
+    ALTER TABLE confirmations_v6 RENAME TO confirmations;
+    CREATE INDEX confirmations_by_campaign ON confirmations (campaign_id, planned_start_us);
+    )sql",
 };
 
 }  // namespace

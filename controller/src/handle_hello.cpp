@@ -1,4 +1,5 @@
-// C:HELLO — a node opens (or reopens) its session; S:WELCOME and, if needed, its timeline.
+// C:HELLO — a node opens (or reopens) its session; S:WELCOME, its timeline if needed, and its
+// pending commands.
 #include <spdlog/spdlog.h>
 
 #include "loa/controller/controller_server.hpp"
@@ -28,6 +29,8 @@ void ControllerServer::handle_hello(const std::string& routing_id, const wire::E
     peer.last_seen_us = now_us();
     peer.acked_hash = hello.timeline_hash();
     peer.pushed_hash.clear();
+    peer.commands_sent_us.clear();  // a new session: every pending command is sent again
+    peer.next_command_check_us = 0;
     try {
         touch_node(db_, peer.node_id, peer.last_seen_us, hello.agent_version());
     } catch (const std::exception& e) {
@@ -40,8 +43,12 @@ void ControllerServer::handle_hello(const std::string& routing_id, const wire::E
     welcome->set_accepted_version(std::min(in.version(), protocol::kProtocolVersion));
     welcome->set_controller_time_us(now_us());
     welcome->set_heartbeat_interval_ms(static_cast<std::uint32_t>(options_.heartbeat_interval_ms));
-    if (send(routing_id, std::move(out), in.message_id())) {
-        push_timeline(peer, routing_id, true);
+    if (!send(routing_id, std::move(out), in.message_id())) {
+        return;
+    }
+    push_timeline(peer, routing_id, true);
+    if (auto it = peers_.find(routing_id); it != peers_.end()) {  // still there after the push
+        push_commands(it->second, routing_id);
     }
 }
 

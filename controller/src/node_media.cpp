@@ -47,21 +47,6 @@ std::string state_text(const std::string& state, Language language) {
     return "chưa báo cáo";
 }
 
-/// Sizes in SI units with one decimal, as a download manager shows them.
-std::string size_text(std::uint64_t bytes) {
-    if (bytes < 1000) {
-        return fmt::format("{} B", bytes);
-    }
-    const double value = static_cast<double>(bytes);
-    if (bytes < 1'000'000) {
-        return fmt::format("{:.1f} kB", value / 1e3);
-    }
-    if (bytes < 1'000'000'000) {
-        return fmt::format("{:.1f} MB", value / 1e6);
-    }
-    return fmt::format("{:.1f} GB", value / 1e9);
-}
-
 }  // namespace
 
 Result<void> record_media_status(SQLite::Database& db, const std::string& node_id,
@@ -156,11 +141,11 @@ std::string render_missing_media(const std::vector<MissingMedia>& missing, Langu
                                       "First play", "Held / total", "Plays"};
     std::vector<std::vector<std::string>> rows;
     for (const auto& m : missing) {
-        rows.push_back(
-            {m.node_id, m.title.empty() ? "-" : m.title, m.media_hash.substr(0, 12),
-             state_text(m.state, language), format_local(m.first_play_us),
-             size_text(m.bytes_held) + " / " + (m.total_size > 0 ? size_text(m.total_size) : "?"),
-             std::to_string(m.plays)});
+        rows.push_back({m.node_id, m.title.empty() ? "-" : m.title, m.media_hash.substr(0, 12),
+                        state_text(m.state, language), format_local(m.first_play_us),
+                        detail::size_text(m.bytes_held) + " / " +
+                            (m.total_size > 0 ? detail::size_text(m.total_size) : "?"),
+                        std::to_string(m.plays)});
     }
     return detail::render_text_table(header, rows, 5);
 }

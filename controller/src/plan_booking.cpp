@@ -26,7 +26,8 @@ std::string joined(const std::vector<PlanFileProblem>& problems) {
     return text;
 }
 
-/// Media of the plan's items must be imported; their probed durations are what plays.
+/// Media of the plan's items must be imported; their probed durations are what plays (a still
+/// slide keeps the duration the plan gives it).
 std::vector<PlanFileProblem> bind_media(SQLite::Database& db, sch::Plan& plan,
                                         const std::string& source) {
     std::vector<PlanFileProblem> problems;
@@ -45,7 +46,12 @@ std::vector<PlanFileProblem> bind_media(SQLite::Database& db, sch::Plan& plan,
             }
             media.bind(1, v.media);
             if (media.executeStep()) {
-                v.duration_us = media.getColumn(0).getInt64();
+                // A still picture has no length of its own: a slide shows for the duration the
+                // plan gives it. Everything else plays for what was probed.
+                const std::int64_t probed = media.getColumn(0).getInt64();
+                if (probed > 0 || item.kind != sch::ItemKind::slide) {
+                    v.duration_us = probed;
+                }
             } else {
                 problems.push_back({source, item.origin.line, 0,
                                     fmt::format("item '{}' ({} version): media {} is not imported "

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include <fmt/core.h>
+
 namespace loa::controller::detail {
 
 std::size_t display_width(std::string_view text) {
@@ -34,6 +36,17 @@ std::string pad(std::string_view text, std::size_t width, bool right) {
 std::string render_text_table(const std::vector<std::string>& header,
                               const std::vector<std::vector<std::string>>& rows,
                               std::size_t first_right, const std::vector<std::string>& footer) {
+    std::vector<bool> right(header.size());
+    for (std::size_t i = first_right; i < right.size(); ++i) {
+        right[i] = true;
+    }
+    return render_text_table(header, rows, right, footer);
+}
+
+std::string render_text_table(const std::vector<std::string>& header,
+                              const std::vector<std::vector<std::string>>& rows,
+                              const std::vector<bool>& right,
+                              const std::vector<std::string>& footer) {
     std::vector<std::size_t> widths(header.size());
     for (std::size_t i = 0; i < header.size(); ++i) {
         widths[i] = display_width(header[i]);
@@ -47,7 +60,7 @@ std::string render_text_table(const std::vector<std::string>& header,
     auto line = [&](const std::vector<std::string>& row) {
         std::string out;
         for (std::size_t i = 0; i < row.size(); ++i) {
-            out += (i ? "  " : "") + pad(row[i], widths[i], i >= first_right);
+            out += (i ? "  " : "") + pad(row[i], widths[i], i < right.size() && right[i]);
         }
         while (!out.empty() && out.back() == ' ') {
             out.pop_back();
@@ -70,6 +83,20 @@ std::string render_text_table(const std::vector<std::string>& header,
         out += rule + "\n" + line(footer);
     }
     return out;
+}
+
+std::string size_text(std::uint64_t bytes) {
+    if (bytes < 1000) {
+        return fmt::format("{} B", bytes);
+    }
+    const double value = static_cast<double>(bytes);
+    if (bytes < 1'000'000) {
+        return fmt::format("{:.1f} kB", value / 1e3);
+    }
+    if (bytes < 1'000'000'000) {
+        return fmt::format("{:.1f} MB", value / 1e6);
+    }
+    return fmt::format("{:.1f} GB", value / 1e9);
 }
 
 }  // namespace loa::controller::detail

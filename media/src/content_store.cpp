@@ -152,6 +152,23 @@ fs::path ContentStore::path_for(const std::string& hash) const {
     return root_ / hash;
 }
 
+std::vector<ContentStore::StoredFile> ContentStore::list() const {
+    std::vector<StoredFile> files;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(root_, ec)) {
+        const std::string name = entry.path().filename().string();
+        std::error_code entry_ec;
+        if (!is_content_hash(name) || !entry.is_regular_file(entry_ec)) {
+            continue;  // partial downloads, temporary files, anything else
+        }
+        StoredFile file{name, entry.file_size(entry_ec), entry.last_write_time(entry_ec)};
+        if (!entry_ec) {
+            files.push_back(std::move(file));
+        }
+    }
+    return files;
+}
+
 bool ContentStore::contains(const std::string& hash) const {
     if (!is_content_hash(hash)) {
         return false;

@@ -1,24 +1,48 @@
 // loa-node: the node agent on a loudspeaker cluster or LED board, until SIGINT or SIGTERM.
+#include <unistd.h>
+
 #include <atomic>
 #include <csignal>
+#include <cstring>
 
+#include <spdlog/sinks/rotating_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include "loa/node/node_agent.hpp"
 
 namespace {
+
 std::atomic<bool> g_stop{false};
+
+// stderr for the service manager, and a file whose tail the controller can ask for (SendLog).
+void log_to(const std::filesystem::path& file) {
+    auto err = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+    std::vector<spdlog::sink_ptr> sinks{err};
+    if (!file.empty()) {
+        // 1 MiB × 3 files: a week of a busy node's log on a small SD card.
+        sinks.push_back(
+            std::make_shared<spdlog::sinks::rotating_file_sink_mt>(file.string(), 1 << 20, 3));
+    }
+    spdlog::set_default_logger(
+        std::make_shared<spdlog::logger>("loa-node", sinks.begin(), sinks.end()));
+    spdlog::flush_every(std::chrono::seconds(2));
 }
+
+}  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"loa node agent: plays its controller's schedule and confirms every play"};
     loa::node::AgentOptions options;
     std::string sink = "auto";
+    std::string display = "kms";
     app.add_option("--id", options.node_id, "this node's id, as registered")->required();
     app.add_option("--controller", options.controller, "controller endpoint");
     app.add_option("--data", options.data_dir, "data directory (store and media cache)");
-    app.add_option("--sink", sink, "auto, alsa[:device], file:<dir> or fake");
+    app.add_option("--sink", sink, "loudspeakers: auto, alsa[:device], file:<dir> or fake");
+    app.add_option("--display", display,
+                   "panels: kms (an LED board, default), auto (a desktop window) or fake");
     double prefetch_days = 7;
     app.add_option("--prefetch-days", prefetch_days,
                    "fetch media for plays this many days ahead (default 7)")
@@ -34,10 +58,40 @@ int main(int argc, char** argv) {
     app.add_option("--reverify-every", reverify_s,
                    "seconds between checks of each cached file against its hash (default 3600)")
         ->check(CLI::Range(0.1, 1e7));
+    app.add_option("--resume-share", options.resume_share,
+                   "a late play still airs, from where it should be, if more than this share of "
+                   "it is left (default 0.5)")
+        ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--silence-threshold", options.silence_threshold_dbfs,
+                   "evidence: audio quieter than this many dBFS counts as silence (default -50)")
+        ->check(CLI::Range(-120.0, 0.0));
+    double clock_warn_ms = 50;
+    app.add_option("--clock-warn-ms", clock_warn_ms,
+                   "warn when the clock is further than this from the controller's (default 50)")
+        ->check(CLI::Range(1.0, 1e6));
+    double max_media_mb = 0;
+    app.add_option("--max-media-mb", max_media_mb,
+                   "cap on the media cache; media no play needs is removed first (default: none)")
+        ->check(CLI::Range(1.0, 1e7));
+    double min_free_mb = 256;
+    app.add_option("--min-free-mb", min_free_mb,
+                   "free space kept on the data disk by removing unneeded media (default 256)")
+        ->check(CLI::Range(0.0, 1e7));
+    app.add_option("--amplifier-command", options.amplifier_command,
+                   "powers the amplifier; {state} becomes on or off, e.g. '/usr/local/bin/amp "
+                   "{state}'");
+    std::string log_file = "default";
+    app.add_option("--log-file", log_file,
+                   "the agent's log, rotated at 1 MiB (default <data>/agent.log; '' for none)");
     CLI11_PARSE(app, argc, argv);
     options.fetch.max_bytes_per_s = static_cast<std::uint64_t>(max_kbps * 1000 / 8);
     options.fetch.reverify_interval_us = static_cast<std::int64_t>(reverify_s * 1e6);
     options.prefetch_horizon_us = static_cast<std::int64_t>(prefetch_days * 86'400e6);
+    options.clock_warn_us = static_cast<std::int64_t>(clock_warn_ms * 1000);
+    options.max_media_bytes = static_cast<std::uint64_t>(max_media_mb * 1024 * 1024);
+    options.min_free_bytes = static_cast<std::uint64_t>(min_free_mb * 1024 * 1024);
+    options.log_file =
+        log_file == "default" ? options.data_dir / "agent.log" : std::filesystem::path(log_file);
 
     auto parsed = loa::node::SinkSpec::parse(sink);
     if (!parsed) {
@@ -45,13 +99,36 @@ int main(int argc, char** argv) {
         return 2;
     }
     options.sink = *parsed;
+    auto parsed_display = loa::node::DisplaySpec::parse(display);
+    if (!parsed_display) {
+        spdlog::critical("--display: {}", parsed_display.error());
+        return 2;
+    }
+    options.display = *parsed_display;
+    try {
+        std::filesystem::create_directories(options.data_dir);
+        log_to(options.log_file);
+    } catch (const std::exception& e) {
+        spdlog::critical("cannot open the log {}: {}", options.log_file.string(), e.what());
+        return 1;
+    }
     std::signal(SIGINT, [](int) { g_stop = true; });
     std::signal(SIGTERM, [](int) { g_stop = true; });
+    bool restart = false;
     try {
         loa::node::NodeAgent agent(options);
         agent.run(g_stop);
+        restart = agent.restart_requested() && !g_stop;
     } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());
+        return 1;
+    }
+    if (restart) {
+        // The same program with the same arguments and pid: a service manager sees no exit.
+        spdlog::warn("node {} restarting on the controller's command", options.node_id);
+        spdlog::default_logger()->flush();
+        ::execv("/proc/self/exe", argv);
+        spdlog::critical("restart failed: {}", std::strerror(errno));
         return 1;
     }
     spdlog::info("node {} stopped", options.node_id);

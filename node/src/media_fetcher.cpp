@@ -65,6 +65,7 @@ void MediaFetcher::set_needs(std::vector<MediaNeed> needs, std::int64_t horizon_
                                                     });
     needs_ = std::move(needs);
     horizon_end_us_ = horizon_end_us;
+    next_start_scan_us_ = 0;
     if (!same) {
         changed();
     }
@@ -80,10 +81,16 @@ void MediaFetcher::tick(std::int64_t now_us) {
         bool retry = entry.second <= now_us;
         if (retry) {
             changed();
+            next_start_scan_us_ = 0;
         }
         return retry;
     });
-    start_next();
+    // Which file comes next means a stat of every needed file: done when the needs or the
+    // current file change, and once a second, not on every tick of an idle node.
+    if (now_us >= next_start_scan_us_) {
+        next_start_scan_us_ = now_us + kStartScanUs;
+        start_next();
+    }
     if (current_.empty()) {
         reverify_one(now_us);
         return;
@@ -144,6 +151,7 @@ void MediaFetcher::start_next() {
 
 void MediaFetcher::abandon_current() {
     current_.clear();
+    next_start_scan_us_ = 0;
     manifest_.reset();
     manifest_sent_us_ = 0;
     have_.clear();
@@ -296,6 +304,7 @@ void MediaFetcher::advance_whole_hash() {
 }
 
 void MediaFetcher::finish_current(std::int64_t now_us) {
+    next_start_scan_us_ = 0;
     std::string hash = current_;
     // Every byte written was hashed on its way to disk (in file order), so the whole file is
     // checked without reading it back; the player re-hashes it before it goes on air.
@@ -363,6 +372,7 @@ void MediaFetcher::reverify_one(std::int64_t now_us) {
             spdlog::error("media {} failed its check and is fetched again: {}",
                           short_hash(need.media_hash), ok.error().message);
             changed();
+            next_start_scan_us_ = 0;
         }
         return;  // one file per tick keeps the session responsive
     }

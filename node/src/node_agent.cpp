@@ -1,10 +1,16 @@
-// The player side of the node agent: preroll ahead, start on the clock, confirm every play.
+// The player side of the node agent: preroll ahead, start on the clock, confirm every play,
+// and let an emergency pre-empt whatever airs.
 #include "loa/node/node_agent.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <fstream>
 
+#include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
+#include "agent_control.hpp"
+#include "hook_command.hpp"
 #include "session.hpp"
 #include "wall_clock.hpp"
 
@@ -12,11 +18,108 @@ namespace loa::node {
 
 using detail::now_us;
 
+namespace {
+
+/// A late join starts this far after the decision, so the pipeline can preroll and seek first.
+constexpr std::int64_t kResumeLeadUs = 400'000;
+/// While an emergency's media is still on its way, the player looks again this often.
+constexpr std::int64_t kRecheckUs = 200'000;
+constexpr auto kHookTimeout = std::chrono::seconds(10);
+
+PlayerOptions player_options(const AgentOptions& options, NodeStore& store) {
+    PlayerOptions p;
+    p.audio = options.sink;
+    p.display = options.display;
+    p.silence_threshold_dbfs = options.silence_threshold_dbfs;
+    // The volume a technician or the controller set survives restarts and power cuts.
+    p.volume = std::clamp(std::stoi(store.setting("volume").value_or("100")), 0, 100) / 100.0;
+    return p;
+}
+
+// Output files (file sink) are named by planned start and slot, safe as a file name.
+std::string output_name_for(const wire::Slot& slot) {
+    std::string name = std::to_string(slot.start_us()) + "_";
+    for (char c : slot.slot_id()) {
+        name += (std::isalnum(static_cast<unsigned char>(c)) || c == '-') ? c : '_';
+    }
+    return name;
+}
+
+}  // namespace
+
+/// The session's window on the agent (network thread → player side).
+class NodeAgent::Control final : public detail::AgentControl {
+  public:
+    explicit Control(NodeAgent& agent) : agent_(agent) {}
+
+    detail::NowPlaying now_playing() override {
+        std::lock_guard lock(agent_.playing_mutex_);
+        return {agent_.playing_state_, agent_.playing_slot_id_, agent_.playing_title_};
+    }
+    void timeline_changed() override { agent_.wake_player(); }
+    void preempt() override { agent_.preempt(); }
+    void apply_volume(int percent) override {
+        agent_.player_.set_volume(percent / 100.0);
+        // A scheduled play prerolled but not yet started holds buffers made at the old gain,
+        // which would air first: it is prerolled again (it stays pending; see play_slot).
+        bool reroll = false;
+        {
+            std::lock_guard lock(agent_.playing_mutex_);
+            reroll = agent_.playing_emergency_id_.empty() && !agent_.player_.playing();
+            if (reroll) {
+                agent_.preempted_ = true;
+            }
+        }
+        if (reroll) {
+            agent_.player_.stop();
+            agent_.wake_player();
+        }
+    }
+    std::expected<std::string, std::string> set_amplifier(bool on) override {
+        const char* state = on ? "on" : "off";
+        if (agent_.options_.amplifier_command.empty()) {
+            return std::unexpected(
+                std::string("no amplifier hook on this node (start loa-node with "
+                            "--amplifier-command)"));
+        }
+        auto ran =
+            detail::run_hook(agent_.options_.amplifier_command, {{"state", state}}, kHookTimeout);
+        if (!ran) {
+            return std::unexpected("amplifier " + std::string(state) + ": " + ran.error());
+        }
+        return fmt::format("amplifier {}", state);
+    }
+    void request_restart() override {
+        agent_.restart_ = true;
+        agent_.wake_player();
+    }
+    bool restart_requested() override { return agent_.restart_.load(); }
+    std::string log_tail(std::size_t max_bytes) override {
+        if (agent_.options_.log_file.empty()) {
+            return "this agent keeps no log file (--log-file)\n";
+        }
+        spdlog::default_logger()->flush();
+        std::ifstream in(agent_.options_.log_file, std::ios::binary | std::ios::ate);
+        if (!in) {
+            return "cannot read " + agent_.options_.log_file.string() + "\n";
+        }
+        const auto size = static_cast<std::size_t>(in.tellg());
+        const std::size_t take = std::min(size, max_bytes);
+        std::string tail(take, '\0');
+        in.seekg(static_cast<std::streamoff>(size - take));
+        in.read(tail.data(), static_cast<std::streamsize>(take));
+        return tail;
+    }
+
+  private:
+    NodeAgent& agent_;
+};
+
 NodeAgent::NodeAgent(AgentOptions options)
     : options_(std::move(options)),
       store_(options_.data_dir / "node.db"),
       media_(options_.data_dir / "media"),
-      player_(options_.sink) {}
+      player_(player_options(options_, store_)) {}
 
 NodeAgent::~NodeAgent() {
     stopping_ = true;
@@ -32,7 +135,8 @@ void NodeAgent::run(const std::atomic<bool>& stop) {
         spdlog::warn("{} play(s) interrupted by the last shutdown confirmed as failed", n);
     }
     player_thread_ = std::thread([this] { player_loop(); });
-    Session session(options_, store_, media_, [this] { wake_player(); });
+    Control control(*this);
+    Session session(options_, store_, media_, control);
     session.run(stop);
     stopping_ = true;
     player_.stop();
@@ -48,41 +152,103 @@ void NodeAgent::wake_player() {
     wake_.notify_all();
 }
 
-void NodeAgent::wait_until(std::int64_t deadline_us) {
+std::uint64_t NodeAgent::wake_generation() {
+    std::lock_guard lock(wake_mutex_);
+    return wake_generation_;
+}
+
+void NodeAgent::wait_until(std::int64_t deadline_us, std::uint64_t seen_generation) {
     std::unique_lock lock(wake_mutex_);
-    auto generation = wake_generation_;
     auto deadline = std::chrono::system_clock::time_point(std::chrono::microseconds(deadline_us));
-    wake_.wait_until(lock, deadline,
-                     [&] { return stopping_.load() || wake_generation_ != generation; });
+    wake_.wait_until(lock, deadline, [&] {
+        return stopping_.load() || restart_.load() || wake_generation_ != seen_generation;
+    });
+}
+
+void NodeAgent::preempt() {
+    // Stops what airs only when an emergency should take its place: a scheduled play while an
+    // emergency with its media is waiting, or an emergency play that was cancelled.
+    auto active = store_.active_emergency();
+    const bool playable = active && media_.contains(active->emergency.media_hash());
+    bool stop = false;
+    {
+        std::lock_guard lock(playing_mutex_);
+        if (!playing_emergency_id_.empty()) {
+            stop = !active || active->emergency.emergency_id() != playing_emergency_id_;
+        } else {
+            stop = playable;
+        }
+        if (stop) {
+            preempted_ = true;
+        }
+    }
+    if (stop) {
+        player_.stop();
+    }
+    wake_player();
+}
+
+void NodeAgent::set_now_playing(std::string state, const wire::Slot* slot) {
+    std::lock_guard lock(playing_mutex_);
+    playing_state_ = std::move(state);
+    playing_slot_id_ = slot ? slot->slot_id() : "";
+    playing_title_ = slot ? slot->title() : "";
 }
 
 void NodeAgent::player_loop() {
-    while (!stopping_) {
+    while (!stopping_ && !restart_) {
+        preempted_ = false;
+        // Taken before the store is read: a wake-up (new timeline, emergency, media) that comes
+        // while the store is read ends the wait below at once instead of being missed, which
+        // could hold an emergency back until the next play's preroll.
+        const std::uint64_t seen = wake_generation();
+        if (auto active = store_.active_emergency(); active && play_emergency(*active)) {
+            continue;
+        }
         auto next = store_.next_pending();
         if (!next) {
-            wait_until(now_us() + 1'000'000);
+            wait_until(now_us() + 1'000'000, seen);
             continue;
         }
-        std::int64_t now = now_us();
-        if (now > next->start_us() + options_.late_grace_us) {
-            spdlog::warn("play {} skipped: late by {:.1f} s", next->slot_id(),
-                         (now - next->start_us()) / 1e6);
-            store_.confirm(*next, wire::SKIPPED, "late", 0, 0);
-            continue;
-        }
+        const std::int64_t now = now_us();
         if (now < next->start_us() - options_.preroll_lead_us) {
-            wait_until(next->start_us() - options_.preroll_lead_us);
+            wait_until(next->start_us() - options_.preroll_lead_us, seen);
             continue;  // the timeline may have changed meanwhile
         }
-        if (!media_.contains(next->media_hash())) {
-            if (now < next->start_us()) {
-                wait_until(std::min(next->start_us(), now + 200'000));
-                continue;  // the download may still finish in time
+        // Late: a node that boots or gets power back mid-item joins it where it should be, if
+        // enough of it is left to be worth hearing.
+        const bool late = now > next->start_us() + options_.late_grace_us;
+        const std::int64_t join_at = now + kResumeLeadUs;
+        const std::int64_t left = next->start_us() + next->duration_us() - join_at;
+        const bool worth_joining =
+            next->duration_us() > 0 &&
+            static_cast<double>(left) > options_.resume_share * next->duration_us();
+        if (late && !worth_joining) {
+            if (awaited_media_slot_ == next->slot_id()) {
+                // It was due while its file was still on its way: the file, not the clock, is
+                // what the operator has to look at.
+                spdlog::error("play {} failed: media {} missing", next->slot_id(),
+                              next->media_hash().substr(0, 12));
+                store_.confirm(*next, wire::FAILED, "media-missing", 0, 0);
+            } else {
+                spdlog::warn("play {} skipped: late by {:.1f} s", next->slot_id(),
+                             (now - next->start_us()) / 1e6);
+                store_.confirm(*next, wire::SKIPPED, "late", 0, 0);
             }
-            spdlog::error("play {} failed: media {} missing", next->slot_id(),
-                          next->media_hash().substr(0, 12));
-            store_.confirm(*next, wire::FAILED, "media-missing", 0, 0);
             continue;
+        }
+        if (!media_.contains(next->media_hash())) {
+            // The download may still finish in time to air it, from its start or joined late
+            // (a timeline that arrives mid-item brings its media with it); a finished download
+            // wakes the player at once.
+            awaited_media_slot_ = next->slot_id();
+            wait_until(now + kRecheckUs, seen);
+            continue;
+        }
+        std::int64_t offset = 0;
+        if (late) {
+            offset = join_at - next->start_us();
+            spdlog::warn("play {} joined late, {:.1f} s in", next->slot_id(), offset / 1e6);
         }
         // The cached file is checked once more before it goes on air: a file damaged on disk
         // is deleted here, fetched again by the session, or confirmed media-missing if too late.
@@ -90,42 +256,173 @@ void NodeAgent::player_loop() {
             spdlog::error("play {}: {}", next->slot_id(), intact.error().message);
             continue;
         }
-        play_slot(*next);
+        play_slot(*next, offset);
     }
+    set_now_playing("idle", nullptr);
 }
 
-void NodeAgent::play_slot(const wire::Slot& slot) {
-    // Output files (file sink) are named by planned start and slot, safe as a file name.
-    std::string output_name = std::to_string(slot.start_us()) + "_";
-    for (char c : slot.slot_id()) {
-        output_name += (std::isalnum(static_cast<unsigned char>(c)) || c == '-') ? c : '_';
+PlayItem NodeAgent::item_for(const wire::Slot& slot, std::int64_t offset_us) const {
+    PlayItem item;
+    item.media = media_.path_for(slot.media_hash());
+    item.output_name = output_name_for(slot);
+    item.offset_us = offset_us;
+    switch (slot.kind()) {
+        case wire::SLOT_VIDEO:
+            item.kind = MediaKind::video;
+            break;
+        case wire::SLOT_IMAGE:
+            item.kind = MediaKind::image;
+            item.offset_us = 0;
+            item.display_us = std::max<std::int64_t>(
+                1, (slot.display_us() > 0 ? slot.display_us() : slot.duration_us()) - offset_us);
+            break;
+        default:
+            item.kind = MediaKind::audio;
     }
-    auto prerolled = player_.preroll(media_.path_for(slot.media_hash()), output_name);
+    return item;
+}
+
+wire::Confirmation NodeAgent::evidence_of(const PlayResult& result, std::int64_t offset_us) const {
+    wire::Confirmation c;
+    c.set_actual_start_us(result.start_us);
+    c.set_actual_end_us(result.start_us > 0 ? result.end_us : 0);
+    c.set_offset_us(offset_us);
+    c.set_frames_rendered(result.frames_rendered);
+    if (result.levels) {
+        auto* levels = c.mutable_levels();
+        levels->set_rms_dbfs(result.levels->rms_dbfs);
+        levels->set_peak_dbfs(result.levels->peak_dbfs);
+        levels->set_silent_seconds(result.levels->silent_seconds);
+        levels->set_measured_seconds(result.levels->measured_seconds);
+        levels->set_silence_threshold_dbfs(result.levels->threshold_dbfs);
+    }
+    return c;
+}
+
+void NodeAgent::play_slot(const wire::Slot& slot, std::int64_t offset_us) {
+    auto prerolled = player_.preroll(item_for(slot, offset_us));
     if (!prerolled) {
         spdlog::error("play {} failed: {}", slot.slot_id(), prerolled.error());
         store_.confirm(slot, wire::FAILED, "pipeline: " + prerolled.error(), 0, 0);
         return;
     }
-    // Sleep to the start; a changed timeline does not move an already prerolled play.
-    while (!stopping_ && now_us() < slot.start_us()) {
-        std::this_thread::sleep_for(
-            std::chrono::microseconds(std::min<std::int64_t>(slot.start_us() - now_us(), 20'000)));
+    if (stopping_ || restart_ || preempted_) {
+        return;  // still pending: played, joined late or skipped after what comes first
     }
-    if (stopping_) {
-        return;  // still pending: played or skipped after the restart
-    }
+    // Marked before it airs, so that a crash during the play is confirmed, never replayed.
     store_.mark_started(slot.slot_id(), now_us());
-    spdlog::info("playing {} \"{}\"", slot.slot_id(), slot.title());
-    PlayResult result = player_.play();
+    set_now_playing("playing", &slot);
+    PlayResult result = player_.play_at(slot.start_us() + offset_us);
+    set_now_playing("idle", nullptr);
+    wire::Confirmation c = evidence_of(result, offset_us);
     if (result.ok) {
         spdlog::info("played {} for {:.2f} s", slot.slot_id(),
                      (result.end_us - result.start_us) / 1e6);
-        store_.confirm(slot, wire::PLAYED, "", result.start_us, result.end_us);
+        c.set_outcome(wire::PLAYED);
+    } else if (result.stopped && result.start_us == 0) {
+        // Stopped before it aired (an emergency, or the agent stopping): it stays pending.
+        store_.mark_pending(slot.slot_id());
+        return;
+    } else if (result.stopped && preempted_) {
+        spdlog::warn("play {} interrupted by an emergency after {:.2f} s", slot.slot_id(),
+                     (result.end_us - result.start_us) / 1e6);
+        c.set_outcome(wire::INTERRUPTED);
+        c.set_reason("emergency");
     } else {
-        std::string reason = result.stopped ? "agent-stopped" : "pipeline: " + result.error;
-        spdlog::error("play {} failed: {}", slot.slot_id(), reason);
-        store_.confirm(slot, wire::FAILED, reason, result.start_us, result.end_us);
+        c.set_outcome(wire::FAILED);
+        c.set_reason(result.stopped ? "agent-stopped" : "pipeline: " + result.error);
+        spdlog::error("play {} failed: {}", slot.slot_id(), c.reason());
     }
+    store_.confirm(slot, c);
+}
+
+bool NodeAgent::play_emergency(const ActiveEmergency& active) {
+    const wire::Emergency& e = active.emergency;
+    const std::int64_t now = now_us();
+    if (e.expires_us() != 0 && now >= e.expires_us()) {
+        // Repeating until expiry ends normally here; a fixed count cut by the expiry does not.
+        const bool finished = e.until_expiry() && active.plays_done > 0;
+        spdlog::warn("emergency {} {} after {} play(s)", e.emergency_id(),
+                     finished ? "done" : "expired", active.plays_done);
+        store_.end_emergency(e.emergency_id(), finished ? "done" : "expired");
+        return true;
+    }
+    if (!e.until_expiry() && active.plays_done >= e.repeat()) {
+        store_.end_emergency(e.emergency_id(), "done");
+        return true;
+    }
+    if (!media_.contains(e.media_hash())) {
+        return false;  // the schedule goes on; the session pre-empts it once the file is here
+    }
+    if (auto intact = media_.verify(e.media_hash()); !intact) {
+        spdlog::error("emergency {}: {}", e.emergency_id(), intact.error().message);
+        return false;
+    }
+    // Each play of an emergency is confirmed like a slot of its own.
+    wire::Slot play;
+    play.set_slot_id(fmt::format("emergency:{}:{}", e.emergency_id(), active.plays_done + 1));
+    play.set_campaign_id(e.campaign_id());
+    play.set_item_id(e.item_id());
+    play.set_media_hash(e.media_hash());
+    play.set_media_size(e.media_size());
+    play.set_start_us(now);
+    play.set_duration_us(e.duration_us());
+    play.set_title(e.title());
+    play.set_kind(e.kind());
+    play.set_display_us(e.duration_us());
+    {
+        std::lock_guard lock(playing_mutex_);
+        playing_emergency_id_ = e.emergency_id();
+    }
+    auto on_air_done = [&] {
+        std::lock_guard lock(playing_mutex_);
+        playing_emergency_id_.clear();
+    };
+    // A cancel between the loop's look at the store and the line above stopped nothing:
+    // preempt() saw no emergency on air. From here on it would, so look once more.
+    if (auto still = store_.active_emergency();
+        !still || still->emergency.emergency_id() != e.emergency_id()) {
+        on_air_done();
+        return true;
+    }
+    auto prerolled = player_.preroll(item_for(play, 0));
+    PlayResult result;
+    if (!prerolled) {
+        result.error = prerolled.error();
+    } else if (preempted_ || stopping_ || restart_) {
+        // Cancelled, or the agent stopping, while it prerolled: preroll() cleared that stop().
+        result.stopped = true;
+    } else {
+        set_now_playing("emergency", &play);
+        result = player_.play_at(0);
+        set_now_playing("idle", nullptr);
+    }
+    on_air_done();
+    if (result.stopped && result.start_us == 0) {
+        // Nothing aired: a cancelled emergency is over; one the agent's stop or restart cut
+        // plays after the restart.
+        return true;
+    }
+    wire::Confirmation c = evidence_of(result, 0);
+    c.set_emergency_id(e.emergency_id());
+    bool last = !e.until_expiry() && active.plays_done + 1 >= e.repeat();
+    if (result.ok) {
+        c.set_outcome(wire::PLAYED);
+    } else if (result.stopped) {
+        c.set_outcome(wire::INTERRUPTED);
+        c.set_reason(stopping_ || restart_ ? "agent-stopped" : "emergency-cancelled");
+    } else {
+        c.set_outcome(wire::FAILED);
+        c.set_reason("pipeline: " + result.error);
+        // The same file fails the same way the next time: trying again at once would fill the
+        // outbox with failures until the expiry and keep the schedule off the air.
+        last = true;
+    }
+    play.set_start_us(result.start_us > 0 ? result.start_us : now);
+    spdlog::warn("emergency {} play {}: {}", e.emergency_id(), active.plays_done + 1,
+                 c.outcome() == wire::PLAYED ? "played" : c.reason());
+    store_.confirm_emergency_play(play, c, last);
+    return true;
 }
 
 }  // namespace loa::node

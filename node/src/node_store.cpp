@@ -1,6 +1,8 @@
 // The node's durable state in SQLite (WAL): timeline, play states and the confirmation outbox.
 #include "loa/node/node_store.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <set>
 #include <stdexcept>
 
@@ -41,8 +43,38 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 )sql";
 
+// Later steps of the schema, by PRAGMA user_version: step N brings version N-1 to N. A store
+// written by an older agent is brought forward in place; never edit a released step.
+constexpr const char* kMigrations[] = {
+    // 1: the schema above, as the first agents wrote it.
+    "",
+    // 2: what panels need to know of a slot; the evidence of a play; commands and emergencies.
+    R"sql(
+ALTER TABLE slots ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE slots ADD COLUMN display_us INTEGER NOT NULL DEFAULT 0;
+-- A wire::Confirmation holding only what was measured: levels, frames, offset, emergency.
+ALTER TABLE outbox ADD COLUMN evidence BLOB;
+-- Each command is carried out once; its result is kept until the controller acks it.
+CREATE TABLE commands (
+    command_id INTEGER PRIMARY KEY,
+    received_us INTEGER NOT NULL,
+    result BLOB NOT NULL,
+    acked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE emergencies (
+    emergency_id TEXT PRIMARY KEY,
+    body BLOB NOT NULL,
+    received_us INTEGER NOT NULL,
+    plays_done INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL DEFAULT 'active'
+);
+)sql",
+};
+
 constexpr const char* kSlotColumns =
-    "slot_id, campaign_id, item_id, media_hash, media_size, start_us, duration_us, title";
+    "slot_id, campaign_id, item_id, media_hash, media_size, start_us, duration_us, title, kind, "
+    "display_us";
+constexpr int kSlotColumnCount = 10;
 
 wire::Slot read_slot(SQLite::Statement& q) {
     wire::Slot s;
@@ -54,7 +86,50 @@ wire::Slot read_slot(SQLite::Statement& q) {
     s.set_start_us(q.getColumn(5).getInt64());
     s.set_duration_us(q.getColumn(6).getInt64());
     s.set_title(q.getColumn(7).getString());
+    s.set_kind(static_cast<wire::SlotKind>(q.getColumn(8).getInt()));
+    s.set_display_us(q.getColumn(9).getInt64());
     return s;
+}
+
+void migrate(SQLite::Database& db) {
+    db.exec(kSchema);
+    int version = db.execAndGet("PRAGMA user_version").getInt();
+    const int latest = static_cast<int>(std::size(kMigrations));
+    if (version > latest) {
+        throw std::runtime_error("written by a newer agent (schema version " +
+                                 std::to_string(version) + ", this agent knows up to " +
+                                 std::to_string(latest) + ")");
+    }
+    for (; version < latest; ++version) {
+        SQLite::Transaction tx(db);
+        db.exec(kMigrations[version]);
+        db.exec("PRAGMA user_version = " + std::to_string(version + 1));
+        tx.commit();
+    }
+}
+
+void set_meta(SQLite::Database& db, const char* key, const std::string& value) {
+    SQLite::Statement q(db,
+                        "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
+                        "excluded.value");
+    q.bind(1, key);
+    q.bind(2, value);
+    q.exec();
+}
+
+std::optional<std::string> get_meta(SQLite::Database& db, const char* key) {
+    SQLite::Statement q(db, "SELECT value FROM meta WHERE key = ?");
+    q.bind(1, key);
+    if (!q.executeStep()) {
+        return std::nullopt;
+    }
+    return q.getColumn(0).getString();
+}
+
+std::string serialize(const google::protobuf::MessageLite& message) {
+    std::string bytes;
+    message.SerializeToString(&bytes);
+    return bytes;
 }
 
 }  // namespace
@@ -72,7 +147,7 @@ NodeStore::NodeStore(const std::filesystem::path& file) {
         // confirmation lost that way is airtime the audit never sees. A node commits a handful
         // of times per play, so the extra fsync costs nothing that matters.
         db_->exec("PRAGMA synchronous=FULL");
-        db_->exec(kSchema);
+        migrate(*db_);
     } catch (const std::exception& e) {
         throw std::runtime_error("node store " + file.string() + ": " + e.what());
     }
@@ -80,8 +155,7 @@ NodeStore::NodeStore(const std::filesystem::path& file) {
 
 std::string NodeStore::timeline_hash() {
     std::lock_guard lock(mutex_);
-    SQLite::Statement q(*db_, "SELECT value FROM meta WHERE key = 'timeline_hash'");
-    return q.executeStep() ? q.getColumn(0).getString() : std::string();
+    return get_meta(*db_, "timeline_hash").value_or("");
 }
 
 void NodeStore::replace_timeline(const wire::ScheduleUpdate& update) {
@@ -90,11 +164,13 @@ void NodeStore::replace_timeline(const wire::ScheduleUpdate& update) {
     std::set<std::string> keep;
     SQLite::Statement upsert(
         *db_, std::string("INSERT INTO slots (") + kSlotColumns +
-                  ") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (slot_id) DO UPDATE SET "
+                  ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (slot_id) DO UPDATE SET "
                   "campaign_id = excluded.campaign_id, item_id = excluded.item_id, "
                   "media_hash = excluded.media_hash, media_size = excluded.media_size, "
                   "start_us = excluded.start_us, duration_us = excluded.duration_us, "
-                  "title = excluded.title WHERE state = 'pending'");
+                  "title = excluded.title, kind = excluded.kind, display_us = excluded.display_us "
+                  "WHERE state = 'pending'");
+    std::int64_t last_end = 0;
     for (const auto& s : update.slots()) {
         upsert.bind(1, s.slot_id());
         upsert.bind(2, s.campaign_id());
@@ -104,6 +180,9 @@ void NodeStore::replace_timeline(const wire::ScheduleUpdate& update) {
         upsert.bind(6, static_cast<int64_t>(s.start_us()));
         upsert.bind(7, static_cast<int64_t>(s.duration_us()));
         upsert.bind(8, s.title());
+        upsert.bind(9, static_cast<int>(s.kind()));
+        upsert.bind(10, static_cast<int64_t>(s.display_us()));
+        last_end = std::max(last_end, s.start_us() + s.duration_us());
         upsert.exec();
         upsert.reset();
         keep.insert(s.slot_id());
@@ -121,11 +200,10 @@ void NodeStore::replace_timeline(const wire::ScheduleUpdate& update) {
         drop.exec();
         drop.reset();
     }
-    SQLite::Statement hash(*db_,
-                           "INSERT INTO meta VALUES ('timeline_hash', ?) ON CONFLICT (key) DO "
-                           "UPDATE SET value = excluded.value");
-    hash.bind(1, update.timeline_hash());
-    hash.exec();
+    set_meta(*db_, "timeline_hash", update.timeline_hash());
+    // An update that does not say where it ends is complete up to its last play.
+    set_meta(*db_, "horizon_end_us",
+             std::to_string(update.horizon_end_us() > 0 ? update.horizon_end_us() : last_end));
     tx.commit();
 }
 
@@ -164,29 +242,61 @@ void NodeStore::mark_started(const std::string& slot_id, std::int64_t at_us) {
     q.exec();
 }
 
+void NodeStore::mark_pending(const std::string& slot_id) {
+    std::lock_guard lock(mutex_);
+    SQLite::Statement q(*db_,
+                        "UPDATE slots SET state = 'pending', started_us = NULL WHERE slot_id = ? "
+                        "AND state = 'started'");
+    q.bind(1, slot_id);
+    q.exec();
+}
+
 void NodeStore::confirm(const wire::Slot& slot, wire::Outcome outcome, const std::string& reason,
                         std::int64_t start_us, std::int64_t end_us) {
+    wire::Confirmation c;
+    c.set_outcome(outcome);
+    c.set_reason(reason);
+    c.set_actual_start_us(start_us);
+    c.set_actual_end_us(end_us);
+    confirm(slot, c);
+}
+
+void NodeStore::confirm(const wire::Slot& slot, const wire::Confirmation& what) {
     std::lock_guard lock(mutex_);
     SQLite::Transaction tx(*db_);
     SQLite::Statement done(*db_, "UPDATE slots SET state = 'done' WHERE slot_id = ?");
     done.bind(1, slot.slot_id());
     done.exec();
+    insert_confirmation(slot, what);
+    tx.commit();
+}
+
+void NodeStore::insert_confirmation(const wire::Slot& slot, const wire::Confirmation& what) {
+    wire::Confirmation evidence;
+    if (what.has_levels()) {
+        *evidence.mutable_levels() = what.levels();
+    }
+    evidence.set_frames_rendered(what.frames_rendered());
+    evidence.set_offset_us(what.offset_us());
+    evidence.set_emergency_id(what.emergency_id());
     // OR IGNORE on the slot: a play is confirmed once, whatever happens around a crash.
     SQLite::Statement q(*db_,
                         "INSERT OR IGNORE INTO outbox (slot_id, campaign_id, item_id, media_hash, "
-                        "planned_start_us, actual_start_us, actual_end_us, outcome, reason) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                        "planned_start_us, actual_start_us, actual_end_us, outcome, reason, "
+                        "evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     q.bind(1, slot.slot_id());
     q.bind(2, slot.campaign_id());
     q.bind(3, slot.item_id());
     q.bind(4, slot.media_hash());
     q.bind(5, static_cast<int64_t>(slot.start_us()));
-    q.bind(6, static_cast<int64_t>(start_us));
-    q.bind(7, static_cast<int64_t>(end_us));
-    q.bind(8, static_cast<int>(outcome));
-    q.bind(9, reason);
+    q.bind(6, static_cast<int64_t>(what.actual_start_us()));
+    q.bind(7, static_cast<int64_t>(what.actual_end_us()));
+    q.bind(8, static_cast<int>(what.outcome()));
+    q.bind(9, what.reason());
+    const std::string blob = serialize(evidence);
+    q.bind(10, blob.data(), static_cast<int>(blob.size()));
     q.exec();
-    tx.commit();
+    ++outbox_generation_;
 }
 
 int NodeStore::recover_interrupted() {
@@ -197,7 +307,7 @@ int NodeStore::recover_interrupted() {
                                       ", coalesce(started_us, 0) FROM slots WHERE state = "
                                       "'started'");
         while (q.executeStep()) {
-            interrupted.emplace_back(read_slot(q), q.getColumn(8).getInt64());
+            interrupted.emplace_back(read_slot(q), q.getColumn(kSlotColumnCount).getInt64());
         }
     }
     for (const auto& [slot, started] : interrupted) {
@@ -210,7 +320,7 @@ std::vector<wire::Confirmation> NodeStore::outbox(int limit) {
     std::lock_guard lock(mutex_);
     SQLite::Statement q(*db_,
                         "SELECT seq, slot_id, campaign_id, item_id, media_hash, planned_start_us, "
-                        "actual_start_us, actual_end_us, outcome, reason FROM outbox "
+                        "actual_start_us, actual_end_us, outcome, reason, evidence FROM outbox "
                         "ORDER BY seq LIMIT ?");
     q.bind(1, limit);
     std::vector<wire::Confirmation> out;
@@ -226,6 +336,12 @@ std::vector<wire::Confirmation> NodeStore::outbox(int limit) {
         c.set_actual_end_us(q.getColumn(7).getInt64());
         c.set_outcome(static_cast<wire::Outcome>(q.getColumn(8).getInt()));
         c.set_reason(q.getColumn(9).getString());
+        if (const auto evidence = q.getColumn(10); !evidence.isNull()) {
+            wire::Confirmation measured;
+            if (measured.ParseFromArray(evidence.getBlob(), evidence.getBytes())) {
+                c.MergeFrom(measured);
+            }
+        }
         out.push_back(std::move(c));
     }
     return out;
@@ -248,6 +364,185 @@ void NodeStore::acknowledge(const std::vector<std::uint64_t>& seqs) {
         q.reset();
     }
     tx.commit();
+}
+
+std::uint64_t NodeStore::last_seq() {
+    std::lock_guard lock(mutex_);
+    SQLite::Statement q(*db_, "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'");
+    return q.executeStep() ? static_cast<std::uint64_t>(q.getColumn(0).getInt64()) : 0;
+}
+
+std::int64_t NodeStore::horizon_end_us() {
+    std::lock_guard lock(mutex_);
+    auto value = get_meta(*db_, "horizon_end_us");
+    return value ? std::stoll(*value) : 0;
+}
+
+std::optional<std::string> NodeStore::setting(const std::string& key) {
+    std::lock_guard lock(mutex_);
+    return get_meta(*db_, ("setting." + key).c_str());
+}
+
+void NodeStore::set_setting(const std::string& key, const std::string& value) {
+    std::lock_guard lock(mutex_);
+    set_meta(*db_, ("setting." + key).c_str(), value);
+}
+
+std::optional<wire::CommandResult> NodeStore::command_result(std::uint64_t command_id) {
+    std::lock_guard lock(mutex_);
+    SQLite::Statement q(*db_, "SELECT result FROM commands WHERE command_id = ?");
+    q.bind(1, static_cast<int64_t>(command_id));
+    if (!q.executeStep()) {
+        return std::nullopt;
+    }
+    wire::CommandResult result;
+    const auto blob = q.getColumn(0);
+    result.ParseFromArray(blob.getBlob(), blob.getBytes());
+    return result;
+}
+
+void NodeStore::record_command(const wire::CommandResult& result, std::int64_t received_us,
+                               const wire::Emergency* emergency) {
+    std::lock_guard lock(mutex_);
+    SQLite::Transaction tx(*db_);
+    SQLite::Statement q(*db_,
+                        "INSERT OR IGNORE INTO commands (command_id, received_us, result) VALUES "
+                        "(?, ?, ?)");
+    q.bind(1, static_cast<int64_t>(result.command_id()));
+    q.bind(2, static_cast<int64_t>(received_us));
+    const std::string blob = serialize(result);
+    q.bind(3, blob.data(), static_cast<int>(blob.size()));
+    q.exec();
+    if (emergency) {
+        SQLite::Statement e(*db_,
+                            "INSERT OR IGNORE INTO emergencies (emergency_id, body, received_us) "
+                            "VALUES (?, ?, ?)");
+        e.bind(1, emergency->emergency_id());
+        const std::string body = serialize(*emergency);
+        e.bind(2, body.data(), static_cast<int>(body.size()));
+        e.bind(3, static_cast<int64_t>(received_us));
+        e.exec();
+    }
+    tx.commit();
+}
+
+std::vector<wire::CommandResult> NodeStore::unacked_command_results() {
+    std::lock_guard lock(mutex_);
+    SQLite::Statement q(*db_, "SELECT result FROM commands WHERE acked = 0 ORDER BY command_id");
+    std::vector<wire::CommandResult> out;
+    while (q.executeStep()) {
+        wire::CommandResult result;
+        const auto blob = q.getColumn(0);
+        if (result.ParseFromArray(blob.getBlob(), blob.getBytes())) {
+            out.push_back(std::move(result));
+        }
+    }
+    return out;
+}
+
+void NodeStore::acknowledge_command(std::uint64_t command_id) {
+    std::lock_guard lock(mutex_);
+    SQLite::Statement q(*db_, "UPDATE commands SET acked = 1 WHERE command_id = ?");
+    q.bind(1, static_cast<int64_t>(command_id));
+    q.exec();
+}
+
+std::optional<ActiveEmergency> NodeStore::active_emergency() {
+    std::lock_guard lock(mutex_);
+    SQLite::Statement q(*db_,
+                        "SELECT body, plays_done FROM emergencies WHERE state = 'active' "
+                        "ORDER BY received_us, emergency_id LIMIT 1");
+    if (!q.executeStep()) {
+        return std::nullopt;
+    }
+    ActiveEmergency active;
+    const auto blob = q.getColumn(0);
+    active.emergency.ParseFromArray(blob.getBlob(), blob.getBytes());
+    active.plays_done = static_cast<std::uint32_t>(q.getColumn(1).getInt());
+    return active;
+}
+
+bool NodeStore::end_emergency(const std::string& emergency_id, const std::string& state) {
+    std::lock_guard lock(mutex_);
+    SQLite::Statement q(*db_,
+                        "UPDATE emergencies SET state = ? WHERE emergency_id = ? AND state = "
+                        "'active'");
+    q.bind(1, state);
+    q.bind(2, emergency_id);
+    return q.exec() > 0;
+}
+
+bool NodeStore::cancel_emergency(const std::string& emergency_id, std::int64_t received_us) {
+    std::lock_guard lock(mutex_);
+    SQLite::Transaction tx(*db_);
+    SQLite::Statement end(*db_,
+                          "UPDATE emergencies SET state = 'cancelled' WHERE emergency_id = ? AND "
+                          "state = 'active'");
+    end.bind(1, emergency_id);
+    const bool was_active = end.exec() > 0;
+    // An empty body is never read: only active emergencies are parsed.
+    SQLite::Statement remember(*db_,
+                               "INSERT OR IGNORE INTO emergencies (emergency_id, body, "
+                               "received_us, state) VALUES (?, x'', ?, 'cancelled')");
+    remember.bind(1, emergency_id);
+    remember.bind(2, static_cast<int64_t>(received_us));
+    remember.exec();
+    tx.commit();
+    return was_active;
+}
+
+std::optional<std::string> NodeStore::emergency_state(const std::string& emergency_id) {
+    std::lock_guard lock(mutex_);
+    SQLite::Statement q(*db_, "SELECT state FROM emergencies WHERE emergency_id = ?");
+    q.bind(1, emergency_id);
+    if (!q.executeStep()) {
+        return std::nullopt;
+    }
+    return q.getColumn(0).getString();
+}
+
+void NodeStore::confirm_emergency_play(const wire::Slot& play, const wire::Confirmation& what,
+                                       bool last) {
+    std::lock_guard lock(mutex_);
+    SQLite::Transaction tx(*db_);
+    insert_confirmation(play, what);
+    SQLite::Statement q(*db_,
+                        "UPDATE emergencies SET plays_done = plays_done + 1, state = CASE WHEN ? "
+                        "THEN 'done' ELSE state END WHERE emergency_id = ?");
+    q.bind(1, last ? 1 : 0);
+    q.bind(2, what.emergency_id());
+    q.exec();
+    tx.commit();
+}
+
+std::vector<wire::Slot> NodeStore::pending_slots() {
+    std::lock_guard lock(mutex_);
+    SQLite::Statement q(*db_, std::string("SELECT ") + kSlotColumns +
+                                  " FROM slots WHERE state = 'pending' ORDER BY start_us, slot_id");
+    std::vector<wire::Slot> out;
+    while (q.executeStep()) {
+        out.push_back(read_slot(q));
+    }
+    return out;
+}
+
+int NodeStore::prune(std::int64_t before_us) {
+    std::lock_guard lock(mutex_);
+    SQLite::Transaction tx(*db_);
+    // Done plays are only the memory that they happened; their confirmations live in the
+    // outbox until acked, whatever is pruned here.
+    SQLite::Statement slots(*db_, "DELETE FROM slots WHERE state = 'done' AND start_us < ?");
+    slots.bind(1, static_cast<int64_t>(before_us));
+    int removed = slots.exec();
+    SQLite::Statement commands(*db_, "DELETE FROM commands WHERE acked = 1 AND received_us < ?");
+    commands.bind(1, static_cast<int64_t>(before_us));
+    removed += commands.exec();
+    SQLite::Statement emergencies(
+        *db_, "DELETE FROM emergencies WHERE state != 'active' AND received_us < ?");
+    emergencies.bind(1, static_cast<int64_t>(before_us));
+    removed += emergencies.exec();
+    tx.commit();
+    return removed;
 }
 
 }  // namespace loa::node

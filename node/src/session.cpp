@@ -4,9 +4,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <limits>
+#include <map>
+#include <set>
 
+#include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
+#include "device_status.hpp"
 #include "loa/protocol/envelope.hpp"
 #include "wall_clock.hpp"
 
@@ -23,16 +28,28 @@ constexpr std::int64_t kMediaScanUs = 1'000'000;
 constexpr std::int64_t kStatusMinGapUs = 1'000'000;
 constexpr std::int64_t kProgressEveryUs = 15'000'000;
 constexpr int kReportBatch = 200;
-constexpr const char* kAgentVersion = "0.1.0";
+constexpr const char* kAgentVersion = "0.2.0";
+/// Done plays, acked commands and ended emergencies are forgotten after this long.
+constexpr std::int64_t kKeepHistoryUs = 3LL * 86'400'000'000;
+constexpr std::int64_t kPruneEveryUs = 600'000'000;
+constexpr std::uint32_t kMaxLogBytes = 1u << 20;
+
+std::string iso_time(std::int64_t us) {
+    const std::time_t seconds = static_cast<std::time_t>(us / 1'000'000);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
 
 }  // namespace
 
 Session::Session(const AgentOptions& options, NodeStore& store, media::ContentStore& media,
-                 std::function<void()> on_change)
+                 detail::AgentControl& agent)
     : options_(options),
       store_(store),
       media_(media),
-      on_change_(std::move(on_change)),
+      agent_(agent),
       context_(1),
       dealer_(context_, zmq::socket_type::dealer),
       heartbeat_interval_us_(options.heartbeat_interval_ms * 1000),
@@ -48,7 +65,7 @@ Session::Session(const AgentOptions& options, NodeStore& store, media::ContentSt
 
 void Session::run(const std::atomic<bool>& stop) {
     spdlog::info("node {} connecting to {}", options_.node_id, options_.controller);
-    while (!stop.load()) {
+    while (!stop.load() && !agent_.restart_requested()) {
         zmq::pollitem_t items[] = {{dealer_.handle(), 0, ZMQ_POLLIN, 0}};
         try {
             zmq::poll(items, 1, std::chrono::milliseconds(50));
@@ -116,21 +133,16 @@ void Session::tick() {
         return;
     }
     if (now - last_heartbeat_us_ > heartbeat_interval_us_) {
-        last_heartbeat_us_ = now;
-        wire::Envelope out;
-        auto* hb = out.mutable_heartbeat();
-        hb->set_node_time_us(now);
-        hb->set_outbox_pending(static_cast<std::uint32_t>(store_.outbox_size()));
-        auto media = fetcher_.status();
-        hb->set_media_missing(static_cast<std::uint32_t>(std::count_if(
-            media.items().begin(), media.items().end(),
-            [](const wire::MediaItem& m) { return m.state() != wire::MEDIA_READY; })));
-        send(std::move(out));
+        send_heartbeat(now);
     }
-    if (now - last_report_us_ > kReportRetryUs) {
+    // The outbox is read when a play was confirmed since, and every 3 s to send again what is
+    // not acked; not on every tick of an idle node.
+    const std::uint64_t confirmed = store_.outbox_generation();
+    if (now - last_report_us_ > kReportRetryUs || confirmed != report_generation_) {
+        last_report_us_ = now;
+        report_generation_ = confirmed;
         auto pending = store_.outbox(kReportBatch);
         if (!pending.empty()) {
-            last_report_us_ = now;
             wire::Envelope out;
             for (auto& c : pending) {
                 *out.mutable_playback_report()->add_confirmations() = std::move(c);
@@ -138,7 +150,268 @@ void Session::tick() {
             send(std::move(out));
         }
     }
+    if (now - last_results_us_ > kReportRetryUs) {
+        send_command_results();
+    }
+    if (now >= next_prune_us_) {
+        prune_and_evict(now);
+    }
     fetch_media(now);
+}
+
+std::int64_t Session::runway_end(NodeStore& store, const media::ContentStore& media) {
+    std::int64_t end = store.horizon_end_us();
+    std::map<std::string, bool> ready;
+    for (const auto& slot : store.pending_slots()) {
+        if (slot.start_us() >= end) {
+            break;
+        }
+        auto [it, fresh] = ready.try_emplace(slot.media_hash(), false);
+        if (fresh) {
+            it->second = media.contains(slot.media_hash());
+        }
+        if (!it->second) {
+            end = slot.start_us();
+            break;
+        }
+    }
+    return end;
+}
+
+void Session::send_heartbeat(std::int64_t now) {
+    last_heartbeat_us_ = now;
+    wire::Envelope out;
+    auto* hb = out.mutable_heartbeat();
+    const auto playing = agent_.now_playing();
+    hb->set_state(playing.state);
+    hb->set_current_slot_id(playing.slot_id);
+    hb->set_current_title(playing.title);
+    hb->set_outbox_pending(static_cast<std::uint32_t>(store_.outbox_size()));
+    auto media = fetcher_.status();
+    hb->set_media_missing(static_cast<std::uint32_t>(
+        std::count_if(media.items().begin(), media.items().end(),
+                      [](const wire::MediaItem& m) { return m.state() != wire::MEDIA_READY; })));
+    hb->set_volume_percent(
+        static_cast<std::uint32_t>(std::stoi(store_.setting("volume").value_or("100"))));
+    hb->set_amplifier_on(store_.setting("amplifier").value_or("on") == "on");
+    const auto device = detail::read_device_status(options_.data_dir);
+    hb->set_storage_free_bytes(device.storage_free_bytes);
+    if (device.cpu_temp_millicelsius) {
+        hb->set_cpu_temp_millicelsius(*device.cpu_temp_millicelsius);
+    }
+    hb->set_link_interface(device.link_interface);
+    hb->set_link_type(device.link_type);
+    if (device.link_signal_dbm) {
+        hb->set_link_signal_dbm(*device.link_signal_dbm);
+    }
+    if (auto clock = clock_.best()) {
+        hb->set_clock_offset_us(clock->offset_us);
+        hb->set_clock_round_trip_us(clock->round_trip_us);
+    }
+    hb->set_agent_version(kAgentVersion);
+    hb->set_schedule_horizon_end_us(store_.horizon_end_us());
+    hb->set_runway_end_us(runway_end(store_, media_));
+    hb->set_last_seq(store_.last_seq());
+    // t1 as late as possible: everything above took time that is not on the wire.
+    hb->set_node_time_us(now_us());
+    send(std::move(out));
+}
+
+void Session::on_heartbeat_ack(const wire::HeartbeatAck& ack) {
+    const std::int64_t t4 = now_us();
+    clock_.add(ack.node_time_us(), ack.controller_receive_us(), ack.controller_send_us(), t4);
+    const auto best = clock_.best();
+    if (best && std::abs(best->offset_us) > options_.clock_warn_us) {
+        spdlog::warn(
+            "clock is {:+.1f} ms off the controller's (round trip {:.1f} ms): plays in a group "
+            "will echo; check that chrony or systemd-timesyncd disciplines the system clock",
+            best->offset_us / 1e3, best->round_trip_us / 1e3);
+    }
+}
+
+void Session::send_command_results() {
+    last_results_us_ = now_us();
+    for (auto& result : store_.unacked_command_results()) {
+        wire::Envelope out;
+        *out.mutable_command_result() = std::move(result);
+        if (!send(std::move(out))) {
+            return;
+        }
+    }
+}
+
+void Session::on_command(const wire::Envelope& in) {
+    const wire::Command& command = in.command();
+    const std::int64_t now = now_us();
+    // A command seen before is answered from what was stored: each is carried out once.
+    auto result = store_.command_result(command.command_id());
+    if (!result) {
+        result = carry_out(command, now);
+    }
+    wire::Envelope out;
+    *out.mutable_command_result() = std::move(*result);
+    send(std::move(out));
+    // Sent just now: the next copy goes out 3 s from here, not at a timer that may be about to
+    // fire, before the controller could have acked this one.
+    last_results_us_ = now_us();
+}
+
+wire::CommandResult Session::carry_out(const wire::Command& command, std::int64_t now) {
+    wire::CommandResult result;
+    result.set_command_id(command.command_id());
+    result.set_done_us(now);
+    auto refuse = [&](std::string why) {
+        spdlog::warn("command {} refused: {}", command.command_id(), why);
+        result.set_ok(false);
+        result.set_message(std::move(why));
+        store_.record_command(result, now);
+        return result;
+    };
+    auto done = [&](std::string what) {
+        spdlog::info("command {}: {}", command.command_id(), what);
+        result.set_ok(true);
+        result.set_message(std::move(what));
+        store_.record_command(result, now);
+        return result;
+    };
+    switch (command.action_case()) {
+        case wire::Command::kEmergency: {
+            const auto& e = command.emergency();
+            if (e.emergency_id().empty() || e.media_hash().empty()) {
+                return refuse("emergency without an id or media");
+            }
+            // A node back online after a day must not air a stale alert.
+            if (e.expires_us() != 0 && now >= e.expires_us()) {
+                return refuse(fmt::format("emergency {} expired at {}; not played",
+                                          e.emergency_id(), iso_time(e.expires_us())));
+            }
+            if (e.until_expiry() && e.expires_us() == 0) {
+                return refuse(fmt::format("emergency {}: until_expiry needs an expiry time",
+                                          e.emergency_id()));
+            }
+            if (!e.until_expiry() && e.repeat() == 0) {
+                return refuse(
+                    fmt::format("emergency {}: repeat must be at least 1", e.emergency_id()));
+            }
+            // The same emergency under another command id plays once; one cancelled before it
+            // arrived (a copy that was still on its way) never plays.
+            if (auto state = store_.emergency_state(e.emergency_id())) {
+                if (*state == "cancelled") {
+                    return refuse(
+                        fmt::format("emergency {} was cancelled before it arrived; not played",
+                                    e.emergency_id()));
+                }
+                return done(fmt::format("emergency {} already received ({}); not played again",
+                                        e.emergency_id(), *state));
+            }
+            result.set_ok(true);
+            result.set_message(e.until_expiry()
+                                   ? fmt::format("emergency {} accepted: repeats until {}",
+                                                 e.emergency_id(), iso_time(e.expires_us()))
+                                   : fmt::format("emergency {} accepted: {} play(s)",
+                                                 e.emergency_id(), e.repeat()));
+            spdlog::warn("command {}: {}", command.command_id(), result.message());
+            store_.record_command(result, now, &e);
+            agent_.preempt();
+            next_media_scan_us_ = 0;  // its media goes to the front of the queue
+            return result;
+        }
+        case wire::Command::kCancelEmergency: {
+            const std::string& id = command.cancel_emergency().emergency_id();
+            if (id.empty()) {
+                return refuse("cancel without an emergency id");
+            }
+            if (!store_.cancel_emergency(id, now)) {
+                return done(
+                    fmt::format("emergency {} is not active on this node (over, expired or never "
+                                "received): nothing to cancel",
+                                id));
+            }
+            auto r = done(fmt::format("emergency {} cancelled", id));
+            agent_.preempt();
+            return r;
+        }
+        case wire::Command::kSetVolume: {
+            const auto percent = command.set_volume().percent();
+            if (percent > 100) {
+                return refuse(fmt::format("volume {} % is out of range (0..100)", percent));
+            }
+            store_.set_setting("volume", std::to_string(percent));
+            agent_.apply_volume(static_cast<int>(percent));
+            return done(fmt::format("volume {} %", percent));
+        }
+        case wire::Command::kSetAmplifier: {
+            const bool on = command.set_amplifier().on();
+            auto hooked = agent_.set_amplifier(on);
+            if (!hooked) {
+                return refuse(hooked.error());
+            }
+            store_.set_setting("amplifier", on ? "on" : "off");
+            return done(*hooked);
+        }
+        case wire::Command::kRestart: {
+            auto r = done("restarting");
+            agent_.request_restart();
+            return r;
+        }
+        case wire::Command::kSendLog: {
+            if (options_.log_file.empty()) {
+                // Not a log that happens to be empty: the controller should not show one.
+                return refuse("this agent keeps no log file (start loa-node with --log-file)");
+            }
+            const std::uint32_t asked = command.send_log().max_bytes();
+            const std::size_t bytes = asked == 0 ? 65536 : std::min(asked, kMaxLogBytes);
+            result.set_log_tail(agent_.log_tail(bytes));
+            return done(fmt::format("{} bytes of log", result.log_tail().size()));
+        }
+        case wire::Command::ACTION_NOT_SET:
+            break;
+    }
+    return refuse("a command this agent does not know (agent version " +
+                  std::string(kAgentVersion) + ")");
+}
+
+void Session::prune_and_evict(std::int64_t now) {
+    next_prune_us_ = now + kPruneEveryUs;
+    try {
+        if (int n = store_.prune(now - kKeepHistoryUs); n > 0) {
+            spdlog::info("forgot {} old plays, commands and emergencies", n);
+        }
+    } catch (const std::exception& e) {
+        spdlog::error("pruning the node store: {}", e.what());
+    }
+    // Disk policy: media no pending play or emergency needs goes first, oldest first; media
+    // the timeline needs is never removed for space, and confirmations live in SQLite, never here.
+    std::set<std::string> needed;
+    for (const auto& need : store_.needed_media(std::numeric_limits<std::int64_t>::max())) {
+        needed.insert(need.media_hash);
+    }
+    if (auto emergency = store_.active_emergency()) {
+        needed.insert(emergency->emergency.media_hash());
+    }
+    auto files = media_.list();
+    std::sort(files.begin(), files.end(),
+              [](const auto& a, const auto& b) { return a.modified < b.modified; });
+    std::uint64_t total = 0;
+    for (const auto& f : files) {
+        total += f.size;
+    }
+    std::uint64_t free_bytes = detail::read_device_status(options_.data_dir).storage_free_bytes;
+    for (const auto& f : files) {
+        const bool over_cap = options_.max_media_bytes > 0 && total > options_.max_media_bytes;
+        const bool low_space = free_bytes < options_.min_free_bytes;
+        if (!over_cap && !low_space) {
+            break;
+        }
+        if (needed.contains(f.hash)) {
+            continue;
+        }
+        spdlog::info("removed media {} ({} bytes): no play needs it and {}", f.hash.substr(0, 12),
+                     f.size, over_cap ? "the media cache is over its cap" : "the disk is low");
+        media_.remove(f.hash);
+        total -= f.size;
+        free_bytes += f.size;
+    }
 }
 
 void Session::fetch_media(std::int64_t now) {
@@ -146,11 +419,18 @@ void Session::fetch_media(std::int64_t now) {
     if (now >= next_media_scan_us_) {
         next_media_scan_us_ = now + kMediaScanUs;
         std::int64_t horizon_end = now + options_.prefetch_horizon_us;
-        fetcher_.set_needs(store_.needed_media(horizon_end), horizon_end);
+        auto needs = store_.needed_media(horizon_end);
+        if (auto emergency = store_.active_emergency()) {
+            const auto& e = emergency->emergency;
+            std::erase_if(needs,
+                          [&](const MediaNeed& n) { return n.media_hash == e.media_hash(); });
+            needs.insert(needs.begin(), MediaNeed{e.media_hash(), now, e.media_size()});
+        }
+        fetcher_.set_needs(std::move(needs), horizon_end);
     }
     fetcher_.tick(now);
     if (fetcher_.take_ready_news()) {
-        on_change_();
+        media_ready();
     }
     send_media_status(now);
 }
@@ -183,7 +463,17 @@ void Session::on_schedule_update(const wire::Envelope& in) {
     out.mutable_schedule_ack()->set_timeline_hash(update.timeline_hash());
     send(std::move(out));
     next_media_scan_us_ = 0;
-    on_change_();
+    agent_.timeline_changed();
+}
+
+void Session::media_ready() {
+    // An emergency waiting for its media pre-empts the schedule the moment the file is here.
+    if (auto emergency = store_.active_emergency();
+        emergency && media_.contains(emergency->emergency.media_hash())) {
+        agent_.preempt();
+    } else {
+        agent_.timeline_changed();
+    }
 }
 
 void Session::on_error(const wire::Error& error) {
@@ -217,6 +507,7 @@ void Session::on_frame(std::string_view frame) {
                     static_cast<std::int64_t>(in.welcome().heartbeat_interval_ms()) * 1000;
             }
             last_report_us_ = 0;          // deliver the outbox right away
+            last_results_us_ = 0;         // and the results of commands
             status_sent_generation_ = 0;  // and tell what media the node holds
             spdlog::info("controller welcomed node {}", options_.node_id);
             break;
@@ -229,7 +520,7 @@ void Session::on_frame(std::string_view frame) {
         case wire::Envelope::kChunk:
             fetcher_.on_chunk(in.chunk(), now_us());
             if (fetcher_.take_ready_news()) {
-                on_change_();
+                media_ready();
             }
             break;
         case wire::Envelope::kReportAck: {
@@ -240,6 +531,13 @@ void Session::on_frame(std::string_view frame) {
             break;
         }
         case wire::Envelope::kHeartbeatAck:
+            on_heartbeat_ack(in.heartbeat_ack());
+            break;
+        case wire::Envelope::kCommand:
+            on_command(in);
+            break;
+        case wire::Envelope::kCommandAck:
+            store_.acknowledge_command(in.command_ack().command_id());
             break;
         case wire::Envelope::kError:
             on_error(in.error());

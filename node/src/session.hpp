@@ -9,6 +9,8 @@
 
 #include <zmq.hpp>
 
+#include "agent_control.hpp"
+#include "clock_offset.hpp"
 #include "loa/media/content_store.hpp"
 #include "loa/node/media_fetcher.hpp"
 #include "loa/node/node_agent.hpp"
@@ -22,7 +24,11 @@ namespace loa::node {
 class Session {
   public:
     Session(const AgentOptions& options, NodeStore& store, media::ContentStore& media,
-            std::function<void()> on_change);
+            detail::AgentControl& agent);
+
+    /// Until when the stored timeline and the verified media cover this node: the horizon's end,
+    /// or the start of the first pending play whose media is not here, whichever is sooner.
+    static std::int64_t runway_end(NodeStore& store, const media::ContentStore& media);
 
     void run(const std::atomic<bool>& stop);
 
@@ -30,7 +36,14 @@ class Session {
     void on_frame(std::string_view frame);
     void on_schedule_update(const wire::Envelope& in);
     void on_error(const wire::Error& error);
+    void on_command(const wire::Envelope& in);
+    wire::CommandResult carry_out(const wire::Command& command, std::int64_t now);
+    void on_heartbeat_ack(const wire::HeartbeatAck& ack);
     void tick();  ///< timers: hello, heartbeat, outbox, media
+    void send_heartbeat(std::int64_t now);
+    void send_command_results();
+    void media_ready();
+    void prune_and_evict(std::int64_t now);
     void fetch_media(std::int64_t now);
     void send_media_status(std::int64_t now);
     bool send(wire::Envelope envelope);
@@ -39,7 +52,7 @@ class Session {
     const AgentOptions& options_;
     NodeStore& store_;
     media::ContentStore& media_;
-    std::function<void()> on_change_;
+    detail::AgentControl& agent_;
     zmq::context_t context_;
     zmq::socket_t dealer_;
 
@@ -50,6 +63,10 @@ class Session {
     std::int64_t last_heartbeat_us_ = 0;
     std::int64_t last_heard_us_ = 0;
     std::int64_t last_report_us_ = 0;
+    std::uint64_t report_generation_ = 0;
+    std::int64_t last_results_us_ = 0;
+    std::int64_t next_prune_us_ = 0;
+    detail::ClockOffset clock_;
 
     /// When to ask the store again what the timeline needs; 0 = now (timeline changed).
     std::int64_t next_media_scan_us_ = 0;

@@ -366,7 +366,13 @@ TEST_CASE("media imported before schema version 4 reads back as audio") {
             "loudness_before_lufs REAL, loudness_after_lufs REAL, true_peak_after_dbtp REAL);"
             "INSERT INTO media VALUES ('c0ffee', 'Bản tin', 'ban-tin.mp3', 'ogg', 'opus', 48000, "
             "1, "
-            "2000000, 9000, 1, 'beef', -30.0, -23.0, -2.0);");
+            "2000000, 9000, 1, 'beef', -30.0, -23.0, -2.0);"
+            // Migration 6 rebuilds the confirmations table of migration 1.
+            "CREATE TABLE confirmations (node_id TEXT NOT NULL, seq INTEGER NOT NULL, "
+            "slot_id TEXT NOT NULL, campaign_id TEXT NOT NULL, item_id TEXT NOT NULL, "
+            "media_hash TEXT NOT NULL, area_path TEXT NOT NULL, planned_start_us INTEGER NOT "
+            "NULL, actual_start_us INTEGER NOT NULL, actual_end_us INTEGER NOT NULL, outcome "
+            "TEXT NOT NULL, reason TEXT NOT NULL, received_us INTEGER NOT NULL);");
     }
     auto db = controller::open_database(file);
     REQUIRE(db.has_value());

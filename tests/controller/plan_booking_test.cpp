@@ -160,3 +160,58 @@ TEST_CASE("plan apply: refusals name the problem and change nothing") {
     }
     CHECK(f.count("campaigns") <= 1);
 }
+
+TEST_CASE("plan apply: a still slide on a panel is booked for the duration the plan gives it") {
+    ControllerFixture f;
+    const auto png = f.dir / "slide.png";
+    REQUIRE(run_shell("ffmpeg -nostdin -loglevel error -y -f lavfi -i color=c=navy:s=192x64 "
+                      "-frames:v 1 '" +
+                      png.string() + "'") == 0);
+    controller::ImportOptions panel;
+    panel.use = controller::MediaUse::panel;
+    auto imported = controller::import_media(*f.db, f.store, png, "Họp thôn", kNow, panel);
+    REQUIRE(imported.has_value());
+    REQUIRE(imported->media.duration_us == 0);  // a picture has no length of its own
+    const auto file = f.dir / "plan.toml";
+    write_file(file, fmt::format(R"(
+[[areas]]
+path = "vn"
+name = "Việt Nam"
+  [[areas.windows]]
+  name = "ban-ngay"
+  start = "06:00"
+  end = "20:00"
+
+[[nodes]]
+id = "bang-tin-01"
+area = "vn"
+kind = "panel"
+
+[[items]]
+id = "hop-thon"
+title = "Họp thôn"
+kind = "slide"
+duration = "12s"
+media = "{}"
+
+[[campaigns]]
+id = "thong-bao"
+title = "Thông báo"
+owner = "UBND xã"
+areas = ["vn"]
+items = ["hop-thon"]
+from = 2026-11-24
+until = 2026-11-24
+  [campaigns.quotas]
+  plays_per_day = 3
+)",
+                                 imported->media.media_hash));
+    auto applied = controller::apply_plan(*f.db, file, kToday, 1, kNow, false);
+    REQUIRE(applied.has_value());
+    REQUIRE(applied->applied);
+    CHECK(applied->slots_booked == 3);
+    SQLite::Statement q(*f.db, "SELECT min(duration_us), max(duration_us) FROM slots");
+    REQUIRE(q.executeStep());
+    CHECK(q.getColumn(0).getInt64() == 12 * kSecondUs);
+    CHECK(q.getColumn(1).getInt64() == 12 * kSecondUs);
+}

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -34,9 +36,31 @@ struct RawNode {
         send_raw(protocol::encode(std::move(e)));
         return id;
     }
-    /// The next message of the given type, skipping others (e.g. schedule updates).
+    /// The next message of the given type within 5 s, skipping others (e.g. schedule updates).
     wire::Envelope receive(wire::Envelope::BodyCase type) {
-        for (int i = 0; i < 20; ++i) {
+        auto received = receive_within(type, 5000);
+        if (!received) {
+            FAIL("expected message never came");
+        }
+        return *received;
+    }
+    void hello(const std::string& node_id) {
+        wire::Envelope e;
+        e.mutable_hello()->set_node_id(node_id);
+        send(e);
+    }
+    /// The next message of the given type within `timeout_ms`, skipping others; none if it
+    /// does not come.
+    std::optional<wire::Envelope> receive_within(wire::Envelope::BodyCase type, int timeout_ms) {
+        const auto deadline =
+            std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+        while (true) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
+            zmq::pollitem_t items[] = {{socket.handle(), 0, ZMQ_POLLIN, 0}};
+            if (left.count() <= 0 || zmq::poll(items, 1, left) == 0) {
+                return std::nullopt;
+            }
             zmq::message_t frame;
             REQUIRE(socket.recv(frame));
             auto decoded = protocol::decode(frame.to_string_view());
@@ -45,13 +69,6 @@ struct RawNode {
                 return *decoded;
             }
         }
-        FAIL("expected message never came");
-        return {};
-    }
-    void hello(const std::string& node_id) {
-        wire::Envelope e;
-        e.mutable_hello()->set_node_id(node_id);
-        send(e);
     }
     /// Says hello as `node_id` and waits to be welcomed.
     void join(const std::string& node_id) {
@@ -63,13 +80,14 @@ struct RawNode {
 /// A controller serving on a free loopback port from a background thread.
 struct RunningServer : ControllerFixture {
     std::string endpoint = "tcp://127.0.0.1:" + std::to_string(free_tcp_port());
+    /// What start() serves with; tests may change it before.
+    controller::ServerOptions options{endpoint, 1000, 5000};
     std::unique_ptr<controller::ControllerServer> server;
     std::atomic<bool> stop{false};
     std::thread thread;
 
     void start() {
-        server = std::make_unique<controller::ControllerServer>(
-            *db, store, controller::ServerOptions{endpoint, 1000, 5000});
+        server = std::make_unique<controller::ControllerServer>(*db, store, options);
         REQUIRE(server->bind().has_value());
         thread = std::thread([this] { server->run(stop); });
     }

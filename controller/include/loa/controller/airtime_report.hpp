@@ -25,7 +25,9 @@ struct NodeAirtime {
     std::int64_t planned_plays = 0;
     std::int64_t planned_us = 0;
     std::int64_t confirmed_plays = 0;  ///< outcome "played"
-    std::int64_t confirmed_us = 0;     ///< sum of actual end - actual start of those plays
+    /// Sum of actual end - actual start of those plays and of the interrupted ones.
+    std::int64_t confirmed_us = 0;
+    std::int64_t interrupted = 0;  ///< cut short by an emergency; what aired is in confirmed_us
     std::int64_t failed = 0;
     std::int64_t skipped = 0;
     std::int64_t unconfirmed = 0;  ///< planned plays with no confirmation yet

@@ -12,11 +12,15 @@
 
 namespace loa::controller {
 
-/// Stores the confirmations of `report` in one transaction. A confirmation already stored (same
-/// node and sequence number, or same node and slot) is not stored twice. One that makes no sense
-/// (sequence number 0 excepted: it cannot be acked) is kept apart in `refused_confirmations` with
-/// the reason, so that it neither counts as airtime nor blocks the node's outbox. Returns the
-/// sequence numbers now safely on disk, to be acked.
+/// Stores the confirmations of `report` in one transaction. A confirmation already received (same
+/// node and sequence number) is not stored twice; one for a slot already confirmed under another
+/// number is kept apart. One that makes no sense (sequence number 0 excepted: it cannot be
+/// acked) is kept apart in `refused_confirmations` with the reason, so that it neither counts as
+/// airtime nor blocks the node's outbox. Outcome INTERRUPTED (cut short by an emergency) counts
+/// the part that aired. A play of an emergency has the slot id "emergency:<emergency id>:<n>"
+/// and no booked slot; it counts for the emergency's campaign. Audio levels, frames rendered and
+/// the offset into the media are kept with the confirmation. Returns the sequence numbers now
+/// safely on disk, to be acked.
 Result<std::vector<std::uint64_t>> ingest_confirmations(SQLite::Database& db,
                                                         const std::string& node_id,
                                                         const wire::PlaybackReport& report,

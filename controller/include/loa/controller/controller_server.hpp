@@ -26,6 +26,7 @@ struct ServerOptions {
     /// Messages queued for one node before more are dropped (the node asks again): with chunks of
     /// transfer_chunk_bytes this bounds the memory one node can hold in the controller.
     int send_queue_per_node = 64;
+    std::int64_t command_resend_ms = 10'000;  ///< an unanswered Command is sent again
 };
 
 /// What the server has sent of media so far (counted on successful sends).
@@ -61,11 +62,17 @@ class ControllerServer {
         std::string pushed_hash;  ///< last timeline sent
         std::int64_t pushed_us = 0;
         std::string acked_hash;  ///< last timeline the node confirmed storing
+        /// Commands sent in this session and not answered yet: command id → when last sent.
+        std::map<std::uint64_t, std::int64_t> commands_sent_us;
+        std::int64_t next_command_check_us = 0;  ///< when pending commands are looked at again
     };
 
-    void on_frame(const std::string& routing_id, std::string_view frame);
+    /// `received_us`: when the frame was taken off the socket (t2 of the clock exchange).
+    void on_frame(const std::string& routing_id, std::string_view frame, std::int64_t received_us);
     void handle_hello(const std::string& routing_id, const wire::Envelope& in);
-    void handle_heartbeat(Peer& peer, const std::string& routing_id, const wire::Envelope& in);
+    void handle_heartbeat(Peer& peer, const std::string& routing_id, const wire::Envelope& in,
+                          std::int64_t received_us);
+    void handle_command_result(Peer& peer, const std::string& routing_id, const wire::Envelope& in);
     void handle_schedule_ack(Peer& peer, const wire::Envelope& in);
     void handle_manifest_request(const std::string& routing_id, const wire::Envelope& in);
     void handle_chunk_request(const std::string& routing_id, const wire::Envelope& in);
@@ -78,7 +85,11 @@ class ControllerServer {
 
     /// Sends the node its timeline if it changed, or if the last one went unacked too long.
     void push_timeline(Peer& peer, const std::string& routing_id, bool force);
-    void push_due_timelines();
+    /// Sends the node its pending commands it has not been sent in this session, and again those
+    /// unanswered for command_resend_ms; expired ones are marked so and never sent.
+    void push_commands(Peer& peer, const std::string& routing_id);
+    /// Pushes changed timelines and due commands to every peer; drops silent sessions.
+    void push_due_updates();
     /// False when the node is gone (its peer entry is then erased: do not use it afterwards) or
     /// its send queue is full (the message is dropped; the node asks again).
     bool send(const std::string& routing_id, wire::Envelope envelope, std::uint64_t in_reply_to);

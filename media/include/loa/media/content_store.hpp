@@ -60,6 +60,15 @@ class ContentStore {
 
     void remove(const std::string& hash);
 
+    /// A whole file in the store.
+    struct StoredFile {
+        std::string hash;
+        std::uint64_t size = 0;
+        std::filesystem::file_time_type modified;
+    };
+    /// Every whole file (not partial downloads), in no particular order.
+    std::vector<StoredFile> list() const;
+
   private:
     std::expected<std::string, Error> read_range(const std::filesystem::path& path,
                                                  const std::string& hash, std::uint64_t offset,

@@ -116,6 +116,8 @@ class MediaFetcher {
     std::string current_;
     std::optional<media::ChunkManifest> manifest_;
     std::int64_t manifest_sent_us_ = 0;  ///< 0: no manifest request outstanding
+    static constexpr std::int64_t kStartScanUs = 1'000'000;
+    std::int64_t next_start_scan_us_ = 0;  ///< 0: look for the next file on the next tick
     std::vector<bool> have_;
     std::set<std::uint32_t> missing_;  ///< chunks not held and not in flight, lowest first
     std::map<std::uint32_t, Request> in_flight_;

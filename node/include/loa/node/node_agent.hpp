@@ -5,8 +5,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
-#include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -17,17 +17,34 @@
 
 namespace loa::node {
 
+namespace detail {
+class AgentControl;
+}
+
 struct AgentOptions {
     std::string node_id;
     std::string controller = "tcp://127.0.0.1:5599";
     std::filesystem::path data_dir = "loa-node-data";
     SinkSpec sink;
+    DisplaySpec display;
     std::int64_t heartbeat_interval_ms = 30'000;  ///< until the controller's Welcome says
     std::int64_t preroll_lead_us = 1'500'000;     ///< pipelines are prerolled this much early
-    std::int64_t late_grace_us = 2'000'000;       ///< later than this, a play is skipped: late
+    std::int64_t late_grace_us = 2'000'000;       ///< later than this, a play is late
+    /// A late play still airs, from where it should be by now, if more than this share of it
+    /// remains (a node that boots or gets power back mid-bulletin); otherwise `skipped: late`.
+    double resume_share = 0.5;
     /// Media for plays up to this far ahead are fetched as soon as the timeline names them.
     std::int64_t prefetch_horizon_us = 7LL * 24 * 3600 * 1'000'000;
     FetchOptions fetch;
+    double silence_threshold_dbfs = -50;  ///< evidence: quieter than this counts as silence
+    std::int64_t clock_warn_us = 50'000;  ///< warn when the clock is further off than this
+    /// Disk policy: the media cache's cap (0: none) and the free space kept on the data disk.
+    std::uint64_t max_media_bytes = 0;
+    std::uint64_t min_free_bytes = 256ULL << 20;
+    /// Run to power the amplifier: `{state}` becomes "on" or "off" (e.g. a GPIO script).
+    std::string amplifier_command;
+    /// The agent's log, whose tail a SendLog command returns ("" : none kept).
+    std::filesystem::path log_file;
 };
 
 /// Runs two threads: the caller's, in run(), for ZeroMQ; and a player thread for GStreamer.
@@ -36,25 +53,52 @@ class NodeAgent {
     explicit NodeAgent(AgentOptions options);
     ~NodeAgent();
 
-    /// Serves until `stop` becomes true; returns after the player thread has finished.
+    /// Serves until `stop` becomes true or a Restart command; returns after the player thread
+    /// has finished.
     void run(const std::atomic<bool>& stop);
 
+    /// A Restart command ended run(): the caller should start the agent again.
+    bool restart_requested() const { return restart_.load(); }
+
   private:
+    class Control;
+    friend class Control;
+
     void player_loop();
-    void play_slot(const wire::Slot& slot);
-    /// Waits until `deadline_us` (UTC) or until woken by a new timeline, media or stop.
-    void wait_until(std::int64_t deadline_us);
+    /// Plays the active emergency's next play; false if it cannot play now (media not here).
+    bool play_emergency(const ActiveEmergency& active);
+    void play_slot(const wire::Slot& slot, std::int64_t offset_us);
+    PlayItem item_for(const wire::Slot& slot, std::int64_t offset_us) const;
+    wire::Confirmation evidence_of(const PlayResult& result, std::int64_t offset_us) const;
+    std::uint64_t wake_generation();
+    /// Waits until `deadline_us` (UTC), or until woken (a new timeline, media, an emergency, stop)
+    /// after wake_generation() returned `seen_generation`.
+    void wait_until(std::int64_t deadline_us, std::uint64_t seen_generation);
     void wake_player();
+    void preempt();
+    void set_now_playing(std::string state, const wire::Slot* slot);
 
     AgentOptions options_;
     NodeStore store_;
     media::ContentStore media_;
     Player player_;
     std::atomic<bool> stopping_{false};
+    std::atomic<bool> restart_{false};
     std::mutex wake_mutex_;
     std::condition_variable wake_;
     std::uint64_t wake_generation_ = 0;
     std::thread player_thread_;
+    /// The pending play the player last waited on for its media (player thread only): if it
+    /// is then too late to air, the missing file is the reason, not lateness.
+    std::string awaited_media_slot_;
+
+    // What airs now, for heartbeats and for deciding what an emergency pre-empts.
+    std::mutex playing_mutex_;
+    std::string playing_state_ = "idle";
+    std::string playing_slot_id_;
+    std::string playing_title_;
+    std::string playing_emergency_id_;    ///< set while an emergency play airs
+    std::atomic<bool> preempted_{false};  ///< the current play was stopped for an emergency
 };
 
 }  // namespace loa::node

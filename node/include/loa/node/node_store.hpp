@@ -1,6 +1,7 @@
 // The node agent's SQLite file: its timeline, the state of each play, and the outbox.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -20,6 +21,12 @@ namespace loa::node {
 struct StoredSlot {
     wire::Slot slot;
     std::string state;  ///< "pending", "started" or "done"
+};
+
+/// An emergency the node has accepted and not finished.
+struct ActiveEmergency {
+    wire::Emergency emergency;
+    std::uint32_t plays_done = 0;
 };
 
 /// Thread-safe (one connection behind a mutex): the player thread and the network thread share
@@ -43,10 +50,54 @@ class NodeStore {
 
     /// Marks a play as started (so a crash during it is reported, not replayed).
     void mark_started(const std::string& slot_id, std::int64_t at_us);
+    /// Takes back mark_started for a play stopped before it aired (pre-empted by an emergency).
+    void mark_pending(const std::string& slot_id);
 
     /// Records the outcome of a play and queues its confirmation, in one transaction.
     void confirm(const wire::Slot& slot, wire::Outcome outcome, const std::string& reason,
                  std::int64_t start_us, std::int64_t end_us);
+    /// The same with what was measured: `what` gives outcome, reason, actual times and the
+    /// evidence (levels, frames, offset); the slot gives the rest.
+    void confirm(const wire::Slot& slot, const wire::Confirmation& what);
+
+    /// Pending plays, soonest first.
+    std::vector<wire::Slot> pending_slots();
+
+    /// Where the stored timeline ends (ScheduleUpdate.horizon_end_us), 0 if none.
+    std::int64_t horizon_end_us();
+
+    /// The highest confirmation sequence number ever assigned (0 if none).
+    std::uint64_t last_seq();
+
+    /// Settings that must survive a restart (volume, amplifier).
+    std::optional<std::string> setting(const std::string& key);
+    void set_setting(const std::string& key, const std::string& value);
+
+    /// The stored result of a command already carried out, if any.
+    std::optional<wire::CommandResult> command_result(std::uint64_t command_id);
+    /// Records a command's result (and an accepted emergency) in one transaction.
+    void record_command(const wire::CommandResult& result, std::int64_t received_us,
+                        const wire::Emergency* emergency = nullptr);
+    std::vector<wire::CommandResult> unacked_command_results();
+    void acknowledge_command(std::uint64_t command_id);
+
+    /// The oldest accepted emergency still to play.
+    std::optional<ActiveEmergency> active_emergency();
+    /// Ends an active emergency: state "done", "expired" or "cancelled". False if it was not
+    /// active.
+    bool end_emergency(const std::string& emergency_id, const std::string& state);
+    /// Cancels an emergency: true if it was active. One never received is remembered as
+    /// cancelled, so that a copy of it still on its way never airs.
+    bool cancel_emergency(const std::string& emergency_id, std::int64_t received_us);
+    /// "active", "done", "expired" or "cancelled"; nullopt for an emergency never received.
+    std::optional<std::string> emergency_state(const std::string& emergency_id);
+    /// Queues the confirmation of one emergency play (`play` is its synthetic slot) and counts
+    /// it; `last` ends the emergency. One transaction.
+    void confirm_emergency_play(const wire::Slot& play, const wire::Confirmation& what, bool last);
+
+    /// Forgets done plays, acked commands and ended emergencies older than `before_us`; never
+    /// an unacked confirmation. Returns the rows removed.
+    int prune(std::int64_t before_us);
 
     /// Plays that were started but never finished (the agent died): confirms them as failed
     /// with reason "agent-restarted". Returns how many.
@@ -55,12 +106,17 @@ class NodeStore {
     /// Up to `limit` unacked confirmations, oldest first.
     std::vector<wire::Confirmation> outbox(int limit);
     int outbox_size();
+    /// Changes whenever a confirmation is queued (no SQL: cheap to poll).
+    std::uint64_t outbox_generation() const { return outbox_generation_.load(); }
 
     /// Forgets confirmations the controller has committed.
     void acknowledge(const std::vector<std::uint64_t>& seqs);
 
   private:
+    void insert_confirmation(const wire::Slot& slot, const wire::Confirmation& what);
+
     std::mutex mutex_;
+    std::atomic<std::uint64_t> outbox_generation_{0};
     std::unique_ptr<SQLite::Database> db_;
 };
 

@@ -1,0 +1,141 @@
+// What the benchmarks share: clocks, a free loopback port, /proc readings, verdicts.
+#pragma once
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+
+#include <fmt/core.h>
+
+namespace loa::bench {
+
+inline std::int64_t now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+inline double seconds_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+inline int free_tcp_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0 &&
+              ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+    if (fd >= 0) {
+        ::close(fd);
+    }
+    if (!ok) {
+        throw std::runtime_error("no free TCP port on 127.0.0.1");
+    }
+    return ntohs(addr.sin_port);
+}
+
+/// The number in a field of /proc/<pid>/status (`VmRSS` in KiB, `voluntary_ctxt_switches`);
+/// 0 if unreadable.
+inline std::uint64_t proc_status_value(pid_t pid, const std::string& field) {
+    std::ifstream in(fmt::format("/proc/{}/status", pid));
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.starts_with(field + ":")) {
+            return std::strtoull(line.c_str() + field.size() + 1, nullptr, 10);
+        }
+    }
+    return 0;
+}
+
+/// A child process with stdout and stderr in `log` (appended to, or truncated); killed if still
+/// running when destroyed, and by the kernel if the benchmark dies first.
+class Child {
+  public:
+    Child(const std::vector<std::string>& argv, const std::filesystem::path& log,
+          bool append = false) {
+        std::vector<char*> args;
+        for (const auto& a : argv) {
+            args.push_back(const_cast<char*>(a.c_str()));
+        }
+        args.push_back(nullptr);
+        pid_ = ::fork();
+        if (pid_ < 0) {
+            throw std::runtime_error("fork failed");
+        }
+        if (pid_ == 0) {
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the benchmark
+            int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0644);
+            if (fd >= 0) {
+                ::dup2(fd, 1);
+                ::dup2(fd, 2);
+            }
+            ::execv(args[0], args.data());
+            ::_exit(127);
+        }
+    }
+    ~Child() {
+        if (!reaped_) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+    }
+    Child(const Child&) = delete;
+    Child& operator=(const Child&) = delete;
+
+    pid_t pid() const { return pid_; }
+    bool running() {
+        if (!reaped_ && ::waitpid(pid_, &status_, WNOHANG) == pid_) {
+            reaped_ = true;
+        }
+        return !reaped_;
+    }
+    /// Waits up to `timeout` for the child to exit (after SIGTERM if `term`); its exit status,
+    /// -1 if it had to be killed.
+    int stop(bool term, std::chrono::milliseconds timeout) {
+        if (term && running()) {
+            ::kill(pid_, SIGTERM);
+        }
+        const auto until = std::chrono::steady_clock::now() + timeout;
+        while (running() && std::chrono::steady_clock::now() < until) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        if (running()) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, &status_, 0);
+            reaped_ = true;
+            return -1;
+        }
+        return WIFEXITED(status_) ? WEXITSTATUS(status_) : -1;
+    }
+
+  private:
+    pid_t pid_ = -1;
+    int status_ = 0;
+    bool reaped_ = false;
+};
+
+inline const char* verdict(bool met) {
+    return met ? "PASS" : "MISS";
+}
+
+}  // namespace loa::bench

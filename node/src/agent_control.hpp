@@ -1,0 +1,37 @@
+// Private: what the session (network thread) may ask of the agent's player side.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <expected>
+#include <string>
+
+namespace loa::node::detail {
+
+/// What the node is doing now, for heartbeats.
+struct NowPlaying {
+    std::string state = "idle";  ///< "idle", "playing" or "emergency"
+    std::string slot_id;
+    std::string title;
+};
+
+class AgentControl {
+  public:
+    virtual ~AgentControl() = default;
+    virtual NowPlaying now_playing() = 0;
+    /// The timeline or the media changed: the player looks again at what comes next.
+    virtual void timeline_changed() = 0;
+    /// An emergency was accepted, cancelled or became playable: stop what plays now (the
+    /// interrupted item is confirmed with the seconds it aired) and look again.
+    virtual void preempt() = 0;
+    virtual void apply_volume(int percent) = 0;
+    /// Runs the amplifier hook; the message says what was done.
+    virtual std::expected<std::string, std::string> set_amplifier(bool on) = 0;
+    /// Stops the agent so that its main starts it again.
+    virtual void request_restart() = 0;
+    virtual bool restart_requested() = 0;
+    /// The newest bytes of the agent's log.
+    virtual std::string log_tail(std::size_t max_bytes) = 0;
+};
+
+}  // namespace loa::node::detail

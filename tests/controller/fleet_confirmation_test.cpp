@@ -1,0 +1,323 @@
+// Confirmations from the fleet: measured levels, plays cut short by an emergency, emergency plays
+// without a booked slot, numbers accounted for, and sequence gaps.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "controller_fixture.hpp"
+#include "loa/controller/airtime_report.hpp"
+#include "loa/controller/confirmation_ingest.hpp"
+#include "loa/controller/emergencies.hpp"
+#include "loa/controller/node_status.hpp"
+#include "loa/controller/node_timeline.hpp"
+#include "loa/controller/sequence_gaps.hpp"
+
+using namespace loa;
+using namespace loa::test;
+namespace lc = loa::controller;
+
+namespace {
+
+struct Fleet : ControllerFixture {
+    std::string hash;
+    Fleet() {
+        node("ta-van-01", "vn/lao-cai/sa-pa/ta-van");
+        hash = tone(4.0);
+        REQUIRE(lc::add_campaign(*db, campaign("thien-tai", {hash}, {"vn/lao-cai"}), kNow));
+    }
+
+    /// The booked play of ta-van-01, confirmed as `outcome` under `seq`.
+    wire::Confirmation booked(std::uint64_t seq, wire::Outcome outcome) {
+        auto timeline = lc::node_timeline(*db, "ta-van-01", kNow);
+        REQUIRE(timeline.has_value());
+        REQUIRE(timeline->slots_size() == 1);
+        const auto& s = timeline->slots(0);
+        wire::Confirmation c;
+        c.set_seq(seq);
+        c.set_slot_id(s.slot_id());
+        c.set_campaign_id(s.campaign_id());
+        c.set_item_id(s.item_id());
+        c.set_media_hash(s.media_hash());
+        c.set_planned_start_us(s.start_us());
+        c.set_outcome(outcome);
+        c.set_actual_start_us(s.start_us());
+        c.set_actual_end_us(s.start_us() + s.duration_us());
+        return c;
+    }
+
+    std::vector<std::uint64_t> ingest(std::vector<wire::Confirmation> confirmations) {
+        wire::PlaybackReport report;
+        for (auto& c : confirmations) {
+            *report.add_confirmations() = std::move(c);
+        }
+        auto acked = lc::ingest_confirmations(*db, "ta-van-01", report, kNow);
+        REQUIRE(acked.has_value());
+        return *acked;
+    }
+
+    lc::AirtimeReport report() {
+        auto r = lc::airtime_report(
+            *db, {"thien-tai", "", kNow - 3600 * kSecondUs, kNow + 86400 * kSecondUs});
+        REQUIRE(r.has_value());
+        return *r;
+    }
+
+    /// A confirmation of play `n` of emergency `id`, which aired `seconds`.
+    wire::Confirmation emergency_play(std::uint64_t seq, const std::string& id, int n,
+                                      double seconds) {
+        wire::Confirmation c;
+        c.set_seq(seq);
+        c.set_slot_id("emergency:" + id + ":" + std::to_string(n));
+        c.set_emergency_id(id);
+        c.set_item_id(hash);
+        c.set_media_hash(hash);
+        c.set_planned_start_us(kNow + 10 * kSecondUs);
+        c.set_actual_start_us(kNow + 10 * kSecondUs);
+        c.set_actual_end_us(kNow + 10 * kSecondUs + static_cast<std::int64_t>(seconds * 1e6));
+        c.set_outcome(wire::PLAYED);
+        return c;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a confirmation keeps what the node measured") {
+    Fleet f;
+    auto c = f.booked(1, wire::PLAYED);
+    auto* levels = c.mutable_levels();
+    levels->set_rms_dbfs(-23.5);
+    levels->set_peak_dbfs(-3.25);
+    levels->set_silent_seconds(0.5);
+    levels->set_measured_seconds(4.0);
+    levels->set_silence_threshold_dbfs(-50);
+    c.set_frames_rendered(100);
+    c.set_offset_us(250'000);
+    CHECK(f.ingest({c}) == std::vector<std::uint64_t>{1});
+    SQLite::Statement q(*f.db,
+                        "SELECT rms_dbfs, peak_dbfs, silent_seconds, measured_seconds, "
+                        "silence_threshold_dbfs, frames_rendered, offset_us, emergency_id "
+                        "FROM confirmations");
+    REQUIRE(q.executeStep());
+    CHECK(q.getColumn(0).getDouble() == -23.5);
+    CHECK(q.getColumn(1).getDouble() == -3.25);
+    CHECK(q.getColumn(2).getDouble() == 0.5);
+    CHECK(q.getColumn(3).getDouble() == 4.0);
+    CHECK(q.getColumn(4).getDouble() == -50);
+    CHECK(q.getColumn(5).getInt64() == 100);
+    CHECK(q.getColumn(6).getInt64() == 250'000);
+    CHECK(q.getColumn(7).getString().empty());
+
+    // Without levels (a panel, or nothing aired) they stay unknown rather than 0 dBFS.
+    Fleet g;
+    g.ingest({g.booked(1, wire::PLAYED)});
+    SQLite::Statement none(*g.db, "SELECT rms_dbfs IS NULL FROM confirmations");
+    REQUIRE(none.executeStep());
+    CHECK(none.getColumn(0).getInt() == 1);
+}
+
+TEST_CASE("a play cut short by an emergency counts the seconds that aired, flagged") {
+    Fleet f;
+    auto c = f.booked(1, wire::INTERRUPTED);
+    c.set_actual_end_us(c.actual_start_us() + 1'500'000);  // 1.5 s of 4 s aired
+    c.set_reason("emergency");
+    CHECK(f.ingest({c}) == std::vector<std::uint64_t>{1});
+    CHECK(f.count("refused_confirmations") == 0);
+    auto r = f.report();
+    CHECK(r.total.interrupted == 1);
+    CHECK(r.total.confirmed_plays == 0);
+    CHECK(r.total.confirmed_us == 1'500'000);
+    CHECK(r.total.unconfirmed == 0);
+    CHECK(lc::to_json(r)["total"]["interrupted"] == 1);
+    CHECK(lc::render_table(r, lc::Language::vi).find("Bị ngắt") != std::string::npos);
+
+    // An interruption needs a start and an end like any play that aired.
+    Fleet g;
+    auto bad = g.booked(1, wire::INTERRUPTED);
+    bad.set_actual_start_us(0);
+    CHECK(g.ingest({bad}) == std::vector<std::uint64_t>{1});
+    CHECK(g.count("confirmations") == 0);
+    CHECK(g.count("refused_confirmations") == 1);
+}
+
+TEST_CASE("an emergency play has no booked slot and counts for its emergency's campaign") {
+    Fleet f;
+    lc::EmergencySpec spec;
+    spec.media_hash = f.hash;
+    spec.node_ids = {"ta-van-01"};
+    spec.repeat = 2;
+    spec.expires_us = kNow + 3600 * kSecondUs;
+    spec.campaign_id = "thien-tai";
+    auto sent = lc::send_emergency(*f.db, spec, kNow);
+    REQUIRE(sent.has_value());
+
+    auto first = f.emergency_play(1, sent->emergency_id, 1, 4.0);
+    first.set_campaign_id("whatever-the-node-says");
+    auto second = f.emergency_play(2, sent->emergency_id, 2, 2.0);
+    second.set_outcome(wire::INTERRUPTED);  // cut short by the next emergency
+    CHECK(f.ingest({first, second}) == std::vector<std::uint64_t>{1, 2});
+    CHECK(f.count("confirmations") == 2);
+    CHECK(f.count("refused_confirmations") == 0);
+    SQLite::Statement q(*f.db, "SELECT DISTINCT campaign_id, emergency_id FROM confirmations");
+    REQUIRE(q.executeStep());
+    CHECK(q.getColumn(0).getString() == "thien-tai");
+    CHECK(q.getColumn(1).getString() == sent->emergency_id);
+
+    auto r = f.report();
+    CHECK(r.total.confirmed_plays == 1);
+    CHECK(r.total.interrupted == 1);
+    CHECK(r.total.confirmed_us == 6 * kSecondUs);
+    CHECK(r.total.planned_plays == 1);  // the booked play; emergencies are not planned
+}
+
+TEST_CASE("an emergency play of an emergency the controller does not know keeps its campaign") {
+    Fleet f;
+    auto c = f.emergency_play(1, "kc-unknown", 1, 3.0);
+    c.set_campaign_id("thien-tai");
+    f.ingest({c});
+    CHECK(f.report().total.confirmed_us == 3 * kSecondUs);
+}
+
+TEST_CASE("an emergency slot id that does not add up is kept apart with the reason") {
+    Fleet f;
+    auto c = f.emergency_play(1, "kc-1", 1, 3.0);
+    std::string why;
+    SECTION("another emergency in the slot id") {
+        c.set_slot_id("emergency:kc-2:1");
+        why = "names 'kc-1'";
+    }
+    SECTION("play number 0") {
+        c.set_slot_id("emergency:kc-1:0");
+        why = "play number from 1";
+    }
+    SECTION("an emergency play with an ordinary slot id") {
+        c.set_slot_id("thien-tai/1@1");
+        why = "not emergency:kc-1:<n>";
+    }
+    CHECK(f.ingest({c}) == std::vector<std::uint64_t>{1});
+    CHECK(f.count("confirmations") == 0);
+    SQLite::Statement q(*f.db, "SELECT reason FROM refused_confirmations");
+    REQUIRE(q.executeStep());
+    CHECK(q.getColumn(0).getString().find(why) != std::string::npos);
+}
+
+TEST_CASE("a slot confirmed under two numbers counts once and both numbers are accounted for") {
+    Fleet f;
+    CHECK(f.ingest({f.booked(1, wire::PLAYED), f.booked(2, wire::PLAYED)}) ==
+          std::vector<std::uint64_t>{1, 2});
+    CHECK(f.count("confirmations") == 1);
+    SQLite::Statement q(*f.db, "SELECT seq, reason FROM refused_confirmations");
+    REQUIRE(q.executeStep());
+    CHECK(q.getColumn(0).getInt() == 2);
+    CHECK(q.getColumn(1).getString().find("already confirmed as number 1") != std::string::npos);
+    CHECK(f.report().total.confirmed_plays == 1);
+    auto gaps = lc::sequence_gaps(*f.db, "ta-van-01");
+    REQUIRE(gaps.has_value());
+    CHECK(gaps->at(0).received == 2);
+    CHECK(gaps->at(0).missing.empty());
+}
+
+TEST_CASE("sequence gaps: missing from the record below the highest, and not yet reported") {
+    Fleet f;
+    f.node("a-mu-sung-01", "vn/lao-cai/bat-xat/a-mu-sung");
+    // ta-van-01 sends 1, 2, 5, 9 (refused: nonsense), 10-11; its heartbeat says it numbered 14.
+    auto refused = f.emergency_play(9, "kc-1", 1, 1.0);
+    refused.set_slot_id("emergency:kc-2:1");
+    std::vector<wire::Confirmation> sent = {f.booked(1, wire::PLAYED), refused};
+    for (std::uint64_t seq : {2, 5, 10, 11}) {
+        sent.push_back(f.emergency_play(seq, "kc-1", static_cast<int>(seq), 1.0));
+    }
+    f.ingest(sent);
+    wire::Heartbeat hb;
+    hb.set_last_seq(14);
+    REQUIRE(lc::record_heartbeat(*f.db, "ta-van-01", hb, kNow));
+
+    auto gaps = lc::sequence_gaps(*f.db);
+    REQUIRE(gaps.has_value());
+    REQUIRE(gaps->size() == 2);
+    const auto& quiet = gaps->at(0);  // by node id: a-mu-sung-01 first
+    CHECK(quiet.node_id == "a-mu-sung-01");
+    CHECK(quiet.received == 0);
+    CHECK(quiet.missing.empty());
+    CHECK_FALSE(quiet.last_seq.has_value());
+    CHECK_FALSE(quiet.not_yet_reported.has_value());
+
+    const auto& g = gaps->at(1);
+    CHECK(g.received == 6);
+    CHECK(g.highest_received == 11);
+    REQUIRE(g.missing.size() == 2);
+    CHECK(g.missing[0].first == 3);
+    CHECK(g.missing[0].last == 4);
+    CHECK(g.missing[1].first == 6);
+    CHECK(g.missing[1].last == 8);
+    CHECK(g.missing_count == 5);
+    REQUIRE(g.not_yet_reported.has_value());
+    CHECK(g.not_yet_reported->first == 12);
+    CHECK(g.not_yet_reported->last == 14);
+
+    const std::string vi = lc::render_sequence_gaps(*gaps, lc::Language::vi);
+    INFO(vi);
+    CHECK(vi.find("3–4, 6–8 (5 số)") != std::string::npos);
+    CHECK(vi.find("12–14 (3)") != std::string::npos);
+    auto json = lc::sequence_gaps_json(*gaps);
+    CHECK(json[1]["missing_from_record"][1]["first"] == 6);
+    CHECK(json[1]["not_yet_reported_count"] == 3);
+
+    // The rest arrives: no gap, nothing outstanding.
+    std::vector<wire::Confirmation> rest;
+    for (std::uint64_t seq : {3, 4, 6, 7, 8, 12, 13, 14}) {
+        rest.push_back(f.emergency_play(seq, "kc-1", static_cast<int>(seq), 1.0));
+    }
+    f.ingest(rest);
+    auto after = lc::sequence_gaps(*f.db, "ta-van-01");
+    REQUIRE(after.has_value());
+    REQUIRE(after->size() == 1);
+    CHECK(after->at(0).missing.empty());
+    CHECK_FALSE(after->at(0).not_yet_reported.has_value());
+    CHECK_FALSE(lc::sequence_gaps(*f.db, "ke-la").has_value());
+}
+
+TEST_CASE("a version 5 database keeps its confirmations and then takes interrupted ones") {
+    TempDir dir;
+    const auto file = dir / "controller.db";
+    {
+        // The confirmations table as migration 1 made it, with one play confirmed.
+        SQLite::Database v5(file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        v5.exec(
+            "CREATE TABLE schema_version (version INTEGER NOT NULL);"
+            "INSERT INTO schema_version VALUES (5);"
+            "CREATE TABLE confirmations (node_id TEXT NOT NULL, seq INTEGER NOT NULL, "
+            "slot_id TEXT NOT NULL, campaign_id TEXT NOT NULL, item_id TEXT NOT NULL, "
+            "media_hash TEXT NOT NULL, area_path TEXT NOT NULL, planned_start_us INTEGER NOT "
+            "NULL, actual_start_us INTEGER NOT NULL, actual_end_us INTEGER NOT NULL, outcome "
+            "TEXT NOT NULL CHECK (outcome IN ('played', 'failed', 'skipped')), reason TEXT NOT "
+            "NULL, received_us INTEGER NOT NULL, PRIMARY KEY (node_id, seq), "
+            "UNIQUE (node_id, slot_id));"
+            "INSERT INTO confirmations VALUES ('ta-van-01', 7, 'c1/1@1', 'c1', 'i', 'h', "
+            "'vn/x', 1, 2, 3, 'played', '', 4);");
+    }
+    auto db = lc::open_database(file);
+    REQUIRE(db.has_value());
+    CHECK(lc::schema_version(**db) == 6);
+    SQLite::Statement q(**db,
+                        "SELECT seq, slot_id, outcome, actual_end_us, frames_rendered, "
+                        "emergency_id, rms_dbfs IS NULL FROM confirmations");
+    REQUIRE(q.executeStep());
+    CHECK(q.getColumn(0).getInt() == 7);
+    CHECK(q.getColumn(1).getString() == "c1/1@1");
+    CHECK(q.getColumn(2).getString() == "played");
+    CHECK(q.getColumn(3).getInt() == 3);
+    CHECK(q.getColumn(4).getInt() == 0);
+    CHECK(q.getColumn(5).getString().empty());
+    CHECK(q.getColumn(6).getInt() == 1);
+    CHECK_FALSE(q.executeStep());
+    (*db)->exec(
+        "INSERT INTO confirmations (node_id, seq, slot_id, campaign_id, item_id, media_hash, "
+        "area_path, planned_start_us, actual_start_us, actual_end_us, outcome, reason, "
+        "received_us) VALUES ('ta-van-01', 8, 'c1/2@1', 'c1', 'i', 'h', 'vn/x', 1, 2, 3, "
+        "'interrupted', 'emergency', 4)");
+    CHECK_THROWS((*db)->exec(
+        "INSERT INTO confirmations (node_id, seq, slot_id, campaign_id, item_id, media_hash, "
+        "area_path, planned_start_us, actual_start_us, actual_end_us, outcome, reason, "
+        "received_us) VALUES ('ta-van-01', 9, 'c1/3@1', 'c1', 'i', 'h', 'vn/x', 1, 2, 3, "
+        "'lost', '', 4)"));
+}

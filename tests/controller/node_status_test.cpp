@@ -1,0 +1,166 @@
+// What nodes say of themselves: heartbeats stored, the status table, and the runway list.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "controller_fixture.hpp"
+#include "loa/controller/node_status.hpp"
+
+using namespace loa;
+using namespace loa::test;
+namespace lc = loa::controller;
+
+namespace {
+
+constexpr std::int64_t kHourUs = 3600 * kSecondUs;
+
+wire::Heartbeat heartbeat(std::int64_t runway_end_us) {
+    wire::Heartbeat h;
+    h.set_node_time_us(kNow);
+    h.set_state("idle");
+    h.set_volume_percent(60);
+    h.set_storage_free_bytes(2'500'000'000ULL);
+    h.set_link_interface("wlan0");
+    h.set_link_type("wifi");
+    h.set_agent_version("loa-node 0.2.0");
+    h.set_schedule_horizon_end_us(kNow + 7 * 24 * kHourUs);
+    h.set_runway_end_us(runway_end_us);
+    h.set_last_seq(10);
+    return h;
+}
+
+}  // namespace
+
+TEST_CASE("a heartbeat replaces the node's last one; absent readings stay unknown") {
+    ControllerFixture f;
+    f.node("ta-van-01", "vn/lao-cai/sa-pa/ta-van");
+    auto first = heartbeat(kNow + 50 * kHourUs);
+    first.set_cpu_temp_millicelsius(51'000);
+    first.set_link_signal_dbm(-60);
+    first.set_clock_offset_us(1'500);
+    REQUIRE(lc::record_heartbeat(*f.db, "ta-van-01", first, kNow).has_value());
+    auto second = heartbeat(kNow + 40 * kHourUs);  // no temperature, signal or clock this time
+    second.set_volume_percent(0);
+    REQUIRE(lc::record_heartbeat(*f.db, "ta-van-01", second, kNow + 30 * kSecondUs).has_value());
+    CHECK(f.count("node_status") == 1);
+
+    auto s = lc::node_statuses(*f.db, "ta-van-01");
+    REQUIRE(s.has_value());
+    REQUIRE(s->size() == 1);
+    const auto& h = s->at(0).heartbeat.value();
+    CHECK(h.received_us == kNow + 30 * kSecondUs);
+    CHECK(h.volume_percent == 0);
+    CHECK_FALSE(h.cpu_temp_millicelsius.has_value());
+    CHECK_FALSE(h.link_signal_dbm.has_value());
+    CHECK_FALSE(h.clock_offset_us.has_value());
+    CHECK(h.runway_end_us == kNow + 40 * kHourUs);
+    CHECK(s->at(0).last_seen_us == kNow + 30 * kSecondUs);
+    CHECK(lc::find_node(*f.db, "ta-van-01")->agent_version == "loa-node 0.2.0");
+}
+
+TEST_CASE("a heartbeat that makes no sense is refused and changes nothing") {
+    ControllerFixture f;
+    f.node("ta-van-01", "vn/lao-cai/sa-pa/ta-van");
+    auto h = heartbeat(kNow + kHourUs);
+    std::string why;
+    SECTION("volume over 100") {
+        h.set_volume_percent(101);
+        why = "volume 101 %";
+    }
+    SECTION("an unknown state") {
+        h.set_state("dancing");
+        why = "state 'dancing'";
+    }
+    SECTION("a title longer than allowed") {
+        h.set_current_title(std::string(600, 'a'));
+        why = "longer than allowed";
+    }
+    auto r = lc::record_heartbeat(*f.db, "ta-van-01", h, kNow);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().code == lc::Error::Code::invalid_input);
+    CHECK(r.error().message.find("ta-van-01") != std::string::npos);
+    CHECK(r.error().message.find(why) != std::string::npos);
+    CHECK(f.count("node_status") == 0);
+    CHECK_FALSE(lc::find_node(*f.db, "ta-van-01")->last_seen_us.has_value());
+}
+
+TEST_CASE("the runway list holds nodes below the threshold or never reported, shortest first") {
+    ControllerFixture f;
+    f.node("a-long", "vn/x");
+    f.node("b-short", "vn/x");
+    f.node("c-shorter", "vn/x");
+    f.node("d-silent", "vn/x");
+    f.node("e-unknown", "vn/x");
+    REQUIRE(lc::record_heartbeat(*f.db, "a-long", heartbeat(kNow + 100 * kHourUs), kNow));
+    REQUIRE(lc::record_heartbeat(*f.db, "b-short", heartbeat(kNow + 20 * kHourUs), kNow));
+    REQUIRE(lc::record_heartbeat(*f.db, "c-shorter", heartbeat(kNow + 2 * kHourUs), kNow));
+    REQUIRE(lc::record_heartbeat(*f.db, "e-unknown", heartbeat(0), kNow));  // not worked out
+
+    auto below = lc::short_runway(*f.db, 48, kNow);
+    REQUIRE(below.has_value());
+    std::vector<std::string> ids;
+    for (const auto& s : *below) {
+        ids.push_back(s.node_id);
+    }
+    CHECK(ids == std::vector<std::string>{"d-silent", "e-unknown", "c-shorter", "b-short"});
+    CHECK(lc::runway_hours(below->at(2), kNow) == Approx(2.0));
+    CHECK(lc::short_runway(*f.db, 150, kNow)->size() == 5);
+    // An hour later the runway is an hour shorter.
+    CHECK(lc::short_runway(*f.db, 1.5, kNow + kHourUs)->size() == 3);
+
+    const std::string table = lc::render_runway(*below, kNow, lc::Language::vi);
+    CHECK(table.find("chưa báo cáo") != std::string::npos);
+    CHECK(table.find("2.0") != std::string::npos);
+    CHECK(lc::render_runway(*below, kNow, lc::Language::en).find("not reported") !=
+          std::string::npos);
+}
+
+TEST_CASE("the status table marks clocks off by more than the threshold") {
+    ControllerFixture f;
+    f.node("lech-gio", "vn/x");
+    f.node("dung-gio", "vn/x");
+    f.node("im-lang", "vn/x");
+    auto off = heartbeat(kNow + 30 * kHourUs);
+    off.set_clock_offset_us(-120'000);
+    off.set_cpu_temp_millicelsius(61'300);
+    auto fine = heartbeat(kNow + 30 * kHourUs);
+    fine.set_clock_offset_us(20'000);
+    REQUIRE(lc::record_heartbeat(*f.db, "lech-gio", off, kNow));
+    REQUIRE(lc::record_heartbeat(*f.db, "dung-gio", fine, kNow));
+    auto all = lc::node_statuses(*f.db);
+    REQUIRE(all.has_value());
+    REQUIRE(all->size() == 3);
+
+    const std::string vi =
+        lc::render_node_status(*all, kNow + 5 * kSecondUs, 50'000, lc::Language::vi);
+    INFO(vi);
+    CHECK(vi.find("-120.0 ms !") != std::string::npos);
+    CHECK(vi.find("+20.0 ms !") == std::string::npos);
+    CHECK(vi.find("lệch quá 50 ms") != std::string::npos);
+    CHECK(vi.find("61.3 °C") != std::string::npos);
+    CHECK(vi.find("5 s trước") != std::string::npos);
+    CHECK(vi.find("chưa bao giờ") != std::string::npos);
+    CHECK(vi.find("2.5 GB") != std::string::npos);
+    // A wider threshold marks nothing.
+    CHECK(lc::render_node_status(*all, kNow, 200'000, lc::Language::en).find(" !") ==
+          std::string::npos);
+
+    auto json = lc::node_status_json(*all, kNow, 50'000);
+    REQUIRE(json.size() == 3);
+    auto row = [&](const std::string& id) {
+        for (const auto& r : json) {
+            if (r["node"] == id) {
+                return r;
+            }
+        }
+        FAIL("no row for " << id);
+        return nlohmann::json{};
+    };
+    CHECK(row("lech-gio")["heartbeat"]["clock_offset_flagged"] == true);
+    CHECK(row("lech-gio")["heartbeat"]["clock_offset_us"] == -120'000);
+    CHECK(row("dung-gio")["heartbeat"]["clock_offset_flagged"] == false);
+    CHECK(row("dung-gio")["heartbeat"]["cpu_temp_celsius"].is_null());
+    CHECK(row("dung-gio")["heartbeat"]["runway_hours"].get<double>() == Approx(30.0));
+    CHECK(row("im-lang")["heartbeat"].is_null());
+    CHECK_FALSE(lc::node_statuses(*f.db, "ke-la").has_value());
+}
