@@ -19,10 +19,23 @@ namespace sch = loa::schedules;
 
 namespace {
 
+/// A campaign as the engine sees it. One that mixes sound and pictures is two for the engine,
+/// one per node kind, so that "each item once a day" counts the items a node can play: a
+/// loudspeaker is not asked to play its one bulletin as often as the campaign has items.
 struct StoredCampaign {
     sch::Campaign campaign;
     std::vector<sch::Item> items;
+    std::string booked_as;  ///< the campaign's own id, which its slots carry
 };
+
+/// The engine id of the pictures part of a mixed campaign.
+constexpr const char* kPanelPart = "~panel";
+
+std::string booked_id(const std::string& engine_id) {
+    const std::string suffix = kPanelPart;
+    return engine_id.ends_with(suffix) ? engine_id.substr(0, engine_id.size() - suffix.size())
+                                       : engine_id;
+}
 
 std::vector<StoredCampaign> load_campaigns(SQLite::Database& db,
                                            const std::vector<std::string>& ids,
@@ -78,9 +91,33 @@ std::vector<StoredCampaign> load_campaigns(SQLite::Database& db,
             c.areas.push_back(areas.getColumn(0).getString());
         }
         areas.reset();
+        s.booked_as = c.id;
+        std::vector<sch::Item> sound, pictures;
+        for (auto& item : s.items) {
+            (item.kind == sch::ItemKind::audio ? sound : pictures).push_back(item);
+        }
         // Each item once a day inside the window, in order.
-        c.quotas.plays_per_day = static_cast<int>(c.items.size());
-        out.push_back(std::move(s));
+        auto part = [&](std::vector<sch::Item> playable, std::string id, sch::NodeKind kind) {
+            StoredCampaign p;
+            p.campaign = c;
+            p.campaign.id = std::move(id);
+            p.campaign.items.clear();
+            for (const auto& item : playable) {
+                p.campaign.items.push_back(item.id);
+            }
+            p.campaign.node_kinds = {kind};
+            p.campaign.quotas.plays_per_day = static_cast<int>(playable.size());
+            p.items = std::move(playable);
+            p.booked_as = c.id;
+            return p;
+        };
+        if (!sound.empty() && !pictures.empty()) {
+            out.push_back(part(std::move(sound), c.id, sch::NodeKind::speaker));
+            out.push_back(part(std::move(pictures), c.id + kPanelPart, sch::NodeKind::panel));
+        } else {
+            c.quotas.plays_per_day = static_cast<int>(c.items.size());
+            out.push_back(std::move(s));
+        }
     }
     return out;
 }
@@ -187,7 +224,7 @@ BookingResult book(SQLite::Database& db, const std::vector<std::string>& node_id
         std::map<std::string, sch::Item> items;
         std::int64_t last_end = earliest;
         for (const auto& stored : campaigns) {
-            if (booked.contains(stored.campaign.id)) {
+            if (booked.contains(stored.booked_as)) {
                 continue;  // a campaign is booked on a node once
             }
             plan.campaigns.push_back(stored.campaign);
@@ -230,15 +267,17 @@ BookingResult book(SQLite::Database& db, const std::vector<std::string>& node_id
                 });
             result.nodes_targeted += targeted ? 1 : 0;
             const auto& timeline = *compiled->timelines.at(compiled->node_timeline.at(node.id));
-            for (const auto& play : timeline.plays) {
-                result.slots_booked += slots.book(node.id, play, items.at(play.item).title);
+            for (sch::Play play : timeline.plays) {
+                const std::string title = items.at(play.item).title;
+                play.campaign = booked_id(play.campaign);
+                result.slots_booked += slots.book(node.id, play, title);
             }
         }
         for (const auto& q : compiled->quotas) {
             if (!q.met && q.scope != "all targeted nodes") {
-                result.unplaced.push_back(fmt::format("{} · {} · {}: {} of {} plays fit{}", q.scope,
-                                                      q.campaign, q.period, q.scheduled, q.required,
-                                                      q.reason.empty() ? "" : " — " + q.reason));
+                result.unplaced.push_back(fmt::format(
+                    "{} · {} · {}: {} of {} plays fit{}", q.scope, booked_id(q.campaign), q.period,
+                    q.scheduled, q.required, q.reason.empty() ? "" : " — " + q.reason));
             }
         }
     }
