@@ -65,6 +65,11 @@ int main(int argc, char** argv) {
     app.add_option("--silence-threshold", options.silence_threshold_dbfs,
                    "evidence: audio quieter than this many dBFS counts as silence (default -50)")
         ->check(CLI::Range(-120.0, 0.0));
+    double loop_gap_min = 15;
+    app.add_option("--loop-gap-minutes", loop_gap_min,
+                   "panels: between booked plays at most this far apart, loop the session's "
+                   "items instead of going blank (default 15; 0: never)")
+        ->check(CLI::Range(0.0, 1440.0));
     double clock_warn_ms = 50;
     app.add_option("--clock-warn-ms", clock_warn_ms,
                    "warn when the clock is further than this from the controller's (default 50)")
@@ -88,6 +93,7 @@ int main(int argc, char** argv) {
     options.fetch.reverify_interval_us = static_cast<std::int64_t>(reverify_s * 1e6);
     options.prefetch_horizon_us = static_cast<std::int64_t>(prefetch_days * 86'400e6);
     options.clock_warn_us = static_cast<std::int64_t>(clock_warn_ms * 1000);
+    options.panel_loop_gap_us = static_cast<std::int64_t>(loop_gap_min * 60e6);
     options.max_media_bytes = static_cast<std::uint64_t>(max_media_mb * 1024 * 1024);
     options.min_free_bytes = static_cast<std::uint64_t>(min_free_mb * 1024 * 1024);
     options.log_file =

@@ -25,6 +25,8 @@ constexpr std::int64_t kResumeLeadUs = 400'000;
 /// While an emergency's media is still on its way, the player looks again this often.
 constexpr std::int64_t kRecheckUs = 200'000;
 constexpr auto kHookTimeout = std::chrono::seconds(10);
+/// A panel's loop shows an item only if it ends this long before the next booked play prerolls.
+constexpr std::int64_t kFillMarginUs = 200'000;
 
 PlayerOptions player_options(const AgentOptions& options, NodeStore& store) {
     PlayerOptions p;
@@ -212,7 +214,9 @@ void NodeAgent::player_loop() {
         }
         const std::int64_t now = now_us();
         if (now < next->start_us() - options_.preroll_lead_us) {
-            wait_until(next->start_us() - options_.preroll_lead_us, seen);
+            if (!fill_panel_session(*next, now)) {
+                wait_until(next->start_us() - options_.preroll_lead_us, seen);
+            }
             continue;  // the timeline may have changed meanwhile
         }
         // Late: a node that boots or gets power back mid-item joins it where it should be, if
@@ -334,6 +338,63 @@ void NodeAgent::play_slot(const wire::Slot& slot, std::int64_t offset_us) {
         spdlog::error("play {} failed: {}", slot.slot_id(), c.reason());
     }
     store_.confirm(slot, c);
+}
+
+bool NodeAgent::fill_panel_session(const wire::Slot& next, std::int64_t now) {
+    if (next.kind() == wire::SLOT_AUDIO || options_.panel_loop_gap_us <= 0) {
+        return false;
+    }
+    // The session: the board's plays chained by gaps no longer than the loop gap, back from
+    // the next one. Now must lie inside it; after its last play, or before its first, the
+    // board stays blank.
+    auto earlier = store_.slots_between(now - 86'400'000'000LL, next.start_us() - 1);
+    std::vector<wire::Slot> session{next};
+    std::int64_t chain_start = next.start_us();
+    for (auto it = earlier.rbegin(); it != earlier.rend() && session.size() < 64; ++it) {
+        if (it->kind() == wire::SLOT_AUDIO ||
+            chain_start - (it->start_us() + it->duration_us()) > options_.panel_loop_gap_us) {
+            break;
+        }
+        session.insert(session.begin(), *it);
+        chain_start = it->start_us();
+    }
+    if (session.size() < 2 || chain_start > now) {
+        return false;  // no booked play of this session has begun yet
+    }
+    // Its items in order, each once, looped; a fill is shown only if it ends before the next
+    // booked play prerolls, so it never delays one.
+    std::vector<const wire::Slot*> items;
+    for (const auto& slot : session) {
+        if (std::none_of(items.begin(), items.end(), [&](const wire::Slot* s) {
+                return s->media_hash() == slot.media_hash();
+            })) {
+            items.push_back(&slot);
+        }
+    }
+    const std::int64_t room = next.start_us() - options_.preroll_lead_us - now;
+    for (std::size_t tried = 0; tried < items.size(); ++tried) {
+        const wire::Slot& pick = *items[fill_index_++ % items.size()];
+        const std::int64_t length = pick.kind() == wire::SLOT_IMAGE && pick.display_us() > 0
+                                        ? pick.display_us()
+                                        : pick.duration_us();
+        if (length <= 0 || length + kFillMarginUs > room || !media_.contains(pick.media_hash())) {
+            continue;
+        }
+        wire::Slot fill = pick;
+        fill.set_slot_id("loop:" + pick.slot_id());
+        fill.set_start_us(now);
+        auto prerolled = player_.preroll(item_for(fill, 0));
+        if (!prerolled || preempted_ || stopping_ || restart_) {
+            return prerolled.has_value();
+        }
+        // Not a booked play: no confirmation, so the audit counts only what was booked.
+        set_now_playing("playing", &fill);
+        PlayResult shown = player_.play_at(0);
+        set_now_playing("idle", nullptr);
+        spdlog::debug("session loop {}: {} frames", fill.slot_id(), shown.frames_rendered);
+        return true;
+    }
+    return false;
 }
 
 bool NodeAgent::play_emergency(const ActiveEmergency& active) {

@@ -515,6 +515,20 @@ void NodeStore::confirm_emergency_play(const wire::Slot& play, const wire::Confi
     tx.commit();
 }
 
+std::vector<wire::Slot> NodeStore::slots_between(std::int64_t from_us, std::int64_t to_us) {
+    std::lock_guard lock(mutex_);
+    SQLite::Statement q(*db_, std::string("SELECT ") + kSlotColumns +
+                                  " FROM slots WHERE start_us BETWEEN ? AND ? ORDER BY start_us, "
+                                  "slot_id");
+    q.bind(1, static_cast<int64_t>(from_us));
+    q.bind(2, static_cast<int64_t>(to_us));
+    std::vector<wire::Slot> out;
+    while (q.executeStep()) {
+        out.push_back(read_slot(q));
+    }
+    return out;
+}
+
 std::vector<wire::Slot> NodeStore::pending_slots() {
     std::lock_guard lock(mutex_);
     SQLite::Statement q(*db_, std::string("SELECT ") + kSlotColumns +

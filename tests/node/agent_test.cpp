@@ -807,3 +807,48 @@ TEST_CASE(
     std::this_thread::sleep_for(1500ms);
     CHECK(t.controller.confirmations().size() == 1);
 }
+
+// A board inside a session loops the session's items between its booked plays, and is blank
+// outside sessions; the loop never delays a booked play and is never confirmed as one.
+TEST_CASE("a panel loops its session's items between booked plays and is blank after them",
+          "[agent]") {
+    AgentTest t;
+    loa::test::make_picture(t.dir / "a.png", "192x64");
+    loa::test::make_picture(t.dir / "b.png", "128x32");
+    const std::string a = t.controller.add_media(t.dir / "a.png");
+    const std::string b = t.controller.add_media(t.dir / "b.png");
+    const std::int64_t t0 = wall_now_us() + 1'500'000;
+    // Two booked showings 6 s apart: one session (the gap is far under the loop gap).
+    t.controller.set_timeline({t.slot("first", a, t0, 1.0, wire::SLOT_IMAGE),
+                               t.slot("second", b, t0 + 6'000'000, 1.0, wire::SLOT_IMAGE)});
+    RunningAgent agent(t.options());
+
+    REQUIRE(t.controller.wait_confirmation("first", 6s));
+    // Between them the board shows the session's items again instead of going blank.
+    auto looping = t.controller.wait_heartbeat(
+        [](const wire::Heartbeat& hb) {
+            return hb.state() == "playing" && hb.current_slot_id().starts_with("loop:");
+        },
+        4s);
+    REQUIRE(looping);
+
+    // The booked play still starts on time: the loop makes room for its preroll.
+    auto second = t.controller.wait_confirmation("second", 8s);
+    REQUIRE(second);
+    CHECK(second->outcome() == wire::PLAYED);
+    CHECK(seconds_of(second->actual_start_us() - (t0 + 6'000'000)) == Approx(0).margin(0.1));
+    // Only booked plays are confirmed.
+    for (const auto& c : t.controller.confirmations()) {
+        CHECK_FALSE(c.slot_id().starts_with("loop:"));
+    }
+    // After the session's last play the board is blank: idle, nothing on it.
+    std::this_thread::sleep_for(1500ms);
+    auto after = t.controller.wait_heartbeat(
+        [](const wire::Heartbeat& hb) { return hb.state() == "idle"; }, 3s);
+    REQUIRE(after);
+    std::this_thread::sleep_for(1s);
+    auto still = t.controller.last_heartbeat();
+    REQUIRE(still);
+    CHECK(still->state() == "idle");
+    CHECK(still->current_slot_id().empty());
+}

@@ -33,6 +33,9 @@ struct AgentOptions {
     /// A late play still airs, from where it should be by now, if more than this share of it
     /// remains (a node that boots or gets power back mid-bulletin); otherwise `skipped: late`.
     double resume_share = 0.5;
+    /// Panels: between booked plays no further apart than this, the board loops the session's
+    /// items instead of going blank; a longer gap ends the session (0: never loop).
+    std::int64_t panel_loop_gap_us = 15LL * 60 * 1'000'000;
     /// Media for plays up to this far ahead are fetched as soon as the timeline names them.
     std::int64_t prefetch_horizon_us = 7LL * 24 * 3600 * 1'000'000;
     FetchOptions fetch;
@@ -67,6 +70,9 @@ class NodeAgent {
     void player_loop();
     /// Plays the active emergency's next play; false if it cannot play now (media not here).
     bool play_emergency(const ActiveEmergency& active);
+    /// A panel inside a session, before its next booked play: shows the session's next item
+    /// (not confirmed: not booked). False when there is nothing to show (the board stays blank).
+    bool fill_panel_session(const wire::Slot& next, std::int64_t now);
     void play_slot(const wire::Slot& slot, std::int64_t offset_us);
     PlayItem item_for(const wire::Slot& slot, std::int64_t offset_us) const;
     wire::Confirmation evidence_of(const PlayResult& result, std::int64_t offset_us) const;
@@ -97,8 +103,10 @@ class NodeAgent {
     std::string playing_state_ = "idle";
     std::string playing_slot_id_;
     std::string playing_title_;
-    std::string playing_emergency_id_;    ///< set while an emergency play airs
-    std::atomic<bool> preempted_{false};  ///< the current play was stopped for an emergency
+    std::string playing_emergency_id_;  ///< set while an emergency play airs
+    std::atomic<bool> preempted_{false};
+    std::size_t fill_index_ = 0;  ///< panels: which session item loops next  ///< the current play
+                                  ///< was stopped for an emergency
 };
 
 }  // namespace loa::node

@@ -60,6 +60,9 @@ class NodeStore {
     /// evidence (levels, frames, offset); the slot gives the rest.
     void confirm(const wire::Slot& slot, const wire::Confirmation& what);
 
+    /// Every play (any state) starting within [from_us, to_us], in start order.
+    std::vector<wire::Slot> slots_between(std::int64_t from_us, std::int64_t to_us);
+
     /// Pending plays, soonest first.
     std::vector<wire::Slot> pending_slots();
 
