@@ -51,6 +51,7 @@ constexpr std::int64_t kDayUs = 24 * kHourUs;
 constexpr double kRssTargetBytes = 30e6;  // 30 MB
 constexpr double kIdleCpuTargetPercent = 1.0;
 constexpr double kStartTargetMs = 20.0;
+constexpr double kPreemptTargetMs = 200.0;
 
 struct Options {
     int nodes = 10;
@@ -65,6 +66,7 @@ struct Options {
     bool json = false;
     bool keep = false;
     bool no_idle = false;
+    int emergencies = 5;  ///< pre-emption trials (0: none)
     std::string node_bin = LOA_NODE_BIN;
     std::string controller_bin = LOA_CONTROLLER_BIN;
     std::string loactl_bin = LOA_LOACTL_BIN;
@@ -860,6 +862,78 @@ PlaysResult run_plays(const Options& options, World& world) {
 
 }  // namespace
 
+/// Pre-emption: a node airs a 20 s bulletin; 2 s in, `loactl emergency send` orders a 1 s alert
+/// it already holds. Measured on the node's clock, from the moment it took the command
+/// (CommandResult.done_us, stored by the controller) to the end of the bulletin's airing (the
+/// `interrupted` confirmation's actual end): the target is 200 ms.
+struct EmergencyResult {
+    bool ran = false;
+    std::vector<double> latency_ms;
+};
+
+EmergencyResult run_emergency(const Options& options, World& world) {
+    EmergencyResult r;
+    r.ran = true;
+    const std::string id = "loa-bench-em";
+    world.add_node(id);
+    const Media bulletin = world.tone(20.0, 330, "Bản tin dài");
+    const Media alert = world.tone(1.0, 990, "Báo động thử");
+    world.start_node(id);
+    if (!wait_until([&] { return world.seen({id}); }, 30s)) {
+        throw std::runtime_error("the emergency node did not say hello within 30 s");
+    }
+    constexpr std::int64_t kSpacingUs = 12'000'000;
+    const std::int64_t first = now_us() + 8'000'000;
+    std::vector<PlannedSlot> slots;
+    for (int i = 0; i < options.emergencies; ++i) {
+        slots.push_back({fmt::format("dai-{:02}", i), &bulletin, first + i * kSpacingUs,
+                         fmt::format("Bản tin dài {}", i + 1)});
+    }
+    // The alert is booked an hour ahead as well, so the node holds it before it is needed: what
+    // is timed is the pre-emption, not a download.
+    slots.push_back({"bao-dong-sau", &alert, now_us() + 3'600'000'000LL, "Báo động"});
+    world.book({id}, slots, "do-ngat");
+    if (!wait_until(
+            [&] {
+                return world.node_holds(id, std::ssize(slots), {bulletin, alert});
+            },
+            30s)) {
+        throw std::runtime_error("the emergency node did not get its timeline and media");
+    }
+    for (int i = 0; i < options.emergencies; ++i) {
+        const std::int64_t at = slots[static_cast<std::size_t>(i)].start_us + 2'000'000;
+        std::this_thread::sleep_for(
+            std::chrono::microseconds(std::max<std::int64_t>(0, at - now_us())));
+        auto sent =
+            world.loactl({"emergency", "send", "--media", alert.hash, "--nodes", id, "--repeat",
+                          "1", "--expires", "now+10m", "--title", "Báo động thử"});
+        const std::string emergency = sent.at("emergency_id").get<std::string>();
+        std::optional<std::int64_t> taken, cut;
+        const bool measured = wait_until(
+            [&] {
+                taken = World::scalar(world.controller_db(),
+                                      fmt::format("SELECT done_us FROM commands WHERE "
+                                                  "emergency_id = '{}' AND done_us IS NOT NULL",
+                                                  emergency));
+                cut = World::scalar(world.controller_db(),
+                                    fmt::format("SELECT actual_end_us FROM confirmations WHERE "
+                                                "node_id = '{}' AND slot_id = 'dai-{:02}' AND "
+                                                "outcome = 'interrupted'",
+                                                id, i));
+                return taken.has_value() && cut.has_value();
+            },
+            20s);
+        if (!measured) {
+            throw std::runtime_error(fmt::format(
+                "emergency {}: no interrupted bulletin or no command result within 20 s: {}",
+                emergency, tail_of(world.logs() / (id + ".log"))));
+        }
+        r.latency_ms.push_back(static_cast<double>(*cut - *taken) / 1000.0);
+    }
+    world.stop_node(id);
+    return r;
+}
+
 int main(int argc, char** argv) {
     CLI::App app{
         "Node agent: memory while playing, CPU while idle with a week's timeline, start error and "
@@ -891,6 +965,10 @@ int main(int argc, char** argv) {
                    "passed to every loa-node: fake (default), auto, alsa[:device], file:<dir> "
                    "(each node writes to <dir>/<node id>)");
     app.add_flag("--no-idle", options.no_idle, "skip the idle phase");
+    app.add_option("--emergencies", options.emergencies,
+                   "emergencies sent to a node mid-bulletin, to time the pre-emption (default 5; "
+                   "0 skips)")
+        ->check(CLI::Range(0, 100));
     app.add_flag("--json", options.json, "print the results as JSON instead of a table");
     app.add_flag("--keep", options.keep, "keep the temporary directory (databases, logs)");
     app.add_option("--node-bin", options.node_bin, "loa-node executable");
@@ -921,6 +999,10 @@ int main(int argc, char** argv) {
             idle = run_idle(options, world);
         }
         PlaysResult plays = run_plays(options, world);
+        EmergencyResult emergency;
+        if (options.emergencies > 0) {
+            emergency = run_emergency(options, world);
+        }
         world.stop_controller();
         const double run_s = seconds_since(started);
         const std::string load_after = loadavg();
@@ -971,6 +1053,8 @@ int main(int argc, char** argv) {
         const bool error_ok = aired == expected && error_abs.p99 <= kStartTargetMs;
         const bool skew_ok =
             static_cast<int>(skews_ms.size()) == options.plays && skew.p99 <= kStartTargetMs;
+        const Distribution preempt = distribution(emergency.latency_ms);
+        const bool preempt_ok = emergency.ran && preempt.max <= kPreemptTargetMs;
 
         if (options.json) {
             nlohmann::json j;
@@ -1038,6 +1122,12 @@ int main(int argc, char** argv) {
                 {"node0_cpu_seconds", plays.node0_cpu_s},
                 {"controller_cpu_seconds", plays.controller_cpu_s},
                 {"cores", std::thread::hardware_concurrency()}};
+            if (emergency.ran) {
+                j["emergency_preemption"] = {{"trials", emergency.latency_ms.size()},
+                                             {"latency_ms", to_json(preempt)},
+                                             {"target_ms", kPreemptTargetMs},
+                                             {"verdict", verdict(preempt_ok)}};
+            }
             fmt::print("{}\n", j.dump(2));
         } else {
             fmt::print(
@@ -1102,6 +1192,12 @@ int main(int argc, char** argv) {
                 "{:.0f} % of it all; node 0 {:.2f} s, controller {:.2f} s\n\n",
                 plays.machine_busy_percent, std::thread::hardware_concurrency(),
                 plays.loa_busy_percent, plays.node0_cpu_s, plays.controller_cpu_s);
+            if (emergency.ran) {
+                fmt::print(
+                    "emergency pre-emption: command taken → bulletin off the air ({} trials)\n"
+                    "  ms: p50 {:.1f}  max {:.1f}\n\n",
+                    emergency.latency_ms.size(), preempt.p50, preempt.max);
+            }
             fmt::print("{:<44} {:>10}  {:<14} {}\n", "measure", "measured", "target", "");
             fmt::print("{:<44} {:>7.1f} MB  {:<14} {}\n",
                        "node memory while playing (VmHWM, node 0)", rss_judged_kb * 1024.0 / 1e6,
@@ -1115,6 +1211,12 @@ int main(int argc, char** argv) {
             fmt::print("{:<44} {:>7.2f} ms  {:<14} {}\n",
                        fmt::format("start skew p99, {} nodes", options.nodes), skew.p99, "≤ 20 ms",
                        verdict(skew_ok));
+            if (emergency.ran) {
+                fmt::print(
+                    "{:<44} {:>7.2f} ms  {:<14} {}\n",
+                    fmt::format("emergency pre-emption, max of {}", emergency.latency_ms.size()),
+                    preempt.max, "≤ 200 ms", verdict(preempt_ok));
+            }
         }
         if (received < expected) {
             fmt::print(stderr, "FAILED: {} of {} confirmations arrived\n", received, expected);
