@@ -11,6 +11,7 @@
 
 #include "loa/node/player.hpp"
 #include "media_fixtures.hpp"
+#include "player_fixture.hpp"
 #include "test_support.hpp"
 
 using loa::node::DisplaySpec;
@@ -20,6 +21,7 @@ using loa::node::PlayerOptions;
 using loa::node::PlayItem;
 using loa::node::PlayResult;
 using loa::node::SinkSpec;
+using loa::test::preroll_and_play;
 using loa::test::TempDir;
 
 namespace {
@@ -57,13 +59,6 @@ fs::path make_clip(const TempDir& tmp) {
     fs::path clip = tmp / "clip.mkv";
     loa::test::make_video(clip, 2.0, "-c:v mpeg4 -q:v 5 -c:a libvorbis", true);
     return clip;
-}
-
-PlayResult preroll_and_play(Player& player, const PlayItem& item) {
-    auto prerolled = player.preroll(item);
-    INFO("preroll: " << (prerolled ? "ok" : prerolled.error()));
-    REQUIRE(prerolled);
-    return player.play();
 }
 
 }  // namespace

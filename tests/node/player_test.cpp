@@ -13,6 +13,7 @@
 
 #include "loa/node/player.hpp"
 #include "media_fixtures.hpp"
+#include "player_fixture.hpp"
 #include "test_support.hpp"
 
 using loa::node::MediaKind;
@@ -21,6 +22,7 @@ using loa::node::PlayerOptions;
 using loa::node::PlayItem;
 using loa::node::PlayResult;
 using loa::node::SinkSpec;
+using loa::test::preroll_and_play;
 using loa::test::TempDir;
 
 namespace {
@@ -81,14 +83,6 @@ void make_sine_20dbfs(const fs::path& out, double seconds) {
 
 PlayItem audio_item(const fs::path& media, const std::string& output_name = "out") {
     return PlayItem{.media = media, .kind = MediaKind::audio, .output_name = output_name};
-}
-
-// Prerolls `item` (the test stops if that fails) and plays it at once.
-PlayResult preroll_and_play(Player& player, const PlayItem& item) {
-    auto prerolled = player.preroll(item);
-    INFO("preroll: " << (prerolled ? "ok" : prerolled.error()));
-    REQUIRE(prerolled);
-    return player.play();
 }
 
 }  // namespace
