@@ -34,6 +34,8 @@
 
 #include "bench_support.hpp"
 #include "loa/controller/database.hpp"
+#include "loa/controller/node_enrollment.hpp"
+#include "loa/protocol/curve_keys.hpp"
 #include "loa/controller/node_registry.hpp"
 #include "loa/media/content_store.hpp"
 #include "loa/node/media_fetcher.hpp"
@@ -478,6 +480,10 @@ void handle_frame(BenchNode& n, std::string_view frame, std::int64_t now) {
     }
 }
 
+/// The controller's public key and each bench node's key pair (enrolled before the runs).
+std::string g_controller_key;
+std::vector<protocol::CurveKeyPair> g_node_keys;
+
 /// The loa transfer: a fresh loa-controller process and N nodes. With `light`, nodes without
 /// fetchers (no hashing, no store) show what the controller serves when nodes cost nothing.
 LoaResult run_loa(const Options& options, const std::string& hash, std::uint64_t size,
@@ -500,6 +506,9 @@ LoaResult run_loa(const Options& options, const std::string& hash, std::uint64_t
             fmt::format("bench-{:03}", i), zmq::socket_t(context, zmq::socket_type::dealer)});
         n->dealer.set(zmq::sockopt::linger, 0);
         n->dealer.set(zmq::sockopt::immediate, 1);
+        n->dealer.set(zmq::sockopt::curve_serverkey, g_controller_key);
+        n->dealer.set(zmq::sockopt::curve_publickey, g_node_keys.at(i).public_key);
+        n->dealer.set(zmq::sockopt::curve_secretkey, g_node_keys.at(i).secret_key);
         n->dealer.connect(endpoint);
         n->frame_bytes = &frame_bytes;
         n->times = &result.times;
@@ -725,6 +734,14 @@ int main(int argc, char** argv) {
             if (!db) {
                 throw std::runtime_error(db.error().message);
             }
+            // Every connection is CURVE, as in the field: the controller's key, and one key pair
+            // per node, enrolled.
+            auto controller_keys =
+                protocol::load_or_create_key_file(controller::controller_key_file(dir));
+            if (!controller_keys) {
+                throw std::runtime_error(controller_keys.error());
+            }
+            g_controller_key = controller_keys->public_key;
             for (int i = 0; i < options.nodes; ++i) {
                 controller::NodeRecord rec;
                 rec.node_id = fmt::format("bench-{:03}", i);
@@ -732,6 +749,12 @@ int main(int argc, char** argv) {
                 rec.area_path = "vn/bench";
                 if (auto added = controller::add_node(**db, rec, now_us()); !added) {
                     throw std::runtime_error(added.error().message);
+                }
+                g_node_keys.push_back(protocol::generate_curve_key_pair());
+                if (auto enrolled = controller::enroll_key(**db, rec.node_id,
+                                                           g_node_keys.back().public_key, now_us());
+                    !enrolled) {
+                    throw std::runtime_error(enrolled.error().message);
                 }
             }
             std::ofstream(dir / "media.bin", std::ios::binary) << make_media(size);

@@ -35,6 +35,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_support.hpp"
+#include "loa/protocol/curve_keys.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -329,8 +330,9 @@ class World {
     fs::path node_data(const std::string& id) const { return dir_ / "nodes" / id; }
 
     nlohmann::json loactl(const std::vector<std::string>& args) {
-        std::vector<std::string> argv{options_.loactl_bin, "--data", controller_data().string(),
-                                      "--json"};
+        std::vector<std::string> argv{
+            options_.loactl_bin, "--data",     controller_data().string(), "--json",
+            "--token",           admin_token()};
         argv.insert(argv.end(), args.begin(), args.end());
         auto [status, out] = run(argv, logs() / "loactl.log");
         if (status != 0) {
@@ -344,8 +346,21 @@ class World {
         return parsed;
     }
 
+    /// Registers the node and provisions its device as `loa-node enroll` would: its own key
+    /// pair, enrolled directly, and node.key and node.conf in its data directory.
     void add_node(const std::string& id) {
-        loactl({"node", "add", id, "--kind", "speaker", "--area", kArea});
+        const auto keys = loa::protocol::generate_curve_key_pair();
+        auto added = loactl({"node", "enroll", id, "--kind", "speaker", "--area", kArea,
+                             "--public-key", keys.public_key});
+        fs::create_directories(node_data(id));
+        if (auto written = loa::protocol::write_key_file(node_data(id) / "node.key", keys);
+            !written) {
+            throw std::runtime_error(written.error());
+        }
+        std::ofstream(node_data(id) / "node.conf")
+            << "node_id = " << id << "\nkind = speaker\narea = " << kArea
+            << "\ncontroller = " << endpoint_
+            << "\ncontroller_key = " << added["controller_key"].get<std::string>() << "\n";
     }
 
     /// A sine tone made with the ffmpeg CLI as a 44.1 kHz stereo WAV, as operators hand in
@@ -368,6 +383,9 @@ class World {
                     std::llround(imported.at("duration_seconds").get<double>() * 1e6))};
         if (m.hash.size() != 64 || m.duration_us <= 0) {
             throw std::runtime_error("loactl media import: " + imported.dump());
+        }
+        if (imported.at("approval") != "approved") {
+            loactl({"media", "approve", m.hash});  // only approved media airs
         }
         return m;
     }
@@ -508,7 +526,30 @@ class World {
     Child* controller() { return controller_.get(); }
 
   private:
+    /// The controller's first admin, created on first use, signed in: loactl needs a token.
+    const std::string& admin_token() {
+        if (!token_.empty()) {
+            return token_;
+        }
+        // The password goes through a pipe, as `--password-stdin` reads it; argv holds no secret
+        // worth keeping (the bench's scratch controller).
+        const std::string script =
+            "printf '%s\\n' \"$1\" | \"$2\" --data \"$3\" user add bench --role admin --area / "
+            "--password-stdin >/dev/null && printf '%s\\n' \"$1\" | \"$2\" --data \"$3\" login "
+            "bench --password-stdin";
+        auto [status, out] = run({"sh", "-c", script, "sh", "mat-khau-do-hieu-nang",
+                                  options_.loactl_bin, controller_data().string()},
+                                 logs() / "loactl.log");
+        if (status != 0 || !out.starts_with("loa_")) {
+            throw std::runtime_error("loactl user add / login: " +
+                                     tail_of(logs() / "loactl.log", 600));
+        }
+        token_ = out.substr(0, out.find('\n'));
+        return token_;
+    }
+
     const Options& options_;
+    std::string token_;
     fs::path dir_;
     std::string endpoint_;
     std::unique_ptr<Child> controller_;

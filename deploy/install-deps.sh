@@ -5,6 +5,10 @@ set -euo pipefail
 packages=(
   # toolchain
   build-essential cmake pkg-config git clang-format
+  # fuzzing (deploy/fuzz.sh): libFuzzer with ASan/UBSan. clang 19, not Debian's default clang 14:
+  # 14 cannot compile libstdc++ 12's std::expected (it needs __cpp_concepts 202002 and
+  # conditionally trivial destructors); libclang-rt-19-dev holds libclang_rt.fuzzer.
+  clang-19 libclang-rt-19-dev
   # media: GStreamer 1.22 and FFmpeg 5.1
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-alsa gstreamer1.0-tools

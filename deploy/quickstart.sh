@@ -24,6 +24,22 @@ cleanup() {
 }
 trap cleanup EXIT
 
+echo "== People (docs/people.md): the first admin, an operator and an approver for Lào Cai"
+# Generated passwords, kept for a later `loactl login` (readable by this user only).
+password() { head -c 18 /dev/urandom | base64; }
+new_user() {  # NAME ROLE AREA: adds the user as the admin, saves its password, prints a token
+  local pw; pw=$(password)
+  (umask 077 && echo "$pw" >"$run/password-$1")
+  printf '%s\n' "$pw" | LOA_TOKEN="${admin_token:-}" "$loactl" user add "$1" --role "$2" \
+    --area "$3" --password-stdin >&2
+  printf '%s\n' "$pw" | "$loactl" login "$1" --password-stdin 2>/dev/null
+}
+admin_token=""  # the first admin needs none: there is nobody yet to give it one
+admin_token=$(new_user quan-tri admin /)
+operator_token=$(new_user van-hanh operator vn/lao-cai)
+approver_token=$(new_user tham-dinh approver vn/lao-cai)
+export LOA_TOKEN="$operator_token"  # everything below is the operator's, unless said
+
 echo "== Bulletins (espeak-ng -v vi): a quiet MP3, a loud WAV and an Ogg Vorbis, normalised on import"
 texts=(
   "Bản tin phòng chống thiên tai. Bà con thôn Tả Van chú ý mưa lớn, đề phòng sạt lở đất."
@@ -46,6 +62,8 @@ for i in "${!texts[@]}"; do
   imported=$("$loactl" --json media import "$run/bulletins/${files[$i]}" --title "${titles[$i]}")
   hash=$(echo "$imported" | python3 -c 'import json,sys; print(json.load(sys.stdin)["media_hash"])')
   hashes+=("$hash")
+  # Only approved media airs: the approver listens and approves (thẩm định).
+  LOA_TOKEN="$approver_token" "$loactl" media approve "$hash" --note "quickstart" >/dev/null
   echo "$imported" | python3 -c 'import json,sys; m=json.load(sys.stdin); print("%-14s → %s…  %.2f s  opus  %.1f → %.1f LUFS  %s" % (sys.argv[1], m["media_hash"][:12], m["duration_seconds"], m["loudness_before_lufs"], m["loudness_after_lufs"], m["title"]))' "${files[$i]}"
 done
 
@@ -98,7 +116,12 @@ today=$(TZ=Asia/Ho_Chi_Minh date +%F)
 "$loactl" plan check "$root/docs/examples/lao-cai.toml" --from "$today" --days 7 || true
 "$loactl" calendar events --year "$(date +%Y)" --plan "$root/docs/examples/lao-cai.toml"
 echo
+echo "== The action log: who did what, when (as the admin)"
+LOA_TOKEN="$admin_token" "$loactl" log list --action media --limit 4
+LOA_TOKEN="$admin_token" "$loactl" log list --action campaign
+echo
 echo "Played audio: $run/played/<node>/*.wav   Logs: $run/logs/"
+echo "Passwords: $run/password-<user>   (export LOA_TOKEN=\$(loactl login quan-tri --password-stdin < $run/password-quan-tri))"
 if ! all_confirmed; then
   echo "quickstart: not every planned play was confirmed; see $run/logs/" >&2
   exit 1

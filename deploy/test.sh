@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds loa and runs every test with ctest. Installs what it needs first.
-# CI=true: warnings are errors, and the tests' output is shown on failure.
+# CI=true: warnings are errors, the tests' output is shown on failure, and the fuzz targets run
+# briefly (deploy/fuzz.sh; also when LOA_FUZZ_SECONDS is set).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +16,11 @@ cmake --build "$build" -j"$(nproc)"
 # fails here.
 cmake -S . -B "$build-node" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOA_WERROR="$werror" -DLOA_NODE_ONLY=ON
 cmake --build "$build-node" -j"$(nproc)" --target loa-node
-cd "$build"
 # One test at a time: the end-to-end scenarios are timed by the wall clock (plays start on
 # schedule), and two cores shared with parallel tests would make them flaky.
-ctest --output-on-failure --timeout 300 "$@"
+(cd "$build" && ctest --output-on-failure --timeout 300 "$@")
+# Short fuzz runs (docs/security.md): each libFuzzer target for LOA_FUZZ_SECONDS (45 s in CI),
+# in its own clang build (build-fuzz); any finding fails.
+if [ "${CI:-}" = "true" ] || [ -n "${LOA_FUZZ_SECONDS:-}" ]; then
+  bash deploy/fuzz.sh --seconds "${LOA_FUZZ_SECONDS:-45}"
+fi

@@ -10,6 +10,8 @@
 
 #include "loa/controller/controller_server.hpp"
 #include "loa/controller/database.hpp"
+#include "loa/controller/node_enrollment.hpp"
+#include "loa/protocol/curve_keys.hpp"
 
 namespace {
 std::atomic<bool> g_stop{false};
@@ -25,11 +27,23 @@ int main(int argc, char** argv) {
     std::string data = std::getenv("LOA_DATA") ? std::getenv("LOA_DATA") : "loa-data";
     loa::controller::ServerOptions options;
     app.add_option("--data", data, "data directory (database and media); env LOA_DATA");
-    app.add_option("--bind", options.endpoint, "ZeroMQ endpoint for node agents");
+    app.add_option("--bind", options.endpoint, "ZeroMQ endpoint for node agents (CURVE)");
+    std::string enroll_bind;
+    app.add_option("--enroll-bind", enroll_bind,
+                   "ZeroMQ endpoint where new devices enroll with a token (default: the node "
+                   "endpoint's port + 1; 'none': no enrollment)");
     app.add_option("--heartbeat-ms", options.heartbeat_interval_ms,
                    "heartbeat interval told to nodes");
     CLI11_PARSE(app, argc, argv);
 
+    // The controller's identity: nodes pin its public key (it travels in enrollment tokens).
+    auto keys = loa::protocol::load_or_create_key_file(loa::controller::controller_key_file(data));
+    if (!keys) {
+        spdlog::critical("{}", keys.error());
+        return 1;
+    }
+    options.curve_keys = *keys;
+    options.enroll_endpoint = loa::controller::default_enroll_endpoint(options.endpoint, enroll_bind);
     auto db = loa::controller::open_database(std::filesystem::path(data) / "controller.db");
     if (!db) {
         spdlog::critical("{}", db.error().message);

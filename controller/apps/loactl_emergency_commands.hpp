@@ -4,9 +4,14 @@
 #include <string>
 #include <vector>
 
+#include <SQLiteCpp/Database.h>
 #include <CLI/CLI.hpp>
 
+#include "loa/controller/people.hpp"
+
 namespace loa::loactl {
+
+class Change;
 
 /// `emergency send|cancel|list`.
 class EmergencyCommands {
@@ -25,6 +30,10 @@ class EmergencyCommands {
     int send(bool json) const;
     int cancel(bool json) const;
     int list(bool json) const;
+    /// Whether `who` may send the emergency to the chosen nodes, with that media and campaign;
+    /// refusals are printed and logged through `change`, which is filed where it goes.
+    bool allowed_targets(SQLite::Database& db, const controller::Principal& who,
+                         Change& change) const;
 
     const std::string& data_;
     CLI::App* emergency_ = nullptr;

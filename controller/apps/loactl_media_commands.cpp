@@ -1,4 +1,4 @@
-// loactl media import/list/missing.
+// loactl media import/list/missing/approve/reject.
 #include "loactl_media_commands.hpp"
 
 #include <unistd.h>
@@ -10,11 +10,14 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "loa/controller/approval.hpp"
 #include "loa/controller/database.hpp"
 #include "loa/controller/media_library.hpp"
 #include "loa/controller/node_media.hpp"
 #include "loa/controller/node_registry.hpp"
+#include "loa/controller/scope_queries.hpp"
 #include "loa/controller/time_text.hpp"
+#include "loactl_common.hpp"
 #include "loactl_media_output.hpp"
 
 namespace loa::loactl {
@@ -22,11 +25,6 @@ namespace loa::loactl {
 namespace lc = loa::controller;
 
 namespace {
-
-int refused(const lc::Error& error) {
-    std::cerr << "loactl: " << error.message << "\n";
-    return 1;
-}
 
 // What each import stage is called on the progress bar.
 std::string_view stage_label(std::string_view stage) {
@@ -91,6 +89,25 @@ class ProgressBar {
     std::string stage_;
 };
 
+/// What the action log keeps of an import.
+nlohmann::json import_detail(const lc::ImportResult& imported, const std::string& file) {
+    return {{"file", std::filesystem::path(file).filename().string()},
+            {"title", imported.media.title},
+            {"kind", imported.media.kind},
+            {"already_present", imported.already_present}};
+}
+
+/// A media's approval as the listing shows it.
+std::string_view approval_text(const std::string& approval, bool vi) {
+    if (approval == "approved") {
+        return vi ? "đã duyệt" : "approved";
+    }
+    if (approval == "rejected") {
+        return vi ? "bị từ chối" : "rejected";
+    }
+    return vi ? "chờ duyệt" : "pending";
+}
+
 /// An instant without its fraction of a second, for titles people read.
 std::int64_t whole_seconds(std::int64_t us) {
     return us / 1'000'000 * 1'000'000;
@@ -137,26 +154,48 @@ MediaCommands::MediaCommands(CLI::App& app, const std::string& data) : data_(dat
         ->check(CLI::Range(1, 24 * 366))
         ->capture_default_str();
     missing_->add_option("--node", node_, "only this node");
-    missing_->add_option("--lang", lang_, "vi or en")
-        ->check(CLI::IsMember({"vi", "en"}))
-        ->capture_default_str();
+    approve_ = media_->add_subcommand("approve", "approve media for air (thẩm định)");
+    reject_ = media_->add_subcommand(
+        "reject", "reject media: it may not air, and its plays not started are taken back");
+    for (CLI::App* cmd : {approve_, reject_}) {
+        cmd->add_option("hash", hash_, "media hash (loactl media list)")->required();
+        cmd->add_option("--note", note_, "why, for the record");
+    }
+    for (CLI::App* cmd : {missing_, list_, approve_, reject_}) {
+        cmd->add_option("--lang", lang_, "vi or en")
+            ->check(CLI::IsMember({"vi", "en"}))
+            ->capture_default_str();
+    }
 }
 
 bool MediaCommands::parsed() const {
-    return import_->parsed() || list_->parsed() || missing_->parsed();
+    return import_->parsed() || list_->parsed() || missing_->parsed() || approve_->parsed() ||
+           reject_->parsed();
 }
 
 int MediaCommands::run(bool json) const {
     if (import_->parsed()) {
         return import(json);
     }
+    if (approve_->parsed() || reject_->parsed()) {
+        return decide(json);
+    }
     return missing_->parsed() ? missing(json) : list(json);
 }
 
 int MediaCommands::import(bool json) const {
-    auto db = lc::open_database(std::filesystem::path(data_) / "controller.db");
+    auto db = open_store(data_);
     if (!db) {
-        return refused(db.error());
+        return 1;
+    }
+    auto who = signed_in(*db, "media.import");
+    if (!who) {
+        return 1;
+    }
+    // Media belongs to the importer's scope: the people of that subtree (and above) use it.
+    Change change(*db, *who, "media.import", file_, who->area);
+    if (!change.allowed(lc::Permission::import_media)) {
+        return 1;
     }
     media::ContentStore store(std::filesystem::path(data_) / "media");
     ProgressBar bar(std::filesystem::path(file_).filename().string());
@@ -164,37 +203,49 @@ int MediaCommands::import(bool json) const {
     options.use = use_ == "panel" ? lc::MediaUse::panel : lc::MediaUse::speaker;
     options.max_duration_us = std::llround(max_duration_s_ * 1e6);
     options.progress = bar.callback();
-    auto imported = lc::import_media(**db, store, file_, title_, lc::now_us(), options);
+    options.area = who->area;
+    auto imported = lc::import_media(*db, store, file_, title_, lc::now_us(), options);
     bar.clear();
     if (!imported) {
-        return refused(imported.error());
+        return change.refused(imported.error());
     }
+    change.set_target(imported->media.media_hash);
+    change.done(import_detail(*imported, file_));
     print_imported(*imported, json);
     return 0;
 }
 
 int MediaCommands::list(bool json) const {
-    auto db = lc::open_database(std::filesystem::path(data_) / "controller.db");
+    auto db = open_store(data_);
     if (!db) {
-        return refused(db.error());
+        return 1;
     }
-    auto all = lc::list_media(**db);
+    auto who = signed_in(*db, "media.list");
+    if (!who) {
+        return 1;
+    }
+    auto all = lc::list_media(*db);
     if (!all) {
         return refused(all.error());
     }
     nlohmann::json out = nlohmann::json::array();
     for (const auto& m : *all) {
+        if (!lc::media_in_scope(m, who->area)) {
+            continue;
+        }
         out.push_back({{"media_hash", m.media_hash},
                        {"title", m.title},
                        {"kind", m.kind},
                        {"width", m.width},
                        {"height", m.height},
-                       {"duration_seconds", m.duration_us / 1e6}});
+                       {"duration_seconds", m.duration_us / 1e6},
+                       {"approval", m.approval},
+                       {"area", m.area_path}});
         if (!json) {
             const std::string size =
                 m.kind == "audio" ? "-" : fmt::format("{}x{}", m.width, m.height);
-            fmt::print("{}  {:<5}  {:>9}  {:8.2f} s  {}\n", m.media_hash, m.kind, size,
-                       m.duration_us / 1e6, m.title);
+            fmt::print("{}  {:<5}  {:>9}  {:8.2f} s  {:<13}  {}\n", m.media_hash, m.kind, size,
+                       m.duration_us / 1e6, approval_text(m.approval, lang_ == "vi"), m.title);
         }
     }
     if (json) {
@@ -204,21 +255,29 @@ int MediaCommands::list(bool json) const {
 }
 
 int MediaCommands::missing(bool json) const {
-    auto db = lc::open_database(std::filesystem::path(data_) / "controller.db");
+    auto db = open_store(data_);
     if (!db) {
-        return refused(db.error());
+        return 1;
     }
-    if (!node_.empty()) {
-        if (auto node = lc::find_node(**db, node_); !node) {
-            return refused(node.error());
-        }
+    auto who = signed_in(*db, "media.missing");
+    if (!who) {
+        return 1;
+    }
+    if (!node_.empty() && !may_read_node(*db, *who, node_, "media.missing")) {
+        return 1;
+    }
+    auto visible = lc::node_ids_in_scope(*db, who->area);
+    if (!visible) {
+        return refused(visible.error());
     }
     const std::int64_t from = lc::now_us();
     const std::int64_t to = from + static_cast<std::int64_t>(hours_) * 3600 * 1'000'000;
-    auto missing = lc::missing_media(**db, from, to, node_);
+    auto missing = lc::missing_media(*db, from, to, node_);
     if (!missing) {
         return refused(missing.error());
     }
+    std::erase_if(*missing,
+                  [&](const lc::MissingMedia& m) { return !visible->contains(m.node_id); });
     if (json) {
         nlohmann::json out = nlohmann::json::array();
         for (const auto& m : *missing) {
@@ -250,6 +309,64 @@ int MediaCommands::missing(bool json) const {
                                : "Media not ready for the plays from {} to {} ({}):\n\n"),
                lc::format_local(whole_seconds(from)), lc::format_local(whole_seconds(to)), where);
     std::cout << lc::render_missing_media(*missing, vi ? lc::Language::vi : lc::Language::en);
+    return 0;
+}
+
+int MediaCommands::decide(bool json) const {
+    const bool approve = approve_->parsed();
+    const std::string action = approve ? "media.approve" : "media.reject";
+    auto db = open_store(data_);
+    if (!db) {
+        return 1;
+    }
+    auto who = signed_in(*db, action);
+    if (!who) {
+        return 1;
+    }
+    Change change(*db, *who, action, hash_, who->area);
+    auto media = lc::find_media(*db, hash_);
+    if (!media) {
+        return change.refused(media.error());
+    }
+    // Approvers decide on what was imported in their subtree.
+    change.set_area(media->area_path);
+    if (!change.allowed(lc::Permission::approve_media)) {
+        return 1;
+    }
+    auto decided =
+        lc::decide_media(*db, hash_, approve ? lc::Decision::approved : lc::Decision::rejected,
+                         who->name, note_, lc::now_us());
+    if (!decided) {
+        return change.refused(decided.error(), {{"note", note_}});
+    }
+    change.done({{"title", media->title},
+                 {"note", note_},
+                 {"previous", decided->previous},
+                 {"plays_taken_back", decided->plays_taken_back}});
+    if (json) {
+        std::cout << nlohmann::json{{"media_hash", hash_},
+                                    {"title", media->title},
+                                    {"approval", lc::decision_name(decided->decision.decision)},
+                                    {"previous", decided->previous},
+                                    {"decided_by", who->name},
+                                    {"decision_id", decided->decision.decision_id},
+                                    {"plays_taken_back", decided->plays_taken_back}}
+                         .dump(2)
+                  << "\n";
+        return 0;
+    }
+    const bool vi = lang_ == "vi";
+    if (approve) {
+        fmt::print(fmt::runtime(vi ? "Đã phê duyệt {} «{}»: được phép xếp lịch phát.\n"
+                                   : "Approved {} \"{}\": it may be scheduled.\n"),
+                   hash_.substr(0, 12), media->title);
+    } else {
+        fmt::print(fmt::runtime(vi ? "Đã từ chối {} «{}»: không được phát; {} lượt phát chưa "
+                                     "đến giờ đã thu hồi.\n"
+                                   : "Rejected {} \"{}\": it may not air; {} plays not yet "
+                                     "started taken back.\n"),
+                   hash_.substr(0, 12), media->title, decided->plays_taken_back);
+    }
     return 0;
 }
 

@@ -23,7 +23,9 @@ void print_imported(const controller::ImportResult& imported, bool json) {
                                     {"kind", m.kind},
                                     {"width", m.width},
                                     {"height", m.height},
-                                    {"already_present", imported.already_present}}
+                                    {"already_present", imported.already_present},
+                                    {"approval", m.approval},
+                                    {"area", m.area_path}}
                   << "\n";
         return;
     }

@@ -12,6 +12,7 @@
 #include "loa/controller/database.hpp"
 #include "loa/controller/node_registry.hpp"
 #include "loa/controller/node_status.hpp"
+#include "loa/controller/scope_queries.hpp"
 #include "loa/controller/sequence_gaps.hpp"
 #include "loa/controller/time_text.hpp"
 #include "loactl_common.hpp"
@@ -26,13 +27,23 @@ lc::Error invalid(std::string why) {
     return {lc::Error::Code::invalid_input, std::move(why)};
 }
 
-CLI::Option* add_lang(CLI::App* cmd, std::string& lang) {
-    return cmd->add_option("--lang", lang, "vi or en")
-        ->check(CLI::IsMember({"vi", "en"}))
-        ->capture_default_str();
+/// Keeps the nodes whose area lies in `who`'s scope.
+void in_scope_only(std::vector<lc::NodeStatus>& statuses, const lc::Principal& who) {
+    std::erase_if(statuses,
+                  [&](const lc::NodeStatus& s) { return !lc::may_see(who, s.area_path); });
 }
 
 }  // namespace
+
+bool NodeCommands::allowed_on_node(SQLite::Database& db, Change& change) const {
+    auto node = lc::find_node(db, node_);
+    if (!node) {
+        change.refused(node.error());
+        return false;
+    }
+    change.set_area(node->area_path);
+    return change.allowed(lc::Permission::command_nodes);
+}
 
 NodeCommands::NodeCommands(CLI::App* node, const std::string& data) : data_(data) {
     status_ = node->add_subcommand(
@@ -114,10 +125,15 @@ int NodeCommands::status(bool json) const {
     if (!db) {
         return 1;
     }
+    auto who = signed_in(*db, "node.status");
+    if (!who || (!node_.empty() && !may_read_node(*db, *who, node_, "node.status"))) {
+        return 1;
+    }
     auto statuses = lc::node_statuses(*db, node_);
     if (!statuses) {
         return refused(statuses.error());
     }
+    in_scope_only(*statuses, *who);
     const std::int64_t now = lc::now_us();
     const auto warn_us = std::llround(offset_warn_ms_ * 1000);
     return print_listing(
@@ -131,11 +147,16 @@ int NodeCommands::runway(bool json) const {
     if (!db) {
         return 1;
     }
+    auto who = signed_in(*db, "node.runway");
+    if (!who) {
+        return 1;
+    }
     const std::int64_t now = lc::now_us();
     auto short_ones = lc::short_runway(*db, below_hours_, now);
     if (!short_ones) {
         return refused(short_ones.error());
     }
+    in_scope_only(*short_ones, *who);
     if (json) {
         std::cout << lc::node_status_json(*short_ones, now, lc::kClockOffsetWarnUs).dump(2) << "\n";
         return 0;
@@ -162,10 +183,19 @@ int NodeCommands::gaps(bool json) const {
     if (!db) {
         return 1;
     }
+    auto who = signed_in(*db, "node.gaps");
+    if (!who || (!node_.empty() && !may_read_node(*db, *who, node_, "node.gaps"))) {
+        return 1;
+    }
+    auto visible = lc::node_ids_in_scope(*db, who->area);
+    if (!visible) {
+        return refused(visible.error());
+    }
     auto gaps = lc::sequence_gaps(*db, node_);
     if (!gaps) {
         return refused(gaps.error());
     }
+    std::erase_if(*gaps, [&](const lc::SequenceGaps& g) { return !visible->contains(g.node_id); });
     if (json) {
         std::cout << lc::sequence_gaps_json(*gaps).dump(2) << "\n";
         return 0;
@@ -219,10 +249,20 @@ int NodeCommands::queue(bool json) const {
     if (!db) {
         return 1;
     }
+    auto who = signed_in(*db, "node.command");
+    if (!who) {
+        return 1;
+    }
+    const std::string summary = lc::command_summary(action, lc::Language::en);
+    Change change(*db, *who, "node.command", node_, who->area);
+    if (!allowed_on_node(*db, change)) {
+        return 1;
+    }
     auto queued = lc::queue_command(*db, node_, std::move(action), lc::now_us());
     if (!queued) {
-        return refused(queued.error());
+        return change.refused(queued.error(), {{"command", summary}});
     }
+    change.done({{"command", summary}, {"command_id", queued->command_id}});
     print_queued(*queued, json);
     if (!json) {
         fmt::print(fmt::runtime(lang_ == "vi" ? "Xem kết quả: loactl node commands --node {}\n"
@@ -244,7 +284,14 @@ int NodeCommands::log(bool json) const {
     if (!db) {
         return 1;
     }
+    auto who = signed_in(*db, "node.command");
+    if (!who) {
+        return 1;
+    }
     std::uint64_t id = command_id_;
+    if (id != 0 && !may_read_node(*db, *who, node_, "node.log")) {
+        return 1;
+    }
     if (id != 0) {
         auto earlier = lc::find_command(*db, id);
         if (!earlier) {
@@ -259,10 +306,16 @@ int NodeCommands::log(bool json) const {
     } else {
         wire::Command action;
         action.mutable_send_log()->set_max_bytes(static_cast<std::uint32_t>(log_bytes_));
+        const std::string summary = lc::command_summary(action, lc::Language::en);
+        Change change(*db, *who, "node.command", node_, who->area);
+        if (!allowed_on_node(*db, change)) {
+            return 1;
+        }
         auto queued = lc::queue_command(*db, node_, std::move(action), lc::now_us());
         if (!queued) {
-            return refused(queued.error());
+            return change.refused(queued.error(), {{"command", summary}});
         }
+        change.done({{"command", summary}, {"command_id", queued->command_id}});
         id = queued->command_id;
         if (!json) {
             print_queued(*queued, false);
@@ -313,10 +366,19 @@ int NodeCommands::commands(bool json) const {
     if (!db) {
         return 1;
     }
+    auto who = signed_in(*db, "node.commands");
+    if (!who || (!node_.empty() && !may_read_node(*db, *who, node_, "node.commands"))) {
+        return 1;
+    }
+    auto visible = lc::node_ids_in_scope(*db, who->area);
+    if (!visible) {
+        return refused(visible.error());
+    }
     auto all = lc::list_commands(*db, node_, pending_only_);
     if (!all) {
         return refused(all.error());
     }
+    std::erase_if(*all, [&](const lc::CommandRecord& c) { return !visible->contains(c.node_id); });
     return print_listing(json, lc::commands_json(*all), all->empty(),
                          lang_ == "vi" ? "Không có lệnh nào." : "No commands.",
                          [&] { return lc::render_commands(*all, language(lang_)); });

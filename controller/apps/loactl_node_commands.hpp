@@ -5,12 +5,15 @@
 #include <cstdint>
 #include <string>
 
+#include <SQLiteCpp/Database.h>
 #include <CLI/CLI.hpp>
 
 #include "loa/controller/node_commands.hpp"
 #include "loa/controller/node_status.hpp"
 
 namespace loa::loactl {
+
+class Change;
 
 /// `node status|runway|gaps|volume|amplifier|restart|log|commands`, added to the `node`
 /// subcommand.
@@ -33,6 +36,9 @@ class NodeCommands {
     int queue(bool json) const;
     int log(bool json) const;
     int commands(bool json) const;
+    /// Whether the person of `change` may command node_ (it must exist); refusals are printed
+    /// and logged.
+    bool allowed_on_node(SQLite::Database& db, Change& change) const;
     /// Prints a queued command and where to follow it.
     void print_queued(const controller::CommandRecord& command, bool json) const;
 

@@ -10,8 +10,10 @@
 #include "loa/controller/database.hpp"
 #include "loa/controller/plan_booking.hpp"
 #include "loa/controller/plan_compilation.hpp"
+#include "loa/controller/scope_queries.hpp"
 #include "loa/controller/time_text.hpp"
 #include "loa/schedules/lunar_calendar.hpp"
+#include "loactl_common.hpp"
 
 namespace loa::loactl {
 
@@ -133,15 +135,42 @@ int PlanCommands::apply(bool json) const {
         }
         from = *given;
     }
-    auto db = lc::open_database(std::filesystem::path(data_) / "controller.db");
+    auto db = open_store(data_);
     if (!db) {
-        std::cerr << "loactl: " << db.error().message << "\n";
         return 1;
     }
-    auto applied = lc::apply_plan(**db, plan_file_, from, days_, now, accept_shortfall_);
+    auto who = signed_in(*db, "plan.apply");
+    if (!who) {
+        return 1;
+    }
+    Change change(*db, *who, "plan.apply", plan_file_, who->area);
+    if (!change.allowed(lc::Permission::schedule)) {
+        return 1;
+    }
+    // Every area the plan changes must lie in the person's scope; the log files it there.
+    std::vector<std::string> touched;
+    auto may_touch = [&](std::string_view area) -> lc::Result<void> {
+        touched.emplace_back(area);
+        return lc::authorize(*who, lc::Permission::schedule, area);
+    };
+    auto applied =
+        lc::apply_plan(*db, plan_file_, from, days_, now, accept_shortfall_, {}, may_touch);
+    change.set_area(lc::scope_of(touched));
+    const nlohmann::json what = {{"from", lc::date_text(from)}, {"days", days_}};
     if (!applied) {
+        change.log_refusal(applied.error().message, what);
         std::cerr << applied.error().message << "\n";
         return applied.error().code == lc::Error::Code::invalid_input ? kExitInvalid : 1;
+    }
+    if (!applied->applied) {
+        change.log_refusal("some quotas cannot be met (--accept-shortfall not given)", what);
+    } else {
+        nlohmann::json detail = what;
+        detail["plan_id"] = applied->plan_id;
+        detail["slots_booked"] = applied->slots_booked;
+        detail["slots_replaced"] = applied->slots_replaced;
+        detail["feasible"] = applied->compiled.feasible;
+        change.done(detail);
     }
     const auto language = lang_ == "en" ? lc::Language::en : lc::Language::vi;
     if (json) {

@@ -16,6 +16,7 @@
 #include "loa/controller/time_text.hpp"
 #include "loa/media/speech_synthesis.hpp"
 #include "loa/media/text_slide.hpp"
+#include "loactl_common.hpp"
 #include "loactl_media_output.hpp"
 
 namespace loa::loactl {
@@ -159,25 +160,40 @@ int TextMediaCommands::tts(bool json) const {
         }
         options.command = *argv;
     }
-    auto db = lc::open_database(fs::path(data_) / "controller.db");
+    auto db = open_store(data_);
     if (!db) {
-        return refused(db.error().message);
+        return 1;
+    }
+    auto who = signed_in(*db, "media.import");
+    if (!who) {
+        return 1;
+    }
+    Change change(*db, *who, "media.import", "tts", who->area);
+    if (!change.allowed(lc::Permission::import_media)) {
+        return 1;
     }
     ScratchDir scratch(data_);
     if (scratch.error()) {
-        return refused(fmt::format("cannot make a scratch directory {}: {}",
-                                   scratch.path().string(), scratch.error().message()));
+        return change.refused({lc::Error::Code::storage,
+                               fmt::format("cannot make a scratch directory {}: {}",
+                                           scratch.path().string(), scratch.error().message())});
     }
     const fs::path wav = scratch.path() / fmt::format("tts-{}.wav", lang_);
     if (auto spoken = media::synthesize_speech(text_, options, wav); !spoken) {
-        return refused(spoken.error().message);
+        return change.refused({lc::Error::Code::media, spoken.error().message});
     }
     media::ContentStore store(fs::path(data_) / "media");
-    auto imported = lc::import_media(**db, store, wav, title_.empty() ? title_from(text_) : title_,
-                                     lc::now_us());
+    lc::ImportOptions import_options;
+    import_options.area = who->area;  // the media belongs to the importer's scope
+    auto imported = lc::import_media(*db, store, wav, title_.empty() ? title_from(text_) : title_,
+                                     lc::now_us(), import_options);
     if (!imported) {
-        return refused(imported.error().message);
+        return change.refused(imported.error());
     }
+    change.set_target(imported->media.media_hash);
+    change.done({{"text", text_},
+                 {"title", imported->media.title},
+                 {"already_present", imported->already_present}});
     print_imported(*imported, json);
     return 0;
 }

@@ -48,7 +48,7 @@ std::vector<StoredCampaign> load_campaigns(SQLite::Database& db,
     SQLite::Statement items(
         db,
         "SELECT m.media_hash, m.duration_us, m.title, m.kind FROM campaign_items i "
-        "JOIN media m USING (media_hash) WHERE i.campaign_id = ? "
+        "JOIN media m USING (media_hash) WHERE i.campaign_id = ? AND m.approval = 'approved' "
         "ORDER BY i.position");
     SQLite::Statement areas(db, "SELECT area_path FROM campaign_areas WHERE campaign_id = ?");
     all.bind(1, static_cast<int64_t>(earliest));
@@ -86,6 +86,9 @@ std::vector<StoredCampaign> load_campaigns(SQLite::Database& db,
             s.items.push_back(std::move(item));
         }
         items.reset();
+        if (s.items.empty()) {
+            continue;  // every item was rejected after booking: nothing may air
+        }
         areas.bind(1, c.id);
         while (areas.executeStep()) {
             c.areas.push_back(areas.getColumn(0).getString());

@@ -4,6 +4,7 @@
 #include <SQLiteCpp/Statement.h>
 #include <fmt/core.h>
 
+#include "approval_gate.hpp"
 #include "booking.hpp"
 #include "identifiers.hpp"
 #include "loa/controller/database.hpp"
@@ -57,6 +58,13 @@ Result<BookingResult> add_campaign(SQLite::Database& db, const CampaignSpec& spe
                     fmt::format("item {} '{}' is not imported media (see loactl "
                                 "media list)",
                                 i + 1, spec.media_hashes[i]));
+            }
+            // Only approved media airs ("thẩm định"); nothing is stored otherwise.
+            if (auto why = detail::approval_problem(db, spec.media_hashes[i],
+                                                    fmt::format("item {}", i + 1));
+                !why.empty()) {
+                return fail(Error::Code::forbidden,
+                            fmt::format("campaign '{}': {}", spec.campaign_id, why));
             }
         }
         SQLite::Statement insert(
@@ -129,6 +137,23 @@ Result<CampaignSpec> find_campaign(SQLite::Database& db, const std::string& camp
             spec.areas.push_back(areas.getColumn(0).getString());
         }
         return spec;
+    });
+}
+
+Result<std::vector<CampaignSpec>> list_campaigns(SQLite::Database& db) {
+    return guard_storage([&]() -> Result<std::vector<CampaignSpec>> {
+        SQLite::Statement q(db,
+                            "SELECT campaign_id FROM campaigns ORDER BY window_start_us, "
+                            "campaign_id");
+        std::vector<CampaignSpec> campaigns;
+        while (q.executeStep()) {
+            auto campaign = find_campaign(db, q.getColumn(0).getString());
+            if (!campaign) {
+                return std::unexpected(campaign.error());
+            }
+            campaigns.push_back(std::move(*campaign));
+        }
+        return campaigns;
     });
 }
 

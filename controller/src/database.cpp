@@ -237,6 +237,84 @@ constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
     ALTER TABLE confirmations_v6 RENAME TO confirmations;
     CREATE INDEX confirmations_by_campaign ON confirmations (campaign_id, planned_start_us);
     )sql",
+    // 7: security (issue 6): enrolled node keys, enrollment tokens, people, API tokens, approval
+    // of media for air, and the append-only action log.
+    R"sql(
+    ALTER TABLE nodes ADD COLUMN revoked_us INTEGER;
+    -- A node's identity is its CURVE key. Rotation adds a key and retires the old one, so the
+    -- node (and its history) stays; revocation retires every key of the node.
+    CREATE TABLE node_keys (
+        public_key TEXT PRIMARY KEY,  -- Z85, 40 characters
+        node_id TEXT NOT NULL REFERENCES nodes(node_id),
+        enrolled_us INTEGER NOT NULL,
+        retired_us INTEGER,
+        retired_reason TEXT
+    );
+    CREATE INDEX node_keys_by_node ON node_keys (node_id);
+    -- One-time enrollment tokens; only a hash of the secret is kept.
+    CREATE TABLE enrollment_tokens (
+        token_hash TEXT PRIMARY KEY,
+        node_id TEXT NOT NULL REFERENCES nodes(node_id),
+        created_us INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        expires_us INTEGER NOT NULL,
+        used_us INTEGER,
+        used_key TEXT
+    );
+    CREATE TABLE users (
+        user_id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        display_name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'approver', 'auditor')),
+        area_path TEXT NOT NULL,      -- the subtree this person sees and touches
+        password_hash TEXT NOT NULL,  -- libsodium crypto_pwhash_str (Argon2id)
+        created_us INTEGER NOT NULL,
+        disabled_us INTEGER
+    );
+    CREATE TABLE api_tokens (
+        token_id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(user_id),
+        token_hash TEXT NOT NULL UNIQUE,  -- only a hash of the secret is kept
+        label TEXT NOT NULL,
+        created_us INTEGER NOT NULL,
+        expires_us INTEGER,
+        revoked_us INTEGER,
+        last_used_us INTEGER
+    );
+    -- Who did what, when: every change by a person and every security refusal. Never updated
+    -- or deleted (the triggers refuse it).
+    CREATE TABLE action_log (
+        action_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at_us INTEGER NOT NULL,
+        actor TEXT NOT NULL,       -- a user name, "node:<id>", "key:<prefix>" or "system"
+        actor_role TEXT NOT NULL,  -- admin/operator/approver/auditor, node or system
+        action TEXT NOT NULL,      -- e.g. "media.import", "node.enroll", "node.refused"
+        target TEXT NOT NULL,
+        area_path TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('done', 'refused')),
+        detail TEXT NOT NULL       -- JSON object
+    );
+    CREATE INDEX action_log_by_time ON action_log (at_us);
+    CREATE TRIGGER action_log_no_update BEFORE UPDATE ON action_log
+    BEGIN SELECT RAISE(ABORT, 'the action log is append-only'); END;
+    CREATE TRIGGER action_log_no_delete BEFORE DELETE ON action_log
+    BEGIN SELECT RAISE(ABORT, 'the action log is append-only'); END;
+    -- Only approved media may be scheduled ("thẩm định"); each decision is kept.
+    ALTER TABLE media ADD COLUMN approval TEXT NOT NULL DEFAULT 'pending'
+        CHECK (approval IN ('pending', 'approved', 'rejected'));
+    -- The area scope media was imported in ('/' : every area): people see the media of their
+    -- subtree and of the areas above it, and approve what lies in their subtree.
+    ALTER TABLE media ADD COLUMN area_path TEXT NOT NULL DEFAULT '/';
+    CREATE INDEX action_log_by_actor ON action_log (actor, at_us);
+    CREATE TABLE approvals (
+        decision_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        media_hash TEXT NOT NULL REFERENCES media(media_hash),
+        decided_us INTEGER NOT NULL,
+        decided_by TEXT NOT NULL,
+        decision TEXT NOT NULL CHECK (decision IN ('approved', 'rejected')),
+        note TEXT NOT NULL
+    );
+    )sql",
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "approval_gate.hpp"
 #include "booking.hpp"
 #include "command_queue.hpp"
 #include "fleet_text.hpp"
@@ -98,6 +99,10 @@ Result<EmergencySent> send_emergency(SQLite::Database& db, const EmergencySpec& 
         if (!media.executeStep()) {
             return invalid(fmt::format("media '{}' is not imported media (see loactl media list)",
                                        spec.media_hash));
+        }
+        // Approval exists to keep unapproved audio off the air, emergencies included.
+        if (auto why = detail::approval_problem(db, spec.media_hash, "emergency"); !why.empty()) {
+            return fail(Error::Code::forbidden, why);
         }
         const std::string media_kind = media.getColumn(0).getString();
         const std::string title = spec.title.empty() ? media.getColumn(1).getString() : spec.title;

@@ -21,8 +21,11 @@ void ControllerServer::handle_playback_report(Peer& peer, const std::string& rou
     }
     spdlog::info("node {}: {} confirmation(s) stored", peer.node_id, acked->size());
     wire::Envelope out;
+    // Set even when the report held no confirmation: an envelope without a body is refused by
+    // the node as malformed (found by fuzz_controller_handlers).
+    auto* ack = out.mutable_report_ack();
     for (auto seq : *acked) {
-        out.mutable_report_ack()->add_seqs(seq);
+        ack->add_seqs(seq);
     }
     send(routing_id, std::move(out), in.message_id());
 }

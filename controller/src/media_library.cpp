@@ -7,6 +7,7 @@
 #include <SQLiteCpp/Statement.h>
 #include <fmt/core.h>
 
+#include "loa/controller/area_scope.hpp"
 #include "loa/controller/database.hpp"
 #include "loa/media/audio_probe.hpp"
 #include "loa/media/content_hash.hpp"
@@ -30,8 +31,8 @@ constexpr const char* kSelectMedia =
     "SELECT media_hash, title, original_name, container, codec, sample_rate, channels, "
     "duration_us, size_bytes, coalesce(original_hash, media_hash), "
     "coalesce(loudness_before_lufs, 0), coalesce(loudness_after_lufs, 0), "
-    "coalesce(true_peak_after_dbtp, 0), kind, coalesce(width, 0), coalesce(height, 0) "
-    "FROM media";
+    "coalesce(true_peak_after_dbtp, 0), kind, coalesce(width, 0), coalesce(height, 0), "
+    "approval, area_path FROM media";
 
 MediaRecord read_media(SQLite::Statement& q) {
     MediaRecord m;
@@ -51,6 +52,8 @@ MediaRecord read_media(SQLite::Statement& q) {
     m.kind = q.getColumn(13).getString();
     m.width = q.getColumn(14).getInt();
     m.height = q.getColumn(15).getInt();
+    m.approval = q.getColumn(16).getString();
+    m.area_path = q.getColumn(17).getString();
     return m;
 }
 
@@ -73,8 +76,8 @@ Result<ImportResult> insert_media(SQLite::Database& db, const MediaRecord& recor
             db,
             "INSERT INTO media (media_hash, title, original_name, container, codec, sample_rate, "
             "channels, duration_us, size_bytes, imported_us, original_hash, loudness_before_lufs, "
-            "loudness_after_lufs, true_peak_after_dbtp, kind, width, height) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            "loudness_after_lufs, true_peak_after_dbtp, kind, width, height, area_path) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         insert.bind(1, record.media_hash);
         insert.bind(2, record.title);
         insert.bind(3, record.original_name);
@@ -97,8 +100,21 @@ Result<ImportResult> insert_media(SQLite::Database& db, const MediaRecord& recor
             insert.bind(16, record.width);
             insert.bind(17, record.height);
         }
+        insert.bind(18, record.area_path);
         insert.exec();
         return ImportResult{record, false};
+    });
+}
+
+// The same content imported from another scope: the media's scope grows to hold both.
+Result<void> widen_area(SQLite::Database& db, MediaRecord& media, std::string_view area) {
+    return guard_storage([&]() -> Result<void> {
+        media.area_path = common_scope(media.area_path, area);
+        SQLite::Statement update(db, "UPDATE media SET area_path = ? WHERE media_hash = ?");
+        update.bind(1, media.area_path);
+        update.bind(2, media.media_hash);
+        update.exec();
+        return {};
     });
 }
 
@@ -138,6 +154,10 @@ std::string clock_text(std::int64_t micros) {
 }
 
 Result<void> check_options(const ImportOptions& options) {
+    if (auto why = scope_problem(options.area); !why.empty()) {
+        return fail(Error::Code::invalid_input,
+                    fmt::format("import area '{}': {}", options.area, why));
+    }
     if (options.max_duration_us <= 0) {
         return fail(Error::Code::invalid_input,
                     fmt::format("the longest duration allowed must be more than 0 s, not {} s",
@@ -296,6 +316,14 @@ Result<ImportResult> import_media(SQLite::Database& db, media::ContentStore& sto
     if (auto valid = check_options(options); !valid) {
         return std::unexpected(valid.error());
     }
+    // Refused by its size before hashing or probing reads any of it.
+    std::error_code size_error;
+    if (const auto size = fs::file_size(file, size_error);
+        !size_error && size > options.max_file_bytes) {
+        return fail(Error::Code::media,
+                    fmt::format("{}: {} bytes is over the largest media file taken, {} bytes",
+                                file.string(), size, options.max_file_bytes));
+    }
     StageReporter progress(options.progress);
     progress.stage("hash", 0.0, 0.02);
     auto original = media::sha256_file(file);
@@ -306,6 +334,12 @@ Result<ImportResult> import_media(SQLite::Database& db, media::ContentStore& sto
     const bool for_panel = options.use == MediaUse::panel;
     if (auto existing = find_original(db, *original);
         existing && (existing->kind != "audio") == for_panel) {
+        if (!in_scope(existing->area_path, options.area)) {
+            auto widened = widen_area(db, *existing, options.area);
+            if (!widened) {
+                return std::unexpected(widened.error());
+            }
+        }
         progress.done("store");
         return ImportResult{*existing, true};
     }
@@ -317,6 +351,7 @@ Result<ImportResult> import_media(SQLite::Database& db, media::ContentStore& sto
     record->original_hash = *original;
     record->title = title.empty() ? file.stem().string() : std::move(title);
     record->original_name = file.filename().string();
+    record->area_path = options.area;
     auto inserted = insert_media(db, *record, now);
     progress.done("store");
     return inserted;

@@ -25,12 +25,13 @@ NodeRecord read_node(SQLite::Statement& q) {
         n.last_seen_us = q.getColumn(4).getInt64();
     }
     n.agent_version = q.getColumn(5).getString();
+    n.revoked = !q.getColumn(6).isNull();
     return n;
 }
 
 constexpr const char* kSelectNode =
-    "SELECT node_id, kind, area_path, time_zone, last_seen_us, coalesce(agent_version, '') "
-    "FROM nodes";
+    "SELECT node_id, kind, area_path, time_zone, last_seen_us, coalesce(agent_version, ''), "
+    "revoked_us FROM nodes";
 
 }  // namespace
 

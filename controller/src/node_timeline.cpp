@@ -6,6 +6,7 @@
 
 #include "loa/controller/database.hpp"
 #include "loa/media/content_hash.hpp"
+#include "loa/protocol/limits.hpp"
 
 namespace loa::controller {
 
@@ -19,6 +20,20 @@ wire::SlotKind slot_kind(const std::string& media_kind) {
         return wire::SLOT_VIDEO;
     }
     return media_kind == "image" ? wire::SLOT_IMAGE : wire::SLOT_AUDIO;
+}
+
+/// `text` cut to at most `max_bytes` without splitting a UTF-8 character: a title is only shown,
+/// and a node refuses a longer one.
+std::string clip_utf8(std::string text, std::size_t max_bytes) {
+    if (text.size() <= max_bytes) {
+        return text;
+    }
+    std::size_t end = max_bytes;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
+        --end;  // text[end] continues a character: cut before the character starts
+    }
+    text.resize(end);
+    return text;
 }
 
 }  // namespace
@@ -35,7 +50,7 @@ Result<wire::ScheduleUpdate> node_timeline(SQLite::Database& db, const std::stri
         // still learns of them and can confirm them as skipped, rather than leave them unknown.
         // The horizon moves on the hour: the timeline (and its hash) changes at most hourly
         // when no play does, and the node always knows how far its timeline is complete.
-        const std::int64_t horizon_end = timeline_horizon_end(now);
+        std::int64_t horizon_end = timeline_horizon_end(now);
         SQLite::Statement q(db,
                             "SELECT s.slot_id, s.campaign_id, s.item_id, s.media_hash, "
                             "coalesce(m.size_bytes, 0), s.start_us, s.duration_us, s.title, "
@@ -47,8 +62,15 @@ Result<wire::ScheduleUpdate> node_timeline(SQLite::Database& db, const std::stri
         q.bind(2, static_cast<int64_t>(now - kDayUs));
         q.bind(3, static_cast<int64_t>(horizon_end));
         wire::ScheduleUpdate update;
-        std::string canonical = fmt::format("horizon\t{}\n", horizon_end);
+        std::string canonical;
         while (q.executeStep()) {
+            // A node refuses an update of more plays than this (protocol/README.md, "Limits"):
+            // the timeline then ends where the first play left out starts, and the rest comes
+            // as time moves the window on.
+            if (static_cast<std::size_t>(update.slots_size()) == protocol::kMaxSlots) {
+                horizon_end = q.getColumn(5).getInt64();
+                break;
+            }
             auto* slot = update.add_slots();
             slot->set_slot_id(q.getColumn(0).getString());
             slot->set_campaign_id(q.getColumn(1).getString());
@@ -57,7 +79,7 @@ Result<wire::ScheduleUpdate> node_timeline(SQLite::Database& db, const std::stri
             slot->set_media_size(static_cast<std::uint64_t>(q.getColumn(4).getInt64()));
             slot->set_start_us(q.getColumn(5).getInt64());
             slot->set_duration_us(q.getColumn(6).getInt64());
-            slot->set_title(q.getColumn(7).getString());
+            slot->set_title(clip_utf8(q.getColumn(7).getString(), protocol::kMaxTitleBytes));
             slot->set_kind(slot_kind(q.getColumn(8).getString()));
             if (slot->kind() == wire::SLOT_IMAGE) {
                 slot->set_display_us(slot->duration_us());  // as booked
@@ -68,6 +90,7 @@ Result<wire::ScheduleUpdate> node_timeline(SQLite::Database& db, const std::stri
                             slot->media_size(), slot->start_us(), slot->duration_us(),
                             slot->title(), static_cast<int>(slot->kind()), slot->display_us());
         }
+        canonical.insert(0, fmt::format("horizon\t{}\n", horizon_end));
         update.set_timeline_hash(media::sha256_hex(canonical));
         update.set_generated_us(now);
         update.set_horizon_end_us(horizon_end);

@@ -7,6 +7,7 @@
 #include <SQLiteCpp/Statement.h>
 #include <fmt/core.h>
 
+#include "approval_gate.hpp"
 #include "booking.hpp"
 #include "loa/controller/database.hpp"
 #include "loa/controller/plan_file.hpp"
@@ -64,11 +65,57 @@ std::vector<PlanFileProblem> bind_media(SQLite::Database& db, sch::Plan& plan,
     return problems;
 }
 
+/// Items whose media is not approved for air, each with its line.
+std::vector<PlanFileProblem> unapproved_media(SQLite::Database& db, const sch::Plan& plan,
+                                              const std::string& source) {
+    std::vector<PlanFileProblem> problems;
+    for (const auto& item : plan.items) {
+        for (const auto& v : item.variants) {
+            if (item.kind == sch::ItemKind::relay || v.media.empty()) {
+                continue;
+            }
+            const auto what = fmt::format("item '{}' ({} version)", item.id, v.language);
+            if (auto why = detail::approval_problem(db, v.media, what); !why.empty()) {
+                problems.push_back({source, item.origin.line, 0, why});
+            }
+        }
+    }
+    return problems;
+}
+
+/// Asks `may_touch` about every area the plan changes: its nodes', its campaigns', and those of
+/// the previous plan's campaigns, whose plays it takes back.
+Result<void> check_areas(SQLite::Database& db, const sch::Plan& plan, const AreaCheck& may_touch) {
+    if (!may_touch) {
+        return {};
+    }
+    std::set<std::string> areas;
+    for (const auto& node : plan.nodes) {
+        areas.insert(node.area);
+    }
+    for (const auto& c : plan.campaigns) {
+        areas.insert(c.areas.begin(), c.areas.end());
+    }
+    SQLite::Statement previous(db,
+                               "SELECT DISTINCT a.area_path FROM campaign_areas a JOIN campaigns c "
+                               "USING (campaign_id) WHERE c.plan_id IS NOT NULL");
+    while (previous.executeStep()) {
+        areas.insert(previous.getColumn(0).getString());
+    }
+    for (const auto& area : areas) {
+        if (auto allowed = may_touch(area); !allowed) {
+            return allowed;
+        }
+    }
+    return {};
+}
+
 }  // namespace
 
 Result<PlanApplication> apply_plan(SQLite::Database& db, const std::filesystem::path& file,
                                    sch::Date from, int days, std::int64_t now,
-                                   bool accept_shortfall, const BookingRules& rules) {
+                                   bool accept_shortfall, const BookingRules& rules,
+                                   const AreaCheck& may_touch) {
     const std::string source = file.string();
     // The text is read once: what is stored in `plans` is exactly what was compiled.
     auto text = read_plan_text(file);
@@ -83,6 +130,12 @@ Result<PlanApplication> apply_plan(SQLite::Database& db, const std::filesystem::
     return in_transaction(db, [&]() -> Result<PlanApplication> {
         if (auto problems = bind_media(db, *plan, source); !problems.empty()) {
             return fail(Error::Code::invalid_input, joined(problems));
+        }
+        if (auto allowed = check_areas(db, *plan, may_touch); !allowed) {
+            return std::unexpected(allowed.error());
+        }
+        if (auto problems = unapproved_media(db, *plan, source); !problems.empty()) {
+            return fail(Error::Code::forbidden, joined(problems));
         }
         // Campaigns of the plan applied before: their plays not yet due are taken back.
         std::set<std::string> previous;

@@ -993,16 +993,30 @@ std::expected<std::string, std::vector<PlanFileProblem>> read_plan_text(
     if (std::filesystem::is_directory(path, ec)) {
         return fail("cannot read the plan file: it is a directory");
     }
+    const auto too_large = [&](std::string size) {
+        return fail(fmt::format("the plan file is {} bytes, over the limit of {} bytes (16 MiB)",
+                                size, kMaxPlanFileBytes));
+    };
+    if (const auto size = std::filesystem::file_size(path, ec); !ec && size > kMaxPlanFileBytes) {
+        return too_large(std::to_string(size));
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         return fail(fmt::format("cannot read the plan file: {}", std::strerror(errno)));
     }
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
+    // Read in blocks up to the limit: a pipe or a device has no size to look at beforehand.
+    std::string bytes;
+    std::array<char, 64 * 1024> block;
+    while (in.read(block.data(), block.size()) || in.gcount() > 0) {
+        bytes.append(block.data(), static_cast<std::size_t>(in.gcount()));
+        if (bytes.size() > kMaxPlanFileBytes) {
+            return too_large("more than " + std::to_string(kMaxPlanFileBytes));
+        }
+    }
     if (in.bad()) {
         return fail(fmt::format("cannot read the plan file: {}", std::strerror(errno)));
     }
-    return bytes.str();
+    return bytes;
 }
 
 std::expected<schedules::Plan, std::vector<PlanFileProblem>> read_plan_file(

@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <string_view>
 #include <system_error>
+#include <utility>
 
 #include <fmt/core.h>
 
@@ -31,10 +33,26 @@ constexpr double kProgressStep = 0.01;
 // drainFrames/decodePacket: the consumer asked to stop (FFmpeg's own codes are negative).
 constexpr int kStopped = 1;
 
-// The demuxer FFmpeg is confident of for `file` (a score above "retry"), judged by its content
-// and, when `by_name`, its name too. When a file will not open, this tells "not media at all" from
-// "media whose header is damaged", such as an MP4 cut before its index.
-std::optional<std::string> confidentFormat(const fs::path& file, bool by_name) {
+// Set by openOnlyTheFile when it refused to open anything but the file being opened.
+thread_local bool refused_other_file = false;
+
+// Playlists and scripts (HLS, concat, DASH …) name further files or URLs that their demuxer then
+// opens: an imported "ban-tin.mp3" that is really an HLS playlist would make the controller read
+// any file it can (another area's media, its own database) or fetch URLs for the uploader. Only
+// the file asked for may be opened; every other open fails.
+int openOnlyTheFile(AVFormatContext* format, AVIOContext** pb, const char* url, int flags,
+                    AVDictionary** options) {
+    if (format->url == nullptr || std::strcmp(url, format->url) != 0 ||
+        (flags & AVIO_FLAG_WRITE) != 0) {
+        refused_other_file = true;
+        return AVERROR(EPERM);
+    }
+    return avio_open2(pb, url, flags, &format->interrupt_callback, options);
+}
+
+// The demuxer FFmpeg picks for `file` and how sure it is, judged by its content and, when
+// `by_name`, its name too; none when nothing fits.
+std::optional<std::pair<std::string, int>> probedFormat(const fs::path& file, bool by_name) {
     AVIOContext* raw_io = nullptr;
     if (avio_open(&raw_io, file.c_str(), AVIO_FLAG_READ) < 0) {
         return std::nullopt;
@@ -43,10 +61,31 @@ std::optional<std::string> confidentFormat(const fs::path& file, bool by_name) {
     const AVInputFormat* format = nullptr;
     int score =
         av_probe_input_buffer2(io.get(), &format, by_name ? file.c_str() : nullptr, nullptr, 0, 0);
-    if (score <= AVPROBE_SCORE_RETRY || format == nullptr) {
+    if (score <= 0 || format == nullptr) {
         return std::nullopt;
     }
-    return format->name;
+    return std::pair<std::string, int>{format->name, score};
+}
+
+// The demuxer FFmpeg is confident of for `file` (a score above "retry"). When a file will not
+// open, this tells "not media at all" from "media whose header is damaged", such as an MP4 cut
+// before its index.
+std::optional<std::string> confidentFormat(const fs::path& file, bool by_name) {
+    auto probed = probedFormat(file, by_name);
+    if (!probed || probed->second <= AVPROBE_SCORE_RETRY) {
+        return std::nullopt;
+    }
+    return probed->first;
+}
+
+// Demuxers that read other files, URLs or scripts named in the file (playlists, concat and
+// composition lists, SDP sessions, subtitles beside the file, AviSynth scripts). Some (concat,
+// vobsub) open them in a context of their own, out of reach of openOnlyTheFile: they are refused
+// before the file is opened at all.
+bool refersElsewhere(std::string_view demuxer) {
+    constexpr std::array<std::string_view, 8> kDemuxers = {
+        "hls", "dash", "concat", "imf", "sdp", "vobsub", "avisynth", "vapoursynth"};
+    return std::find(kDemuxers.begin(), kDemuxers.end(), demuxer) != kDemuxers.end();
 }
 
 // Receives every frame the decoder has ready; returns 0 when it wants more input or is drained.
@@ -180,8 +219,25 @@ std::expected<Input, Error> openInput(const fs::path& file) {
     }
     ::close(fd);
 
-    AVFormatContext* raw_format = nullptr;
+    const auto refers_elsewhere = [&] {
+        return fail(Error::Code::unsupported, file,
+                    "refers to other files or URLs (a playlist or a script, not media): import "
+                    "the media file itself");
+    };
+    // The same probe avformat_open_input makes, so the demuxer it would pick is known first.
+    if (auto probed = probedFormat(file, true); probed && refersElsewhere(probed->first)) {
+        return refers_elsewhere();
+    }
+    AVFormatContext* raw_format = avformat_alloc_context();
+    if (raw_format == nullptr) {
+        return fail(Error::Code::io, file, "out of memory while opening");
+    }
+    raw_format->io_open = openOnlyTheFile;
+    refused_other_file = false;
     if (int rc = avformat_open_input(&raw_format, file.c_str(), nullptr, nullptr); rc < 0) {
+        if (refused_other_file) {
+            return refers_elsewhere();
+        }
         if (auto name = confidentFormat(file, true)) {
             return fail(Error::Code::corrupt, file,
                         fmt::format("looks like {} but does not open ({})", *name, avError(rc)));
@@ -195,7 +251,11 @@ std::expected<Input, Error> openInput(const fs::path& file) {
     input.weak_guess =
         input.format->probe_score <= AVPROBE_SCORE_RETRY ||
         (input.format->probe_score <= AVPROBE_SCORE_EXTENSION && !confidentFormat(file, false));
-    if (int rc = avformat_find_stream_info(input.format.get(), nullptr); rc < 0) {
+    const int rc = avformat_find_stream_info(input.format.get(), nullptr);
+    if (refused_other_file) {
+        return refers_elsewhere();
+    }
+    if (rc < 0) {
         if (input.weak_guess) {
             return fail(Error::Code::not_media, file,
                         fmt::format("not a media file FFmpeg recognises ({})", avError(rc)));

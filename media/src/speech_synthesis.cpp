@@ -393,6 +393,11 @@ std::expected<AudioInfo, Error> synthesize_speech(std::string_view text,
         return fail(Error::Code::empty,
                     fmt::format("nothing to say: the text for '{}' is empty", program));
     }
+    if (text.size() > kMaxSpeechTextBytes) {
+        return fail(Error::Code::io,
+                    fmt::format("the text for '{}' is {} bytes, over the limit of {} bytes",
+                                program, text.size(), kMaxSpeechTextBytes));
+    }
     if (!is_voice_name(options.lang)) {
         return fail(Error::Code::io,
                     fmt::format("'{}' is not a voice language (letters, digits and . _ + -, "

@@ -56,6 +56,11 @@ using GCharPtr = std::unique_ptr<gchar, Freer<void, g_free>>;
 // The text as the slide shows it: valid UTF-8, composed (NFC: "ệ" one character, as fonts and
 // boards expect, even when typed as e + two combining marks), without surrounding blanks.
 std::expected<std::string, Error> slide_text(std::string_view text) {
+    if (text.size() > kMaxSlideTextBytes) {
+        return fail(Error::Code::io,
+                    fmt::format("the slide text is {} bytes, over the limit of {} bytes",
+                                text.size(), kMaxSlideTextBytes));
+    }
     if (g_utf8_validate(text.data(), static_cast<gssize>(text.size()), nullptr) == FALSE) {
         return fail(Error::Code::io, "the slide text is not valid UTF-8");
     }

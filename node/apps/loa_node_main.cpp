@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include "loa/node/enrollment.hpp"
 #include "loa/node/node_agent.hpp"
 
 namespace {
@@ -37,8 +38,10 @@ int main(int argc, char** argv) {
     loa::node::AgentOptions options;
     std::string sink = "auto";
     std::string display = "kms";
-    app.add_option("--id", options.node_id, "this node's id, as registered")->required();
-    app.add_option("--controller", options.controller, "controller endpoint");
+    app.add_option("--id", options.node_id,
+                   "this node's id (default: from <data>/node.conf, written by enroll)");
+    app.add_option("--controller", options.controller,
+                   "controller endpoint (default: from <data>/node.conf)");
     app.add_option("--data", options.data_dir, "data directory (store and media cache)");
     app.add_option("--sink", sink, "loudspeakers: auto, alsa[:device], file:<dir> or fake");
     app.add_option("--display", display,
@@ -88,7 +91,35 @@ int main(int argc, char** argv) {
     std::string log_file = "default";
     app.add_option("--log-file", log_file,
                    "the agent's log, rotated at 1 MiB (default <data>/agent.log; '' for none)");
+    auto* enroll = app.add_subcommand(
+        "enroll", "register this device with a controller: make its key pair, trade the "
+                  "one-time token from `loactl node enroll` for the node's identity, and write "
+                  "<data>/node.conf and <data>/node.key");
+    enroll->fallthrough();  // --data and the logging options may follow `enroll`
+    loa::node::EnrollRequest enroll_request;
+    enroll->add_option("--controller", enroll_request.endpoint,
+                       "the controller's enrollment endpoint, e.g. tcp://loa.example.vn:5600")
+        ->required();
+    enroll->add_option("--token", enroll_request.token, "the token, as printed")->required();
+    int enroll_timeout_s = 60;
+    enroll->add_option("--timeout", enroll_timeout_s, "give up after this many seconds")
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
+    if (enroll->parsed()) {
+        enroll_request.data_dir = options.data_dir;
+        enroll_request.timeout = std::chrono::seconds(enroll_timeout_s);
+        enroll_request.agent_version = loa::node::kAgentVersion;
+        auto enrolled = loa::node::enroll_device(enroll_request);
+        if (!enrolled) {
+            spdlog::critical("enrollment failed: {}", enrolled.error());
+            return 1;
+        }
+        spdlog::info("enrolled as node {} ({}, {}); controller {}; configuration in {}",
+                     enrolled->node_id, enrolled->kind, enrolled->area_path,
+                     enrolled->controller,
+                     loa::node::node_config_file(options.data_dir).string());
+        return 0;
+    }
     options.fetch.max_bytes_per_s = static_cast<std::uint64_t>(max_kbps * 1000 / 8);
     options.fetch.reverify_interval_us = static_cast<std::int64_t>(reverify_s * 1e6);
     options.prefetch_horizon_us = static_cast<std::int64_t>(prefetch_days * 86'400e6);
@@ -111,6 +142,23 @@ int main(int argc, char** argv) {
         return 2;
     }
     options.display = *parsed_display;
+    // Identity and keys come from enrollment; --id and --controller may override (a relay).
+    auto config = loa::node::read_node_config(loa::node::node_config_file(options.data_dir));
+    auto keys = loa::protocol::read_key_file(loa::node::node_key_file(options.data_dir));
+    if (!config || !keys) {
+        spdlog::critical("this device is not enrolled: {} (run loa-node enroll --controller "
+                         "tcp://HOST:PORT --token TOKEN)",
+                         !config ? config.error() : keys.error());
+        return 2;
+    }
+    if (options.node_id.empty()) {
+        options.node_id = config->node_id;
+    }
+    if (app.count("--controller") == 0) {
+        options.controller = config->controller;
+    }
+    options.controller_key = config->controller_key;
+    options.keys = *keys;
     try {
         std::filesystem::create_directories(options.data_dir);
         log_to(options.log_file);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <limits>
 #include <map>
+#include <random>
 #include <set>
 
 #include <fmt/core.h>
@@ -13,6 +14,7 @@
 
 #include "device_status.hpp"
 #include "loa/protocol/envelope.hpp"
+#include "loa/protocol/limits.hpp"
 #include "wall_clock.hpp"
 
 namespace loa::node {
@@ -21,14 +23,16 @@ using detail::now_us;
 
 namespace {
 
+/// An unanswered HELLO is said again after 2 s, then 4, 8 … up to 60 s, each ±25 %: after a
+/// controller restart thousands of nodes must not retry in lockstep.
 constexpr std::int64_t kHelloRetryUs = 2'000'000;
+constexpr std::int64_t kHelloRetryMaxUs = 60'000'000;
 constexpr std::int64_t kReportRetryUs = 3'000'000;
 constexpr std::int64_t kMediaScanUs = 1'000'000;
 /// A changed media status goes out at most this often; progress alone, this often.
 constexpr std::int64_t kStatusMinGapUs = 1'000'000;
 constexpr std::int64_t kProgressEveryUs = 15'000'000;
 constexpr int kReportBatch = 200;
-constexpr const char* kAgentVersion = "0.2.0";
 /// Done plays, acked commands and ended emergencies are forgotten after this long.
 constexpr std::int64_t kKeepHistoryUs = 3LL * 86'400'000'000;
 constexpr std::int64_t kPruneEveryUs = 600'000'000;
@@ -58,8 +62,19 @@ Session::Session(const AgentOptions& options, NodeStore& store, media::ContentSt
     // Nothing is queued for a controller that is not there: every message is rebuilt from the
     // store when the session is back, so a queue would only deliver stale duplicates.
     dealer_.set(zmq::sockopt::immediate, 1);
-    dealer_.set(zmq::sockopt::reconnect_ivl, 500);
-    dealer_.set(zmq::sockopt::reconnect_ivl_max, 10'000);
+    // libzmq waits reconnect_ivl plus a random share of it, doubling up to the maximum: a
+    // jittered exponential backoff, so a restarted controller is not hit by every node at once.
+    dealer_.set(zmq::sockopt::reconnect_ivl, 1'000);
+    dealer_.set(zmq::sockopt::reconnect_ivl_max, 30'000);
+    if (!options_.controller_key.empty()) {
+        dealer_.set(zmq::sockopt::curve_serverkey, options_.controller_key);
+        dealer_.set(zmq::sockopt::curve_publickey, options_.keys.public_key);
+        dealer_.set(zmq::sockopt::curve_secretkey, options_.keys.secret_key);
+    }
+    // libzmq drops the connection on a bigger frame before allocating it.
+    dealer_.set(zmq::sockopt::maxmsgsize,
+                static_cast<std::int64_t>(protocol::kMaxControllerFrameBytes +
+                                          protocol::kTransportOverheadBytes));
     dealer_.connect(options_.controller);
 }
 
@@ -96,7 +111,9 @@ void Session::run(const std::atomic<bool>& stop) {
 
 bool Session::send(wire::Envelope envelope) {
     envelope.set_message_id(next_message_id_++);
-    std::string bytes = protocol::encode(std::move(envelope));
+    // HELLO says which version this agent speaks; the rest use the version WELCOME accepted.
+    const std::uint32_t version = envelope.has_hello() ? protocol::kProtocolVersion : version_;
+    std::string bytes = protocol::encode(std::move(envelope), version);
     try {
         // With ZMQ_IMMEDIATE a send fails (EAGAIN) while there is no connection.
         return dealer_.send(zmq::buffer(bytes), zmq::send_flags::dontwait).has_value();
@@ -108,6 +125,10 @@ bool Session::send(wire::Envelope envelope) {
 
 void Session::send_hello() {
     last_hello_us_ = now_us();
+    std::uniform_real_distribution<double> jitter(0.75, 1.25);
+    next_hello_us_ = last_hello_us_ + static_cast<std::int64_t>(
+                                          static_cast<double>(hello_retry_us_) * jitter(random_));
+    hello_retry_us_ = std::min(hello_retry_us_ * 2, kHelloRetryMaxUs);
     wire::Envelope out;
     auto* hello = out.mutable_hello();
     hello->set_node_id(options_.node_id);
@@ -120,7 +141,7 @@ void Session::send_hello() {
 void Session::tick() {
     std::int64_t now = now_us();
     if (!welcomed_) {
-        if (now - last_hello_us_ > kHelloRetryUs) {
+        if (!revoked_ && now >= next_hello_us_) {
             send_hello();
         }
         return;
@@ -487,13 +508,30 @@ void Session::on_error(const wire::Error& error) {
             spdlog::error("controller: {}", error.message());
             fetcher_.on_not_found(now_us());
             break;
+        case wire::REVOKED:
+            // A lost or retired device: stop talking to the controller (it refuses this key
+            // anyway) and keep playing what is cached; a new key needs `loa-node enroll`.
+            if (!revoked_) {
+                spdlog::critical("the controller revoked this node: disconnecting; the cached "
+                                 "schedule keeps playing; enroll again with a new token "
+                                 "(loa-node enroll)");
+            }
+            revoked_ = true;
+            welcomed_ = false;
+            fetcher_.on_session_lost();
+            try {
+                dealer_.disconnect(options_.controller);
+            } catch (const zmq::error_t&) {
+                // already disconnected
+            }
+            break;
         default:
             spdlog::error("controller refused: {}", error.message());
     }
 }
 
 void Session::on_frame(std::string_view frame) {
-    auto decoded = protocol::decode(frame);
+    auto decoded = protocol::decode(frame, protocol::kMaxControllerFrameBytes);
     if (!decoded) {
         spdlog::warn("refused frame from controller: {}", decoded.error().message);
         return;
@@ -502,6 +540,11 @@ void Session::on_frame(std::string_view frame) {
     switch (in.body_case()) {
         case wire::Envelope::kWelcome:
             welcomed_ = true;
+            hello_retry_us_ = kHelloRetryUs;
+            if (const auto v = in.welcome().accepted_version();
+                v >= protocol::kOldestServedVersion && v <= protocol::kProtocolVersion) {
+                version_ = v;
+            }
             if (in.welcome().heartbeat_interval_ms() > 0) {
                 heartbeat_interval_us_ =
                     static_cast<std::int64_t>(in.welcome().heartbeat_interval_ms()) * 1000;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <random>
 #include <string>
 
 #include <zmq.hpp>
@@ -15,6 +16,7 @@
 #include "loa/node/media_fetcher.hpp"
 #include "loa/node/node_agent.hpp"
 #include "loa/node/node_store.hpp"
+#include "loa/protocol/envelope.hpp"
 #include "loa/protocol/loa.pb.h"
 
 namespace loa::node {
@@ -57,9 +59,15 @@ class Session {
     zmq::socket_t dealer_;
 
     bool welcomed_ = false;
+    /// The protocol version WELCOME accepted, stamped on what follows HELLO (ours until then).
+    std::uint32_t version_ = protocol::kProtocolVersion;
     std::uint64_t next_message_id_ = 1;
     std::int64_t heartbeat_interval_us_;
     std::int64_t last_hello_us_ = 0;
+    std::int64_t next_hello_us_ = 0;
+    std::int64_t hello_retry_us_ = 2'000'000;
+    std::minstd_rand random_{std::random_device{}()};
+    bool revoked_ = false;  ///< the controller said REVOKED: no more hellos
     std::int64_t last_heartbeat_us_ = 0;
     std::int64_t last_heard_us_ = 0;
     std::int64_t last_report_us_ = 0;

@@ -3,17 +3,24 @@
 
 #include <string>
 
+#include "loa/protocol/limits.hpp"
+
 namespace loa::protocol {
 
 std::expected<wire::Envelope, DecodeError> decode(std::string_view frame) {
+    return decode(frame, kMaxFrameBytes);
+}
+
+std::expected<wire::Envelope, DecodeError> decode(std::string_view frame,
+                                                  std::size_t max_frame_bytes) {
     if (frame.empty()) {
         return std::unexpected(DecodeError{DecodeErrc::empty, "empty frame"});
     }
-    if (frame.size() > kMaxFrameBytes) {
+    if (frame.size() > max_frame_bytes) {
         return std::unexpected(
             DecodeError{DecodeErrc::too_large, "frame of " + std::to_string(frame.size()) +
                                                    " bytes exceeds the limit of " +
-                                                   std::to_string(kMaxFrameBytes)});
+                                                   std::to_string(max_frame_bytes)});
     }
     wire::Envelope envelope;
     if (!envelope.ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {
@@ -26,23 +33,40 @@ std::expected<wire::Envelope, DecodeError> decode(std::string_view frame) {
             DecodeError{DecodeErrc::unsupported_version,
                         "protocol version " + std::to_string(envelope.version()) +
                             " is not served (" + std::to_string(kOldestServedVersion) + ".." +
-                            std::to_string(kProtocolVersion) + ")"});
+                            std::to_string(kProtocolVersion) + ")",
+                        envelope.version(), envelope.message_id()});
     }
     if (envelope.body_case() == wire::Envelope::BODY_NOT_SET) {
-        return std::unexpected(
-            DecodeError{DecodeErrc::no_body, "envelope " + std::to_string(envelope.message_id()) +
-                                                 " carries no known message type"});
+        return std::unexpected(DecodeError{
+            DecodeErrc::no_body,
+            "envelope " + std::to_string(envelope.message_id()) + " carries no known message type",
+            envelope.version(), envelope.message_id()});
+    }
+    // Parsing allocated at most about the frame's size; the field limits are what keeps a
+    // handler from copying or storing an oversized field.
+    if (auto within = check_limits(envelope); !within) {
+        within.error().version = envelope.version();
+        within.error().message_id = envelope.message_id();
+        return std::unexpected(std::move(within.error()));
     }
     return envelope;
 }
 
 std::string encode(wire::Envelope envelope) {
-    envelope.set_version(kProtocolVersion);
+    return encode(std::move(envelope), kProtocolVersion);
+}
+
+std::string encode(wire::Envelope envelope, std::uint32_t version) {
+    envelope.set_version(version);
     return envelope.SerializeAsString();
 }
 
 std::size_t prepare_encoding(wire::Envelope& envelope) {
-    envelope.set_version(kProtocolVersion);
+    return prepare_encoding(envelope, kProtocolVersion);
+}
+
+std::size_t prepare_encoding(wire::Envelope& envelope, std::uint32_t version) {
+    envelope.set_version(version);
     return envelope.ByteSizeLong();  // also caches the sizes encode_into relies on
 }
 
@@ -86,6 +110,10 @@ std::string_view message_type(const wire::Envelope& envelope) {
             return "command-result";
         case wire::Envelope::kCommandAck:
             return "command-ack";
+        case wire::Envelope::kEnroll:
+            return "enroll";
+        case wire::Envelope::kEnrolled:
+            return "enrolled";
         case wire::Envelope::BODY_NOT_SET:
             break;
     }
@@ -96,8 +124,10 @@ wire::ErrorCode to_wire_code(DecodeErrc code) {
     switch (code) {
         case DecodeErrc::unsupported_version:
             return wire::UNSUPPORTED_VERSION;
-        case DecodeErrc::empty:
         case DecodeErrc::too_large:
+        case DecodeErrc::field_too_large:
+            return wire::TOO_LARGE;  // MALFORMED for a version 1 peer (downgrade)
+        case DecodeErrc::empty:
         case DecodeErrc::malformed:
         case DecodeErrc::no_body:
             break;

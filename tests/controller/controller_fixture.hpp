@@ -7,6 +7,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
+#include "loa/controller/approval.hpp"
 #include "loa/controller/campaign_book.hpp"
 #include "loa/controller/database.hpp"
 #include "loa/controller/media_library.hpp"
@@ -43,13 +44,21 @@ struct ControllerFixture {
         REQUIRE(added.has_value());
     }
 
-    /// Imports a tone of `seconds`; returns its hash.
+    /// Approves imported media for air, as an approver would; returns its hash.
+    std::string approve(const std::string& media_hash) {
+        auto decided = controller::decide_media(*db, media_hash, controller::Decision::approved,
+                                                "approver", "", kNow);
+        REQUIRE(decided.has_value());
+        return media_hash;
+    }
+
+    /// Imports a tone of `seconds` and approves it for air; returns its hash.
     std::string tone(double seconds, double frequency = 440.0) {
         auto file = dir / ("tone-" + std::to_string(frequency) + ".wav");
         make_tone(file, seconds, 22050, frequency);
         auto imported = controller::import_media(*db, store, file, "Bản tin", kNow);
         REQUIRE(imported.has_value());
-        return imported->media.media_hash;
+        return approve(imported->media.media_hash);
     }
 
     controller::CampaignSpec campaign(const std::string& id, std::vector<std::string> hashes,

@@ -9,7 +9,7 @@
 using namespace loa;
 using namespace loa::test;
 
-TEST_CASE("a registered node is welcomed and sent its timeline; an unknown one is refused") {
+TEST_CASE("an enrolled node is welcomed and sent its timeline") {
     RunningServer f;
     f.node("ta-van-01", "vn/lao-cai/sa-pa/ta-van");
     auto a = f.tone(2.0);
@@ -19,29 +19,25 @@ TEST_CASE("a registered node is welcomed and sent its timeline; an unknown one i
     REQUIRE(controller::add_campaign(*f.db, spec, controller::now_us()));
     f.start();
 
-    RawNode node(f.endpoint);
-    node.hello("ta-van-01");
-    auto welcome = node.receive(wire::Envelope::kWelcome);
+    auto node = f.connect_as("ta-van-01");
+    node->hello("");  // since version 2 the key says who it is
+    auto welcome = node->receive(wire::Envelope::kWelcome);
     CHECK(welcome.welcome().heartbeat_interval_ms() == 1000);
-    auto update = node.receive(wire::Envelope::kScheduleUpdate);
+    CHECK(welcome.welcome().node_id() == "ta-van-01");
+    auto update = node->receive(wire::Envelope::kScheduleUpdate);
     REQUIRE(update.schedule_update().slots_size() == 1);
     CHECK(update.schedule_update().slots(0).media_hash() == a);
-
-    RawNode stranger(f.endpoint);
-    stranger.hello("ke-la");
-    auto refused = stranger.receive(wire::Envelope::kError);
-    CHECK(refused.error().code() == wire::UNKNOWN_NODE);
-    CHECK(refused.error().message().find("ke-la") != std::string::npos);
 }
 
 TEST_CASE("a message before hello is answered with NEED_HELLO") {
     RunningServer f;
+    f.node("ta-van-01", "vn/x");
     f.start();
-    RawNode node(f.endpoint);
+    auto node = f.connect_as("ta-van-01");
     wire::Envelope e;
     e.mutable_heartbeat()->set_node_time_us(1);
-    node.send(e);
-    CHECK(node.receive(wire::Envelope::kError).error().code() == wire::NEED_HELLO);
+    node->send(e);
+    CHECK(node->receive(wire::Envelope::kError).error().code() == wire::NEED_HELLO);
 }
 
 TEST_CASE("media is served in chunks that reassemble to the stored file") {
@@ -49,7 +45,8 @@ TEST_CASE("media is served in chunks that reassemble to the stored file") {
     f.node("ta-van-01", "vn/x");
     auto a = f.tone(2.0);
     f.start();
-    RawNode node(f.endpoint);
+    auto joined = f.connect_as("ta-van-01");
+    RawNode& node = *joined;
     node.join("ta-van-01");
     std::string assembled;
     std::uint64_t total = 1;
@@ -76,7 +73,8 @@ TEST_CASE("a report is acked after commit, and a re-sent one is stored once") {
     RunningServer f;
     f.node("ta-van-01", "vn/x");
     f.start();
-    RawNode node(f.endpoint);
+    auto joined = f.connect_as("ta-van-01");
+    RawNode& node = *joined;
     node.join("ta-van-01");
     wire::Envelope report;
     auto* c = report.mutable_playback_report()->add_confirmations();
@@ -99,12 +97,28 @@ TEST_CASE("a report is acked after commit, and a re-sent one is stored once") {
     }
 }
 
+TEST_CASE("an empty report is acked with an empty REPORT-ACK, not an envelope without a body") {
+    // Found by fuzz_controller_handlers: the ack had no body, which a node refuses.
+    RunningServer f;
+    f.node("ta-van-01", "vn/x");
+    f.start();
+    auto joined = f.connect_as("ta-van-01");
+    RawNode& node = *joined;
+    node.join("ta-van-01");
+    wire::Envelope report;
+    report.mutable_playback_report();
+    node.send(report);
+    CHECK(node.receive(wire::Envelope::kReportAck).report_ack().seqs_size() == 0);
+}
+
 TEST_CASE("malformed frames are refused and the controller keeps serving other nodes") {
     RunningServer f;
     f.node("ta-van-01", "vn/x");
     f.start();
-    RawNode good(f.endpoint);
-    RawNode bad(f.endpoint);
+    auto good_node = f.connect_as("ta-van-01");
+    auto bad_node = f.connect_as("ta-van-01");
+    RawNode& good = *good_node;
+    RawNode& bad = *bad_node;
     good.join("ta-van-01");
 
     bad.send_raw(std::string("\x0a\xff\xff\xff garbage", 12));

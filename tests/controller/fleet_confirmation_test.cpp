@@ -285,6 +285,9 @@ TEST_CASE("a version 5 database keeps its confirmations and then takes interrupt
         v5.exec(
             "CREATE TABLE schema_version (version INTEGER NOT NULL);"
             "INSERT INTO schema_version VALUES (5);"
+            // Migration 7 alters the nodes and media tables of migration 1.
+            "CREATE TABLE nodes (node_id TEXT PRIMARY KEY);"
+            "CREATE TABLE media (media_hash TEXT PRIMARY KEY);"
             "CREATE TABLE confirmations (node_id TEXT NOT NULL, seq INTEGER NOT NULL, "
             "slot_id TEXT NOT NULL, campaign_id TEXT NOT NULL, item_id TEXT NOT NULL, "
             "media_hash TEXT NOT NULL, area_path TEXT NOT NULL, planned_start_us INTEGER NOT "
@@ -297,7 +300,7 @@ TEST_CASE("a version 5 database keeps its confirmations and then takes interrupt
     }
     auto db = lc::open_database(file);
     REQUIRE(db.has_value());
-    CHECK(lc::schema_version(**db) == 6);
+    CHECK(lc::schema_version(**db) == lc::kSchemaVersion);
     SQLite::Statement q(**db,
                         "SELECT seq, slot_id, outcome, actual_end_us, frames_rendered, "
                         "emergency_id, rms_dbfs IS NULL FROM confirmations");

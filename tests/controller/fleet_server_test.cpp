@@ -204,15 +204,15 @@ TEST_CASE(
           theirs.command_id);
     node->send(result_for(9999, true, "unknown"));
     CHECK(node->receive(wire::Envelope::kCommandAck).command_ack().command_id() == 9999);
-    // Malformed: command id 0, or a log tail over 1 MiB.
+    // Malformed: command id 0; a log tail over 1 MiB is refused by the decoder's field limits.
     node->send(result_for(0, true, ""));
     CHECK(node->receive(wire::Envelope::kError).error().code() == wire::MALFORMED);
     auto huge = result_for(mine.command_id, true, "");
     huge.mutable_command_result()->set_log_tail(std::string(lc::kMaxLogBytes + 1, 'x'));
     node->send(huge);
     auto refused = node->receive(wire::Envelope::kError);
-    CHECK(refused.error().code() == wire::MALFORMED);
-    CHECK(refused.error().message().find("log tail") != std::string::npos);
+    CHECK(refused.error().code() == wire::TOO_LARGE);
+    CHECK(refused.error().message().find("log_tail") != std::string::npos);
 
     auto reader = other_connection(f);
     auto stored = lc::find_command(*reader, mine.command_id);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
@@ -349,6 +350,38 @@ TEST_CASE("import options out of range are refused before anything is read") {
     CHECK(f.count("media") == 0);
 }
 
+TEST_CASE("a media file over the size limit is refused before anything reads it") {
+    ControllerFixture f;
+    SECTION("over 2 GiB") {
+        // Sparse: it takes no disk, and hashing or probing it would take many seconds.
+        auto file = f.dir / "qua-lon.mp4";
+        { std::ofstream create(file); }
+        fs::resize_file(file, controller::kMaxMediaFileBytes + 1);
+        std::vector<std::string> stages;
+        controller::ImportOptions options;
+        options.use = controller::MediaUse::panel;
+        options.progress = [&](double, std::string_view stage) { stages.emplace_back(stage); };
+        auto r = controller::import_media(*f.db, f.store, file, "", kNow, options);
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().code == controller::Error::Code::media);
+        CHECK_THAT(r.error().message, Contains(file.string()) && Contains("2147483649 bytes") &&
+                                          Contains("2147483648 bytes"));
+        CHECK(stages.empty());  // not even hashed
+    }
+    SECTION("the limit is the operator's to lower; a file at it imports") {
+        auto file = f.dir / "ban-tin.wav";
+        make_tone(file, 1.0);
+        controller::ImportOptions options;
+        options.max_file_bytes = fs::file_size(file) - 1;
+        auto r = controller::import_media(*f.db, f.store, file, "", kNow, options);
+        REQUIRE_FALSE(r.has_value());
+        CHECK_THAT(r.error().message, Contains("over the largest media file taken"));
+        options.max_file_bytes = fs::file_size(file);
+        CHECK(controller::import_media(*f.db, f.store, file, "", kNow, options).has_value());
+    }
+    CHECK(f.count("media") <= 1);
+}
+
 TEST_CASE("media imported before schema version 4 reads back as audio") {
     TempDir dir;
     const auto file = dir / "controller.db";
@@ -367,6 +400,8 @@ TEST_CASE("media imported before schema version 4 reads back as audio") {
             "INSERT INTO media VALUES ('c0ffee', 'Bản tin', 'ban-tin.mp3', 'ogg', 'opus', 48000, "
             "1, "
             "2000000, 9000, 1, 'beef', -30.0, -23.0, -2.0);"
+            // Migration 7 adds a column to the nodes table of migration 1.
+            "CREATE TABLE nodes (node_id TEXT PRIMARY KEY);"
             // Migration 6 rebuilds the confirmations table of migration 1.
             "CREATE TABLE confirmations (node_id TEXT NOT NULL, seq INTEGER NOT NULL, "
             "slot_id TEXT NOT NULL, campaign_id TEXT NOT NULL, item_id TEXT NOT NULL, "

@@ -33,7 +33,7 @@ struct Commands : ControllerFixture {
         options.use = lc::MediaUse::panel;
         auto imported = lc::import_media(*db, store, file, "Áp phích", kNow, options);
         REQUIRE(imported.has_value());
-        return imported->media.media_hash;
+        return approve(imported->media.media_hash);
     }
 
     lc::EmergencySpec emergency() {

@@ -171,6 +171,7 @@ TEST_CASE("plan apply: a still slide on a panel is booked for the duration the p
     panel.use = controller::MediaUse::panel;
     auto imported = controller::import_media(*f.db, f.store, png, "Họp thôn", kNow, panel);
     REQUIRE(imported.has_value());
+    f.approve(imported->media.media_hash);
     REQUIRE(imported->media.duration_us == 0);  // a picture has no length of its own
     const auto file = f.dir / "plan.toml";
     write_file(file, fmt::format(R"(

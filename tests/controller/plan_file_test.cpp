@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <string_view>
 
@@ -571,6 +573,36 @@ TEST_CASE("plan file: read_plan_file reads a file and names one it cannot read")
     CHECK(missing.error()[0].text() ==
           (dir / "missing.toml").string() +
               ": cannot read the plan file: No such file or directory");
+}
+
+TEST_CASE("plan file: a file over 16 MiB is refused by its size, before it is read") {
+    test::TempDir dir;
+    const auto big = dir / "big.toml";
+    {
+        // Sparse: nothing of it is on disk, and read whole it would take a while to parse.
+        std::ofstream out(big);
+    }
+    std::filesystem::resize_file(big, controller::kMaxPlanFileBytes + 1);
+    auto refused = controller::read_plan_file(big);
+    REQUIRE_FALSE(refused.has_value());
+    REQUIRE(refused.error().size() == 1);
+    CHECK(refused.error()[0].text() == big.string() +
+                                           ": the plan file is 16777217 bytes, over the limit of "
+                                           "16777216 bytes (16 MiB)");
+
+    // A file at the limit is read (and then parsed: these zeros are no TOML).
+    std::filesystem::resize_file(big, controller::kMaxPlanFileBytes);
+    auto read = controller::read_plan_text(big);
+    REQUIRE(read.has_value());
+    CHECK(read->size() == controller::kMaxPlanFileBytes);
+}
+
+TEST_CASE("plan file: a stream with no size is read only up to the limit") {
+    // /dev/zero never ends: without the limit this would read until memory runs out.
+    auto refused = controller::read_plan_text("/dev/zero");
+    REQUIRE_FALSE(refused.has_value());
+    CHECK_THAT(refused.error()[0].text(),
+               Catch::Matchers::Contains("more than 16777216 bytes, over the limit"));
 }
 
 TEST_CASE("plan file: a problem reads FILE:LINE:COLUMN: what") {

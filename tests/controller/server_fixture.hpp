@@ -13,6 +13,8 @@
 
 #include "controller_fixture.hpp"
 #include "loa/controller/controller_server.hpp"
+#include "loa/controller/node_enrollment.hpp"
+#include "loa/protocol/curve_keys.hpp"
 #include "loa/protocol/envelope.hpp"
 
 namespace loa::test {
@@ -23,9 +25,20 @@ struct RawNode {
     zmq::socket_t socket{context, zmq::socket_type::dealer};
     std::uint64_t next_id = 1;
 
-    explicit RawNode(const std::string& endpoint) {
+    /// Connects to `endpoint`; with the server's public key and a key pair, over CURVE (without,
+    /// in plain text, which a loa controller refuses). `routing_id`: the one it claims, if any.
+    explicit RawNode(const std::string& endpoint, const std::string& server_key = {},
+                     const protocol::CurveKeyPair& keys = {}, const std::string& routing_id = {}) {
         socket.set(zmq::sockopt::linger, 0);
         socket.set(zmq::sockopt::rcvtimeo, 5000);
+        if (!server_key.empty()) {
+            socket.set(zmq::sockopt::curve_serverkey, server_key);
+            socket.set(zmq::sockopt::curve_publickey, keys.public_key);
+            socket.set(zmq::sockopt::curve_secretkey, keys.secret_key);
+        }
+        if (!routing_id.empty()) {
+            socket.set(zmq::sockopt::routing_id, routing_id);
+        }
         socket.connect(endpoint);
     }
     void send_raw(std::string_view bytes) { socket.send(zmq::buffer(bytes)); }
@@ -81,7 +94,10 @@ struct RawNode {
 struct RunningServer : ControllerFixture {
     std::string endpoint = "tcp://127.0.0.1:" + std::to_string(free_tcp_port());
     /// What start() serves with; tests may change it before.
-    controller::ServerOptions options{endpoint, 1000, 5000};
+    controller::ServerOptions options{.endpoint = endpoint,
+                                      .heartbeat_interval_ms = 1000,
+                                      .resend_after_ms = 5000,
+                                      .curve_keys = protocol::generate_curve_key_pair()};
     std::unique_ptr<controller::ControllerServer> server;
     std::atomic<bool> stop{false};
     std::thread thread;
@@ -91,10 +107,19 @@ struct RunningServer : ControllerFixture {
         REQUIRE(server->bind().has_value());
         thread = std::thread([this] { server->run(stop); });
     }
+    /// A raw node connected over CURVE with a fresh key pair enrolled as `node_id` (registered
+    /// beforehand); `routing_id`: the one it claims, if any.
+    std::unique_ptr<RawNode> connect_as(const std::string& node_id,
+                                        const std::string& routing_id = {}) {
+        const auto keys = protocol::generate_curve_key_pair();
+        REQUIRE(controller::enroll_key(*db, node_id, keys.public_key, kNow).has_value());
+        return std::make_unique<RawNode>(endpoint, options.curve_keys.public_key, keys,
+                                         routing_id);
+    }
     /// Starts serving; returns a node that joined as `node_id` (registered beforehand).
     std::unique_ptr<RawNode> start_and_join(const std::string& node_id) {
         start();
-        auto joined = std::make_unique<RawNode>(endpoint);
+        auto joined = connect_as(node_id);
         joined->join(node_id);
         return joined;
     }

@@ -17,7 +17,7 @@ std::string import_panel(ControllerFixture& f, const std::filesystem::path& file
     options.use = lc::MediaUse::panel;
     auto imported = lc::import_media(*f.db, f.store, file, file.filename().string(), kNow, options);
     REQUIRE(imported.has_value());
-    return imported->media.media_hash;
+    return f.approve(imported->media.media_hash);
 }
 
 }  // namespace

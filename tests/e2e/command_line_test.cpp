@@ -1,13 +1,16 @@
 // The executables' command lines: bad input gets a clear message and a non-zero exit.
 #include <catch2/catch.hpp>
 
+#include "scenario.hpp"
 #include "test_support.hpp"
 
 using namespace loa::test;
 
 TEST_CASE("loactl refuses a bad node with the reason, exit 1, and registers nothing") {
     TempDir dir;
-    std::string loactl = std::string(LOA_LOACTL_BIN) + " --data " + dir.path().string();
+    const auto data = dir / "data";
+    std::string loactl =
+        loa::e2e::as_admin(data) + std::string(LOA_LOACTL_BIN) + " --data " + data.string();
     int status = 0;
     std::string out =
         capture_shell(loactl + " node add ta-van-01 --kind radio --area vn/x 2>&1", &status);

@@ -27,10 +27,10 @@ namespace {
 
 constexpr std::int64_t kHourUs = 3600LL * 1'000'000;
 
-// `loactl --data DIR/data ARGS`, as a shell command.
+// `loactl --data DIR/data ARGS` run by the first admin, as a shell command.
 std::string loactl(const TempDir& dir, const std::string& args) {
-    return fmt::format("{} --data {} {}", LOA_LOACTL_BIN, shell_quote((dir / "data").string()),
-                       args);
+    return fmt::format("{}{} --data {} {}", loa::e2e::as_admin(dir / "data"), LOA_LOACTL_BIN,
+                       shell_quote((dir / "data").string()), args);
 }
 
 // Runs loactl and requires exit 0; returns its stdout.
@@ -50,16 +50,18 @@ std::string two_nodes_and_a_bulletin(const TempDir& dir) {
     make_tone(tone, 2.0);
     auto imported = nlohmann::json::parse(
         loactl_ok(dir, "--json media import --title 'Bão số 3' " + shell_quote(tone.string())));
+    loactl_ok(dir, "media approve " + imported["media_hash"].get<std::string>());
     return imported["media_hash"];
 }
 
-/// A hand-driven node agent on a DEALER socket.
+/// A hand-driven node agent on a DEALER socket, with the key pair the scenario provisioned.
 class WireNode {
   public:
-    explicit WireNode(const std::string& endpoint) {
+    WireNode(const loa::e2e::Scenario& s, const std::string& id) {
         socket_.set(zmq::sockopt::linger, 0);
         socket_.set(zmq::sockopt::rcvtimeo, 10000);
-        socket_.connect(endpoint);
+        s.secure_as(socket_, id);
+        socket_.connect(s.endpoint());
     }
     std::uint64_t send(wire::Envelope e) {
         e.set_message_id(next_id_);
@@ -253,7 +255,7 @@ TEST_CASE(
                        log);
     REQUIRE(wait_until(
         [&] { return read_file(log).find("controller listening on") != std::string::npos; }, 10s));
-    WireNode node(s.endpoint());
+    WireNode node(s, "ta-van-01");
     node.join("ta-van-01");
 
     auto queued = s.loactl("node volume ta-van-01 30");
@@ -271,8 +273,9 @@ TEST_CASE(
 
     // `node log --wait` blocks until the node's answer is in, then prints the log tail.
     const auto out = s.root() / "loactl-log.out";
-    Process waiting({LOA_LOACTL_BIN, "--data", s.controller_data().string(), "node", "log",
-                     "ta-van-01", "--bytes", "4096", "--wait", "20", "--lang", "en"},
+    Process waiting({LOA_LOACTL_BIN, "--data", s.controller_data().string(), "--token",
+                     loa::e2e::admin_token(s.controller_data()), "node", "log", "ta-van-01",
+                     "--bytes", "4096", "--wait", "20", "--lang", "en"},
                     out);
     auto ask = node.receive(wire::Envelope::kCommand).command();
     REQUIRE(ask.has_send_log());

@@ -15,10 +15,10 @@ using loa::e2e::shell_quote;
 
 namespace {
 
-// `loactl --data DIR/data ARGS`, as a shell command.
+// `loactl --data DIR/data ARGS` run by the first admin, as a shell command.
 std::string loactl(const TempDir& dir, const std::string& args) {
-    return fmt::format("{} --data {} {}", LOA_LOACTL_BIN, shell_quote((dir / "data").string()),
-                       args);
+    return fmt::format("{}{} --data {} {}", loa::e2e::as_admin(dir / "data"), LOA_LOACTL_BIN,
+                       shell_quote((dir / "data").string()), args);
 }
 
 }  // namespace

@@ -19,10 +19,10 @@ namespace lc = loa::controller;
 
 namespace {
 
-// `loactl --data DIR/data ARGS`, as a shell command.
+// `loactl --data DIR/data ARGS` run by the first admin, as a shell command.
 std::string loactl(const TempDir& dir, const std::string& args) {
-    return fmt::format("{} --data {} {}", LOA_LOACTL_BIN, shell_quote((dir / "data").string()),
-                       args);
+    return fmt::format("{}{} --data {} {}", loa::e2e::as_admin(dir / "data"), LOA_LOACTL_BIN,
+                       shell_quote((dir / "data").string()), args);
 }
 
 // Runs loactl and requires exit 0; returns its stdout.
@@ -54,6 +54,7 @@ TEST_CASE(
     auto imported = nlohmann::json::parse(loactl_ok(
         dir, "--json media import --title 'Bản tin thiên tai' " + shell_quote(tone.string())));
     const std::string hash = imported["media_hash"];
+    loactl_ok(dir, "media approve " + hash);
     loactl_ok(dir, "node add ta-van-01 --kind speaker --area vn/lao-cai/sa-pa/ta-van");
     loactl_ok(dir, "campaign add thien-tai --name 'Phòng chống thiên tai' --item " + hash +
                        " --area vn/lao-cai --start now+1h --end now+2h");

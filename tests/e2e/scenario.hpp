@@ -22,7 +22,9 @@
 #include <SQLiteCpp/Statement.h>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
+#include <zmq.hpp>
 
+#include "loa/protocol/curve_keys.hpp"
 #include "test_support.hpp"
 
 /// REQUIRE / CHECK that print the tails of every process log of `scenario` when they fail.
@@ -52,6 +54,40 @@ inline std::string shell_quote(const std::string& text) {
         out += c == '\'' ? std::string("'\\''") : std::string(1, c);
     }
     return out + "'";
+}
+
+/// The password of the first admin the tests create in a controller data directory.
+inline constexpr const char* kAdminPassword = "mat-khau-quan-tri";
+
+/// An API token of the first admin of the controller data directory `data`, made on first use
+/// (the directory must have no user yet) and kept beside the directory for the next calls.
+inline std::string admin_token(const fs::path& data) {
+    const fs::path kept = data.parent_path() / (data.filename().string() + ".admin-token");
+    if (fs::exists(kept)) {
+        return test::read_file(kept);
+    }
+    const std::string loactl =
+        fmt::format("{} --data {}", LOA_LOACTL_BIN, shell_quote(data.string()));
+    const std::string password = fmt::format("printf '%s\\n' {} | ", shell_quote(kAdminPassword));
+    int status = -1;
+    std::string out = test::capture_shell(
+        password + loactl + " user add admin --role admin --area / --password-stdin 2>&1", &status);
+    INFO("loactl user add admin: " << out);
+    REQUIRE(status == 0);
+    std::string token = test::capture_shell(
+        password + loactl + " login admin --password-stdin 2>/dev/null", &status);
+    REQUIRE(status == 0);
+    while (!token.empty() && token.back() == '\n') {
+        token.pop_back();
+    }
+    REQUIRE(token.starts_with("loa_"));
+    test::write_file(kept, token);
+    return token;
+}
+
+/// "LOA_TOKEN='…' ": put before a loactl shell command to run it as the first admin of `data`.
+inline std::string as_admin(const fs::path& data) {
+    return "LOA_TOKEN=" + shell_quote(admin_token(data)) + " ";
 }
 
 /// Duration of a media file in seconds as ffprobe reads its container; -1 if it cannot.
@@ -98,6 +134,8 @@ class Scenario {
     Scenario& operator=(const Scenario&) = delete;
 
     const std::string& endpoint() const { return endpoint_; }
+    /// Where devices enroll with a token (loa-node enroll).
+    const std::string& enroll_endpoint() const { return enroll_endpoint_; }
     fs::path root() const { return dir_.path(); }
     fs::path controller_data() const { return dir_ / "controller"; }
     fs::path controller_db() const { return controller_data() / "controller.db"; }
@@ -108,13 +146,14 @@ class Scenario {
 
     // ---- loactl ----------------------------------------------------------------------------
 
-    /// Runs `loactl --data <controller data> --json <args>`; requires success and returns the
-    /// JSON it printed. Its stderr goes to logs/loactl.log.
+    /// Runs `loactl --data <controller data> --json <args>` as the controller's first admin;
+    /// requires success and returns the JSON it printed. Its stderr goes to logs/loactl.log.
     nlohmann::json loactl(const std::string& args) {
         int status = -1;
-        std::string command = fmt::format("{} --data {} --json {} 2>>{}", LOA_LOACTL_BIN,
-                                          shell_quote(controller_data().string()), args,
-                                          shell_quote((logs() / "loactl.log").string()));
+        std::string command =
+            fmt::format("{}{} --data {} --json {} 2>>{}", as_admin(controller_data()),
+                        LOA_LOACTL_BIN, shell_quote(controller_data().string()), args,
+                        shell_quote((logs() / "loactl.log").string()));
         std::string out = test::capture_shell(command, &status);
         INFO("loactl " << args << "\nprinted: " << out << "\n" << log_tails());
         REQUIRE(status == 0);
@@ -123,15 +162,30 @@ class Scenario {
         return parsed;
     }
 
-    void add_node(const std::string& id, const std::string& area = kArea) {
-        auto added = loactl(fmt::format("node add {} --kind speaker --area {}", id, area));
+    /// Registers a node and provisions its device as `loa-node enroll` would: a key
+    /// pair made here, enrolled with `loactl node enroll --public-key`, and the node's
+    /// node.key and node.conf written (scenario 09 goes through a real token instead).
+    void add_node(const std::string& id, const std::string& area = kArea,
+                  const std::string& kind = "speaker") {
+        const auto keys = protocol::generate_curve_key_pair();
+        auto added = loactl(fmt::format("node enroll {} --kind {} --area {} --public-key {}", id,
+                                        kind, area, shell_quote(keys.public_key)));
         REQUIRE(added["node"] == id);
+        fs::create_directories(node_data(id));
+        REQUIRE(protocol::write_key_file(node_data(id) / "node.key", keys));
+        std::ofstream(node_data(id) / "node.conf")
+            << "node_id = " << id << "\nkind = " << kind << "\narea = " << area
+            << "\ncontroller = " << endpoint_
+            << "\ncontroller_key = " << added["controller_key"].get<std::string>() << "\n";
     }
 
-    /// Imports the audio file and returns its hash and probed duration.
+    /// Imports the audio file, approves it for air, and returns its hash and probed duration.
     Bulletin import(const fs::path& file, const std::string& title) {
         auto imported = loactl(fmt::format("media import {} --title {}", shell_quote(file.string()),
                                            shell_quote(title)));
+        if (imported.at("approval") != "approved") {
+            loactl("media approve " + imported.at("media_hash").get<std::string>());
+        }
         Bulletin b{imported.at("media_hash").get<std::string>(),
                    imported.at("duration_seconds").get<double>()};
         REQUIRE(b.hash.size() == 64);
@@ -188,7 +242,8 @@ class Scenario {
         std::size_t before = test::read_file(log).size();
         controller_ = std::make_unique<test::Process>(
             std::vector<std::string>{LOA_CONTROLLER_BIN, "--data", controller_data().string(),
-                                     "--bind", endpoint_, "--heartbeat-ms", "1000"},
+                                     "--bind", endpoint_, "--enroll-bind", enroll_endpoint_,
+                                     "--heartbeat-ms", "1000"},
             log);
         bool listening = test::wait_until(
             [&] {
@@ -210,6 +265,18 @@ class Scenario {
     }
 
     bool controller_running() { return controller_ && controller_->running(); }
+
+    /// Makes `socket` connect as the device of node `id` (provisioned by add_node): its key pair
+    /// and the controller's public key, over CURVE.
+    void secure_as(zmq::socket_t& socket, const std::string& id) const {
+        auto keys = protocol::read_key_file(node_data(id) / "node.key");
+        auto controller = protocol::read_key_file(controller_data() / "controller.key");
+        REQUIRE(keys.has_value());
+        REQUIRE(controller.has_value());
+        socket.set(zmq::sockopt::curve_serverkey, controller->public_key);
+        socket.set(zmq::sockopt::curve_publickey, keys->public_key);
+        socket.set(zmq::sockopt::curve_secretkey, keys->secret_key);
+    }
 
     /// Starts `loa-node` for `id`, talking to the controller (or to `via`, e.g. a proxy), with
     /// `extra` flags.
@@ -368,6 +435,7 @@ class Scenario {
     test::TempDir dir_;
     int port_;
     std::string endpoint_;
+    std::string enroll_endpoint_ = fmt::format("tcp://127.0.0.1:{}", test::free_tcp_port());
     std::unique_ptr<test::Process> controller_;
     std::map<std::string, std::unique_ptr<test::Process>> nodes_;
 };

@@ -9,13 +9,15 @@ namespace wire = loa::wire;
 
 namespace {
 
-/// A DEALER of the test's own, speaking to the controller frame by frame.
+/// A DEALER of the test's own, speaking to the controller frame by frame: an enrolled device
+/// gone wrong (an unenrolled one gets no further than the handshake).
 class RawPeer {
   public:
-    explicit RawPeer(const std::string& endpoint)
+    RawPeer(const Scenario& s, const std::string& id)
         : context_(1), dealer_(context_, zmq::socket_type::dealer) {
         dealer_.set(zmq::sockopt::linger, 0);
-        dealer_.connect(endpoint);
+        s.secure_as(dealer_, id);
+        dealer_.connect(s.endpoint());
     }
 
     void send(const std::vector<std::string>& frames) {
@@ -76,6 +78,7 @@ TEST_CASE("scenario 04: malformed frames get an Error and the controller keeps s
     Scenario s;
     const std::string node = "ta-van-01";
     s.add_node(node);
+    s.add_node("thiet-bi-hong", "vn/lao-cai/bat-xat");  // the raw peer's, outside the campaign
     const Bulletin bulletin = s.tone(2.0, 880.0);
     s.start_controller();
     s.start_node(node);
@@ -84,7 +87,7 @@ TEST_CASE("scenario 04: malformed frames get an Error and the controller keeps s
     s.add_campaign("khung-hong", {bulletin}, 7);
     E2E_REQUIRE(s, s.planned(node, "khung-hong") == 1);
 
-    RawPeer peer(s.endpoint());
+    RawPeer peer(s, "thiet-bi-hong");
     {
         INFO("a truncated varint: not a protobuf message");
         auto e = expect_error(s, peer, {std::string("\x08\xff\xff", 3)}, wire::MALFORMED);
@@ -137,8 +140,8 @@ TEST_CASE("scenario 04: malformed frames get an Error and the controller keeps s
         CHECK(e.in_reply_to() == 10);
     }
     {
-        INFO("hello from a node that is not registered");
-        auto e = expect_error(s, peer, {hello("khong-co", 11)}, wire::UNKNOWN_NODE);
+        INFO("hello naming another node than the key's: the real node's session is not taken");
+        auto e = expect_error(s, peer, {hello(node, 11)}, wire::NOT_ALLOWED);
         CHECK(e.in_reply_to() == 11);
     }
     E2E_REQUIRE(s, s.controller_running());

@@ -45,6 +45,7 @@ BigItem big_video(Scenario& s) {
         s.loactl(fmt::format("media import --for panel {} --title {}", shell_quote(file.string()),
                              shell_quote("Phim tuyên truyền phòng cháy")));
     REQUIRE(imported["kind"] == "video");
+    s.loactl("media approve " + imported["media_hash"].get<std::string>());
     auto manifest = media::ChunkManifest::of_file(file, kChunkBytes);
     REQUIRE(manifest.has_value());
     REQUIRE(manifest->media_hash == imported["media_hash"]);
@@ -53,7 +54,7 @@ BigItem big_video(Scenario& s) {
 
 void add_panels(Scenario& s, const std::vector<std::string>& ids) {
     for (const auto& id : ids) {
-        s.loactl(fmt::format("node add {} --kind panel --area {}", id, kPanelArea));
+        s.add_node(id, kPanelArea, "panel");
     }
 }
 
@@ -145,12 +146,22 @@ void flip_byte(const fs::path& file, std::uint64_t offset) {
 
 /// A man in the middle between one node and the controller that flips a byte in the data of
 /// the `nth` chunk it forwards. Real sockets: ROUTER towards the node, DEALER to the controller.
+/// CURVE's MAC would catch a byte flipped on the wire, so this relay holds both keys (the
+/// controller's towards the node, the node's towards the controller): what it corrupts is what
+/// a buggy or compromised relay would, and only the node's chunk digests can catch it.
 class CorruptingProxy {
   public:
-    CorruptingProxy(const std::string& controller, int nth)
+    CorruptingProxy(const Scenario& s, const std::string& node, int nth)
         : endpoint_(fmt::format("tcp://127.0.0.1:{}", loa::test::free_tcp_port())),
           nth_(nth),
-          thread_([this, controller] { run(controller); }) {}
+          controller_keys_(*loa::protocol::read_key_file(s.controller_data() / "controller.key")),
+          front_(context_, zmq::socket_type::router),
+          back_(context_, zmq::socket_type::dealer) {
+        front_.set(zmq::sockopt::curve_server, 1);
+        front_.set(zmq::sockopt::curve_secretkey, controller_keys_.secret_key);
+        s.secure_as(back_, node);
+        thread_ = std::thread([this, controller = s.endpoint()] { run(controller); });
+    }
     ~CorruptingProxy() {
         stop_ = true;
         thread_.join();
@@ -160,9 +171,8 @@ class CorruptingProxy {
 
   private:
     void run(const std::string& controller) {
-        zmq::context_t context(1);
-        zmq::socket_t front(context, zmq::socket_type::router);
-        zmq::socket_t back(context, zmq::socket_type::dealer);
+        zmq::socket_t& front = front_;
+        zmq::socket_t& back = back_;
         front.set(zmq::sockopt::linger, 0);
         back.set(zmq::sockopt::linger, 0);
         front.bind(endpoint_);
@@ -200,9 +210,13 @@ class CorruptingProxy {
 
     std::string endpoint_;
     int nth_;
+    loa::protocol::CurveKeyPair controller_keys_;
+    zmq::context_t context_{1};
+    zmq::socket_t front_;
+    zmq::socket_t back_;
     std::atomic<bool> stop_{false};
     std::atomic<int> corrupted_{0};
-    std::thread thread_;
+    std::thread thread_;  // last: starts after everything above exists
 };
 
 /// One panel node and the 20 MB item booked on it, the controller running; the node is started
@@ -310,7 +324,7 @@ TEST_CASE("scenario 07: a chunk corrupted on the wire is detected and fetched ag
           "[e2e][transfer]") {
     OneNode world;
     auto& [s, node, item] = world;
-    CorruptingProxy proxy(s.endpoint(), 5);
+    CorruptingProxy proxy(s, node, 5);
     s.start_node(node, {}, proxy.endpoint());
     bool done = loa::test::wait_until([&] { return holds_verified(s, node, item); }, 60s);
     E2E_REQUIRE(s, done);

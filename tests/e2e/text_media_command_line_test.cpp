@@ -26,8 +26,9 @@ struct Run {
 
 Run loactl(const TempDir& dir, const std::string& args) {
     Run run;
-    run.out = capture_shell(fmt::format("{} --data {} {} 2>&1", LOA_LOACTL_BIN,
-                                        shell_quote((dir / "data").string()), args),
+    // Run by the first admin of the data directory.
+    run.out = capture_shell(fmt::format("{}{} --data {} {} 2>&1", loa::e2e::as_admin(dir / "data"),
+                                        LOA_LOACTL_BIN, shell_quote((dir / "data").string()), args),
                             &run.status);
     return run;
 }

@@ -136,6 +136,27 @@ TEST_CASE("a text file is not media, whatever it is called") {
     CHECK(refusal(file) == Error::Code::not_media);
 }
 
+TEST_CASE("a playlist or script naming other files is refused without opening them") {
+    // Found while writing the fuzz targets: FFmpeg's HLS and concat demuxers open the files (or
+    // URLs) a playlist names, so an upload could make the controller read any of its files.
+    TempDir dir;
+    auto segment = dir / "secret.ts";
+    makeEncodedTone(segment, 1.0, "-c:a aac");
+    REQUIRE(probe_audio(segment).has_value());
+    auto hls = dir / "ban-tin.mp3";
+    loa::test::write_file(hls, fmt::format("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:1,\n{}\n"
+                                           "#EXT-X-ENDLIST\n",
+                                           segment.string()));
+    auto concat = dir / "ban-tin.ffconcat";
+    loa::test::write_file(concat, "ffconcat version 1.0\nfile secret.ts\n");
+    for (const auto& file : {hls, concat}) {
+        auto info = probe_audio(file);
+        REQUIRE_FALSE(info.has_value());
+        CHECK(info.error().code == Error::Code::unsupported);
+        CHECK_THAT(info.error().message, Contains("refers to other files"));
+    }
+}
+
 TEST_CASE("random bytes are not media") {
     TempDir dir;
     std::string bytes;

@@ -156,6 +156,15 @@ TEST_CASE("speech: empty text, a bad language or no command is refused before an
     CHECK_THAT(refusal(kShort, with_command({})).message, Contains("no speech command"));
 }
 
+TEST_CASE("speech: text over 64 KiB is refused before the command runs, naming the limit") {
+    const std::string at_limit(loa::media::kMaxSpeechTextBytes, 'a');
+    auto over = refusal(at_limit + "a", with_command({"false"}));
+    CHECK_THAT(over.message, Contains("65537 bytes, over the limit of 65536"));
+    // At the limit the command runs (and this one fails).
+    auto at = refusal(at_limit, with_command({"false"}));
+    CHECK_THAT(at.message, !Contains("over the limit") && Contains("exit"));
+}
+
 TEST_CASE("speech: a command line splits into argv with quotes and escapes, and nothing else") {
     auto argv = split_command_line(R"(espeak-ng  -v {lang} -w "{out}" --punct='"' a\ b $HOME)");
     REQUIRE(argv.has_value());

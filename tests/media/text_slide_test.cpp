@@ -197,6 +197,15 @@ TEST_CASE("slide: empty text and impossible sizes are refused") {
     CHECK_THAT(refusal(std::string("Ch\xE0o"), board(128, 32)).message, Contains("UTF-8"));
 }
 
+TEST_CASE("slide: text over 4 KiB is refused before it is laid out, naming the limit") {
+    const std::string at_limit(loa::media::kMaxSlideTextBytes, 'a');
+    auto over = refusal(at_limit + "a", board(128, 32));
+    CHECK_THAT(over.message, Contains("4097 bytes, over the limit of 4096"));
+    // At the limit the length is not what refuses it (it does not fit on this board).
+    auto at = refusal(at_limit, board(128, 32));
+    CHECK_THAT(at.message, !Contains("over the limit") && Contains("does not fit"));
+}
+
 TEST_CASE("slide: without antialiasing a slide holds only its two colours") {
     TempDir dir;
     auto options = board(128, 32);

@@ -27,6 +27,7 @@
 #include "loa/media/chunk_manifest.hpp"
 #include "loa/media/content_store.hpp"
 #include "loa/node/node_agent.hpp"
+#include "loa/protocol/curve_keys.hpp"
 #include "loa/protocol/envelope.hpp"
 #include "media_fixtures.hpp"
 #include "test_support.hpp"
@@ -102,8 +103,13 @@ class FakeController {
     explicit FakeController(const agent_fs::path& dir)
         : store_(dir / "controller-media"),
           endpoint_(fmt::format("tcp://127.0.0.1:{}", free_tcp_port())),
+          keys_(protocol::generate_curve_key_pair()),
           router_(context_, zmq::socket_type::router) {
         router_.set(zmq::sockopt::linger, 0);
+        // CURVE like the real controller; with no ZAP handler in this context every key is let
+        // in (who may connect is the controller's tests' business).
+        router_.set(zmq::sockopt::curve_server, 1);
+        router_.set(zmq::sockopt::curve_secretkey, keys_.secret_key);
         router_.bind(endpoint_);
         thread_ = std::thread([this] { loop(); });
     }
@@ -115,6 +121,8 @@ class FakeController {
     FakeController& operator=(const FakeController&) = delete;
 
     const std::string& endpoint() const { return endpoint_; }
+    /// The CURVE public key agents must know to connect.
+    const std::string& public_key() const { return keys_.public_key; }
     media::ContentStore& store() { return store_; }
 
     /// Puts a file in the controller's media store; returns its hash.
@@ -223,6 +231,11 @@ class FakeController {
         return results_of(command_id).front().message;
     }
     int hellos() { return hellos_.load(); }
+    /// The version WELCOME accepts (set an older one to act as an older controller), and the
+    /// versions the last HELLO and the last other message were stamped with.
+    std::atomic<std::uint32_t> accepted_version{protocol::kProtocolVersion};
+    std::atomic<std::uint32_t> hello_version{0};
+    std::atomic<std::uint32_t> message_version{0};
     std::set<std::string> schedule_acks() {
         std::lock_guard lock(mutex_);
         return schedule_acks_;
@@ -346,11 +359,12 @@ class FakeController {
         }
         const wire::Envelope& in = *decoded;
         const auto id = in.message_id();
+        (in.has_hello() ? hello_version : message_version) = in.version();
         switch (in.body_case()) {
             case wire::Envelope::kHello: {
                 ++hellos_;
                 wire::Envelope welcome;
-                welcome.mutable_welcome()->set_accepted_version(protocol::kProtocolVersion);
+                welcome.mutable_welcome()->set_accepted_version(accepted_version.load());
                 welcome.mutable_welcome()->set_controller_time_us(wall_now_us());
                 welcome.mutable_welcome()->set_heartbeat_interval_ms(300);
                 send(peer, std::move(welcome), id);
@@ -460,6 +474,7 @@ class FakeController {
 
     media::ContentStore store_;
     std::string endpoint_;
+    protocol::CurveKeyPair keys_;
     zmq::context_t context_{1};
     zmq::socket_t router_;
     std::atomic<bool> stop_{false};
@@ -489,10 +504,12 @@ class FakeController {
 /// Options for an agent of the tests: fake sink and display, small heartbeat interval, no free
 /// space floor (the test machine's disk is not the node's).
 inline node::AgentOptions agent_options(const agent_fs::path& data_dir,
-                                        const std::string& controller) {
+                                        const FakeController& controller) {
     node::AgentOptions options;
     options.node_id = "ta-van-01";
-    options.controller = controller;
+    options.controller = controller.endpoint();
+    options.controller_key = controller.public_key();
+    options.keys = protocol::generate_curve_key_pair();
     options.data_dir = data_dir;
     options.sink = node::SinkSpec{};        // fake
     options.display = node::DisplaySpec{};  // fake

@@ -42,7 +42,7 @@ struct AgentTest {
     FakeController controller{dir.path()};
     fs::path data = dir / "node";
 
-    loa::node::AgentOptions options() { return agent_options(data, controller.endpoint()); }
+    loa::node::AgentOptions options() { return agent_options(data, controller); }
 
     /// A tone peaking at −20 dBFS (RMS −23 dBFS) of `seconds` in the controller's store; give
     /// tones of the same length different frequencies, or they are the same media.

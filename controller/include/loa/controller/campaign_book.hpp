@@ -44,4 +44,7 @@ Result<BookingResult> book_node(SQLite::Database& db, const std::string& node_id
 
 Result<CampaignSpec> find_campaign(SQLite::Database& db, const std::string& campaign_id);
 
+/// Every campaign (booked with add_campaign or stored by a plan), by window start then id.
+Result<std::vector<CampaignSpec>> list_campaigns(SQLite::Database& db);
+
 }  // namespace loa::controller

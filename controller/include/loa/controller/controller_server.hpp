@@ -14,9 +14,14 @@
 #include "loa/controller/error.hpp"
 #include "loa/media/chunk_manifest.hpp"
 #include "loa/media/content_store.hpp"
+#include "loa/protocol/curve_keys.hpp"
 #include "loa/protocol/loa.pb.h"
 
 namespace loa::controller {
+
+/// ZAP domains of the two endpoints: node sessions, and enrollment of new devices.
+inline constexpr std::string_view kNodeDomain = "loa-nodes";
+inline constexpr std::string_view kEnrollDomain = "loa-enroll";
 
 struct ServerOptions {
     std::string endpoint = "tcp://127.0.0.1:5599";
@@ -27,6 +32,11 @@ struct ServerOptions {
     /// transfer_chunk_bytes this bounds the memory one node can hold in the controller.
     int send_queue_per_node = 64;
     std::int64_t command_resend_ms = 10'000;  ///< an unanswered Command is sent again
+    /// The controller's CURVE key pair (loa-controller keeps it in <data>/controller.key). Every
+    /// node connection is encrypted and authenticated with it; a node must know its public key.
+    protocol::CurveKeyPair curve_keys;
+    /// Where devices enroll with a one-time token ("" = no enrollment endpoint).
+    std::string enroll_endpoint;
 };
 
 /// What the server has sent of media so far (counted on successful sends).
@@ -36,13 +46,23 @@ struct TransferStats {
     std::atomic<std::uint64_t> bytes_served{0};
 };
 
+/// Security and delivery counters (safe to read from another thread).
+struct SessionStats {
+    std::atomic<std::uint64_t> keys_refused{0};       ///< ZAP refusals of unknown/retired keys
+    std::atomic<std::uint64_t> enrollments{0};        ///< tokens redeemed
+    std::atomic<std::uint64_t> enrollments_refused{0};
+    std::atomic<std::uint64_t> sends_dropped{0};      ///< a node's send queue was full
+    std::atomic<std::uint64_t> welcomes{0};           ///< sessions opened
+};
+
 /// Serves node sessions as protocol/README.md describes. Single-threaded: run() polls the
 /// socket and does the periodic work (pushing changed timelines) between messages.
 class ControllerServer {
   public:
     ControllerServer(SQLite::Database& db, media::ContentStore& store, ServerOptions options);
 
-    /// Binds the ROUTER socket; fails if the endpoint is taken.
+    /// Binds the ROUTER socket (and the enrollment socket, if any); fails if an endpoint is taken
+    /// or the options hold no valid CURVE key pair.
     Result<void> bind();
 
     /// Serves until `stop` becomes true.
@@ -51,8 +71,18 @@ class ControllerServer {
     /// Handles what arrived within `timeout_ms` and does due periodic work; run() loops on it.
     void poll_once(int timeout_ms);
 
+    /// Handles one frame from the connection `routing_id`, whose CURVE key the ZAP handler
+    /// authenticated as node `node_id`. `received_us`: when the frame was taken off the socket
+    /// (t2 of the clock exchange). poll_once() calls it; public for tests and the fuzz targets.
+    void handle_frame(const std::string& routing_id, const std::string& node_id,
+                      std::string_view frame, std::int64_t received_us);
+
     /// Media served so far; safe to read from another thread.
     const TransferStats& transfer_stats() const { return stats_; }
+    const SessionStats& session_stats() const { return session_stats_; }
+
+    /// The endpoint nodes connect to, as bound (a port of 0 resolved).
+    std::string bound_endpoint() const;
 
   private:
     /// What the controller knows of one connected node agent, keyed by ZeroMQ routing id.
@@ -65,11 +95,33 @@ class ControllerServer {
         /// Commands sent in this session and not answered yet: command id → when last sent.
         std::map<std::uint64_t, std::int64_t> commands_sent_us;
         std::int64_t next_command_check_us = 0;  ///< when pending commands are looked at again
+        /// The protocol version agreed in HELLO/WELCOME: every envelope to this node is stamped
+        /// with it and shaped for it (protocol::downgrade).
+        std::uint32_t version = 1;
     };
 
-    /// `received_us`: when the frame was taken off the socket (t2 of the clock exchange).
-    void on_frame(const std::string& routing_id, std::string_view frame, std::int64_t received_us);
-    void handle_hello(const std::string& routing_id, const wire::Envelope& in);
+    void handle_hello(const std::string& routing_id, const std::string& node_id,
+                      const wire::Envelope& in);
+    /// Answers libzmq's ZAP request for a connection's CURVE handshake: node keys on the node
+    /// endpoint must be enrolled; any key may talk to the enrollment endpoint.
+    void handle_zap_request();
+    /// One frame on the enrollment endpoint from a connection whose key is `public_key`.
+    void handle_enroll(const std::string& routing_id, const std::string& public_key,
+                       std::string_view frame);
+    /// A security refusal: who (`actor`: "node:<id>", "key:<Z85>"), what (`action`, e.g.
+    /// "node.connect", "node.enroll"), on what (`target`) and why.
+    struct Refusal {
+        std::string actor;
+        std::string action;
+        std::string target;
+        std::string reason;
+    };
+    /// Logs a refusal and writes it to the action log, at most a few a minute however many
+    /// arrive (a flood of unknown keys must fill neither the disk nor the database); the rest
+    /// are counted and summarised in one line and one row.
+    void log_refusal(const Refusal& refusal);
+    /// Ends the sessions of nodes revoked since the last look.
+    void cut_off_revoked();
     void handle_heartbeat(Peer& peer, const std::string& routing_id, const wire::Envelope& in,
                           std::int64_t received_us);
     void handle_command_result(Peer& peer, const std::string& routing_id, const wire::Envelope& in);
@@ -100,14 +152,25 @@ class ControllerServer {
     media::ContentStore& store_;
     ServerOptions options_;
     zmq::context_t context_;
+    zmq::socket_t zap_;  ///< libzmq's ZAP handler endpoint, answered in this thread's poll loop
     zmq::socket_t router_;
+    zmq::socket_t enroll_;
     std::map<std::string, Peer> peers_;
+    std::int64_t refusal_window_start_us_ = 0;
+    int refusals_logged_in_window_ = 0;
+    std::uint64_t refusals_suppressed_ = 0;
+    std::int64_t enroll_window_start_us_ = 0;
+    int enrolls_in_window_ = 0;
+    SessionStats session_stats_;
     std::uint64_t next_message_id_ = 1;
     std::int64_t data_version_ = -1;
     std::int64_t next_periodic_us_ = 0;
     std::map<std::string, std::shared_ptr<const media::ChunkManifest>> manifests_;
     std::deque<std::string> manifest_order_;  ///< oldest first, for eviction
     TransferStats stats_;
+    /// The version of the frame being handled (the oldest served when it did not parse): replies
+    /// to a connection with no session yet are stamped and shaped for it.
+    std::uint32_t frame_version_ = 1;
 };
 
 }  // namespace loa::controller

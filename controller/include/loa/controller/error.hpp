@@ -13,6 +13,9 @@ struct Error {
         conflict,       ///< it already exists
         media,          ///< a media file was refused (probe, store)
         storage,        ///< the database failed
+        /// the rules do not allow it: who asks (role, area scope, token) or media not approved
+        /// for air; nothing was changed
+        forbidden,
     };
     Code code;
     std::string message;  ///< what, where and why

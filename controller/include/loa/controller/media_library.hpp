@@ -35,6 +35,8 @@ struct MediaRecord {
     std::string kind = "audio";  ///< "audio" (loudspeakers), "image" or "video" (panel boards)
     int width = 0;               ///< pixels, for images and video; 0 for audio
     int height = 0;
+    std::string approval = "pending";  ///< "pending", "approved" or "rejected" (approval.hpp)
+    std::string area_path = "/";       ///< the scope it was imported in ("/" : every area)
 };
 
 struct ImportResult {
@@ -49,15 +51,24 @@ enum class MediaUse { speaker, panel };
 /// of the stage under way: "hash", "probe", "normalise" (audio only), "store".
 using ImportProgress = std::function<void(double fraction, std::string_view stage)>;
 
+/// Larger files are refused before they are read: an hour of the largest panel video loa takes
+/// is well under it, and the transfer manifest of a file this size still fits one message.
+inline constexpr std::uint64_t kMaxMediaFileBytes = 2ULL * 1024 * 1024 * 1024;
+
 /// How import_media checks and converts a file. The defaults are loactl's.
 struct ImportOptions {
     MediaUse use = MediaUse::speaker;
+    /// Larger files are refused before anything reads them.
+    std::uint64_t max_file_bytes = kMaxMediaFileBytes;
     /// Longer audio or video is refused: one hour.
     std::int64_t max_duration_us = 3600LL * 1'000'000;
     /// Speaker audio: loudness target (-23 LUFS), true-peak limit (-1 dBTP), Opus bitrate
     /// (24 kbit/s) and the silence floor under which audio is refused (-60 LUFS).
     media::OpusSettings opus;
     ImportProgress progress;  ///< optional; called on the importing thread
+    /// The importer's area scope ("/" : every area). The same content imported again from
+    /// outside it widens it to the smallest scope holding both, so both can use it.
+    std::string area = "/";
 };
 
 /// Imports `file`, after checking every part of it, and records it.

@@ -20,6 +20,7 @@ struct NodeRecord {
     std::string time_zone = "Asia/Ho_Chi_Minh";
     std::optional<std::int64_t> last_seen_us;
     std::string agent_version;
+    bool revoked = false;  ///< loactl node revoke: refused until it enrolls again
 };
 
 /// Registers a node after checking its id, kind and area; a node added after campaigns were

@@ -1,6 +1,7 @@
 // Broadcast plans written as TOML files (docs/plan-format.md): reading them into schedules::Plan.
 #pragma once
 
+#include <cstdint>
 #include <expected>
 #include <filesystem>
 #include <string>
@@ -29,7 +30,12 @@ struct PlanFileProblem {
 std::expected<schedules::Plan, std::vector<PlanFileProblem>> parse_plan(std::string_view text,
                                                                         const std::string& source);
 
-/// Reads a plan file's text (an unreadable file is one problem naming it).
+/// Larger plan files are refused before they are read whole: a plan for every commune of a
+/// province is well under a megabyte.
+inline constexpr std::uintmax_t kMaxPlanFileBytes = 16 * 1024 * 1024;
+
+/// Reads a plan file's text (an unreadable file, or one over kMaxPlanFileBytes, is one problem
+/// naming it).
 std::expected<std::string, std::vector<PlanFileProblem>> read_plan_text(
     const std::filesystem::path& path);
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <expected>
 #include <filesystem>
 #include <string>
@@ -13,6 +14,11 @@
 #include "loa/media/error.hpp"
 
 namespace loa::media {
+
+/// Longer bulletin text is refused before the speech command runs: some 10,000 words, more than
+/// an hour of speech (longer than an import takes), and under Linux's 128 KiB limit on one
+/// argument ({text}).
+inline constexpr std::size_t kMaxSpeechTextBytes = 64 * 1024;
 
 /// How synthesize_speech runs the speech command.
 struct SpeechOptions {
@@ -36,8 +42,9 @@ std::expected<std::vector<std::string>, Error> split_command_line(std::string_vi
 /// Speaks `text` with `options.command` into `out_wav` and returns what probe_audio says of it.
 /// The command writes to a ".part" file next to `out_wav` (same extension, for tools that choose
 /// the format by it), which is renamed into place only when it holds decodable, non-empty audio;
-/// on failure nothing is left at `out_wav`. Refuses empty text. Errors name the command and say
-/// why: not found, exit code or signal with the tail of its stderr, timeout, no or empty output.
+/// on failure nothing is left at `out_wav`. Refuses empty text and text over kMaxSpeechTextBytes.
+/// Errors name the command and say why: not found, exit code or signal with the tail of its
+/// stderr, timeout, no or empty output.
 /// Never throws.
 std::expected<AudioInfo, Error> synthesize_speech(std::string_view text,
                                                   const SpeechOptions& options,

@@ -2,6 +2,7 @@
 // board's resolution, so that a board needs no fonts of its own.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <expected>
 #include <filesystem>
@@ -26,6 +27,9 @@ std::expected<Colour, Error> parse_colour(std::string_view text);
 inline constexpr int kMinSlideSide = 8;     ///< px: the smallest board side accepted
 inline constexpr int kMaxSlideSide = 7680;  ///< px: the largest (8K)
 inline constexpr int kMinFontPx = 4;        ///< no text is drawn smaller than this
+/// Longer slide text is refused before it is laid out: about 1,500 Vietnamese letters, far more
+/// than any board shows at a readable size.
+inline constexpr std::size_t kMaxSlideTextBytes = 4096;
 
 /// How render_text_slide draws a slide.
 struct SlideOptions {
@@ -52,11 +56,11 @@ struct RenderedSlide {
 
 /// Renders `text` (UTF-8, normalised to NFC; a newline starts a new line) centred on the board,
 /// wrapped at word boundaries, at the largest pixel size that fits inside the margins, diacritics
-/// included. Refuses empty text, sizes outside kMinSlideSide..kMaxSlideSide, a font family that
-/// is not installed, a font without a glyph for some character (the message names the font and
-/// the characters), and text that does not fit even at `min_font_px` (the message gives the
-/// sizes). Writes `out_png` through out_png + ".part" and a rename; on failure nothing is
-/// written. Never throws.
+/// included. Refuses empty text, text over kMaxSlideTextBytes, sizes outside
+/// kMinSlideSide..kMaxSlideSide, a font family that is not installed, a font without a glyph for
+/// some character (the message names the font and the characters), and text that does not fit even
+/// at `min_font_px` (the message gives the sizes). Writes `out_png` through out_png + ".part" and a
+/// rename; on failure nothing is written. Never throws.
 std::expected<RenderedSlide, Error> render_text_slide(std::string_view text,
                                                       const SlideOptions& options,
                                                       const std::filesystem::path& out_png);

@@ -14,6 +14,7 @@
 #include "loa/node/media_fetcher.hpp"
 #include "loa/node/node_store.hpp"
 #include "loa/node/player.hpp"
+#include "loa/protocol/curve_keys.hpp"
 
 namespace loa::node {
 
@@ -21,9 +22,17 @@ namespace detail {
 class AgentControl;
 }
 
+/// This agent's version, as HELLO, heartbeats and enrollment report it.
+inline constexpr const char* kAgentVersion = "0.3.0";
+
 struct AgentOptions {
     std::string node_id;
     std::string controller = "tcp://127.0.0.1:5599";
+    /// This device's CURVE key pair and the controller's public key (written by
+    /// `loa-node enroll`): the connection is encrypted, and the controller knows the node by
+    /// its key. Empty keys: a plain connection, which a loa controller refuses.
+    protocol::CurveKeyPair keys;
+    std::string controller_key;
     std::filesystem::path data_dir = "loa-node-data";
     SinkSpec sink;
     DisplaySpec display;
