@@ -35,10 +35,10 @@
 #include "bench_support.hpp"
 #include "loa/controller/database.hpp"
 #include "loa/controller/node_enrollment.hpp"
-#include "loa/protocol/curve_keys.hpp"
 #include "loa/controller/node_registry.hpp"
 #include "loa/media/content_store.hpp"
 #include "loa/node/media_fetcher.hpp"
+#include "loa/protocol/curve_keys.hpp"
 #include "loa/protocol/envelope.hpp"
 
 namespace fs = std::filesystem;

@@ -82,6 +82,16 @@ if [ ! -f "$media_seeds/.complete" ]; then
   touch "$media_seeds/.complete"
 fi
 
+# Stack traces with files and lines (llvm-19's symbolizer; any other reads clang 19's output too).
+for symbolizer in /usr/bin/llvm-symbolizer-19 /usr/lib/llvm-19/bin/llvm-symbolizer \
+                  /usr/bin/llvm-symbolizer-14 /usr/bin/llvm-symbolizer; do
+  if [ -x "$symbolizer" ]; then
+    export ASAN_SYMBOLIZER_PATH=$symbolizer
+    break
+  fi
+done
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+
 mkdir -p "$build/logs"
 summary=()
 failed=0

@@ -7,8 +7,9 @@ packages=(
   build-essential cmake pkg-config git clang-format
   # fuzzing (deploy/fuzz.sh): libFuzzer with ASan/UBSan. clang 19, not Debian's default clang 14:
   # 14 cannot compile libstdc++ 12's std::expected (it needs __cpp_concepts 202002 and
-  # conditionally trivial destructors); libclang-rt-19-dev holds libclang_rt.fuzzer.
-  clang-19 libclang-rt-19-dev
+  # conditionally trivial destructors); libclang-rt-19-dev holds libclang_rt.fuzzer, llvm-19 the
+  # llvm-symbolizer that puts file and line into the sanitizers' stack traces.
+  clang-19 libclang-rt-19-dev llvm-19
   # media: GStreamer 1.22 and FFmpeg 5.1
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-alsa gstreamer1.0-tools

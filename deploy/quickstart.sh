@@ -17,6 +17,7 @@ export LOA_DATA="$run/controller"
 loactl="$root/build/controller/loactl"
 port=${LOA_QUICKSTART_PORT:-5599}
 endpoint="tcp://127.0.0.1:$port"
+enroll_endpoint="tcp://127.0.0.1:$((port + 1))"
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
@@ -67,17 +68,29 @@ for i in "${!texts[@]}"; do
   echo "$imported" | python3 -c 'import json,sys; m=json.load(sys.stdin); print("%-14s → %s…  %.2f s  opus  %.1f → %.1f LUFS  %s" % (sys.argv[1], m["media_hash"][:12], m["duration_seconds"], m["loudness_before_lufs"], m["loudness_after_lufs"], m["title"]))' "${files[$i]}"
 done
 
-echo "== Nodes"
-"$loactl" node add ta-van-01 --kind speaker --area vn/lao-cai/sa-pa/ta-van
-"$loactl" node add ta-van-02 --kind speaker --area vn/lao-cai/sa-pa/ta-van
-"$loactl" node add a-mu-sung-01 --kind speaker --area vn/lao-cai/bat-xat/a-mu-sung
-
-echo "== Controller on $endpoint and three node agents"
-"$root/build/controller/loa-controller" --bind "$endpoint" --heartbeat-ms 5000 \
-  >"$run/logs/controller.log" 2>&1 &
+echo "== Controller on $endpoint (CURVE; enrollment on $enroll_endpoint)"
+"$root/build/controller/loa-controller" --bind "$endpoint" --enroll-bind "$enroll_endpoint" \
+  --heartbeat-ms 5000 >"$run/logs/controller.log" 2>&1 &
 pids+=($!)
-for node in ta-van-01 ta-van-02 a-mu-sung-01; do
-  "$root/build/node/loa-node" --id "$node" --controller "$endpoint" --data "$run/nodes/$node" \
+for _ in $(seq 1 50); do
+  grep -q "controller listening on" "$run/logs/controller.log" && break
+  sleep 0.2
+done
+
+echo "== Nodes: the operator issues one-time tokens; each device enrolls its own key with one"
+nodes=(ta-van-01 ta-van-02 a-mu-sung-01)
+areas=(vn/lao-cai/sa-pa/ta-van vn/lao-cai/sa-pa/ta-van vn/lao-cai/bat-xat/a-mu-sung)
+for i in "${!nodes[@]}"; do
+  node=${nodes[$i]}
+  token=$("$loactl" --json node enroll "$node" --kind speaker --area "${areas[$i]}" \
+    --expires-hours 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  "$root/build/node/loa-node" --data "$run/nodes/$node" --log-file "" \
+    enroll --controller "$enroll_endpoint" --token "$token" 2>&1 | sed 's/^.*\] //'
+done
+
+echo "== Three node agents, each from its node.conf and node.key"
+for node in "${nodes[@]}"; do
+  "$root/build/node/loa-node" --data "$run/nodes/$node" \
     --sink "file:$run/played/$node" >"$run/logs/$node.log" 2>&1 &
   pids+=($!)
 done

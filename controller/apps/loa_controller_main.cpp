@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -35,6 +36,12 @@ int main(int argc, char** argv) {
     app.add_option("--heartbeat-ms", options.heartbeat_interval_ms,
                    "heartbeat interval told to nodes");
     CLI11_PARSE(app, argc, argv);
+    // One descriptor per connected node: thousands of nodes need more than the usual 1024.
+    if (rlimit files{};
+        ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &files);
+    }
 
     // The controller's identity: nodes pin its public key (it travels in enrollment tokens).
     auto keys = loa::protocol::load_or_create_key_file(loa::controller::controller_key_file(data));
@@ -43,7 +50,8 @@ int main(int argc, char** argv) {
         return 1;
     }
     options.curve_keys = *keys;
-    options.enroll_endpoint = loa::controller::default_enroll_endpoint(options.endpoint, enroll_bind);
+    options.enroll_endpoint =
+        loa::controller::default_enroll_endpoint(options.endpoint, enroll_bind);
     auto db = loa::controller::open_database(std::filesystem::path(data) / "controller.db");
     if (!db) {
         spdlog::critical("{}", db.error().message);

@@ -21,8 +21,9 @@ namespace lc = loa::controller;
 
 EnrollmentCommands::EnrollmentCommands(CLI::App* node, const std::string& data) : data_(data) {
     enroll_ = node->add_subcommand(
-        "enroll", "issue a one-time token with which a device registers its key as this node "
-                  "(registering the node first when --area and --kind are given)");
+        "enroll",
+        "issue a one-time token with which a device registers its key as this node "
+        "(registering the node first when --area and --kind are given)");
     enroll_->add_option("node", node_, "node id, e.g. ta-van-01")->required();
     enroll_->add_option("--area", area_, "area path, for a node not registered yet");
     enroll_->add_option("--kind", kind_, "speaker or panel, for a node not registered yet")
@@ -41,8 +42,9 @@ EnrollmentCommands::EnrollmentCommands(CLI::App* node, const std::string& data) 
                         "the enrollment endpoint devices reach, for the printed instruction "
                         "(e.g. tcp://loa.example.vn:5600)");
     revoke_ = node->add_subcommand(
-        "revoke", "cut a node off now and refuse it until it enrolls again (lost or stolen "
-                  "device); its history stays");
+        "revoke",
+        "cut a node off now and refuse it until it enrolls again (lost or stolen "
+        "device); its history stays");
     revoke_->add_option("node", node_, "node id")->required();
     revoke_->add_option("--reason", reason_, "why, for the action log");
     keys_ = node->add_subcommand("keys", "the keys a node has enrolled, and which are retired");
@@ -135,9 +137,10 @@ int EnrollmentCommands::enroll(bool json) const {
                                         {"controller_key", keys->public_key}}
                       << "\n";
         } else {
-            fmt::print(fmt::runtime(vi ? "Đã ghi danh khóa {} cho nút {}.\nKhóa của bộ điều khiển: {}\n"
-                                       : "Key {} enrolled for node {}.\nController key: {}\n"),
-                       public_key_, node_, keys->public_key);
+            fmt::print(
+                fmt::runtime(vi ? "Đã ghi danh khóa {} cho nút {}.\nKhóa của bộ điều khiển: {}\n"
+                                : "Key {} enrolled for node {}.\nController key: {}\n"),
+                public_key_, node_, keys->public_key);
         }
         return 0;
     }
@@ -180,9 +183,10 @@ int EnrollmentCommands::enroll(bool json) const {
                                : "Enrollment token for node {} ({}, {}), one use, expires {}:\n"),
                node_, node->kind, node->area_path, lc::format_local(issued->expires_us));
     fmt::print("  {}\n", token_file_.empty() ? issued->token : token_file_);
-    fmt::print(fmt::runtime(vi ? "Trên thiết bị, chạy:\n  loa-node enroll --controller {} --token {}\n"
-                               : "On the device, run:\n  loa-node enroll --controller {} --token {}\n"),
-               endpoint, shown);
+    fmt::print(
+        fmt::runtime(vi ? "Trên thiết bị, chạy:\n  loa-node enroll --controller {} --token {}\n"
+                        : "On the device, run:\n  loa-node enroll --controller {} --token {}\n"),
+        endpoint, shown);
     return 0;
 }
 
@@ -243,21 +247,20 @@ int EnrollmentCommands::keys(bool json) const {
                        {"retired", key.retired_us ? lc::format_utc(*key.retired_us) : ""},
                        {"retired_reason", key.retired_reason}});
     }
-    return print_listing(json, out, keys->empty(),
-                         vi ? "Nút này chưa ghi danh khóa nào (loactl node enroll)."
-                            : "This node has enrolled no key yet (loactl node enroll).",
-                         [&] {
-                             std::string text;
-                             for (const auto& key : *keys) {
-                                 text += fmt::format(
-                                     "{}  {}  {}\n", key.public_key,
-                                     lc::format_local(key.enrolled_us),
-                                     key.retired_us ? (vi ? "thôi dùng: " : "retired: ") +
-                                                          key.retired_reason
-                                                    : std::string(vi ? "đang dùng" : "active"));
-                             }
-                             return text;
-                         });
+    return print_listing(
+        json, out, keys->empty(),
+        vi ? "Nút này chưa ghi danh khóa nào (loactl node enroll)."
+           : "This node has enrolled no key yet (loactl node enroll).",
+        [&] {
+            std::string text;
+            for (const auto& key : *keys) {
+                text += fmt::format(
+                    "{}  {}  {}\n", key.public_key, lc::format_local(key.enrolled_us),
+                    key.retired_us ? (vi ? "thôi dùng: " : "retired: ") + key.retired_reason
+                                   : std::string(vi ? "đang dùng" : "active"));
+            }
+            return text;
+        });
 }
 
 }  // namespace loa::loactl

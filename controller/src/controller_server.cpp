@@ -188,9 +188,9 @@ void ControllerServer::handle_frame(const std::string& routing_id, const std::st
     if (peer.node_id != node_id) {
         // A connection that took over a departed node's routing id (ZMQ_ROUTING_ID is the
         // peer's choice) still speaks with its own key: it gets nothing of that session.
-        log_refusal({"node:" + node_id, std::string("node.") +
-                                             std::string(protocol::message_type(in)),
-                     peer.node_id, "sent on the session of another node"});
+        log_refusal({"node:" + node_id,
+                     std::string("node.") + std::string(protocol::message_type(in)), peer.node_id,
+                     "sent on the session of another node"});
         send_error(routing_id, wire::NOT_ALLOWED,
                    "this connection is not node '" + peer.node_id + "'", in.message_id());
         return;

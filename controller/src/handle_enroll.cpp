@@ -75,8 +75,7 @@ void ControllerServer::handle_enroll(const std::string& routing_id, const std::s
         return;
     }
     if (enroll.public_key() != public_key) {
-        refuse("the key in the message is not the key of this connection",
-               decoded->message_id());
+        refuse("the key in the message is not the key of this connection", decoded->message_id());
         return;
     }
     auto enrolled = redeem_enrollment_token(db_, enroll.token(), public_key, now);
@@ -99,9 +98,9 @@ void ControllerServer::handle_enroll(const std::string& routing_id, const std::s
     if (auto recorded = record_action(db_, done); !recorded) {
         spdlog::error("action log: {}", recorded.error().message);
     }
-    spdlog::info("node {} enrolled key {} ({}, agent {}, host '{}')", enrolled->node_id,
-                 public_key, enrolled->rotated ? "replacing its old key" : "first key",
-                 enroll.agent_version(), enroll.hostname());
+    spdlog::info("node {} enrolled key {} ({}, agent {}, host '{}')", enrolled->node_id, public_key,
+                 enrolled->rotated ? "replacing its old key" : "first key", enroll.agent_version(),
+                 enroll.hostname());
     wire::Envelope out;
     auto* answer = out.mutable_enrolled();
     answer->set_node_id(enrolled->node_id);

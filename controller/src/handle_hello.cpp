@@ -23,8 +23,8 @@ void ControllerServer::handle_hello(const std::string& routing_id, const std::st
         return;
     }
     if (!hello.node_id().empty() && hello.node_id() != node_id) {
-        log_refusal({"node:" + node_id, "node.hello", hello.node_id(),
-                     "said hello as another node"});
+        log_refusal(
+            {"node:" + node_id, "node.hello", hello.node_id(), "said hello as another node"});
         send_error(routing_id, wire::NOT_ALLOWED,
                    "this key is enrolled as node '" + node_id + "', not '" + hello.node_id() + "'",
                    in.message_id());
@@ -40,8 +40,7 @@ void ControllerServer::handle_hello(const std::string& routing_id, const std::st
     if (node->revoked) {
         log_refusal({"node:" + node_id, "node.hello", node_id, "the node is revoked"});
         send_error(routing_id, wire::REVOKED,
-                   "this node was revoked: it is refused until it enrolls again",
-                   in.message_id());
+                   "this node was revoked: it is refused until it enrolls again", in.message_id());
         return;
     }
     // One session per node: a reconnecting agent replaces its old routing id.

@@ -30,8 +30,9 @@ std::string secret_hash(std::string_view secret_hex) {
 }
 
 std::string used_by(SQLite::Database& db, std::string_view secret_hex) {
-    SQLite::Statement q(db, "SELECT coalesce(used_key, '') FROM enrollment_tokens "
-                            "WHERE token_hash = ?");
+    SQLite::Statement q(db,
+                        "SELECT coalesce(used_key, '') FROM enrollment_tokens "
+                        "WHERE token_hash = ?");
     q.bind(1, secret_hash(secret_hex));
     return q.executeStep() ? q.getColumn(0).getString() : std::string();
 }
@@ -55,15 +56,14 @@ std::string default_enroll_endpoint(const std::string& node_endpoint, const std:
     }
     try {
         const int port = std::stoi(node_endpoint.substr(colon + 1));
-        return port == 0 ? node_endpoint : node_endpoint.substr(0, colon + 1) +
-                                               std::to_string(port + 1);
+        return port == 0 ? node_endpoint
+                         : node_endpoint.substr(0, colon + 1) + std::to_string(port + 1);
     } catch (const std::exception&) {
         return {};  // e.g. ipc:// endpoints: enrollment only where asked for
     }
 }
 
-Result<IssuedEnrollmentToken> issue_enrollment_token(SQLite::Database& db,
-                                                     std::string_view node_id,
+Result<IssuedEnrollmentToken> issue_enrollment_token(SQLite::Database& db, std::string_view node_id,
                                                      std::string_view controller_public_key,
                                                      std::string_view issued_by,
                                                      std::int64_t now_us,
@@ -81,8 +81,8 @@ Result<IssuedEnrollmentToken> issue_enrollment_token(SQLite::Database& db,
         SQLite::Statement node(db, "SELECT 1 FROM nodes WHERE node_id = ?");
         node.bind(1, std::string(node_id));
         if (!node.executeStep()) {
-            return fail(Error::Code::not_found, "node '" + std::string(node_id) +
-                                                    "' is not registered (loactl node add)");
+            return fail(Error::Code::not_found,
+                        "node '" + std::string(node_id) + "' is not registered (loactl node add)");
         }
         unsigned char secret[16];
         randombytes_buf(secret, sizeof secret);
@@ -97,7 +97,8 @@ Result<IssuedEnrollmentToken> issue_enrollment_token(SQLite::Database& db,
         insert.bind(4, std::string(issued_by));
         insert.bind(5, static_cast<std::int64_t>(now_us + lifetime_us));
         insert.exec();
-        return IssuedEnrollmentToken{protocol::format_enrollment_token(token), now_us + lifetime_us};
+        return IssuedEnrollmentToken{protocol::format_enrollment_token(token),
+                                     now_us + lifetime_us};
     } catch (const std::exception& e) {
         return fail(Error::Code::storage, std::string("cannot issue a token: ") + e.what());
     }
@@ -116,8 +117,9 @@ Result<EnrolledNode> redeem_enrollment_token(SQLite::Database& db, std::string_v
                                 "WHERE t.token_hash = ?");
         token.bind(1, secret_hash(secret_hex));
         if (!token.executeStep()) {
-            return fail(Error::Code::not_found, "unknown enrollment token (mistyped, or issued "
-                                                "by another controller)");
+            return fail(Error::Code::not_found,
+                        "unknown enrollment token (mistyped, or issued "
+                        "by another controller)");
         }
         EnrolledNode node{token.getColumn(0).getString(), token.getColumn(3).getString(),
                           token.getColumn(4).getString(), false};
@@ -127,11 +129,10 @@ Result<EnrolledNode> redeem_enrollment_token(SQLite::Database& db, std::string_v
             return node;
         }
         if (!token.getColumn(2).isNull()) {
-            return fail(Error::Code::conflict,
-                        "this token was already used at " +
-                            format_local(token.getColumn(2).getInt64()) +
-                            "; ask the operator for a new one (loactl node enroll " +
-                            node.node_id + ")");
+            return fail(
+                Error::Code::conflict,
+                "this token was already used at " + format_local(token.getColumn(2).getInt64()) +
+                    "; ask the operator for a new one (loactl node enroll " + node.node_id + ")");
         }
         if (token.getColumn(1).getInt64() <= now_us) {
             return fail(Error::Code::invalid_input,
@@ -151,14 +152,16 @@ Result<EnrolledNode> redeem_enrollment_token(SQLite::Database& db, std::string_v
         retire.bind(1, static_cast<std::int64_t>(now_us));
         retire.bind(2, node.node_id);
         node.rotated = retire.exec() > 0;
-        SQLite::Statement add(db, "INSERT INTO node_keys (public_key, node_id, enrolled_us) "
-                                  "VALUES (?, ?, ?)");
+        SQLite::Statement add(db,
+                              "INSERT INTO node_keys (public_key, node_id, enrolled_us) "
+                              "VALUES (?, ?, ?)");
         add.bind(1, std::string(public_key));
         add.bind(2, node.node_id);
         add.bind(3, static_cast<std::int64_t>(now_us));
         add.exec();
-        SQLite::Statement use(db, "UPDATE enrollment_tokens SET used_us = ?, used_key = ? "
-                                  "WHERE token_hash = ?");
+        SQLite::Statement use(db,
+                              "UPDATE enrollment_tokens SET used_us = ?, used_key = ? "
+                              "WHERE token_hash = ?");
         use.bind(1, static_cast<std::int64_t>(now_us));
         use.bind(2, std::string(public_key));
         use.bind(3, secret_hash(secret_hex));
@@ -189,23 +192,25 @@ std::optional<std::string> node_for_key(SQLite::Database& db, std::string_view p
     return std::nullopt;
 }
 
-Result<void> enroll_key(SQLite::Database& db, std::string_view node_id,
-                        std::string_view public_key, std::int64_t now_us, bool replace) {
+Result<void> enroll_key(SQLite::Database& db, std::string_view node_id, std::string_view public_key,
+                        std::int64_t now_us, bool replace) {
     if (!protocol::is_z85_key(public_key)) {
         return fail(Error::Code::invalid_input, "the public key is not a 40-character Z85 key");
     }
     try {
         SQLite::Transaction transaction(db);
         if (replace) {
-            SQLite::Statement retire(db, "UPDATE node_keys SET retired_us = ?, "
-                                         "retired_reason = 'rotated' "
-                                         "WHERE node_id = ? AND retired_us IS NULL");
+            SQLite::Statement retire(db,
+                                     "UPDATE node_keys SET retired_us = ?, "
+                                     "retired_reason = 'rotated' "
+                                     "WHERE node_id = ? AND retired_us IS NULL");
             retire.bind(1, static_cast<std::int64_t>(now_us));
             retire.bind(2, std::string(node_id));
             retire.exec();
         }
-        SQLite::Statement add(db, "INSERT INTO node_keys (public_key, node_id, enrolled_us) "
-                                  "VALUES (?, ?, ?)");
+        SQLite::Statement add(db,
+                              "INSERT INTO node_keys (public_key, node_id, enrolled_us) "
+                              "VALUES (?, ?, ?)");
         add.bind(1, std::string(public_key));
         add.bind(2, std::string(node_id));
         add.bind(3, static_cast<std::int64_t>(now_us));
@@ -221,8 +226,9 @@ Result<void> revoke_node(SQLite::Database& db, std::string_view node_id, std::st
                          std::int64_t now_us) {
     try {
         SQLite::Transaction transaction(db);
-        SQLite::Statement node(db, "UPDATE nodes SET revoked_us = ? WHERE node_id = ? "
-                                   "AND revoked_us IS NULL");
+        SQLite::Statement node(db,
+                               "UPDATE nodes SET revoked_us = ? WHERE node_id = ? "
+                               "AND revoked_us IS NULL");
         node.bind(1, static_cast<std::int64_t>(now_us));
         node.bind(2, std::string(node_id));
         if (node.exec() == 0) {
@@ -235,15 +241,17 @@ Result<void> revoke_node(SQLite::Database& db, std::string_view node_id, std::st
             return fail(Error::Code::conflict,
                         "node '" + std::string(node_id) + "' is already revoked");
         }
-        SQLite::Statement keys(db, "UPDATE node_keys SET retired_us = ?, retired_reason = ? "
-                                   "WHERE node_id = ? AND retired_us IS NULL");
+        SQLite::Statement keys(db,
+                               "UPDATE node_keys SET retired_us = ?, retired_reason = ? "
+                               "WHERE node_id = ? AND retired_us IS NULL");
         keys.bind(1, static_cast<std::int64_t>(now_us));
         keys.bind(2, "revoked: " + std::string(reason));
         keys.bind(3, std::string(node_id));
         keys.exec();
         // Tokens not yet used would let the revoked node back in.
-        SQLite::Statement tokens(db, "UPDATE enrollment_tokens SET expires_us = ? "
-                                     "WHERE node_id = ? AND used_us IS NULL AND expires_us > ?");
+        SQLite::Statement tokens(db,
+                                 "UPDATE enrollment_tokens SET expires_us = ? "
+                                 "WHERE node_id = ? AND used_us IS NULL AND expires_us > ?");
         tokens.bind(1, static_cast<std::int64_t>(now_us));
         tokens.bind(2, std::string(node_id));
         tokens.bind(3, static_cast<std::int64_t>(now_us));
@@ -267,9 +275,10 @@ std::vector<std::string> revoked_nodes(SQLite::Database& db) {
 Result<std::vector<NodeKey>> node_keys(SQLite::Database& db, std::string_view node_id) {
     try {
         std::vector<NodeKey> keys;
-        SQLite::Statement q(db, "SELECT public_key, enrolled_us, retired_us, "
-                                "COALESCE(retired_reason, '') FROM node_keys WHERE node_id = ? "
-                                "ORDER BY enrolled_us, rowid");
+        SQLite::Statement q(db,
+                            "SELECT public_key, enrolled_us, retired_us, "
+                            "COALESCE(retired_reason, '') FROM node_keys WHERE node_id = ? "
+                            "ORDER BY enrolled_us, rowid");
         q.bind(1, std::string(node_id));
         while (q.executeStep()) {
             NodeKey key{q.getColumn(0).getString(), q.getColumn(1).getInt64(), std::nullopt,

@@ -92,13 +92,15 @@ int main(int argc, char** argv) {
     app.add_option("--log-file", log_file,
                    "the agent's log, rotated at 1 MiB (default <data>/agent.log; '' for none)");
     auto* enroll = app.add_subcommand(
-        "enroll", "register this device with a controller: make its key pair, trade the "
-                  "one-time token from `loactl node enroll` for the node's identity, and write "
-                  "<data>/node.conf and <data>/node.key");
+        "enroll",
+        "register this device with a controller: make its key pair, trade the "
+        "one-time token from `loactl node enroll` for the node's identity, and write "
+        "<data>/node.conf and <data>/node.key");
     enroll->fallthrough();  // --data and the logging options may follow `enroll`
     loa::node::EnrollRequest enroll_request;
-    enroll->add_option("--controller", enroll_request.endpoint,
-                       "the controller's enrollment endpoint, e.g. tcp://loa.example.vn:5600")
+    enroll
+        ->add_option("--controller", enroll_request.endpoint,
+                     "the controller's enrollment endpoint, e.g. tcp://loa.example.vn:5600")
         ->required();
     enroll->add_option("--token", enroll_request.token, "the token, as printed")->required();
     int enroll_timeout_s = 60;
@@ -115,8 +117,7 @@ int main(int argc, char** argv) {
             return 1;
         }
         spdlog::info("enrolled as node {} ({}, {}); controller {}; configuration in {}",
-                     enrolled->node_id, enrolled->kind, enrolled->area_path,
-                     enrolled->controller,
+                     enrolled->node_id, enrolled->kind, enrolled->area_path, enrolled->controller,
                      loa::node::node_config_file(options.data_dir).string());
         return 0;
     }
@@ -146,9 +147,10 @@ int main(int argc, char** argv) {
     auto config = loa::node::read_node_config(loa::node::node_config_file(options.data_dir));
     auto keys = loa::protocol::read_key_file(loa::node::node_key_file(options.data_dir));
     if (!config || !keys) {
-        spdlog::critical("this device is not enrolled: {} (run loa-node enroll --controller "
-                         "tcp://HOST:PORT --token TOKEN)",
-                         !config ? config.error() : keys.error());
+        spdlog::critical(
+            "this device is not enrolled: {} (run loa-node enroll --controller "
+            "tcp://HOST:PORT --token TOKEN)",
+            !config ? config.error() : keys.error());
         return 2;
     }
     if (options.node_id.empty()) {

@@ -512,9 +512,10 @@ void Session::on_error(const wire::Error& error) {
             // A lost or retired device: stop talking to the controller (it refuses this key
             // anyway) and keep playing what is cached; a new key needs `loa-node enroll`.
             if (!revoked_) {
-                spdlog::critical("the controller revoked this node: disconnecting; the cached "
-                                 "schedule keeps playing; enroll again with a new token "
-                                 "(loa-node enroll)");
+                spdlog::critical(
+                    "the controller revoked this node: disconnecting; the cached "
+                    "schedule keeps playing; enroll again with a new token "
+                    "(loa-node enroll)");
             }
             revoked_ = true;
             welcomed_ = false;

@@ -25,7 +25,9 @@ CurveKeyPair generate_curve_key_pair() {
     return {public_key, secret_key};
 }
 
-bool is_z85_key(std::string_view text) { return z85_key_bytes(text).has_value(); }
+bool is_z85_key(std::string_view text) {
+    return z85_key_bytes(text).has_value();
+}
 
 std::optional<std::array<std::uint8_t, 32>> z85_key_bytes(std::string_view text) {
     if (text.size() != kZ85KeyChars) {
@@ -98,9 +100,8 @@ std::expected<void, std::string> write_key_file(const std::filesystem::path& fil
             return std::unexpected(temporary.string() + ": cannot write the key file");
         }
     }
-    std::filesystem::permissions(temporary, std::filesystem::perms::owner_read |
-                                                std::filesystem::perms::owner_write,
-                                 ec);
+    std::filesystem::permissions(
+        temporary, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
     std::filesystem::rename(temporary, file, ec);
     if (ec) {
         return std::unexpected(file.string() + ": " + ec.message());

@@ -58,8 +58,9 @@ std::expected<EnrollmentToken, std::string> parse_enrollment_token(std::string_v
     text.remove_prefix(kPrefix.size());
     const auto dot = text.find('.');
     if (dot == std::string_view::npos || dot != kSecretHex || text.size() != dot + 1 + kKeyHex) {
-        return std::unexpected("an enrollment token is 'loa1.' then 32 and 64 hex digits "
-                               "separated by a dot; this one has the wrong length (mistyped?)");
+        return std::unexpected(
+            "an enrollment token is 'loa1.' then 32 and 64 hex digits "
+            "separated by a dot; this one has the wrong length (mistyped?)");
     }
     const auto secret = text.substr(0, dot);
     const auto key_hex = text.substr(dot + 1);

@@ -22,7 +22,8 @@ std::vector<controller::LoggedAction> refusals(SQLite::Database& db, const std::
     filter.action = action;
     auto rows = controller::list_actions(db, filter);
     REQUIRE(rows.has_value());
-    std::erase_if(*rows, [](const auto& row) { return row.outcome != controller::Outcome::refused; });
+    std::erase_if(*rows,
+                  [](const auto& row) { return row.outcome != controller::Outcome::refused; });
     return *rows;
 }
 
@@ -55,9 +56,9 @@ struct EnrollingServer : RunningServer {
         node("ta-van-01", "vn/lao-cai/sa-pa/ta-van");
     }
     std::string issue(std::int64_t lifetime_us = controller::kDefaultTokenLifetimeUs) {
-        auto issued = controller::issue_enrollment_token(*db, "ta-van-01",
-                                                         options.curve_keys.public_key, "admin",
-                                                         controller::now_us(), lifetime_us);
+        auto issued =
+            controller::issue_enrollment_token(*db, "ta-van-01", options.curve_keys.public_key,
+                                               "admin", controller::now_us(), lifetime_us);
         REQUIRE(issued.has_value());
         auto token = protocol::parse_enrollment_token(issued->token);
         REQUIRE(token.has_value());

@@ -113,8 +113,7 @@ struct RunningServer : ControllerFixture {
                                         const std::string& routing_id = {}) {
         const auto keys = protocol::generate_curve_key_pair();
         REQUIRE(controller::enroll_key(*db, node_id, keys.public_key, kNow).has_value());
-        return std::make_unique<RawNode>(endpoint, options.curve_keys.public_key, keys,
-                                         routing_id);
+        return std::make_unique<RawNode>(endpoint, options.curve_keys.public_key, keys, routing_id);
     }
     /// Starts serving; returns a node that joined as `node_id` (registered beforehand).
     std::unique_ptr<RawNode> start_and_join(const std::string& node_id) {

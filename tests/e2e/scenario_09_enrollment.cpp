@@ -53,9 +53,8 @@ TEST_CASE("scenario 09: enrollment by token, a replayed token, and revocation", 
 
     // The device runs from what enrollment wrote: no --id, no --controller.
     const auto log = s.logs() / (id + ".log");
-    loa::test::Process node({LOA_NODE_BIN, "--data", device.string(), "--sink",
-                             "file:" + s.played(id).string()},
-                            log);
+    loa::test::Process node(
+        {LOA_NODE_BIN, "--data", device.string(), "--sink", "file:" + s.played(id).string()}, log);
     bool seen = loa::test::wait_until([&] { return s.seen({id}); }, 10s);
     E2E_REQUIRE(s, seen);
     auto booked = s.add_campaign("ghi-danh", {s.tone(1.0, 440.0)}, 5);
@@ -74,9 +73,9 @@ TEST_CASE("scenario 09: enrollment by token, a replayed token, and revocation", 
     CHECK(keys[0]["retired_reason"] == "revoked: thiết bị bị mất");
 
     auto actions = s.loactl("log list");
-    CHECK(logged(actions, "node.enroll", "done", "admin"));          // the operator's token
-    CHECK(logged(actions, "node.enroll", "done", "node:" + id));     // the device's key
-    CHECK(logged(actions, "node.enroll", "refused", "key:"));        // the replay
+    CHECK(logged(actions, "node.enroll", "done", "admin"));       // the operator's token
+    CHECK(logged(actions, "node.enroll", "done", "node:" + id));  // the device's key
+    CHECK(logged(actions, "node.enroll", "refused", "key:"));     // the replay
     CHECK(logged(actions, "node.revoke", "done", "admin"));
     CHECK(node.terminate(5s) == 0);
 }

@@ -48,11 +48,11 @@ struct TransferStats {
 
 /// Security and delivery counters (safe to read from another thread).
 struct SessionStats {
-    std::atomic<std::uint64_t> keys_refused{0};       ///< ZAP refusals of unknown/retired keys
-    std::atomic<std::uint64_t> enrollments{0};        ///< tokens redeemed
+    std::atomic<std::uint64_t> keys_refused{0};  ///< ZAP refusals of unknown/retired keys
+    std::atomic<std::uint64_t> enrollments{0};   ///< tokens redeemed
     std::atomic<std::uint64_t> enrollments_refused{0};
-    std::atomic<std::uint64_t> sends_dropped{0};      ///< a node's send queue was full
-    std::atomic<std::uint64_t> welcomes{0};           ///< sessions opened
+    std::atomic<std::uint64_t> sends_dropped{0};  ///< a node's send queue was full
+    std::atomic<std::uint64_t> welcomes{0};       ///< sessions opened
 };
 
 /// Serves node sessions as protocol/README.md describes. Single-threaded: run() polls the

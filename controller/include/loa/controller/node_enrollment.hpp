@@ -33,12 +33,10 @@ struct IssuedEnrollmentToken {
 /// Issues a one-time token for `node_id` (which must exist). Enrolling with it registers a new
 /// key for the node: the first key of a new device, or a replacement (rotation) whose old keys
 /// are retired; a revoked node is reinstated by enrolling again.
-Result<IssuedEnrollmentToken> issue_enrollment_token(SQLite::Database& db,
-                                                     std::string_view node_id,
+Result<IssuedEnrollmentToken> issue_enrollment_token(SQLite::Database& db, std::string_view node_id,
                                                      std::string_view controller_public_key,
                                                      std::string_view issued_by,
-                                                     std::int64_t now_us,
-                                                     std::int64_t lifetime_us);
+                                                     std::int64_t now_us, std::int64_t lifetime_us);
 
 struct EnrolledNode {
     std::string node_id;
@@ -57,8 +55,8 @@ std::optional<std::string> node_for_key(SQLite::Database& db, std::string_view p
 
 /// Registers `public_key` for `node_id` directly (tests, benchmarks and migrations of a fleet
 /// whose keys are known); retires the node's other keys when `replace` is set.
-Result<void> enroll_key(SQLite::Database& db, std::string_view node_id,
-                        std::string_view public_key, std::int64_t now_us, bool replace = false);
+Result<void> enroll_key(SQLite::Database& db, std::string_view node_id, std::string_view public_key,
+                        std::int64_t now_us, bool replace = false);
 
 /// Revokes a node: retires every key and refuses it from now on. Its history stays.
 Result<void> revoke_node(SQLite::Database& db, std::string_view node_id, std::string_view reason,

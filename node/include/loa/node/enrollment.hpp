@@ -12,9 +12,9 @@ namespace loa::node {
 /// What `loa-node enroll` writes to <data>/node.conf and the agent reads at start.
 struct NodeConfig {
     std::string node_id;
-    std::string kind;        ///< "speaker" or "panel"
+    std::string kind;  ///< "speaker" or "panel"
     std::string area_path;
-    std::string controller;  ///< the node endpoint, e.g. tcp://loa.example.vn:5599
+    std::string controller;      ///< the node endpoint, e.g. tcp://loa.example.vn:5599
     std::string controller_key;  ///< the controller's CURVE public key (Z85)
 };
 

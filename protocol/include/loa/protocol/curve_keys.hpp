@@ -36,7 +36,6 @@ std::expected<void, std::string> write_key_file(const std::filesystem::path& fil
                                                 const CurveKeyPair& keys);
 
 /// Reads `file`, or creates it with a new key pair when it does not exist.
-std::expected<CurveKeyPair, std::string> load_or_create_key_file(
-    const std::filesystem::path& file);
+std::expected<CurveKeyPair, std::string> load_or_create_key_file(const std::filesystem::path& file);
 
 }  // namespace loa::protocol
