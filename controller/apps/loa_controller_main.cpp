@@ -13,6 +13,7 @@
 #include "loa/controller/database.hpp"
 #include "loa/controller/node_enrollment.hpp"
 #include "loa/protocol/curve_keys.hpp"
+#include "loa/protocol/envelope.hpp"
 
 namespace {
 std::atomic<bool> g_stop{false};
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
     app.add_option("--heartbeat-ms", options.heartbeat_interval_ms,
                    "heartbeat interval told to nodes");
     CLI11_PARSE(app, argc, argv);
+    loa::protocol::silence_protobuf_log();
     // One descriptor per connected node: thousands of nodes need more than the usual 1024.
     if (rlimit files{};
         ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {

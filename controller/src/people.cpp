@@ -459,9 +459,14 @@ Result<Principal> authenticate_token(SQLite::Database& db, std::string_view secr
             return forbidden(fmt::format("người dùng '{}' đã bị vô hiệu hoá", user->name),
                              fmt::format("user '{}' is disabled", user->name));
         }
-        SQLite::Statement used(db, "UPDATE api_tokens SET last_used_us = ? WHERE token_id = ?");
+        // At most once a minute: every write wakes the daemon (PRAGMA data_version), which then
+        // looks at every node's timeline again; a read-only command should not cost that.
+        SQLite::Statement used(db,
+                               "UPDATE api_tokens SET last_used_us = ? WHERE token_id = ? "
+                               "AND (last_used_us IS NULL OR last_used_us < ?)");
         used.bind(1, static_cast<int64_t>(now));
         used.bind(2, static_cast<int64_t>(token.token_id));
+        used.bind(3, static_cast<int64_t>(now - 60'000'000));
         used.exec();
         return principal_of(*user, token.token_id);
     });

@@ -12,6 +12,7 @@
 
 #include "loa/node/enrollment.hpp"
 #include "loa/node/node_agent.hpp"
+#include "loa/protocol/envelope.hpp"
 
 namespace {
 
@@ -107,6 +108,7 @@ int main(int argc, char** argv) {
     enroll->add_option("--timeout", enroll_timeout_s, "give up after this many seconds")
         ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
+    loa::protocol::silence_protobuf_log();
     if (enroll->parsed()) {
         enroll_request.data_dir = options.data_dir;
         enroll_request.timeout = std::chrono::seconds(enroll_timeout_s);

@@ -1,6 +1,8 @@
 // Envelope codec: the one place where bytes from the network become messages.
 #include "loa/protocol/envelope.hpp"
 
+#include <google/protobuf/stubs/logging.h>
+
 #include <string>
 
 #include "loa/protocol/limits.hpp"
@@ -72,6 +74,11 @@ std::size_t prepare_encoding(wire::Envelope& envelope, std::uint32_t version) {
 
 void encode_into(const wire::Envelope& envelope, void* out) {
     envelope.SerializeWithCachedSizesToArray(static_cast<std::uint8_t*>(out));
+}
+
+void silence_protobuf_log() {
+    google::protobuf::SetLogHandler(
+        [](google::protobuf::LogLevel, const char*, int, const std::string&) {});
 }
 
 std::string_view message_type(const wire::Envelope& envelope) {

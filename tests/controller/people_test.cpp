@@ -121,6 +121,11 @@ TEST_CASE("API tokens: issued once, authenticated by hash, refused when revoked 
     CHECK(who->area == kTaVan);
     CHECK(who->token_id == issued->token.token_id);
     CHECK(lc::find_token(*f.db, issued->token.token_id)->last_used_us == kNow + kSecondUs);
+    // Used again within the minute: not written again (each write wakes the daemon).
+    REQUIRE(lc::authenticate_token(*f.db, issued->secret, kNow + 30 * kSecondUs));
+    CHECK(lc::find_token(*f.db, issued->token.token_id)->last_used_us == kNow + kSecondUs);
+    REQUIRE(lc::authenticate_token(*f.db, issued->secret, kNow + 90 * kSecondUs));
+    CHECK(lc::find_token(*f.db, issued->token.token_id)->last_used_us == kNow + 90 * kSecondUs);
 
     auto unknown = lc::authenticate_token(*f.db, "loa_" + std::string(64, '0'), kNow);
     REQUIRE_FALSE(unknown.has_value());

@@ -6,7 +6,10 @@ using namespace loa::e2e;
 TEST_CASE("scenario 03: a node started before the controller joins it and plays", "[e2e]") {
     Scenario s;
     const std::string node = "ta-van-01";
-    s.start_node(node);  // empty data directory, nothing listening on the endpoint
+    // The device was enrolled (its key and node.conf provisioned) but the controller is down:
+    // nothing listens on the endpoint and the node's store is empty.
+    s.add_node(node);
+    s.start_node(node);
 
     std::this_thread::sleep_for(3s);
     E2E_REQUIRE(s, s.node_running(node));
@@ -15,8 +18,7 @@ TEST_CASE("scenario 03: a node started before the controller joins it and plays"
     E2E_CHECK(s, s.node_scalar(node, "SELECT count(*) FROM outbox").value_or(0) == 0);
     E2E_CHECK(s, s.node_scalar(node, "SELECT count(*) FROM slots").value_or(0) == 0);
 
-    // The operator sets the controller up, then starts it.
-    s.add_node(node);
+    // The operator books a bulletin, then starts the controller.
     const Bulletin bulletin =
         s.speech("thien-tai", "Bản tin phòng chống thiên tai. Bà con thôn Tả Van chú ý mưa lớn.");
     // The node has been retrying for a while and its reconnect interval has grown: leave room.

@@ -61,6 +61,11 @@ std::size_t prepare_encoding(wire::Envelope& envelope);
 std::size_t prepare_encoding(wire::Envelope& envelope, std::uint32_t version);
 void encode_into(const wire::Envelope& envelope, void* out);
 
+/// Stops protobuf's own logging (e.g. "invalid UTF-8" on stderr for every such frame): decode()
+/// already reports each refusal, and a peer must not be able to write to our stderr unmetered.
+/// Call once at start, before other threads run.
+void silence_protobuf_log();
+
 /// Name of the envelope's message type, e.g. "hello", for logs.
 std::string_view message_type(const wire::Envelope& envelope);
 
