@@ -330,6 +330,7 @@ class Swarm {
     void new_phase() {
         counters_ = Counters{};
         joined_ = 0;
+        hello_rtt_ms_.clear();
         for (auto& n : nodes_) {
             n->joined_us = 0;
             n->need_hello_us = 0;
@@ -395,7 +396,6 @@ class Swarm {
     }
     /// HELLO → WELCOME of the phase, in ms (from the last HELLO said).
     const std::vector<double>& hello_rtt_ms() const { return hello_rtt_ms_; }
-    void clear_rtt() { hello_rtt_ms_.clear(); }
 
   private:
     bool send(StormNode& n, wire::Envelope envelope) {
@@ -913,7 +913,6 @@ int main(int argc, char** argv) {
 
         // ---- phase 2: SIGKILL the controller and start it again at once ----
         swarm.new_phase();
-        swarm.clear_rtt();
         ::kill(controller->pid(), SIGKILL);
         controller->stop(false, 5s);  // reaps it
         const std::int64_t t2 = mono_us();
@@ -990,6 +989,7 @@ int main(int argc, char** argv) {
             j["after_storm"] = {{"seconds", after_s},
                                 {"welcomed", after_welcomed},
                                 {"need_hello", after.need_hello},
+                                {"heartbeats", after.heartbeats},
                                 {"heartbeat_acks", after.heartbeat_acks},
                                 {"controller_cpu_s", after_cpu_s},
                                 {"controller_vmhwm_kb", after_hwm_kb}};
@@ -1089,10 +1089,11 @@ int main(int argc, char** argv) {
                           storm.seconds - bound_s));
             fmt::print(
                 "\nafter the storm, {:.1f} s: {} of {} nodes in session, NEED_HELLO {}, {} "
-                "heartbeats acked; controller CPU {:.2f} s ({:.0f} % of a core), VmHWM {:.1f} "
-                "MiB\n",
-                after_s, after_welcomed, options.nodes, after.need_hello, after.heartbeat_acks,
-                after_cpu_s, 100.0 * after_cpu_s / after_s, after_hwm_kb / 1024.0);
+                "heartbeats, {} acked; controller CPU {:.2f} s ({:.0f} % of a core), VmHWM "
+                "{:.1f} MiB\n",
+                after_s, after_welcomed, options.nodes, after.need_hello, after.heartbeats,
+                after.heartbeat_acks, after_cpu_s, 100.0 * after_cpu_s / after_s,
+                after_hwm_kb / 1024.0);
             for (const auto& [name, c] : std::vector<std::pair<std::string, const LogCounts*>>{
                      {"first controller", &logs1}, {"restarted controller", &logs2}}) {
                 fmt::print(
