@@ -395,7 +395,7 @@ class World {
         controller_ = std::make_unique<Child>(
             std::vector<std::string>{options_.controller_bin, "--data", controller_data().string(),
                                      "--bind", endpoint_, "--heartbeat-ms",
-                                     std::to_string(options_.heartbeat_ms)},
+                                     std::to_string(options_.heartbeat_ms), "--http-bind", "none"},
             log, true);
         bool listening = wait_until(
             [&] {

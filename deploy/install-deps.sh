@@ -23,10 +23,15 @@ packages=(
   protobuf-compiler libprotobuf-dev
   # support libraries
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
+  # the controller's HTTP API (and loactl's client of it); daemons log to journald
+  libcpp-httplib-dev libsystemd-dev
   # scheduling: time zones (IANA tz database), integer programming
   libhowardhinnant-date-dev tzdata libglpk-dev
   # tests and fixtures
   catch2 ffmpeg sox espeak-ng
+  # the OpenAPI test (tests/controller/openapi_test.cpp): docs/openapi.json checked against the
+  # official OpenAPI 3.0 JSON Schema, and real answers against it, with Debian's python3-jsonschema
+  openapi-specification python3-jsonschema
   # the quickstart reads loactl --json output with python3
   python3
 )

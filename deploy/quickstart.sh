@@ -122,7 +122,7 @@ done
 echo
 report
 echo
-report --lang en | tail -n +4
+report --lang en | tail -n +5
 echo
 echo "== The quota engine on the Lào Cai sample plan (docs/examples/lao-cai.toml), next 7 days"
 today=$(TZ=Asia/Ho_Chi_Minh date +%F)

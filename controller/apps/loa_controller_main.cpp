@@ -6,11 +6,13 @@
 #include <malloc.h>
 #include <sys/resource.h>
 
+#include <spdlog/sinks/systemd_sink.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include "loa/controller/controller_server.hpp"
 #include "loa/controller/database.hpp"
+#include "loa/controller/http_api.hpp"
 #include "loa/controller/node_enrollment.hpp"
 #include "loa/protocol/curve_keys.hpp"
 #include "loa/protocol/envelope.hpp"
@@ -36,7 +38,19 @@ int main(int argc, char** argv) {
                    "endpoint's port + 1; 'none': no enrollment)");
     app.add_option("--heartbeat-ms", options.heartbeat_interval_ms,
                    "heartbeat interval told to nodes");
+    std::string http_bind = "127.0.0.1:5610";
+    loa::controller::ApiOptions api;
+    app.add_option("--http-bind", http_bind,
+                   "HOST:PORT of the HTTP API ('none': no API); keep it on loopback and put a "
+                   "reverse proxy or --http-tls-* in front for remote use (docs/api.md)");
+    app.add_option("--http-tls-cert", api.tls_certificate, "serve the API over HTTPS: PEM cert");
+    app.add_option("--http-tls-key", api.tls_key, "… and its PEM key");
     CLI11_PARSE(app, argc, argv);
+    // Under systemd, log to the journal with each line's priority (journalctl -p warning).
+    if (std::getenv("JOURNAL_STREAM") != nullptr) {
+        spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+            "loa-controller", std::make_shared<spdlog::sinks::systemd_sink_mt>()));
+    }
     loa::protocol::silence_protobuf_log();
     // One descriptor per connected node: thousands of nodes need more than the usual 1024.
     if (rlimit files{};
@@ -65,9 +79,33 @@ int main(int argc, char** argv) {
         spdlog::critical("{}", bound.error().message);
         return 1;
     }
+    std::unique_ptr<loa::controller::ApiServer> api_server;
+    if (http_bind != "none") {
+        const auto colon = http_bind.rfind(':');
+        api.host = http_bind.substr(0, colon);
+        try {
+            api.port = colon == std::string::npos ? -1 : std::stoi(http_bind.substr(colon + 1));
+        } catch (const std::exception&) {
+            api.port = -1;
+        }
+        if (api.port < 0 || api.port > 65535 || api.host.empty()) {
+            spdlog::critical("--http-bind {}: expected HOST:PORT, e.g. 127.0.0.1:5610", http_bind);
+            return 1;
+        }
+        api.data_dir = data;
+        api.heartbeat_interval_ms = options.heartbeat_interval_ms;
+        api_server = std::make_unique<loa::controller::ApiServer>(api, &server);
+        if (auto started = api_server->start(); !started) {
+            spdlog::critical("{}", started.error().message);
+            return 1;
+        }
+    }
     std::signal(SIGINT, [](int) { g_stop = true; });
     std::signal(SIGTERM, [](int) { g_stop = true; });
     server.run(g_stop);
+    if (api_server) {
+        api_server->stop();
+    }
     spdlog::info("controller stopped");
     return 0;
 }

@@ -50,6 +50,14 @@ CampaignCommands::CampaignCommands(CLI::App& app, const std::string& data) : dat
     airtime_->add_option("--from", from_text_, "period start (date: its local midnight)")
         ->required();
     airtime_->add_option("--to", to_text_, "period end (date: the whole day included)")->required();
+    airtime_->add_option("--by", by_text_, "rows: node, area (area-level), day, week or month")
+        ->capture_default_str();
+    airtime_->add_option("--level", level_text_,
+                         "by area: the depth areas are cut at (vn is 1) or a level name of the "
+                         "plans' areas (commune); default: one below --area");
+    airtime_->add_option("--format", format_, "table, json, csv (UTF-8, BOM) or html (A4)")
+        ->check(CLI::IsMember({"table", "json", "csv", "html"}))
+        ->capture_default_str();
     add_lang(airtime_, lang_);
 }
 
@@ -205,16 +213,35 @@ int CampaignCommands::airtime(bool json) const {
     }
     query.from_us = *from;
     query.to_us = *to;
+    query.now_us = now;
+    auto by = lc::parse_grouping(by_text_);
+    if (!by) {
+        return refused(by.error());
+    }
+    query.by = *by;
+    if (!level_text_.empty()) {
+        if (level_text_.find_first_not_of("0123456789") == std::string::npos) {
+            query.level = std::stoi(level_text_.substr(0, 4));
+        } else {
+            query.level_name = level_text_;
+        }
+    }
     auto report = lc::airtime_report(*db, query);
     if (!report) {
         return refused(report.error());
     }
-    if (json) {
-        std::cout << lc::to_json(*report).dump(2) << "\n";
+    const auto lang = language(lang_);
+    const std::string format = json ? "json" : format_;  // --json: a synonym of --format json
+    if (format == "json") {
+        std::cout << lc::to_json(*report, lang).dump(2) << "\n";
+    } else if (format == "csv") {
+        std::cout << lc::render_csv(*report, lang);
+    } else if (format == "html") {
+        std::cout << lc::render_html(*report, lang);
     } else {
-        std::cout << lc::render_table(*report, language(lang_));
+        std::cout << lc::render_table(*report, lang);
     }
-    return 0;
+    return std::cout.good() ? 0 : 1;
 }
 
 }  // namespace loa::loactl

@@ -39,6 +39,9 @@ class CampaignCommands {
     controller::ReportQuery query_;
     std::string from_text_;
     std::string to_text_;
+    std::string by_text_ = "node";
+    std::string level_text_;
+    std::string format_ = "table";
     std::string lang_ = "vi";
 };
 

@@ -1,22 +1,19 @@
-// loactl's emergency commands: play a bulletin at once on chosen nodes, cancel it, list them.
+// loactl's emergency commands: play a bulletin at once on chosen nodes, cancel it, list them and
+// show how each node answered. Each is a request to the controller's HTTP API
+// (/api/v1/emergencies, docs/api.md).
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include <SQLiteCpp/Database.h>
 #include <CLI/CLI.hpp>
-
-#include "loa/controller/people.hpp"
 
 namespace loa::loactl {
 
-class Change;
-
-/// `emergency send|cancel|list`.
+/// `emergency send|cancel|list|status`.
 class EmergencyCommands {
   public:
-    /// `data` is the controller's data directory.
+    /// `data` is the controller's data directory (where the in-process API serves from).
     EmergencyCommands(CLI::App& app, const std::string& data);
 
     /// True when one of these commands was given on the command line.
@@ -28,18 +25,12 @@ class EmergencyCommands {
 
   private:
     int send(bool json) const;
-    int cancel(bool json) const;
-    int list(bool json) const;
-    /// Whether `who` may send the emergency to the chosen nodes, with that media and campaign;
-    /// refusals are printed and logged through `change`, which is filed where it goes.
-    bool allowed_targets(SQLite::Database& db, const controller::Principal& who,
-                         Change& change) const;
 
-    const std::string& data_;
     CLI::App* emergency_ = nullptr;
     CLI::App* send_ = nullptr;
     CLI::App* cancel_ = nullptr;
     CLI::App* list_ = nullptr;
+    CLI::App* status_ = nullptr;
     std::string media_;
     std::vector<std::string> nodes_;
     std::string area_;

@@ -8,6 +8,7 @@
 
 #include "loa/controller/node_registry.hpp"
 #include "loa/controller/time_text.hpp"
+#include "loactl_api.hpp"
 #include "loactl_campaign_commands.hpp"
 #include "loactl_common.hpp"
 #include "loactl_emergency_commands.hpp"
@@ -27,6 +28,12 @@ int main(int argc, char** argv) {
     std::string data = std::getenv("LOA_DATA") ? std::getenv("LOA_DATA") : "loa-data";
     std::string token = std::getenv("LOA_TOKEN") ? std::getenv("LOA_TOKEN") : "";
     bool json = false;
+    std::string controller_url = std::getenv("LOA_CONTROLLER") ? std::getenv("LOA_CONTROLLER") : "";
+    std::string ca_file = std::getenv("LOA_CA_CERT") ? std::getenv("LOA_CA_CERT") : "";
+    app.add_option("--controller", controller_url,
+                   "the controller's API, e.g. http://127.0.0.1:5610; env LOA_CONTROLLER (without "
+                   "it, the API is served in loactl over --data)");
+    app.add_option("--ca-cert", ca_file, "CA certificate of an https controller; env LOA_CA_CERT");
     app.add_option("--data", data, "controller data directory; env LOA_DATA");
     app.add_option("--token", token,
                    "API token from loactl login; env LOA_TOKEN (better: arguments show in ps)");
@@ -41,7 +48,6 @@ int main(int argc, char** argv) {
     node_add->add_option("--area", new_node.area_path, "area path, e.g. vn/lao-cai/sa-pa/ta-van")
         ->required();
     node_add->add_option("--tz", new_node.time_zone, "IANA time zone");
-    auto* node_list = node_cmd->add_subcommand("list", "list nodes");
 
     loa::loactl::CampaignCommands campaign_commands(app, data);
     loa::loactl::UserCommands user_commands(app, data);
@@ -59,6 +65,7 @@ int main(int argc, char** argv) {
         return app.exit(e) == 0 ? 0 : 2;
     }
     loa::loactl::use_token(token);
+    loa::loactl::use_api(controller_url, data, ca_file, token);
     if (user_commands.parsed()) {
         return user_commands.run(json);
     }
@@ -88,7 +95,7 @@ int main(int argc, char** argv) {
     if (!db) {
         return 1;
     }
-    auto who = loa::loactl::signed_in(*db, node_add->parsed() ? "node.add" : "node.list");
+    auto who = loa::loactl::signed_in(*db, "node.add");
     if (!who) {
         return 1;
     }
@@ -107,29 +114,6 @@ int main(int argc, char** argv) {
                       << "\n";
         } else {
             fmt::print("node {} ({}) added in {}\n", added->node_id, added->kind, added->area_path);
-        }
-    } else if (node_list->parsed()) {
-        auto nodes = lc::list_nodes(*db);
-        if (!nodes) {
-            return loa::loactl::refused(nodes.error());
-        }
-        nlohmann::json out = nlohmann::json::array();
-        for (const auto& n : *nodes) {
-            if (!lc::may_see(*who, n.area_path)) {
-                continue;
-            }
-            std::string seen = n.last_seen_us ? lc::format_local(*n.last_seen_us) : "-";
-            out.push_back({{"node", n.node_id},
-                           {"kind", n.kind},
-                           {"area", n.area_path},
-                           {"last_seen", seen},
-                           {"agent_version", n.agent_version}});
-            if (!json) {
-                fmt::print("{:<16} {:<8} {:<32} {}\n", n.node_id, n.kind, n.area_path, seen);
-            }
-        }
-        if (json) {
-            std::cout << out.dump(2) << "\n";
         }
     }
     return 0;

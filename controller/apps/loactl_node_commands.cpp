@@ -1,4 +1,4 @@
-// loactl node status/runway/gaps and the commands to nodes.
+// loactl node list/status/runway/gaps and the commands to nodes.
 #include "loactl_node_commands.hpp"
 
 #include <chrono>
@@ -9,7 +9,9 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "loa/controller/area_scope.hpp"
 #include "loa/controller/database.hpp"
+#include "loa/controller/fleet_view.hpp"
 #include "loa/controller/node_registry.hpp"
 #include "loa/controller/node_status.hpp"
 #include "loa/controller/scope_queries.hpp"
@@ -46,6 +48,20 @@ bool NodeCommands::allowed_on_node(SQLite::Database& db, Change& change) const {
 }
 
 NodeCommands::NodeCommands(CLI::App* node, const std::string& data) : data_(data) {
+    list_ = node->add_subcommand("list",
+                                 "the nodes: online or not, last seen, agent, clock offset, "
+                                 "runway, media missing for the next 24 h, last error");
+    list_->add_flag("--offline", offline_only_,
+                    "only nodes not heard for 3 heartbeat intervals (or never, or revoked)");
+    list_->add_option("--runway-below", runway_below_,
+                      "only nodes that could run alone for less than this (24h, 90m, 2d or a "
+                      "number of hours), or never said");
+    list_->add_option("--area", area_, "only nodes at or below this area");
+    list_
+        ->add_option("--heartbeat-ms", heartbeat_ms_,
+                     "the controller's heartbeat interval (loa-controller --heartbeat-ms)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
     status_ = node->add_subcommand(
         "status", "what each node last said of itself: state, volume, storage, link, clock");
     status_->add_option("--node", node_, "only this node");
@@ -86,14 +102,14 @@ NodeCommands::NodeCommands(CLI::App* node, const std::string& data) : data_(data
     commands_->add_option("--node", node_, "only this node");
     commands_->add_flag("--pending", pending_only_, "only those not answered yet");
     for (CLI::App* cmd :
-         {status_, runway_, gaps_, volume_, amplifier_, restart_, log_, commands_}) {
+         {list_, status_, runway_, gaps_, volume_, amplifier_, restart_, log_, commands_}) {
         add_lang(cmd, lang_);
     }
 }
 
 bool NodeCommands::parsed() const {
     for (CLI::App* cmd :
-         {status_, runway_, gaps_, volume_, amplifier_, restart_, log_, commands_}) {
+         {list_, status_, runway_, gaps_, volume_, amplifier_, restart_, log_, commands_}) {
         if (cmd->parsed()) {
             return true;
         }
@@ -102,6 +118,9 @@ bool NodeCommands::parsed() const {
 }
 
 int NodeCommands::run(bool json) const {
+    if (list_->parsed()) {
+        return list(json);
+    }
     if (status_->parsed()) {
         return status(json);
     }
@@ -118,6 +137,63 @@ int NodeCommands::run(bool json) const {
         return commands(json);
     }
     return queue(json);
+}
+
+int NodeCommands::list(bool json) const {
+    const bool vi = lang_ == "vi";
+    lc::FleetFilter filter;
+    filter.offline_only = offline_only_;
+    filter.area = area_;
+    std::vector<std::string> told;  // what the filters keep, for the line above the table
+    if (offline_only_) {
+        told.push_back(
+            fmt::format(fmt::runtime(vi ? "mất liên lạc (không nghe thấy trong {:g} s)"
+                                        : "offline (not heard for {:g} s)"),
+                        static_cast<double>(lc::kOfflineAfterHeartbeats * heartbeat_ms_) / 1000.0));
+    }
+    if (!runway_below_.empty()) {
+        auto hours = lc::parse_runway_hours(runway_below_);
+        if (!hours) {
+            return refused(invalid("--runway-below: " + hours.error().message));
+        }
+        filter.runway_below_hours = *hours;
+        told.push_back(fmt::format(fmt::runtime(vi ? "tự chủ dưới {:g} giờ hoặc chưa báo cáo"
+                                                   : "with less than {:g} hours of runway or "
+                                                     "none reported"),
+                                   *hours));
+    }
+    if (!area_.empty()) {
+        if (auto why = lc::scope_problem(area_); !why.empty()) {
+            return refused(invalid(fmt::format("--area '{}': {}", area_, why)));
+        }
+        told.push_back(fmt::format(fmt::runtime(vi ? "ở {}" : "in {}"), area_));
+    }
+    auto db = open_store(data_);
+    if (!db) {
+        return 1;
+    }
+    auto who = signed_in(*db, "node.list");
+    if (!who || (!area_.empty() && !may_read(*db, *who, area_, "node.list"))) {
+        return 1;
+    }
+    const std::int64_t now = lc::now_us();
+    auto fleet = lc::fleet_view(*db, now, heartbeat_ms_, filter);
+    if (!fleet) {
+        return refused(fleet.error());
+    }
+    std::erase_if(*fleet, [&](const lc::FleetNode& n) { return !lc::may_see(*who, n.area_path); });
+    std::string heading;
+    for (const auto& part : told) {
+        heading += (heading.empty() ? "" : ", ") + part;
+    }
+    std::string empty =
+        vi ? "Chưa có nút nào (loactl node add)." : "No nodes yet (loactl node add).";
+    if (!told.empty()) {
+        empty = fmt::format(fmt::runtime(vi ? "Không có nút nào {}." : "No node {}."), heading);
+        heading = fmt::format(fmt::runtime(vi ? "Nút {}:\n\n" : "Nodes {}:\n\n"), heading);
+    }
+    return print_listing(json, lc::fleet_json(*fleet), fleet->empty(), empty,
+                         [&] { return heading + lc::render_fleet(*fleet, now, language(lang_)); });
 }
 
 int NodeCommands::status(bool json) const {

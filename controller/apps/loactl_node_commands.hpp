@@ -1,5 +1,6 @@
-// loactl's fleet commands on nodes: what each node last said of itself (status, runway, sequence
-// gaps) and the commands operators queue for nodes (volume, amplifier, restart, log).
+// loactl's fleet commands on nodes: the fleet at a glance (list), what each node last said of
+// itself (status, runway, sequence gaps) and the commands operators queue for nodes (volume,
+// amplifier, restart, log).
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <SQLiteCpp/Database.h>
 #include <CLI/CLI.hpp>
 
+#include "loa/controller/fleet_view.hpp"
 #include "loa/controller/node_commands.hpp"
 #include "loa/controller/node_status.hpp"
 
@@ -15,7 +17,7 @@ namespace loa::loactl {
 
 class Change;
 
-/// `node status|runway|gaps|volume|amplifier|restart|log|commands`, added to the `node`
+/// `node list|status|runway|gaps|volume|amplifier|restart|log|commands`, added to the `node`
 /// subcommand.
 class NodeCommands {
   public:
@@ -30,6 +32,7 @@ class NodeCommands {
     int run(bool json) const;
 
   private:
+    int list(bool json) const;
     int status(bool json) const;
     int runway(bool json) const;
     int gaps(bool json) const;
@@ -43,6 +46,7 @@ class NodeCommands {
     void print_queued(const controller::CommandRecord& command, bool json) const;
 
     const std::string& data_;
+    CLI::App* list_ = nullptr;
     CLI::App* status_ = nullptr;
     CLI::App* runway_ = nullptr;
     CLI::App* gaps_ = nullptr;
@@ -61,6 +65,10 @@ class NodeCommands {
     double wait_s_ = 0;
     std::uint64_t command_id_ = 0;
     bool pending_only_ = false;
+    bool offline_only_ = false;
+    std::string runway_below_;
+    std::string area_;
+    std::int64_t heartbeat_ms_ = controller::kDefaultHeartbeatMs;
 };
 
 }  // namespace loa::loactl

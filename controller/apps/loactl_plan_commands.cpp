@@ -1,18 +1,18 @@
-// loactl plan check/compile and calendar conversions.
+// loactl plan check/compile (local files), plan apply (through the API) and calendar conversions.
 #include "loactl_plan_commands.hpp"
 
 #include <algorithm>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "loa/controller/database.hpp"
-#include "loa/controller/plan_booking.hpp"
 #include "loa/controller/plan_compilation.hpp"
-#include "loa/controller/scope_queries.hpp"
 #include "loa/controller/time_text.hpp"
 #include "loa/schedules/lunar_calendar.hpp"
+#include "loactl_api.hpp"
 #include "loactl_common.hpp"
 
 namespace loa::loactl {
@@ -126,87 +126,37 @@ int PlanCommands::check_or_compile(bool json) const {
 }
 
 int PlanCommands::apply(bool json) const {
-    const std::int64_t now = lc::now_us();
-    sch::Date from = lc::vietnam_date(now);
+    std::ifstream in(plan_file_, std::ios::binary);
+    if (!in) {
+        return invalid(plan_file_ + ": không đọc được tệp / cannot read the file");
+    }
+    ApiCall call;
+    call.method = "POST";
+    call.path = "/api/v1/plans";
+    call.body.assign(std::istreambuf_iterator<char>(in), {});
+    call.content_type = "application/toml";
+    call.query = {{"name", plan_file_}, {"days", std::to_string(days_)}};
     if (!from_.empty()) {
-        auto given = lc::parse_date(from_);
-        if (!given) {
-            return invalid("--from: " + given.error());
-        }
-        from = *given;
+        call.query.emplace("from", from_);
     }
-    auto db = open_store(data_);
-    if (!db) {
+    if (accept_shortfall_) {
+        call.query.emplace("accept_shortfall", "true");
+    }
+    if (!json) {
+        call.query.emplace("format", "table");
+        call.query.emplace("lang", lang_);
+    }
+    auto answer = send(call);
+    if (!answer) {
         return 1;
     }
-    auto who = signed_in(*db, "plan.apply");
-    if (!who) {
-        return 1;
+    // 409: not applied, some quota cannot be met; the body is the quota report.
+    if (!answer->ok() && answer->status != 409) {
+        std::cerr << answer->error_message() << "\n";
+        return answer->status == 400 ? kExitInvalid : 1;
     }
-    Change change(*db, *who, "plan.apply", plan_file_, who->area);
-    if (!change.allowed(lc::Permission::schedule)) {
-        return 1;
-    }
-    // Every area the plan changes must lie in the person's scope; the log files it there.
-    std::vector<std::string> touched;
-    auto may_touch = [&](std::string_view area) -> lc::Result<void> {
-        touched.emplace_back(area);
-        return lc::authorize(*who, lc::Permission::schedule, area);
-    };
-    auto applied =
-        lc::apply_plan(*db, plan_file_, from, days_, now, accept_shortfall_, {}, may_touch);
-    change.set_area(lc::scope_of(touched));
-    const nlohmann::json what = {{"from", lc::date_text(from)}, {"days", days_}};
-    if (!applied) {
-        change.log_refusal(applied.error().message, what);
-        std::cerr << applied.error().message << "\n";
-        return applied.error().code == lc::Error::Code::invalid_input ? kExitInvalid : 1;
-    }
-    if (!applied->applied) {
-        change.log_refusal("some quotas cannot be met (--accept-shortfall not given)", what);
-    } else {
-        nlohmann::json detail = what;
-        detail["plan_id"] = applied->plan_id;
-        detail["slots_booked"] = applied->slots_booked;
-        detail["slots_replaced"] = applied->slots_replaced;
-        detail["feasible"] = applied->compiled.feasible;
-        change.done(detail);
-    }
-    const auto language = lang_ == "en" ? lc::Language::en : lc::Language::vi;
-    if (json) {
-        auto out = lc::quota_report_json(applied->compiled);
-        out["applied"] = applied->applied;
-        out["plan_id"] = applied->plan_id;
-        out["slots_booked"] = applied->slots_booked;
-        out["slots_replaced"] = applied->slots_replaced;
-        out["nodes_registered"] = applied->nodes_registered;
-        out["notes"] = applied->notes;
-        std::cout << out.dump(2) << "\n";
-    } else {
-        std::cout << lc::render_quota_report(applied->compiled, language) << "\n";
-        const bool vi = language == lc::Language::vi;
-        if (applied->applied) {
-            fmt::print(
-                fmt::runtime(vi ? "Đã áp dụng kế hoạch #{}: {} lượt phát được xếp, {} lượt của "
-                                  "kế hoạch trước được thu hồi, {} nút mới đăng ký.\n"
-                                : "Plan #{} applied: {} plays booked, {} plays of the "
-                                  "previous plan taken back, {} new nodes registered.\n"),
-                applied->plan_id, applied->slots_booked, applied->slots_replaced,
-                applied->nodes_registered);
-        } else {
-            std::cout << (vi ? "Kế hoạch KHÔNG được áp dụng: có chỉ tiêu không đáp ứng được "
-                               "(dùng --accept-shortfall để vẫn áp dụng).\n"
-                             : "The plan was NOT applied: some quotas cannot be met "
-                               "(--accept-shortfall applies it anyway).\n");
-        }
-        for (const auto& note : applied->notes) {
-            std::cout << note << "\n";
-        }
-    }
-    if (!applied->applied) {
-        return kExitUnmet;
-    }
-    return applied->compiled.feasible ? 0 : kExitUnmet;
+    std::cout << answer->body;
+    return answer->status == 409 || answer->headers["X-Loa-Feasible"] != "true" ? kExitUnmet : 0;
 }
 
 int PlanCommands::lunar_to_solar(bool json) const {

@@ -1,4 +1,5 @@
-// loactl media tts/slide: speech from text imported as a bulletin; text rendered for LED boards.
+// loactl media tts/slide: speech from text, spoken and imported by the controller (or spoken here
+// with --command, then uploaded); text rendered for LED boards into a local file.
 #include "loactl_text_media_commands.hpp"
 
 #include <unistd.h>
@@ -6,17 +7,17 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "loa/controller/database.hpp"
 #include "loa/controller/media_library.hpp"
-#include "loa/controller/time_text.hpp"
 #include "loa/media/speech_synthesis.hpp"
 #include "loa/media/text_slide.hpp"
-#include "loactl_common.hpp"
+#include "loactl_api.hpp"
 #include "loactl_media_output.hpp"
 
 namespace loa::loactl {
@@ -25,8 +26,6 @@ namespace lc = loa::controller;
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr std::size_t kTitleChars = 60;  // a title made from the text keeps this many characters
 
 int refused(const std::string& message) {
     std::cerr << "loactl: " << message << "\n";
@@ -41,35 +40,17 @@ bool parse_size(const std::string& text, int& width, int& height) {
            (x == 'x' || x == 'X');
 }
 
-/// The text's first words as a title: at most kTitleChars characters, cut at a space, "…" added.
-std::string title_from(const std::string& text) {
-    std::string flat;
-    for (char c : text) {
-        flat += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
-    }
-    flat.erase(0, flat.find_first_not_of(' '));
-    std::size_t chars = 0;
-    std::size_t i = 0;
-    for (; i < flat.size() && chars < kTitleChars; ++i) {
-        chars += (static_cast<unsigned char>(flat[i]) & 0xC0) != 0x80;
-    }
-    while (i < flat.size() && (static_cast<unsigned char>(flat[i]) & 0xC0) == 0x80) {
-        ++i;  // finish the character
-    }
-    if (i >= flat.size()) {
-        return flat;
-    }
-    std::size_t space = flat.rfind(' ', i);
-    return flat.substr(0, space != std::string::npos && space > 0 ? space : i) + "…";
-}
-
-/// A scratch directory under the data directory, removed with what it holds.
+/// A scratch directory of this process under the system's temporary directory, removed with
+/// what it holds.
 class ScratchDir {
   public:
-    explicit ScratchDir(const fs::path& data) {
+    ScratchDir() {
         auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-        path_ = data / "tmp" / fmt::format("tts-{}-{}", ::getpid(), stamp);
-        fs::create_directories(path_, error_);
+        path_ =
+            fs::temp_directory_path(error_) / fmt::format("loactl-tts-{}-{}", ::getpid(), stamp);
+        if (!error_) {
+            fs::create_directories(path_, error_);
+        }
     }
     ~ScratchDir() {
         std::error_code ec;
@@ -87,7 +68,7 @@ class ScratchDir {
 
 }  // namespace
 
-TextMediaCommands::TextMediaCommands(CLI::App* media, const std::string& data) : data_(data) {
+TextMediaCommands::TextMediaCommands(CLI::App* media, const std::string& /*data*/) {
     const media::SlideOptions defaults;
     font_ = defaults.font_family;
     margin_ = defaults.margin;
@@ -101,9 +82,10 @@ TextMediaCommands::TextMediaCommands(CLI::App* media, const std::string& data) :
     tts_->add_option("--command", command_,
                      "speech command without a shell; {lang}, {out} (WAV written; else stdout), "
                      "{text} (else stdin), e.g. \"espeak-ng -v {lang} -s 150 -w {out}\"");
-    tts_->add_option("--timeout", timeout_s_, "seconds before the speech command is killed")
-        ->check(CLI::PositiveNumber)
-        ->capture_default_str();
+    timeout_ =
+        tts_->add_option("--timeout", timeout_s_, "seconds before the speech command is killed")
+            ->check(CLI::PositiveNumber)
+            ->capture_default_str();
 
     auto size_check = CLI::Validator(
         [](std::string& text) {
@@ -150,52 +132,56 @@ int TextMediaCommands::run(bool json) const {
 }
 
 int TextMediaCommands::tts(bool json) const {
+    if (!command_.empty()) {
+        return tts_here(json);
+    }
+    nlohmann::json body = {{"text", text_}, {"lang", lang_}};
+    if (!title_.empty()) {
+        body["title"] = title_;
+    }
+    if (timeout_->count() > 0) {
+        body["timeout_seconds"] = timeout_s_;
+    }
+    ApiCall call;
+    call.method = "POST";
+    call.path = "/api/v1/media/speech";
+    // --lang is the voice's; what the controller prints is the same in both languages.
+    return loactl::run(with_json(call, body), json, "vi");
+}
+
+int TextMediaCommands::tts_here(bool json) const {
     media::SpeechOptions options;
     options.lang = lang_;
     options.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s_ * 1000));
-    if (!command_.empty()) {
-        auto argv = media::split_command_line(command_);
-        if (!argv) {
-            return refused(argv.error().message);
-        }
-        options.command = *argv;
+    auto argv = media::split_command_line(command_);
+    if (!argv) {
+        return refused(argv.error().message);
     }
-    auto db = open_store(data_);
-    if (!db) {
-        return 1;
-    }
-    auto who = signed_in(*db, "media.import");
-    if (!who) {
-        return 1;
-    }
-    Change change(*db, *who, "media.import", "tts", who->area);
-    if (!change.allowed(lc::Permission::import_media)) {
-        return 1;
-    }
-    ScratchDir scratch(data_);
+    options.command = *argv;
+    ScratchDir scratch;
     if (scratch.error()) {
-        return change.refused({lc::Error::Code::storage,
-                               fmt::format("cannot make a scratch directory {}: {}",
-                                           scratch.path().string(), scratch.error().message())});
+        return refused(fmt::format("cannot make a scratch directory {}: {}",
+                                   scratch.path().string(), scratch.error().message()));
     }
-    const fs::path wav = scratch.path() / fmt::format("tts-{}.wav", lang_);
+    const std::string name = fmt::format("tts-{}.wav", lang_);
+    const fs::path wav = scratch.path() / "speech.wav";
     if (auto spoken = media::synthesize_speech(text_, options, wav); !spoken) {
-        return change.refused({lc::Error::Code::media, spoken.error().message});
+        return refused(spoken.error().message);
     }
-    media::ContentStore store(fs::path(data_) / "media");
-    lc::ImportOptions import_options;
-    import_options.area = who->area;  // the media belongs to the importer's scope
-    auto imported = lc::import_media(*db, store, wav, title_.empty() ? title_from(text_) : title_,
-                                     lc::now_us(), import_options);
-    if (!imported) {
-        return change.refused(imported.error());
+    std::ifstream in(wav, std::ios::binary);
+    ApiCall call;
+    call.method = "POST";
+    call.path = "/api/v1/media";
+    call.body.assign(std::istreambuf_iterator<char>(in), {});
+    call.content_type = "audio/wav";
+    call.query = {{"name", name},
+                  {"use", "speaker"},
+                  {"title", title_.empty() ? lc::title_from_text(text_) : title_}};
+    if (!json) {
+        call.query.emplace("format", "table");
+        call.query.emplace("lang", "vi");
     }
-    change.set_target(imported->media.media_hash);
-    change.done({{"text", text_},
-                 {"title", imported->media.title},
-                 {"already_present", imported->already_present}});
-    print_imported(*imported, json);
-    return 0;
+    return print_answer(send_upload(std::move(call), name));
 }
 
 int TextMediaCommands::slide(bool json) const {
@@ -211,7 +197,7 @@ int TextMediaCommands::slide(bool json) const {
     if (!rendered) {
         return refused(rendered.error().message);
     }
-    const std::string title = title_.empty() ? title_from(text_) : title_;
+    const std::string title = title_.empty() ? lc::title_from_text(text_) : title_;
     if (json) {
         std::cout << nlohmann::json{{"path", out_},
                                     {"width", rendered->width},

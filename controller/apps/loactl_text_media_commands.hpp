@@ -1,4 +1,5 @@
-// loactl's text media commands: text bulletins spoken and imported, text slides for LED boards.
+// loactl's text media commands: text bulletins spoken and imported (by the controller, through
+// its HTTP API), text slides for LED boards (rendered here: they touch no controller).
 #pragma once
 
 #include <string>
@@ -10,7 +11,7 @@ namespace loa::loactl {
 /// `media tts` and `media slide`, added to the `media` subcommand (MediaCommands::media()).
 class TextMediaCommands {
   public:
-    /// `data` is the controller's data directory (database, media store, scratch files).
+    /// `data` is the controller's data directory (where the in-process API serves from).
     TextMediaCommands(CLI::App* media, const std::string& data);
 
     /// True when `media tts` or `media slide` was given on the command line.
@@ -21,9 +22,11 @@ class TextMediaCommands {
 
   private:
     int tts(bool json) const;
+    /// `media tts --command`: the speech command runs here, as the operator, and its WAV is
+    /// uploaded; the controller runs no command a request names.
+    int tts_here(bool json) const;
     int slide(bool json) const;
 
-    const std::string& data_;
     CLI::App* tts_ = nullptr;
     CLI::App* slide_ = nullptr;
     std::string text_;
@@ -32,6 +35,7 @@ class TextMediaCommands {
     std::string lang_ = "vi";
     std::string command_;
     double timeout_s_ = 120;
+    CLI::Option* timeout_ = nullptr;
     // slide
     std::string size_;
     std::string out_;

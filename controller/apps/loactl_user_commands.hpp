@@ -11,14 +11,14 @@ namespace loa::loactl {
 /// `login`, `user add|list|disable`, `token issue|list|revoke` and `log list`.
 class UserCommands {
   public:
-    /// `data` is the controller's data directory.
+    /// `data`, the controller's data directory, reaches the API through use_api().
     UserCommands(CLI::App& app, const std::string& data);
 
     /// True when one of these commands was given on the command line.
     bool parsed() const;
 
-    /// Runs the given command. Exit codes: 0 done, 1 refused (the message says what, where,
-    /// why; nothing was changed).
+    /// Runs the given command as a request to the API. Exit codes: 0 done, 1 refused or the
+    /// controller unreachable (the message says what, where, why; nothing was changed).
     int run(bool json) const;
 
   private:
@@ -31,7 +31,6 @@ class UserCommands {
     int revoke_token(bool json) const;
     int list_log(bool json) const;
 
-    const std::string& data_;
     CLI::App* login_ = nullptr;
     CLI::App* user_add_ = nullptr;
     CLI::App* user_list_ = nullptr;

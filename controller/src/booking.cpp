@@ -41,10 +41,11 @@ std::vector<StoredCampaign> load_campaigns(SQLite::Database& db,
                                            const std::vector<std::string>& ids,
                                            std::int64_t earliest) {
     std::vector<StoredCampaign> out;
-    SQLite::Statement all(db,
-                          "SELECT campaign_id, name, owner, window_start_us, window_end_us "
-                          "FROM campaigns WHERE window_end_us > ? AND plan_id IS NULL "
-                          "ORDER BY booked_us, campaign_id");
+    SQLite::Statement all(
+        db,
+        "SELECT campaign_id, name, owner, window_start_us, window_end_us "
+        "FROM campaigns WHERE window_end_us > ? AND plan_id IS NULL AND paused_us IS NULL "
+        "ORDER BY booked_us, campaign_id");
     SQLite::Statement items(
         db,
         "SELECT m.media_hash, m.duration_us, m.title, m.kind FROM campaign_items i "
@@ -162,10 +163,13 @@ std::vector<sch::Area> areas_for(const std::set<std::string>& paths) {
 SlotWriter::SlotWriter(SQLite::Database& db)
     : insert_(db,
               "INSERT OR IGNORE INTO slots (node_id, slot_id, campaign_id, item_id, media_hash, "
-              "title, start_us, duration_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)") {}
+              "title, start_us, duration_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+      days_(db) {}
 
 std::size_t SlotWriter::book(const std::string& node_id, const sch::Play& play,
                              const std::string& title) {
+    // The slots trigger counts the play in this row (docs/audit.md).
+    days_.ensure(node_id, play.campaign, play.start_us);
     insert_.bind(1, node_id);
     insert_.bind(2, play.slot_id);
     insert_.bind(3, play.campaign);

@@ -8,6 +8,7 @@
 
 #include <SQLiteCpp/Statement.h>
 
+#include "airtime_rollup.hpp"
 #include "loa/controller/campaign_book.hpp"
 #include "loa/schedules/plan_compiler.hpp"
 
@@ -16,7 +17,8 @@ namespace loa::controller::detail {
 /// How long a still image stays on a panel board when a campaign or an emergency shows it.
 inline constexpr std::int64_t kSlideUs = 10'000'000;
 
-/// Writes planned plays into the `slots` table; a play already there is left as it is.
+/// Writes planned plays into the `slots` table; a play already there (or confirmed already) is
+/// left as it is. Each play counts as planned in the airtime rollup, in the node's local day.
 class SlotWriter {
   public:
     explicit SlotWriter(SQLite::Database& db);
@@ -26,6 +28,7 @@ class SlotWriter {
 
   private:
     SQLite::Statement insert_;
+    RollupDays days_;
 };
 
 /// Books the plays of `campaign_ids` (all active campaigns if empty) on `node_ids`, around the

@@ -8,10 +8,13 @@
 #include <string_view>
 #include <utility>
 
+#include <SQLiteCpp/Savepoint.h>
 #include <SQLiteCpp/Statement.h>
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
+#include "airtime_rollup.hpp"
+#include "loa/controller/airtime_report.hpp"
 #include "loa/controller/database.hpp"
 
 namespace loa::controller {
@@ -108,12 +111,8 @@ std::string confirmation_problem(const wire::Confirmation& c) {
     return {};
 }
 
-}  // namespace
-
-Result<std::vector<std::uint64_t>> ingest_confirmations(SQLite::Database& db,
-                                                        const std::string& node_id,
-                                                        const wire::PlaybackReport& report,
-                                                        std::int64_t now) {
+/// A report whose sequence numbers cannot be acked is refused whole.
+Result<void> check_numbers(const std::string& node_id, const wire::PlaybackReport& report) {
     for (const auto& c : report.confirmations()) {
         if (c.seq() == 0 || c.seq() > kMaxSeq) {
             return fail(Error::Code::invalid_input,
@@ -122,19 +121,26 @@ Result<std::vector<std::uint64_t>> ingest_confirmations(SQLite::Database& db,
                                     node_id, c.slot_id(), c.seq()));
         }
     }
-    return in_transaction(db, [&]() -> Result<std::vector<std::uint64_t>> {
+    return {};
+}
+
+/// Stores one report inside the caller's transaction; throws SQLite::Exception.
+Result<std::vector<std::uint64_t>> store_report(SQLite::Database& db, const std::string& node_id,
+                                                const wire::PlaybackReport& report,
+                                                std::int64_t now) {
+    {
         SQLite::Statement area(db, "SELECT area_path FROM nodes WHERE node_id = ?");
         area.bind(1, node_id);
         if (!area.executeStep()) {
             return fail(Error::Code::not_found, fmt::format("no node '{}'", node_id));
         }
-        std::string area_path = area.getColumn(0).getString();
+        const std::string node_area = area.getColumn(0).getString();
         SQLite::Statement known(db,
                                 "SELECT 1 FROM confirmations WHERE node_id = ? AND seq = ? "
                                 "UNION ALL SELECT 1 FROM refused_confirmations "
                                 "WHERE node_id = ? AND seq = ?");
-        // OR IGNORE: the slot may have been confirmed already under another number (checked
-        // below); a number already stored is skipped before.
+        // OR IGNORE: the number may be stored already (re-sent because the ack was lost), or
+        // the slot confirmed under another number; the two are told apart below.
         SQLite::Statement insert(
             db,
             "INSERT OR IGNORE INTO confirmations (node_id, seq, slot_id, campaign_id, item_id, "
@@ -150,7 +156,34 @@ Result<std::vector<std::uint64_t>> ingest_confirmations(SQLite::Database& db,
         // An emergency play counts for the campaign its emergency names, whatever the node says.
         SQLite::Statement emergency_campaign(
             db, "SELECT coalesce(campaign_id, '') FROM emergencies WHERE emergency_id = ?");
+        // A confirmation of a booked play keeps what was booked: campaign and planned start.
+        SQLite::Statement slot(db,
+                               "SELECT campaign_id, start_us, duration_us FROM slots "
+                               "WHERE node_id = ? AND slot_id = ?");
+        detail::RollupDeltas rollup(db, node_id);
+        std::int64_t new_numbers = 0;
+        std::uint64_t highest = 0;
+        std::int64_t reported_through = 0;
+        // Whether a number is stored already, as a confirmation or kept apart: asked only on the
+        // rare paths, as a valid new confirmation proves itself new by being inserted.
+        auto is_known = [&](std::uint64_t seq) {
+            known.bind(1, node_id);
+            known.bind(2, static_cast<int64_t>(seq));
+            known.bind(3, node_id);
+            known.bind(4, static_cast<int64_t>(seq));
+            const bool found = known.executeStep();
+            known.reset();
+            return found;
+        };
+        auto counted = [&](std::uint64_t seq) {
+            ++new_numbers;
+            highest = std::max(highest, seq);
+        };
         auto keep_apart = [&](const wire::Confirmation& c, const std::string& why) {
+            if (is_known(c.seq())) {
+                return;  // re-sent because the ack was lost
+            }
+            counted(c.seq());
             spdlog::warn("node '{}', confirmation {} (slot '{}') refused: {}", node_id, c.seq(),
                          c.slot_id(), why);
             std::string bytes = c.SerializeAsString();
@@ -165,27 +198,33 @@ Result<std::vector<std::uint64_t>> ingest_confirmations(SQLite::Database& db,
         std::vector<std::uint64_t> acked;
         for (const auto& c : report.confirmations()) {
             acked.push_back(c.seq());
-            known.bind(1, node_id);
-            known.bind(2, static_cast<int64_t>(c.seq()));
-            known.bind(3, node_id);
-            known.bind(4, static_cast<int64_t>(c.seq()));
-            const bool already = known.executeStep();
-            known.reset();
-            if (already) {
-                continue;  // re-sent because the ack was lost
-            }
             if (auto why = confirmation_problem(c); !why.empty()) {
                 keep_apart(c, why);
                 continue;
             }
             std::string campaign_id = c.campaign_id();
+            std::int64_t planned_start = c.planned_start_us();
+            std::optional<std::int64_t> booked_us;  // the booked play's duration
             if (!c.emergency_id().empty()) {
                 emergency_campaign.bind(1, c.emergency_id());
                 if (emergency_campaign.executeStep()) {
                     campaign_id = emergency_campaign.getColumn(0).getString();
                 }
                 emergency_campaign.reset();
+            } else {
+                slot.bind(1, node_id);
+                slot.bind(2, c.slot_id());
+                if (slot.executeStep()) {
+                    campaign_id = slot.getColumn(0).getString();
+                    planned_start = slot.getColumn(1).getInt64();
+                    booked_us = slot.getColumn(2).getInt64();
+                }
+                slot.reset();
             }
+            const bool aired = c.outcome() == wire::PLAYED || c.outcome() == wire::INTERRUPTED;
+            // The rollup row of the play's day files it under the area the node had then.
+            const std::string& area_path =
+                booked_us || aired ? rollup.area_for(campaign_id, planned_start) : node_area;
             insert.bind(1, node_id);
             insert.bind(2, static_cast<int64_t>(c.seq()));
             insert.bind(3, c.slot_id());
@@ -193,7 +232,7 @@ Result<std::vector<std::uint64_t>> ingest_confirmations(SQLite::Database& db,
             insert.bind(5, c.item_id());
             insert.bind(6, c.media_hash());
             insert.bind(7, area_path);
-            insert.bind(8, static_cast<int64_t>(c.planned_start_us()));
+            insert.bind(8, static_cast<int64_t>(planned_start));
             insert.bind(9, static_cast<int64_t>(c.actual_start_us()));
             insert.bind(10, static_cast<int64_t>(c.actual_end_us()));
             insert.bind(11, outcome_name(c.outcome()));
@@ -214,18 +253,90 @@ Result<std::vector<std::uint64_t>> ingest_confirmations(SQLite::Database& db,
             insert.clearBindings();
             insert.reset();
             if (stored == 0) {
-                // The slot was confirmed under another number: kept apart, so that this number
-                // is accounted for and the play counts once.
+                // Re-sent because the ack was lost (this number holds the slot already), or the
+                // slot was confirmed under another number: kept apart, so that this number is
+                // accounted for and the play counts once.
                 same_slot.bind(1, node_id);
                 same_slot.bind(2, c.slot_id());
                 const std::int64_t first =
                     same_slot.executeStep() ? same_slot.getColumn(0).getInt64() : 0;
                 same_slot.reset();
-                keep_apart(c, fmt::format("slot '{}' was already confirmed as number {}",
-                                          c.slot_id(), first));
+                if (first != static_cast<std::int64_t>(c.seq())) {
+                    keep_apart(c, fmt::format("slot '{}' was already confirmed as number {}",
+                                              c.slot_id(), first));
+                }
+                continue;
+            }
+            counted(c.seq());
+            const std::int64_t aired_us = aired ? c.actual_end_us() - c.actual_start_us() : 0;
+            const bool silent =
+                aired && c.has_levels() && c.levels().peak_dbfs() < kSilenceThresholdDbfs;
+            if (booked_us) {
+                rollup.add_booked(campaign_id, planned_start,
+                                  detail::bucket_of(outcome_name(c.outcome()), c.reason()),
+                                  *booked_us, aired_us, silent);
+            } else if (aired) {
+                rollup.add_unplanned(campaign_id, planned_start, aired_us, silent);
+            }
+            if (c.emergency_id().empty()) {
+                reported_through = std::max(reported_through, planned_start);
             }
         }
+        rollup.write();
+        if (new_numbers > 0) {
+            SQLite::Statement marks(
+                db,
+                "INSERT INTO confirmation_marks (node_id, received, highest_seq, "
+                "reported_through_us) VALUES (?, ?, ?, ?) ON CONFLICT (node_id) DO UPDATE SET "
+                "received = received + excluded.received, highest_seq = max(highest_seq, "
+                "excluded.highest_seq), reported_through_us = max(reported_through_us, "
+                "excluded.reported_through_us)");
+            marks.bind(1, node_id);
+            marks.bind(2, static_cast<int64_t>(new_numbers));
+            marks.bind(3, static_cast<int64_t>(highest));
+            marks.bind(4, static_cast<int64_t>(reported_through));
+            marks.exec();
+        }
         return acked;
+    }
+}
+
+}  // namespace
+
+Result<std::vector<std::uint64_t>> ingest_confirmations(SQLite::Database& db,
+                                                        const std::string& node_id,
+                                                        const wire::PlaybackReport& report,
+                                                        std::int64_t now) {
+    if (auto ok = check_numbers(node_id, report); !ok) {
+        return std::unexpected(ok.error());
+    }
+    return in_transaction(db, [&]() -> Result<std::vector<std::uint64_t>> {
+        return store_report(db, node_id, report, now);
+    });
+}
+
+Result<std::vector<Result<std::vector<std::uint64_t>>>> ingest_reports(
+    SQLite::Database& db, const std::vector<NodeReport>& reports, std::int64_t now) {
+    using Acked = Result<std::vector<std::uint64_t>>;
+    return in_transaction(db, [&]() -> Result<std::vector<Acked>> {
+        std::vector<Acked> out;
+        out.reserve(reports.size());
+        for (const auto& r : reports) {
+            if (auto ok = check_numbers(r.node_id, *r.report); !ok) {
+                out.emplace_back(std::unexpected(ok.error()));
+                continue;
+            }
+            // A report refused leaves no trace; the others still commit.
+            SQLite::Savepoint one(db, "report");
+            auto acked = store_report(db, r.node_id, *r.report, now);
+            if (acked) {
+                one.release();
+            } else {
+                one.rollback();
+            }
+            out.push_back(std::move(acked));
+        }
+        return out;
     });
 }
 

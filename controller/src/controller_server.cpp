@@ -112,7 +112,9 @@ void ControllerServer::poll_once(int timeout_ms) {
         }
         handle_zap_request();
     }
-    // Drain what is waiting, a bounded batch so periodic work is never starved.
+    // Drain what is waiting, a bounded batch so periodic work is never starved. Reports are
+    // stored together after the drain: one commit for all of them.
+    draining_ = true;
     for (zmq::socket_t* socket : {&router_, &enroll_}) {
         const bool ready = items[socket == &router_ ? 1 : 2].revents & ZMQ_POLLIN;
         for (int i = 0; i < 1000 && ready; ++i) {
@@ -149,10 +151,13 @@ void ControllerServer::poll_once(int timeout_ms) {
                          received_us);
         }
     }
+    draining_ = false;
+    flush_reports();
     if (now_us() >= next_periodic_us_) {
         next_periodic_us_ = now_us() + kPeriodicUs;
         push_due_updates();
     }
+    session_stats_.connected_nodes = peers_.size();
 }
 
 void ControllerServer::handle_frame(const std::string& routing_id, const std::string& node_id,

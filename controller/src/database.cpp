@@ -6,6 +6,8 @@
 
 #include <SQLiteCpp/Statement.h>
 
+#include "airtime_rollup.hpp"
+
 namespace loa::controller {
 
 namespace {
@@ -315,6 +317,167 @@ constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
         note TEXT NOT NULL
     );
     )sql",
+    // 8: the airtime audit (issue 7, docs/audit.md). A rollup per campaign × node × local day
+    // of the node, kept up to date in the transactions that book, take back and confirm plays,
+    // so that a report reads days, not plays. Rows keep the area and the campaign name they
+    // had when made: later edits never rewrite the past. Confirmations are append-only; a
+    // booked play that has been confirmed can be neither taken back nor booked again.
+    R"sql(
+    CREATE TABLE airtime_rollup (
+        campaign_id TEXT NOT NULL,
+        area_path TEXT NOT NULL,        -- the node's area when the row was made
+        day_start_us INTEGER NOT NULL,  -- the node's local day as UTC [start, end)
+        node_id TEXT NOT NULL,
+        day_end_us INTEGER NOT NULL,
+        local_day TEXT NOT NULL,        -- YYYY-MM-DD in the node's time zone
+        campaign_name TEXT NOT NULL,    -- the campaign's name when the row was made
+        planned_plays INTEGER NOT NULL DEFAULT 0,
+        planned_us INTEGER NOT NULL DEFAULT 0,
+        planned_end_us INTEGER NOT NULL DEFAULT 0,  -- the latest end of a play booked that day
+        -- Confirmed plays of booked slots by bucket, with their planned microseconds.
+        played INTEGER NOT NULL DEFAULT 0,
+        played_us INTEGER NOT NULL DEFAULT 0,
+        interrupted INTEGER NOT NULL DEFAULT 0,
+        interrupted_us INTEGER NOT NULL DEFAULT 0,
+        late INTEGER NOT NULL DEFAULT 0,
+        late_us INTEGER NOT NULL DEFAULT 0,
+        media_missing INTEGER NOT NULL DEFAULT 0,
+        media_missing_us INTEGER NOT NULL DEFAULT 0,
+        node_offline INTEGER NOT NULL DEFAULT 0,
+        node_offline_us INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        failed_us INTEGER NOT NULL DEFAULT 0,
+        aired_us INTEGER NOT NULL DEFAULT 0,  -- what booked plays aired (played, interrupted)
+        -- Plays that aired without a booked slot: emergencies sent for the campaign.
+        unplanned_plays INTEGER NOT NULL DEFAULT 0,
+        unplanned_us INTEGER NOT NULL DEFAULT 0,
+        silent INTEGER NOT NULL DEFAULT 0,  -- aired plays whose peak stayed below -50 dBFS
+        PRIMARY KEY (campaign_id, area_path, day_start_us, node_id)
+    ) WITHOUT ROWID;
+    CREATE UNIQUE INDEX airtime_rollup_by_node ON airtime_rollup (campaign_id, node_id,
+                                                                  day_start_us);
+    -- Per node: how far its confirmations have come, to tell plays that will still be reported
+    -- from plays whose confirmation will not come.
+    CREATE TABLE confirmation_marks (
+        node_id TEXT PRIMARY KEY,
+        received INTEGER NOT NULL,     -- sequence numbers received, stored or refused
+        highest_seq INTEGER NOT NULL,
+        reported_through_us INTEGER NOT NULL  -- latest planned start of a booked play confirmed
+    );
+    CREATE INDEX confirmations_silent ON confirmations (campaign_id, planned_start_us)
+        WHERE peak_dbfs < -50.0;
+
+    -- The day of a booked play is the node's local day. Booking code makes the row first, with
+    -- the node's time zone; a play written straight into the table gets a UTC+7 day.
+    CREATE TRIGGER slots_confirmed_not_rebooked BEFORE INSERT ON slots
+    WHEN EXISTS (SELECT 1 FROM confirmations WHERE node_id = NEW.node_id AND slot_id = NEW.slot_id)
+    BEGIN SELECT RAISE(IGNORE); END;
+    CREATE TRIGGER slots_rollup_booked AFTER INSERT ON slots BEGIN
+        INSERT OR IGNORE INTO airtime_rollup (campaign_id, area_path, day_start_us, node_id,
+            day_end_us, local_day, campaign_name)
+        SELECT NEW.campaign_id, coalesce((SELECT area_path FROM nodes
+                                          WHERE node_id = NEW.node_id), ''),
+            d, NEW.node_id, d + 86400000000, date((d + 25200000000) / 1000000, 'unixepoch'),
+            coalesce((SELECT name FROM campaigns WHERE campaign_id = NEW.campaign_id),
+                     NEW.campaign_id)
+        FROM (SELECT (NEW.start_us + 25200000000) / 86400000000 * 86400000000 - 25200000000 AS d)
+        WHERE NOT EXISTS (SELECT 1 FROM airtime_rollup WHERE campaign_id = NEW.campaign_id
+            AND node_id = NEW.node_id AND day_start_us <= NEW.start_us
+            AND day_start_us > NEW.start_us - 90000000000 AND day_end_us > NEW.start_us);
+        UPDATE airtime_rollup SET planned_plays = planned_plays + 1,
+            planned_us = planned_us + NEW.duration_us,
+            planned_end_us = max(planned_end_us, NEW.start_us + NEW.duration_us)
+        WHERE campaign_id = NEW.campaign_id AND node_id = NEW.node_id AND day_start_us = (
+            SELECT max(day_start_us) FROM airtime_rollup WHERE campaign_id = NEW.campaign_id
+            AND node_id = NEW.node_id AND day_start_us <= NEW.start_us
+            AND day_start_us > NEW.start_us - 90000000000 AND day_end_us > NEW.start_us);
+    END;
+    CREATE TRIGGER slots_confirmed_kept BEFORE DELETE ON slots
+    WHEN EXISTS (SELECT 1 FROM confirmations WHERE node_id = OLD.node_id AND slot_id = OLD.slot_id)
+    BEGIN SELECT RAISE(IGNORE); END;
+    CREATE TRIGGER slots_rollup_taken_back AFTER DELETE ON slots BEGIN
+        UPDATE airtime_rollup SET planned_plays = planned_plays - 1,
+            planned_us = planned_us - OLD.duration_us
+        WHERE campaign_id = OLD.campaign_id AND node_id = OLD.node_id AND day_start_us = (
+            SELECT max(day_start_us) FROM airtime_rollup WHERE campaign_id = OLD.campaign_id
+            AND node_id = OLD.node_id AND day_start_us <= OLD.start_us
+            AND day_start_us > OLD.start_us - 90000000000 AND day_end_us > OLD.start_us);
+    END;
+    CREATE TRIGGER slots_not_moved BEFORE UPDATE OF node_id, slot_id, campaign_id, start_us,
+        duration_us ON slots
+    BEGIN SELECT RAISE(ABORT, 'a booked play is taken back and booked anew, never moved'); END;
+    CREATE TRIGGER confirmations_no_update BEFORE UPDATE ON confirmations
+    BEGIN SELECT RAISE(ABORT, 'confirmations are append-only'); END;
+    CREATE TRIGGER confirmations_no_delete BEFORE DELETE ON confirmations
+    BEGIN SELECT RAISE(ABORT, 'confirmations are append-only'); END;
+
+    -- What is there already: booked plays, their confirmations, and plays without a slot.
+    INSERT INTO airtime_rollup (campaign_id, area_path, day_start_us, node_id, day_end_us,
+        local_day, campaign_name, planned_plays, planned_us, planned_end_us)
+    SELECT s.campaign_id, n.area_path, loa_day_start(s.start_us, n.time_zone) AS d, s.node_id,
+        loa_day_end(min(s.start_us), n.time_zone), loa_local_day(min(s.start_us), n.time_zone),
+        coalesce(c.name, s.campaign_id), count(*), sum(s.duration_us),
+        max(s.start_us + s.duration_us)
+    FROM slots s JOIN nodes n USING (node_id) LEFT JOIN campaigns c USING (campaign_id)
+    GROUP BY s.campaign_id, s.node_id, d;
+    UPDATE airtime_rollup AS r SET played = r.played + x.played,
+        played_us = r.played_us + x.played_us, interrupted = r.interrupted + x.interrupted,
+        interrupted_us = r.interrupted_us + x.interrupted_us, late = r.late + x.late,
+        late_us = r.late_us + x.late_us, media_missing = r.media_missing + x.media_missing,
+        media_missing_us = r.media_missing_us + x.media_missing_us,
+        node_offline = r.node_offline + x.node_offline,
+        node_offline_us = r.node_offline_us + x.node_offline_us, failed = r.failed + x.failed,
+        failed_us = r.failed_us + x.failed_us, aired_us = r.aired_us + x.aired_us,
+        silent = r.silent + x.silent
+    FROM (SELECT s.campaign_id, s.node_id, loa_day_start(s.start_us, n.time_zone) AS d,
+            sum(b = 'played') AS played, sum(iif(b = 'played', s.duration_us, 0)) AS played_us,
+            sum(b = 'interrupted') AS interrupted,
+            sum(iif(b = 'interrupted', s.duration_us, 0)) AS interrupted_us,
+            sum(b = 'late') AS late, sum(iif(b = 'late', s.duration_us, 0)) AS late_us,
+            sum(b = 'media_missing') AS media_missing,
+            sum(iif(b = 'media_missing', s.duration_us, 0)) AS media_missing_us,
+            sum(b = 'node_offline') AS node_offline,
+            sum(iif(b = 'node_offline', s.duration_us, 0)) AS node_offline_us,
+            sum(b = 'failed') AS failed, sum(iif(b = 'failed', s.duration_us, 0)) AS failed_us,
+            sum(iif(b IN ('played', 'interrupted'), k.actual_end_us - k.actual_start_us, 0))
+                AS aired_us,
+            sum(b IN ('played', 'interrupted') AND coalesce(k.peak_dbfs < -50.0, 0)) AS silent
+          FROM (SELECT *, loa_bucket(outcome, reason) AS b FROM confirmations
+                WHERE emergency_id = '') k
+          JOIN slots s ON s.node_id = k.node_id AND s.slot_id = k.slot_id
+          JOIN nodes n ON n.node_id = s.node_id
+          GROUP BY s.campaign_id, s.node_id, d) AS x
+    WHERE r.campaign_id = x.campaign_id AND r.node_id = x.node_id AND r.day_start_us = x.d;
+    INSERT INTO airtime_rollup (campaign_id, area_path, day_start_us, node_id, day_end_us,
+        local_day, campaign_name, unplanned_plays, unplanned_us, silent)
+    SELECT k.campaign_id, coalesce(n.area_path, min(k.area_path)),
+        loa_day_start(k.planned_start_us, coalesce(n.time_zone, 'Asia/Ho_Chi_Minh')) AS d,
+        k.node_id,
+        loa_day_end(min(k.planned_start_us), coalesce(n.time_zone, 'Asia/Ho_Chi_Minh')),
+        loa_local_day(min(k.planned_start_us), coalesce(n.time_zone, 'Asia/Ho_Chi_Minh')),
+        coalesce(c.name, k.campaign_id), count(*), sum(k.actual_end_us - k.actual_start_us),
+        sum(coalesce(k.peak_dbfs < -50.0, 0))
+    FROM confirmations k LEFT JOIN nodes n ON n.node_id = k.node_id
+        LEFT JOIN campaigns c ON c.campaign_id = k.campaign_id
+    WHERE k.outcome IN ('played', 'interrupted') AND (k.emergency_id <> '' OR NOT EXISTS (
+        SELECT 1 FROM slots s WHERE s.node_id = k.node_id AND s.slot_id = k.slot_id))
+    GROUP BY k.campaign_id, k.node_id, d
+    ON CONFLICT (campaign_id, node_id, day_start_us) DO UPDATE SET
+        unplanned_plays = unplanned_plays + excluded.unplanned_plays,
+        unplanned_us = unplanned_us + excluded.unplanned_us, silent = silent + excluded.silent;
+    INSERT INTO confirmation_marks (node_id, received, highest_seq, reported_through_us)
+    SELECT r.node_id, count(*), max(r.seq), coalesce((SELECT max(k.planned_start_us)
+        FROM confirmations k WHERE k.node_id = r.node_id AND k.emergency_id = ''), 0)
+    FROM (SELECT node_id, seq FROM confirmations
+          UNION SELECT node_id, seq FROM refused_confirmations) r
+    GROUP BY r.node_id;
+    )sql",
+    // 9: campaigns can be paused (the API's POST /campaigns/{id}/pause): their plays not yet
+    // started are taken back and nothing is booked for them until they are resumed.
+    R"sql(
+    ALTER TABLE campaigns ADD COLUMN paused_us INTEGER;
+    ALTER TABLE campaigns ADD COLUMN paused_by TEXT;
+    )sql",
 };
 
 }  // namespace
@@ -337,6 +500,8 @@ Result<std::unique_ptr<SQLite::Database>> open_database(const std::filesystem::p
         // on disk before the ack leaves; a lost acked confirmation could never be re-sent.
         db->exec("PRAGMA synchronous=FULL");
         db->exec("PRAGMA foreign_keys=ON");
+        // The airtime rollup's migration computes nodes' local days with these.
+        detail::register_rollup_functions(*db);
         db->exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
         int version = schema_version(*db);
         if (version > kSchemaVersion) {

@@ -356,4 +356,136 @@ nlohmann::json emergencies_json(const std::vector<EmergencyRecord>& emergencies)
     return out;
 }
 
+Result<std::vector<EmergencyNodeAnswer>> emergency_answers(SQLite::Database& db,
+                                                           const std::string& emergency_id) {
+    return guard_storage([&]() -> Result<std::vector<EmergencyNodeAnswer>> {
+        SQLite::Statement exists(db, "SELECT 1 FROM emergencies WHERE emergency_id = ?");
+        exists.bind(1, emergency_id);
+        if (!exists.executeStep()) {
+            return fail(Error::Code::not_found,
+                        fmt::format("emergency: no emergency '{}' (see loactl emergency list)",
+                                    emergency_id));
+        }
+        // Each node's Emergency command with the newest CancelEmergency sent it, if any.
+        SQLite::Statement q(
+            db,
+            "SELECT e.node_id, coalesce(n.area_path, ''), e.command_id, e.state, e.ok, "
+            "coalesce(e.message, ''), e.done_us, e.result_received_us, "
+            "coalesce(c.state, ''), c.ok, coalesce(c.message, '') "
+            "FROM commands e LEFT JOIN nodes n ON n.node_id = e.node_id "
+            "LEFT JOIN commands c ON c.command_id = (SELECT max(command_id) FROM commands "
+            "WHERE emergency_id = e.emergency_id AND node_id = e.node_id "
+            "AND kind = 'cancel-emergency') "
+            "WHERE e.emergency_id = ? AND e.kind = 'emergency' ORDER BY e.node_id");
+        q.bind(1, emergency_id);
+        auto optional_int = [&](int column) -> std::optional<std::int64_t> {
+            if (q.getColumn(column).isNull()) {
+                return std::nullopt;
+            }
+            return q.getColumn(column).getInt64();
+        };
+        std::vector<EmergencyNodeAnswer> out;
+        while (q.executeStep()) {
+            EmergencyNodeAnswer a;
+            a.node_id = q.getColumn(0).getString();
+            a.area_path = q.getColumn(1).getString();
+            a.command_id = static_cast<std::uint64_t>(q.getColumn(2).getInt64());
+            a.state = q.getColumn(3).getString();
+            if (auto ok = optional_int(4)) {
+                a.ok = *ok != 0;
+            }
+            a.message = q.getColumn(5).getString();
+            a.done_us = optional_int(6);
+            a.answered_us = optional_int(7);
+            a.cancel_state = q.getColumn(8).getString();
+            if (auto ok = optional_int(9)) {
+                a.cancel_ok = *ok != 0;
+            }
+            a.cancel_message = q.getColumn(10).getString();
+            out.push_back(std::move(a));
+        }
+        return out;
+    });
+}
+
+namespace {
+
+std::string answer_state_text(const std::string& state, Language language) {
+    const bool vi = language == Language::vi;
+    if (state == "pending") {
+        return vi ? "chờ trả lời" : "pending";
+    }
+    if (state == "done") {
+        return vi ? "đã trả lời" : "answered";
+    }
+    if (state == "expired") {
+        return vi ? "hết hạn" : "expired";
+    }
+    if (state == "cancelled") {
+        return vi ? "đã huỷ" : "cancelled";
+    }
+    return state.empty() ? "-" : state;
+}
+
+/// "OK: message", "KHÔNG ĐƯỢC: message" / "FAILED: …", or the controller's message, or "-".
+std::string answer_text(const std::optional<bool>& ok, const std::string& message,
+                        Language language) {
+    const std::string said = detail::utf8_text(message);
+    if (!ok) {
+        return said.empty() ? "-" : said;
+    }
+    const std::string verdict = *ok ? "OK" : (language == Language::vi ? "KHÔNG ĐƯỢC" : "FAILED");
+    return said.empty() ? verdict : verdict + ": " + said;
+}
+
+}  // namespace
+
+std::string render_emergency_answers(const std::vector<EmergencyNodeAnswer>& answers,
+                                     Language language) {
+    const bool vi = language == Language::vi;
+    std::vector<std::string> header =
+        vi ? std::vector<std::string>{"Nút", "Vùng", "Lệnh", "Trạng thái", "Trả lời", "Lúc", "Huỷ"}
+           : std::vector<std::string>{"Node", "Area", "Command", "State", "Answer", "At", "Cancel"};
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& a : answers) {
+        std::string cancel = "-";
+        if (!a.cancel_state.empty()) {
+            cancel = answer_state_text(a.cancel_state, language);
+            if (a.cancel_ok) {
+                cancel += " (" + answer_text(a.cancel_ok, a.cancel_message, language) + ")";
+            }
+        }
+        rows.push_back({a.node_id, a.area_path, std::to_string(a.command_id),
+                        answer_state_text(a.state, language),
+                        detail::clip(answer_text(a.ok, a.message, language), 60),
+                        a.answered_us ? detail::short_local(*a.answered_us) : "-", cancel});
+    }
+    return detail::render_text_table(
+        header, rows, std::vector<bool>{false, false, true, false, false, false, false});
+}
+
+nlohmann::json emergency_answers_json(const std::vector<EmergencyNodeAnswer>& answers) {
+    auto optional_time = [](const std::optional<std::int64_t>& t) -> nlohmann::json {
+        return t ? nlohmann::json(format_local(*t)) : nlohmann::json(nullptr);
+    };
+    auto optional_bool = [](const std::optional<bool>& b) -> nlohmann::json {
+        return b ? nlohmann::json(*b) : nlohmann::json(nullptr);
+    };
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& a : answers) {
+        out.push_back({{"node", a.node_id},
+                       {"area", a.area_path},
+                       {"command_id", a.command_id},
+                       {"state", a.state},
+                       {"ok", optional_bool(a.ok)},
+                       {"message", detail::utf8_text(a.message)},
+                       {"done", optional_time(a.done_us)},
+                       {"answered", optional_time(a.answered_us)},
+                       {"cancel_state", a.cancel_state},
+                       {"cancel_ok", optional_bool(a.cancel_ok)},
+                       {"cancel_message", detail::utf8_text(a.cancel_message)}});
+    }
+    return out;
+}
+
 }  // namespace loa::controller

@@ -2,10 +2,12 @@
 #include "fleet_text.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include <fmt/core.h>
 
 #include "loa/controller/time_text.hpp"
+#include "text_table.hpp"
 
 namespace loa::controller::detail {
 
@@ -28,6 +30,51 @@ std::string age_text(std::int64_t age_us, Language language) {
 std::string short_local(std::int64_t utc_us) {
     std::string iso = format_local(utc_us);  // 2026-11-24T05:30:00+07:00
     return iso.substr(0, 10) + " " + iso.substr(11, 5);
+}
+
+std::string play_state_text(std::string_view state, Language language) {
+    const bool vi = language == Language::vi;
+    if (state == "idle") {
+        return vi ? "chờ" : "idle";
+    }
+    if (state == "playing") {
+        return vi ? "đang phát" : "playing";
+    }
+    if (state == "emergency") {
+        return vi ? "KHẨN CẤP" : "EMERGENCY";
+    }
+    return "?";
+}
+
+std::string offset_text(std::optional<std::int64_t> offset_us, std::int64_t warn_us) {
+    if (!offset_us) {
+        return "-";
+    }
+    return fmt::format("{:+.1f} ms{}", static_cast<double>(*offset_us) / 1e3,
+                       std::llabs(*offset_us) > warn_us ? " !" : "");
+}
+
+std::string clip(std::string_view text, std::size_t columns) {
+    if (display_width(text) <= columns) {
+        return std::string(text);
+    }
+    std::string out;
+    std::size_t width = 0;
+    for (std::size_t i = 0; i < text.size();) {
+        std::size_t len = 1;
+        while (i + len < text.size() &&
+               (static_cast<unsigned char>(text[i + len]) & 0xc0) == 0x80) {
+            ++len;
+        }
+        const auto point = text.substr(i, len);
+        width += display_width(point);
+        if (width + 1 > columns) {  // room for the ellipsis
+            break;
+        }
+        out.append(point);
+        i += len;
+    }
+    return out + "…";
 }
 
 std::string utf8_text(std::string_view bytes) {

@@ -357,6 +357,28 @@ Result<ImportResult> import_media(SQLite::Database& db, media::ContentStore& sto
     return inserted;
 }
 
+std::string title_from_text(std::string_view text) {
+    constexpr std::size_t kTitleChars = 60;
+    std::string flat;
+    for (char c : text) {
+        flat += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
+    }
+    flat.erase(0, flat.find_first_not_of(' '));
+    std::size_t chars = 0;
+    std::size_t i = 0;
+    for (; i < flat.size() && chars < kTitleChars; ++i) {
+        chars += (static_cast<unsigned char>(flat[i]) & 0xC0) != 0x80;
+    }
+    while (i < flat.size() && (static_cast<unsigned char>(flat[i]) & 0xC0) == 0x80) {
+        ++i;  // finish the character
+    }
+    if (i >= flat.size()) {
+        return flat;
+    }
+    std::size_t space = flat.rfind(' ', i);
+    return flat.substr(0, space != std::string::npos && space > 0 ? space : i) + "…";
+}
+
 Result<MediaRecord> find_media(SQLite::Database& db, const std::string& media_hash) {
     return guard_storage([&]() -> Result<MediaRecord> {
         SQLite::Statement q(db, std::string(kSelectMedia) + " WHERE media_hash = ?");

@@ -75,20 +75,6 @@ bool offset_flagged(const LastHeartbeat& h, std::int64_t offset_warn_us) {
     return h.clock_offset_us && std::llabs(*h.clock_offset_us) > offset_warn_us;
 }
 
-std::string state_text(const std::string& state, Language language) {
-    const bool vi = language == Language::vi;
-    if (state == "idle") {
-        return vi ? "chờ" : "idle";
-    }
-    if (state == "playing") {
-        return vi ? "đang phát" : "playing";
-    }
-    if (state == "emergency") {
-        return vi ? "KHẨN CẤP" : "EMERGENCY";
-    }
-    return "?";
-}
-
 std::string link_text(const LastHeartbeat& h) {
     if (h.link_type.empty() && h.link_interface.empty()) {
         return "-";
@@ -101,14 +87,6 @@ std::string link_text(const LastHeartbeat& h) {
         out += fmt::format(" {} dBm", *h.link_signal_dbm);
     }
     return out;
-}
-
-std::string offset_text(const LastHeartbeat& h, std::int64_t offset_warn_us) {
-    if (!h.clock_offset_us) {
-        return "-";
-    }
-    return fmt::format("{:+.1f} ms{}", static_cast<double>(*h.clock_offset_us) / 1e3,
-                       offset_flagged(h, offset_warn_us) ? " !" : "");
 }
 
 std::string runway_text(const NodeStatus& s, std::int64_t now) {
@@ -269,14 +247,14 @@ std::string render_node_status(const std::vector<NodeStatus>& statuses, std::int
         const auto& h = *s.heartbeat;
         any_flagged = any_flagged || offset_flagged(h, offset_warn_us);
         rows.push_back(
-            {s.node_id, heard, state_text(h.state, language),
+            {s.node_id, heard, detail::play_state_text(h.state, language),
              h.current_title.empty() ? "-" : h.current_title, fmt::format("{} %", h.volume_percent),
              h.amplifier_on ? (vi ? "bật" : "on") : (vi ? "tắt" : "off"),
              detail::size_text(h.storage_free_bytes),
              h.cpu_temp_millicelsius
                  ? fmt::format("{:.1f} °C", static_cast<double>(*h.cpu_temp_millicelsius) / 1e3)
                  : "-",
-             link_text(h), offset_text(h, offset_warn_us),
+             link_text(h), detail::offset_text(h.clock_offset_us, offset_warn_us),
              h.agent_version.empty() ? "-" : h.agent_version,
              h.schedule_horizon_end_us > 0 ? detail::short_local(h.schedule_horizon_end_us) : "-",
              runway_text(s, now), std::to_string(h.outbox_pending)});

@@ -245,15 +245,31 @@ bool may_see(const Principal& who, std::string_view area) {
     return in_scope(who.area, area);
 }
 
-Result<UserRecord> add_user(SQLite::Database& db, const NewUser& user, std::int64_t now) {
+namespace {
+
+/// What is wrong with a new user's name or scope; empty when nothing is.
+std::optional<Error> name_or_scope_problem(const NewUser& user) {
     auto invalid = [&](const std::string& why) {
-        return fail(Error::Code::invalid_input, fmt::format("user '{}': {}", user.name, why));
+        return Error{Error::Code::invalid_input, fmt::format("user '{}': {}", user.name, why)};
     };
     if (auto why = detail::identifier_problem(user.name); !why.empty()) {
         return invalid(why);
     }
     if (auto why = scope_problem(user.area); !why.empty()) {
         return invalid(fmt::format("area '{}': {}", user.area, why));
+    }
+    return std::nullopt;
+}
+
+/// add_user and add_first_user: `only_first` refuses when any user exists, checked in the
+/// transaction that stores the user.
+Result<UserRecord> store_user(SQLite::Database& db, const NewUser& user, std::int64_t now,
+                              bool only_first) {
+    auto invalid = [&](const std::string& why) {
+        return fail(Error::Code::invalid_input, fmt::format("user '{}': {}", user.name, why));
+    };
+    if (auto problem = name_or_scope_problem(user)) {
+        return std::unexpected(*problem);
     }
     if (code_points(user.password) < kMinPasswordLength) {
         return invalid(
@@ -275,6 +291,14 @@ Result<UserRecord> add_user(SQLite::Database& db, const NewUser& user, std::int6
         return fail(Error::Code::storage, "hashing the password ran out of memory");
     }
     return in_transaction(db, [&]() -> Result<UserRecord> {
+        if (only_first) {
+            SQLite::Statement any(db, "SELECT 1 FROM users LIMIT 1");
+            if (any.executeStep()) {
+                return fail(Error::Code::conflict,
+                            "đã có người dùng: người đầu tiên đã được tạo / there are users "
+                            "already: the first one was created");
+            }
+        }
         SQLite::Statement exists(db, "SELECT 1 FROM users WHERE name = ?");
         exists.bind(1, user.name);
         if (exists.executeStep()) {
@@ -298,6 +322,30 @@ Result<UserRecord> add_user(SQLite::Database& db, const NewUser& user, std::int6
         insert.exec();
         record.user_id = db.getLastInsertRowid();
         return record;
+    });
+}
+
+}  // namespace
+
+Result<UserRecord> add_user(SQLite::Database& db, const NewUser& user, std::int64_t now) {
+    return store_user(db, user, now, false);
+}
+
+Result<UserRecord> add_first_user(SQLite::Database& db, const NewUser& user, std::int64_t now) {
+    return store_user(db, user, now, true);
+}
+
+Result<void> check_new_user(SQLite::Database& db, const NewUser& user) {
+    if (auto problem = name_or_scope_problem(user)) {
+        return std::unexpected(*problem);
+    }
+    return guard_storage([&]() -> Result<void> {
+        SQLite::Statement exists(db, "SELECT 1 FROM users WHERE name = ?");
+        exists.bind(1, user.name);
+        if (exists.executeStep()) {
+            return fail(Error::Code::conflict, fmt::format("user '{}' already exists", user.name));
+        }
+        return {};
     });
 }
 
@@ -440,6 +488,9 @@ Result<Principal> authenticate_token(SQLite::Database& db, std::string_view secr
                              "unknown API token (loactl login gives a new one)");
         }
         const TokenRecord token = read_token(q);
+        // End the read before the write below: a read upgraded to a write cannot wait for
+        // another connection's commit (SQLite answers "locked" at once, not after the timeout).
+        q.reset();
         if (token.revoked_us) {
             return forbidden(fmt::format("mã truy cập #{} của '{}' đã bị thu hồi", token.token_id,
                                          token.user_name),

@@ -293,16 +293,35 @@ Result<PlanApplication> apply_plan(SQLite::Database& db, const std::filesystem::
             }
         }
 
+        // A paused campaign keeps its place in the plan but books nothing until it is resumed.
+        std::set<std::string> paused;
+        SQLite::Statement paused_q(db,
+                                   "SELECT campaign_id FROM campaigns WHERE paused_us IS NOT "
+                                   "NULL");
+        while (paused_q.executeStep()) {
+            paused.insert(paused_q.getColumn(0).getString());
+        }
         detail::SlotWriter slots(db);
         std::size_t relays = 0;
+        std::size_t held = 0;
         for (const auto& [node, index] : result.compiled.node_timeline) {
             for (const auto& play : result.compiled.timelines[index]->plays) {
                 if (play.kind == sch::ItemKind::relay) {
                     ++relays;
                     continue;
                 }
+                if (paused.contains(play.campaign)) {
+                    ++held;
+                    continue;
+                }
                 result.slots_booked += slots.book(node, play, items.at(play.item)->title);
             }
+        }
+        if (held > 0) {
+            result.notes.push_back(fmt::format(
+                "{} plays of paused campaigns not booked: they are booked when the campaign is "
+                "resumed and the plan applied again",
+                held));
         }
         if (relays > 0) {
             result.notes.push_back(

@@ -56,8 +56,10 @@ struct Fleet : ControllerFixture {
     }
 
     lc::AirtimeReport report() {
-        auto r = lc::airtime_report(
-            *db, {"thien-tai", "", kNow - 3600 * kSecondUs, kNow + 86400 * kSecondUs});
+        auto r = lc::airtime_report(*db, {.campaign_id = "thien-tai",
+                                          .from_us = kNow - 3600 * kSecondUs,
+                                          .to_us = kNow + 86400 * kSecondUs,
+                                          .now_us = kNow + 7200 * kSecondUs});
         REQUIRE(r.has_value());
         return *r;
     }
@@ -123,10 +125,10 @@ TEST_CASE("a play cut short by an emergency counts the seconds that aired, flagg
     CHECK(f.ingest({c}) == std::vector<std::uint64_t>{1});
     CHECK(f.count("refused_confirmations") == 0);
     auto r = f.report();
-    CHECK(r.total.interrupted == 1);
+    CHECK(r.total.bucket(lc::Bucket::interrupted).plays == 1);
     CHECK(r.total.confirmed_plays == 0);
     CHECK(r.total.confirmed_us == 1'500'000);
-    CHECK(r.total.unconfirmed == 0);
+    CHECK(r.total.unconfirmed() == 0);
     CHECK(lc::to_json(r)["total"]["interrupted"] == 1);
     CHECK(lc::render_table(r, lc::Language::vi).find("Bị ngắt") != std::string::npos);
 
@@ -162,11 +164,14 @@ TEST_CASE("an emergency play has no booked slot and counts for its emergency's c
     CHECK(q.getColumn(0).getString() == "thien-tai");
     CHECK(q.getColumn(1).getString() == sent->emergency_id);
 
+    // Emergencies are not booked: their plays are the campaign's unplanned airtime.
     auto r = f.report();
-    CHECK(r.total.confirmed_plays == 1);
-    CHECK(r.total.interrupted == 1);
-    CHECK(r.total.confirmed_us == 6 * kSecondUs);
-    CHECK(r.total.planned_plays == 1);  // the booked play; emergencies are not planned
+    CHECK(r.total.unplanned_plays == 2);
+    CHECK(r.total.unplanned_us == 6 * kSecondUs);
+    CHECK(r.total.airtime_us() == 6 * kSecondUs);
+    CHECK(r.total.confirmed_plays == 0);
+    CHECK(r.total.planned_plays == 1);  // the booked play, not confirmed yet
+    CHECK(r.total.bucket(lc::Bucket::not_yet_reported).plays == 1);
 }
 
 TEST_CASE("an emergency play of an emergency the controller does not know keeps its campaign") {
@@ -174,7 +179,7 @@ TEST_CASE("an emergency play of an emergency the controller does not know keeps 
     auto c = f.emergency_play(1, "kc-unknown", 1, 3.0);
     c.set_campaign_id("thien-tai");
     f.ingest({c});
-    CHECK(f.report().total.confirmed_us == 3 * kSecondUs);
+    CHECK(f.report().total.unplanned_us == 3 * kSecondUs);
 }
 
 TEST_CASE("an emergency slot id that does not add up is kept apart with the reason") {
@@ -285,8 +290,16 @@ TEST_CASE("a version 5 database keeps its confirmations and then takes interrupt
         v5.exec(
             "CREATE TABLE schema_version (version INTEGER NOT NULL);"
             "INSERT INTO schema_version VALUES (5);"
-            // Migration 7 alters the nodes and media tables of migration 1.
-            "CREATE TABLE nodes (node_id TEXT PRIMARY KEY);"
+            // Migration 7 alters the nodes and media tables of migration 1; migration 8 reads
+            // nodes, slots, campaigns and refused confirmations into the airtime rollup.
+            "CREATE TABLE nodes (node_id TEXT PRIMARY KEY, area_path TEXT NOT NULL, "
+            "time_zone TEXT NOT NULL);"
+            "INSERT INTO nodes VALUES ('ta-van-01', 'vn/x', 'Asia/Ho_Chi_Minh');"
+            "CREATE TABLE slots (node_id TEXT NOT NULL, slot_id TEXT NOT NULL, campaign_id TEXT "
+            "NOT NULL, start_us INTEGER NOT NULL, duration_us INTEGER NOT NULL);"
+            "INSERT INTO slots VALUES ('ta-van-01', 'c1/1@1', 'c1', 1, 5);"
+            "CREATE TABLE campaigns (campaign_id TEXT PRIMARY KEY, name TEXT NOT NULL);"
+            "CREATE TABLE refused_confirmations (node_id TEXT NOT NULL, seq INTEGER NOT NULL);"
             "CREATE TABLE media (media_hash TEXT PRIMARY KEY);"
             "CREATE TABLE confirmations (node_id TEXT NOT NULL, seq INTEGER NOT NULL, "
             "slot_id TEXT NOT NULL, campaign_id TEXT NOT NULL, item_id TEXT NOT NULL, "
@@ -313,6 +326,26 @@ TEST_CASE("a version 5 database keeps its confirmations and then takes interrupt
     CHECK(q.getColumn(5).getString().empty());
     CHECK(q.getColumn(6).getInt() == 1);
     CHECK_FALSE(q.executeStep());
+    // Migration 8 counted the booked play and its confirmation in the airtime rollup.
+    SQLite::Statement rollup(**db,
+                             "SELECT node_id, area_path, local_day, planned_plays, planned_us, "
+                             "played, played_us, aired_us FROM airtime_rollup");
+    REQUIRE(rollup.executeStep());
+    CHECK(rollup.getColumn(0).getString() == "ta-van-01");
+    CHECK(rollup.getColumn(1).getString() == "vn/x");
+    CHECK(rollup.getColumn(2).getString() == "1970-01-01");
+    CHECK(rollup.getColumn(3).getInt() == 1);
+    CHECK(rollup.getColumn(4).getInt() == 5);
+    CHECK(rollup.getColumn(5).getInt() == 1);
+    CHECK(rollup.getColumn(6).getInt() == 5);
+    CHECK(rollup.getColumn(7).getInt() == 1);
+    CHECK_FALSE(rollup.executeStep());
+    SQLite::Statement marks(
+        **db, "SELECT received, highest_seq, reported_through_us FROM confirmation_marks");
+    REQUIRE(marks.executeStep());
+    CHECK(marks.getColumn(0).getInt() == 1);
+    CHECK(marks.getColumn(1).getInt() == 7);
+    CHECK(marks.getColumn(2).getInt() == 1);
     (*db)->exec(
         "INSERT INTO confirmations (node_id, seq, slot_id, campaign_id, item_id, media_hash, "
         "area_path, planned_start_us, actual_start_us, actual_end_us, outcome, reason, "

@@ -400,8 +400,14 @@ TEST_CASE("media imported before schema version 4 reads back as audio") {
             "INSERT INTO media VALUES ('c0ffee', 'Bản tin', 'ban-tin.mp3', 'ogg', 'opus', 48000, "
             "1, "
             "2000000, 9000, 1, 'beef', -30.0, -23.0, -2.0);"
-            // Migration 7 adds a column to the nodes table of migration 1.
-            "CREATE TABLE nodes (node_id TEXT PRIMARY KEY);"
+            // Migration 7 adds a column to the nodes table of migration 1; migration 8 reads
+            // nodes, slots, campaigns and refused confirmations into the airtime rollup.
+            "CREATE TABLE nodes (node_id TEXT PRIMARY KEY, area_path TEXT NOT NULL, "
+            "time_zone TEXT NOT NULL);"
+            "CREATE TABLE slots (node_id TEXT NOT NULL, slot_id TEXT NOT NULL, campaign_id TEXT "
+            "NOT NULL, start_us INTEGER NOT NULL, duration_us INTEGER NOT NULL);"
+            "CREATE TABLE campaigns (campaign_id TEXT PRIMARY KEY, name TEXT NOT NULL);"
+            "CREATE TABLE refused_confirmations (node_id TEXT NOT NULL, seq INTEGER NOT NULL);"
             // Migration 6 rebuilds the confirmations table of migration 1.
             "CREATE TABLE confirmations (node_id TEXT NOT NULL, seq INTEGER NOT NULL, "
             "slot_id TEXT NOT NULL, campaign_id TEXT NOT NULL, item_id TEXT NOT NULL, "

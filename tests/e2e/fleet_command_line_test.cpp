@@ -251,7 +251,7 @@ TEST_CASE(
     // Heartbeats every minute: the hand-driven node sends none, and must not be dropped.
     const auto log = s.logs() / "controller.log";
     Process controller({LOA_CONTROLLER_BIN, "--data", s.controller_data().string(), "--bind",
-                        s.endpoint(), "--heartbeat-ms", "60000"},
+                        s.endpoint(), "--heartbeat-ms", "60000", "--http-bind", s.api_bind()},
                        log);
     REQUIRE(wait_until(
         [&] { return read_file(log).find("controller listening on") != std::string::npos; }, 10s));

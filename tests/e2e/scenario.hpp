@@ -136,6 +136,9 @@ class Scenario {
     const std::string& endpoint() const { return endpoint_; }
     /// Where devices enroll with a token (loa-node enroll).
     const std::string& enroll_endpoint() const { return enroll_endpoint_; }
+    /// Where the controller serves its HTTP API, and its base URL (loactl's --controller).
+    std::string api_bind() const { return fmt::format("127.0.0.1:{}", api_port_); }
+    std::string api_url() const { return fmt::format("http://127.0.0.1:{}", api_port_); }
     fs::path root() const { return dir_.path(); }
     fs::path controller_data() const { return dir_ / "controller"; }
     fs::path controller_db() const { return controller_data() / "controller.db"; }
@@ -150,10 +153,15 @@ class Scenario {
     /// requires success and returns the JSON it printed. Its stderr goes to logs/loactl.log.
     nlohmann::json loactl(const std::string& args) {
         int status = -1;
+        // With the daemon up, loactl talks to its HTTP API; before, it serves the API itself
+        // over the data directory.
+        std::string where = "--data " + shell_quote(controller_data().string());
+        if (controller_ && controller_->running()) {
+            where += " --controller " + api_url();
+        }
         std::string command =
-            fmt::format("{}{} --data {} --json {} 2>>{}", as_admin(controller_data()),
-                        LOA_LOACTL_BIN, shell_quote(controller_data().string()), args,
-                        shell_quote((logs() / "loactl.log").string()));
+            fmt::format("{}{} {} --json {} 2>>{}", as_admin(controller_data()), LOA_LOACTL_BIN,
+                        where, args, shell_quote((logs() / "loactl.log").string()));
         std::string out = test::capture_shell(command, &status);
         INFO("loactl " << args << "\nprinted: " << out << "\n" << log_tails());
         REQUIRE(status == 0);
@@ -243,7 +251,7 @@ class Scenario {
         controller_ = std::make_unique<test::Process>(
             std::vector<std::string>{LOA_CONTROLLER_BIN, "--data", controller_data().string(),
                                      "--bind", endpoint_, "--enroll-bind", enroll_endpoint_,
-                                     "--heartbeat-ms", "1000"},
+                                     "--heartbeat-ms", "1000", "--http-bind", api_bind()},
             log);
         bool listening = test::wait_until(
             [&] {
@@ -436,6 +444,7 @@ class Scenario {
     int port_;
     std::string endpoint_;
     std::string enroll_endpoint_ = fmt::format("tcp://127.0.0.1:{}", test::free_tcp_port());
+    int api_port_ = test::free_tcp_port();
     std::unique_ptr<test::Process> controller_;
     std::map<std::string, std::unique_ptr<test::Process>> nodes_;
 };

@@ -43,14 +43,14 @@ TEST_CASE("scenario 01: three nodes play and confirm every bulletin", "[e2e]") {
 
     auto report = s.report("ba-ban-tin");
     INFO("report: " << report.dump(2));
-    REQUIRE(report["nodes"].size() == nodes.size());
-    for (const auto& row : report["nodes"]) {
+    REQUIRE(report["rows"].size() == nodes.size());
+    for (const auto& row : report["rows"]) {
         INFO("node " << row["node"]);
         CHECK(row["planned_plays"] == 2);
         CHECK(row["confirmed_plays"] == row["planned_plays"]);
         CHECK(row["unconfirmed"] == 0);
         CHECK(row["failed"] == 0);
-        CHECK(row["skipped"] == 0);
+        CHECK(row["late"] == 0);
         CHECK(row["planned_seconds"].get<double>() == Approx(total_seconds).margin(0.01));
         CHECK(row["confirmed_seconds"].get<double>() == Approx(total_seconds).margin(0.2));
     }

@@ -26,4 +26,18 @@ Result<std::vector<std::uint64_t>> ingest_confirmations(SQLite::Database& db,
                                                         const wire::PlaybackReport& report,
                                                         std::int64_t now);
 
+/// A report as it arrived from a node.
+struct NodeReport {
+    std::string node_id;
+    const wire::PlaybackReport* report = nullptr;
+};
+
+/// Stores several nodes' reports in one transaction — one commit, one fsync, for all the
+/// reports the daemon drained in a poll round — each as ingest_confirmations would, in a
+/// savepoint of its own: a report refused leaves nothing behind and does not stop the others.
+/// The answer holds, per report in order, the sequence numbers to ack or why it was refused; it
+/// is an error only when the transaction itself failed (then nothing is stored or acked).
+Result<std::vector<Result<std::vector<std::uint64_t>>>> ingest_reports(
+    SQLite::Database& db, const std::vector<NodeReport>& reports, std::int64_t now);
+
 }  // namespace loa::controller

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <SQLiteCpp/Database.h>
 #include <zmq.hpp>
@@ -51,8 +52,13 @@ struct SessionStats {
     std::atomic<std::uint64_t> keys_refused{0};  ///< ZAP refusals of unknown/retired keys
     std::atomic<std::uint64_t> enrollments{0};   ///< tokens redeemed
     std::atomic<std::uint64_t> enrollments_refused{0};
-    std::atomic<std::uint64_t> sends_dropped{0};  ///< a node's send queue was full
-    std::atomic<std::uint64_t> welcomes{0};       ///< sessions opened
+    std::atomic<std::uint64_t> sends_dropped{0};           ///< a node's send queue was full
+    std::atomic<std::uint64_t> welcomes{0};                ///< sessions opened
+    std::atomic<std::uint64_t> connected_nodes{0};         ///< sessions open now
+    std::atomic<std::uint64_t> confirmations_ingested{0};  ///< stored and acked
+    std::atomic<std::uint64_t> reports_refused{0};         ///< PLAYBACK-REPORTs not stored
+    /// Of the last report stored: how long after the end of its latest play it was stored.
+    std::atomic<std::int64_t> ingest_lag_us{0};
 };
 
 /// Serves node sessions as protocol/README.md describes. Single-threaded: run() polls the
@@ -134,6 +140,16 @@ class ControllerServer {
                                                             std::string& why);
     void handle_playback_report(Peer& peer, const std::string& routing_id,
                                 const wire::Envelope& in);
+    /// Stores the reports queued in this poll round in one transaction, then acks each (or
+    /// answers why it was refused).
+    void flush_reports();
+    struct PendingReport {
+        std::string routing_id;
+        std::string node_id;
+        wire::Envelope envelope;
+    };
+    std::vector<PendingReport> pending_reports_;
+    bool draining_ = false;  ///< in poll_once's drain loop: reports wait for flush_reports()
 
     /// Sends the node its timeline if it changed, or if the last one went unacked too long.
     void push_timeline(Peer& peer, const std::string& routing_id, bool force);

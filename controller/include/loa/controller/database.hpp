@@ -11,7 +11,7 @@
 namespace loa::controller {
 
 /// Schema version this build writes; older databases are migrated step by step on open.
-inline constexpr int kSchemaVersion = 7;
+inline constexpr int kSchemaVersion = 9;
 
 /// Opens (creating if needed) the database at `file` in WAL mode and runs pending migrations.
 Result<std::unique_ptr<SQLite::Database>> open_database(const std::filesystem::path& file);

@@ -86,4 +86,32 @@ std::string render_emergencies(const std::vector<EmergencyRecord>& emergencies, 
 
 nlohmann::json emergencies_json(const std::vector<EmergencyRecord>& emergencies);
 
+/// How one node answered an emergency: its Emergency command and, once the emergency was
+/// cancelled, its CancelEmergency command.
+struct EmergencyNodeAnswer {
+    std::string node_id;
+    std::string area_path;
+    std::uint64_t command_id = 0;
+    /// The Emergency command: "pending" (not answered yet), "done" (answered), "expired" (never
+    /// sent in time), "cancelled" (withdrawn before the node answered).
+    std::string state;
+    std::optional<bool> ok;                   ///< the node's answer
+    std::string message;                      ///< the node's, or the controller's
+    std::optional<std::int64_t> done_us;      ///< node's clock when it carried it out
+    std::optional<std::int64_t> answered_us;  ///< controller's clock when the answer came
+    std::string cancel_state;                 ///< the CancelEmergency's; "" when none was sent
+    std::optional<bool> cancel_ok;
+    std::string cancel_message;
+};
+
+/// One row per node the emergency was sent to, in node order; not_found for an unknown one.
+Result<std::vector<EmergencyNodeAnswer>> emergency_answers(SQLite::Database& db,
+                                                           const std::string& emergency_id);
+
+/// One row per node: node, area, state, the node's answer and when, the cancel's state.
+std::string render_emergency_answers(const std::vector<EmergencyNodeAnswer>& answers,
+                                     Language language);
+
+nlohmann::json emergency_answers_json(const std::vector<EmergencyNodeAnswer>& answers);
+
 }  // namespace loa::controller

@@ -87,6 +87,10 @@ Result<ImportResult> import_media(SQLite::Database& db, media::ContentStore& sto
                                   const std::filesystem::path& file, std::string title,
                                   std::int64_t now, const ImportOptions& options = {});
 
+/// A title for media made from text (speech, slides): its first 60 characters, cut at a space,
+/// with "…" when cut; line breaks and tabs read as spaces.
+std::string title_from_text(std::string_view text);
+
 Result<MediaRecord> find_media(SQLite::Database& db, const std::string& media_hash);
 
 Result<std::vector<MediaRecord>> list_media(SQLite::Database& db);

@@ -89,6 +89,14 @@ struct UserRecord {
 /// limits). Refused (nothing stored): a bad name or scope, a short password, a name taken.
 Result<UserRecord> add_user(SQLite::Database& db, const NewUser& user, std::int64_t now);
 
+/// add_user for the very first user: refused (Code::conflict, nothing stored) when any user
+/// exists, checked in the transaction that stores it, so two first users cannot both be added.
+Result<UserRecord> add_first_user(SQLite::Database& db, const NewUser& user, std::int64_t now);
+
+/// What add_user would refuse but for the password (a bad name or scope, a name taken), so
+/// that nobody types a password for a user that cannot be added.
+Result<void> check_new_user(SQLite::Database& db, const NewUser& user);
+
 /// How many users there are, disabled ones included (none: loactl may create the first admin).
 Result<std::int64_t> count_users(SQLite::Database& db);
 

@@ -1,0 +1,159 @@
+// Requests from loactl to the controller's HTTP API, remote or served in-process, and how their
+// answers are printed.
+#include "loactl_api.hpp"
+
+#include <iostream>
+#include <memory>
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include "loa/controller/http_api.hpp"
+
+namespace loa::loactl {
+
+namespace {
+
+struct Target {
+    std::string url;
+    std::string data = "loa-data";
+    std::string ca_file;
+    std::string token;
+    std::unique_ptr<controller::ApiServer> local;  ///< the in-process API, once started
+};
+
+Target& target() {
+    static Target t;
+    return t;
+}
+
+/// The base URL requests go to; starts the in-process API the first time when no controller URL
+/// was given. Empty after printing why it could not start.
+std::string base_url() {
+    auto& t = target();
+    if (!t.url.empty()) {
+        return t.url;
+    }
+    if (!t.local) {
+        // Only loactl's own requests reach it: loopback, a port of the kernel's choosing.
+        // Its refusals come back to loactl, which prints them once, on stderr.
+        spdlog::set_level(spdlog::level::off);
+        controller::ApiOptions options;
+        options.port = 0;
+        options.data_dir = t.data;
+        t.local = std::make_unique<controller::ApiServer>(options);
+        if (auto started = t.local->start(); !started) {
+            std::cerr << "loactl: " << started.error().message << "\n";
+            t.local.reset();
+            return {};
+        }
+    }
+    return "http://127.0.0.1:" + std::to_string(t.local->port());
+}
+
+}  // namespace
+
+void use_api(std::string controller_url, std::string data, std::string ca_file, std::string token) {
+    auto& t = target();
+    t.token = std::move(token);
+    t.url = std::move(controller_url);
+    while (!t.url.empty() && t.url.back() == '/') {
+        t.url.pop_back();
+    }
+    t.data = std::move(data);
+    t.ca_file = std::move(ca_file);
+}
+
+std::string ApiAnswer::error_message() const {
+    auto json = nlohmann::json::parse(body, nullptr, false);
+    if (json.is_object() && json.contains("error") && json["error"].is_object()) {
+        return json["error"].value("message", body);
+    }
+    return body.empty() ? "HTTP " + std::to_string(status) : body;
+}
+
+std::optional<ApiAnswer> send(const ApiCall& call) {
+    const std::string base = base_url();
+    if (base.empty()) {
+        return std::nullopt;
+    }
+    httplib::Client client(base);
+    client.set_connection_timeout(10, 0);
+    client.set_read_timeout(600, 0);  // a long media import is normalised before it answers
+    client.set_write_timeout(600, 0);
+    if (!target().ca_file.empty()) {
+        client.set_ca_cert_path(target().ca_file.c_str());
+    }
+    httplib::Headers headers;
+    if (!target().token.empty()) {
+        headers.emplace("Authorization", "Bearer " + target().token);
+    }
+    httplib::Params params(call.query.begin(), call.query.end());
+    const std::string path = httplib::append_query_params(call.path, params);
+    auto request = [&]() -> httplib::Result {
+        if (call.method == "GET") {
+            return client.Get(path, headers);
+        }
+        if (call.method == "DELETE") {
+            return client.Delete(path, headers);
+        }
+        const std::string& body = call.body;
+        auto provide = [&](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+            const std::size_t n = std::min<std::size_t>(length, 256 * 1024);
+            sink.write(body.data() + offset, n);
+            if (call.progress) {
+                call.progress(offset + n, body.size());
+            }
+            return true;
+        };
+        return call.method == "PUT"
+                   ? client.Put(path, headers, body.size(), provide, call.content_type)
+                   : client.Post(path, headers, body.size(), provide, call.content_type);
+    };
+    httplib::Result result = request();
+    if (!result) {
+        std::cerr << "loactl: không liên lạc được với bộ điều khiển / cannot reach the controller "
+                     "at "
+                  << base << ": " << httplib::to_string(result.error()) << "\n";
+        return std::nullopt;
+    }
+    ApiAnswer answer;
+    answer.status = result->status;
+    answer.body = result->body;
+    for (const auto& [name, value] : result->headers) {
+        answer.headers[name] = value;
+    }
+    return answer;
+}
+
+ApiCall with_json(ApiCall call, const nlohmann::json& body) {
+    call.body = body.dump();
+    call.content_type = "application/json";
+    return call;
+}
+
+int print_refusal(const ApiAnswer& answer) {
+    std::cerr << "loactl: " << answer.error_message() << "\n";
+    return 1;
+}
+
+int run(ApiCall call, bool json, const std::string& lang) {
+    if (!json) {
+        call.query.emplace("format", "table");
+        call.query.emplace("lang", lang.empty() ? "vi" : lang);
+    }
+    auto answer = send(call);
+    if (!answer) {
+        return 1;
+    }
+    if (!answer->ok()) {
+        return print_refusal(*answer);
+    }
+    std::cout << answer->body;
+    if (!answer->body.empty() && answer->body.back() != '\n') {
+        std::cout << "\n";
+    }
+    return 0;
+}
+
+}  // namespace loa::loactl

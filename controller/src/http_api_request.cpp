@@ -1,0 +1,189 @@
+// What API handlers share: reading a request (path, query, JSON body), answering in JSON or as a
+// table, scope checks and the action log of changes made through the API.
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include "http_api_routes.hpp"
+
+namespace loa::controller::api {
+
+Request::Request(const httplib::Request& http, SQLite::Database& db, const Services& services,
+                 std::map<std::string, std::string> path_params, std::string request_id,
+                 std::int64_t now)
+    : http_(http),
+      db_(db),
+      services_(services),
+      path_params_(std::move(path_params)),
+      request_id_(std::move(request_id)),
+      now_(now) {}
+
+const std::string& Request::path(const std::string& name) const {
+    static const std::string none;
+    auto it = path_params_.find(name);
+    return it == path_params_.end() ? none : it->second;
+}
+
+std::string Request::query(const std::string& name, std::string fallback) const {
+    return http_.has_param(name) ? http_.get_param_value(name) : std::move(fallback);
+}
+
+bool Request::has_query(const std::string& name) const {
+    return http_.has_param(name);
+}
+
+std::vector<std::string> Request::queries(const std::string& name) const {
+    std::vector<std::string> out;
+    const auto count = http_.get_param_value_count(name);
+    for (std::size_t i = 0; i < count; ++i) {
+        out.push_back(http_.get_param_value(name, i));
+    }
+    return out;
+}
+
+Result<nlohmann::json> Request::body() const {
+    if (body_.empty()) {
+        return nlohmann::json::object();
+    }
+    try {
+        auto json = nlohmann::json::parse(body_);
+        if (!json.is_object()) {
+            return fail(Error::Code::invalid_input,
+                        "nội dung phải là một đối tượng JSON / the body must be a JSON object");
+        }
+        return json;
+    } catch (const nlohmann::json::parse_error& e) {
+        // Only where: the parser's own message quotes what it read, which may be a password.
+        return fail(Error::Code::invalid_input,
+                    fmt::format("JSON hỏng ở byte {} / the body is not valid JSON at byte {}",
+                                e.byte, e.byte));
+    }
+}
+
+Language Request::language() const {
+    return query("lang") == "en" ? Language::en : Language::vi;
+}
+
+bool Request::wants_table() const {
+    return query("format") == "table";
+}
+
+Reply listing(const Request& request, const nlohmann::json& json,
+              const std::function<std::string()>& table) {
+    if (request.wants_table()) {
+        return {200, table(), "text/plain; charset=utf-8", {}};
+    }
+    return json_reply(json);
+}
+
+Reply json_reply(const nlohmann::json& json, int status) {
+    return {status, json.dump(2) + "\n", "application/json; charset=utf-8", {}};
+}
+
+Result<std::string> field(const nlohmann::json& body, std::string_view name) {
+    auto it = body.find(name);
+    if (it == body.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+        return fail(Error::Code::invalid_input,
+                    fmt::format("thiếu trường \"{}\" (chuỗi) / field \"{}\" (a string) is "
+                                "required",
+                                name, name));
+    }
+    return it->get<std::string>();
+}
+
+Result<std::string> optional_field(const nlohmann::json& body, std::string_view name) {
+    auto it = body.find(name);
+    if (it == body.end() || it->is_null()) {
+        return std::string{};
+    }
+    if (!it->is_string()) {
+        return fail(
+            Error::Code::invalid_input,
+            fmt::format("trường \"{}\" phải là chuỗi / field \"{}\" must be a string", name, name));
+    }
+    return it->get<std::string>();
+}
+
+Result<std::int64_t> instant_field(const Request& request, std::string_view name, std::string text,
+                                   bool end_of_day) {
+    if (text.empty()) {
+        return fail(
+            Error::Code::invalid_input,
+            fmt::format("thiếu \"{}\" (thời điểm) / \"{}\" (an instant) is required", name, name));
+    }
+    auto at = parse_instant(text, request.now(), end_of_day);
+    if (!at) {
+        return fail(Error::Code::invalid_input, fmt::format("{}: {}", name, at.error().message));
+    }
+    return *at;
+}
+
+void log_access_refusal(SQLite::Database& db, LoggedAction entry, const std::string& request_id) {
+    entry.action = "access.refused";
+    entry.target = entry.detail.value("request", "");
+    entry.outcome = Outcome::refused;
+    entry.detail["request_id"] = request_id;
+    if (entry.at_us == 0) {
+        entry.at_us = now_us();
+    }
+    if (auto logged = record_action(db, entry); !logged) {
+        spdlog::error("http {}: the action log could NOT be written: {}", request_id,
+                      logged.error().message);
+    }
+}
+
+Result<void> may_read(Request& request, std::string_view area, std::string_view what,
+                      Permission permission) {
+    auto allowed = authorize(request.who(), permission, area);
+    if (allowed) {
+        return {};
+    }
+    LoggedAction refusal;
+    refusal.at_us = request.now();
+    refusal.actor = request.who().name;
+    refusal.actor_role = std::string(role_name(request.who().role));
+    refusal.area = std::string(area);
+    refusal.detail = {{"request", request.http().method + " " + request.http().path},
+                      {"command", what},
+                      {"reason", allowed.error().message}};
+    log_access_refusal(request.db(), refusal, request.request_id());
+    return allowed;
+}
+
+Change::Change(Request& request, std::string action, std::string target, std::string area)
+    : request_(request),
+      action_(std::move(action)),
+      target_(std::move(target)),
+      area_(std::move(area)) {}
+
+Result<void> Change::allowed(Permission what, std::string_view area) {
+    auto allowed = authorize(request_.who(), what, area);
+    if (allowed) {
+        return {};
+    }
+    area_ = std::string(area);  // filed where it was refused
+    return refused(allowed.error(), {{"permission", permission_name(what)}});
+}
+
+void Change::done(nlohmann::json detail) {
+    log(Outcome::done, std::move(detail));
+}
+
+std::unexpected<Error> Change::refused(Error error, nlohmann::json detail) {
+    detail["reason"] = error.message;
+    log(Outcome::refused, std::move(detail));
+    return std::unexpected(std::move(error));
+}
+
+void Change::log(Outcome outcome, nlohmann::json detail) {
+    detail["request_id"] = request_.request_id();
+    auto logged = record_action(request_.db(), request_.who(), action_, target_, area_, outcome,
+                                std::move(detail), request_.now());
+    if (!logged) {
+        // The change itself stands (or stays refused); whoever reads the daemon's log must know
+        // the action log lacks it.
+        spdlog::error("http {}: the action log could NOT be written: {}", request_.request_id(),
+                      logged.error().message);
+    }
+}
+
+}  // namespace loa::controller::api
