@@ -491,7 +491,9 @@ LoaResult run_loa(const Options& options, const std::string& hash, std::uint64_t
     const int port = free_tcp_port();
     const std::string endpoint = fmt::format("tcp://127.0.0.1:{}", port);
     const fs::path log = dir / (light ? "controller-light.log" : "controller.log");
-    Child controller({options.controller, "--data", dir.string(), "--bind", endpoint, "--http-bind", "none"}, log);
+    Child controller(
+        {options.controller, "--data", dir.string(), "--bind", endpoint, "--http-bind", "none"},
+        log);
     LoaResult result;
     Phase& phase = result.phase;
     phase.media_bytes = size * static_cast<std::uint64_t>(options.nodes);

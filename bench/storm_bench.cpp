@@ -639,8 +639,8 @@ nlohmann::json to_json(const LogCounts& c) {
 std::unique_ptr<Child> start_controller(const Options& options, const fs::path& data,
                                         const std::string& endpoint, const fs::path& log) {
     return std::make_unique<Child>(
-        std::vector<std::string>{options.controller, "--data", data.string(), "--bind", endpoint, "--http-bind", "none",
-                                 "--enroll-bind", "none", "--heartbeat-ms",
+        std::vector<std::string>{options.controller, "--data", data.string(), "--bind", endpoint,
+                                 "--http-bind", "none", "--enroll-bind", "none", "--heartbeat-ms",
                                  std::to_string(options.heartbeat_ms)},
         log);
 }

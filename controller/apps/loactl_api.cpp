@@ -142,7 +142,10 @@ int run(ApiCall call, bool json, const std::string& lang) {
         call.query.emplace("format", "table");
         call.query.emplace("lang", lang.empty() ? "vi" : lang);
     }
-    auto answer = send(call);
+    return print_answer(send(call));
+}
+
+int print_answer(const std::optional<ApiAnswer>& answer) {
     if (!answer) {
         return 1;
     }

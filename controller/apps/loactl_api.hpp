@@ -51,6 +51,10 @@ ApiCall with_json(ApiCall call, const nlohmann::json& body);
 /// refused or unreachable.
 int run(ApiCall call, bool json, const std::string& lang);
 
+/// Prints an answer as run() does (the body on stdout, a refusal on stderr); returns the exit
+/// code: 0 done, 1 refused or unreachable.
+int print_answer(const std::optional<ApiAnswer>& answer);
+
 /// Prints a refusal's message on stderr; returns 1.
 int print_refusal(const ApiAnswer& answer);
 

@@ -159,20 +159,6 @@ std::optional<ApiAnswer> send_upload(ApiCall call, const std::string& label) {
     return answer;
 }
 
-int print_answer(const std::optional<ApiAnswer>& answer) {
-    if (!answer) {
-        return 1;
-    }
-    if (!answer->ok()) {
-        return print_refusal(*answer);
-    }
-    std::cout << answer->body;
-    if (!answer->body.empty() && answer->body.back() != '\n') {
-        std::cout << "\n";
-    }
-    return 0;
-}
-
 std::string path_segment(std::string_view text) {
     std::string out;
     for (char c : text) {
