@@ -11,10 +11,10 @@
 
 namespace loa::loactl {
 
-/// `campaign add|list` and `report airtime`.
+/// `campaign add|list|show|pause|resume` and `report airtime`.
 class CampaignCommands {
   public:
-    /// `data` is the controller's data directory.
+    /// `data`: the controller's data directory (unused: every command goes through the API).
     CampaignCommands(CLI::App& app, const std::string& data);
 
     /// True when one of these commands was given on the command line.
@@ -26,12 +26,13 @@ class CampaignCommands {
 
   private:
     int add(bool json) const;
-    int list(bool json) const;
     int airtime(bool json) const;
 
-    const std::string& data_;
     CLI::App* add_ = nullptr;
     CLI::App* list_ = nullptr;
+    CLI::App* show_ = nullptr;
+    CLI::App* pause_ = nullptr;
+    CLI::App* resume_ = nullptr;
     CLI::App* airtime_ = nullptr;
     controller::CampaignSpec spec_;
     std::string start_text_;

@@ -202,15 +202,33 @@ constexpr const char* kFindRow =
 
 }  // namespace
 
-RollupDeltas::RollupDeltas(SQLite::Database& db, const std::string& node_id)
-    : db_(db), node_id_(node_id), find_(db, kFindRow) {
-    SQLite::Statement q(db, "SELECT area_path, time_zone FROM nodes WHERE node_id = ?");
-    q.bind(1, node_id);
+RollupDeltas::RollupDeltas(SQLite::Database& db)
+    : db_(db),
+      node_q_(db, "SELECT area_path, time_zone FROM nodes WHERE node_id = ?"),
+      find_(db, kFindRow),
+      update_(db,
+              "UPDATE airtime_rollup SET played = played + ?, played_us = played_us + ?, "
+              "interrupted = interrupted + ?, interrupted_us = interrupted_us + ?, late = late + "
+              "?, late_us = late_us + ?, media_missing = media_missing + ?, media_missing_us = "
+              "media_missing_us + ?, node_offline = node_offline + ?, node_offline_us = "
+              "node_offline_us + ?, failed = failed + ?, failed_us = failed_us + ?, aired_us = "
+              "aired_us + ?, unplanned_plays = unplanned_plays + ?, unplanned_us = unplanned_us "
+              "+ ?, silent = silent + ? WHERE campaign_id = ? AND node_id = ? AND day_start_us = "
+              "?") {}
+
+void RollupDeltas::start(const std::string& node_id) {
+    rows_.clear();
+    find_.reset();  // a report that failed may have left them stepping
+    update_.reset();
+    node_id_ = node_id;
+    area_path_.clear();
     time_zone_ = schedules::kDefaultTimeZone;
-    if (q.executeStep()) {
-        area_path_ = q.getColumn(0).getString();
-        time_zone_ = q.getColumn(1).getString();
+    node_q_.bind(1, node_id);
+    if (node_q_.executeStep()) {
+        area_path_ = node_q_.getColumn(0).getString();
+        time_zone_ = node_q_.getColumn(1).getString();
     }
+    node_q_.reset();
 }
 
 RollupDeltas::Row& RollupDeltas::row(const std::string& campaign_id, std::int64_t at_us) {
@@ -276,15 +294,7 @@ void RollupDeltas::add_unplanned(const std::string& campaign_id, std::int64_t pl
 }
 
 void RollupDeltas::write() {
-    SQLite::Statement update(
-        db_,
-        "UPDATE airtime_rollup SET played = played + ?, played_us = played_us + ?, "
-        "interrupted = interrupted + ?, interrupted_us = interrupted_us + ?, late = late + ?, "
-        "late_us = late_us + ?, media_missing = media_missing + ?, media_missing_us = "
-        "media_missing_us + ?, node_offline = node_offline + ?, node_offline_us = "
-        "node_offline_us + ?, failed = failed + ?, failed_us = failed_us + ?, aired_us = "
-        "aired_us + ?, unplanned_plays = unplanned_plays + ?, unplanned_us = unplanned_us + ?, "
-        "silent = silent + ? WHERE campaign_id = ? AND node_id = ? AND day_start_us = ?");
+    auto& update = update_;
     for (const auto& [campaign_id, days] : rows_) {
         for (const auto& [start, r] : days) {
             const Delta& d = r.delta;

@@ -69,11 +69,14 @@ class RollupDays {
 
 /// What the confirmations of one report add to the rollup, summed per row and written once per
 /// row by write(): the ingest's share of the work stays one UPDATE per campaign and day of the
-/// report, not one per confirmation. Use inside the ingest transaction; throws
-/// SQLite::Exception.
+/// report, not one per confirmation. Made once per ingest transaction (its statements are
+/// prepared once), then start() for each report; throws SQLite::Exception.
 class RollupDeltas {
   public:
-    RollupDeltas(SQLite::Database& db, const std::string& node_id);
+    explicit RollupDeltas(SQLite::Database& db);
+
+    /// Begins the sums of a report of `node_id`, dropping any not written.
+    void start(const std::string& node_id);
 
     /// The area the row of a play of `campaign_id` planned at `planned_us` files it under (the
     /// node's area when the row was made); the row is made now if there is none.
@@ -112,7 +115,9 @@ class RollupDeltas {
     std::string node_id_;
     std::string area_path_;  ///< the node's area now, for rows made here
     std::string time_zone_;
+    SQLite::Statement node_q_;
     SQLite::Statement find_;
+    SQLite::Statement update_;
     /// campaign → day start → row.
     std::map<std::string, std::map<std::int64_t, Row>> rows_;
 };

@@ -8,7 +8,6 @@
 #include <string_view>
 #include <utility>
 
-#include <SQLiteCpp/Savepoint.h>
 #include <SQLiteCpp/Statement.h>
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
@@ -124,43 +123,79 @@ Result<void> check_numbers(const std::string& node_id, const wire::PlaybackRepor
     return {};
 }
 
+/// The statements of the ingest, prepared once per transaction: a group commit stores many
+/// reports, and preparing them for each report cost as much as the inserts.
+struct IngestStatements {
+    explicit IngestStatements(SQLite::Database& db)
+        : area(db, "SELECT area_path FROM nodes WHERE node_id = ?"),
+          known(db,
+                "SELECT 1 FROM confirmations WHERE node_id = ? AND seq = ? "
+                "UNION ALL SELECT 1 FROM refused_confirmations "
+                "WHERE node_id = ? AND seq = ?"),
+          // OR IGNORE: the number may be stored already (re-sent because the ack was lost), or
+          // the slot confirmed under another number; the two are told apart below.
+          insert(db,
+                 "INSERT OR IGNORE INTO confirmations (node_id, seq, slot_id, campaign_id, "
+                 "item_id, media_hash, area_path, planned_start_us, actual_start_us, "
+                 "actual_end_us, outcome, reason, received_us, rms_dbfs, peak_dbfs, "
+                 "silent_seconds, measured_seconds, silence_threshold_dbfs, frames_rendered, "
+                 "offset_us, emergency_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                 "?, ?, ?, ?, ?, ?)"),
+          refuse(db,
+                 "INSERT OR IGNORE INTO refused_confirmations (node_id, seq, reason, "
+                 "confirmation, received_us) VALUES (?, ?, ?, ?, ?)"),
+          same_slot(db, "SELECT seq FROM confirmations WHERE node_id = ? AND slot_id = ?"),
+          // An emergency play counts for the campaign its emergency names, whatever the node
+          // says.
+          emergency_campaign(
+              db, "SELECT coalesce(campaign_id, '') FROM emergencies WHERE emergency_id = ?"),
+          // A confirmation of a booked play keeps what was booked: campaign and planned start.
+          slot(db,
+               "SELECT campaign_id, start_us, duration_us FROM slots "
+               "WHERE node_id = ? AND slot_id = ?"),
+          marks(db,
+                "INSERT INTO confirmation_marks (node_id, received, highest_seq, "
+                "reported_through_us) VALUES (?, ?, ?, ?) ON CONFLICT (node_id) DO UPDATE SET "
+                "received = received + excluded.received, highest_seq = max(highest_seq, "
+                "excluded.highest_seq), reported_through_us = max(reported_through_us, "
+                "excluded.reported_through_us)"),
+          rollup(db) {}
+
+    /// After a report that failed half-way: no statement is left stepping or bound.
+    void reset() {
+        for (auto* q :
+             {&area, &known, &insert, &refuse, &same_slot, &emergency_campaign, &slot, &marks}) {
+            q->reset();
+            q->clearBindings();
+        }
+    }
+
+    SQLite::Statement area;
+    SQLite::Statement known;
+    SQLite::Statement insert;
+    SQLite::Statement refuse;
+    SQLite::Statement same_slot;
+    SQLite::Statement emergency_campaign;
+    SQLite::Statement slot;
+    SQLite::Statement marks;
+    detail::RollupDeltas rollup;
+};
+
 /// Stores one report inside the caller's transaction; throws SQLite::Exception.
-Result<std::vector<std::uint64_t>> store_report(SQLite::Database& db, const std::string& node_id,
+Result<std::vector<std::uint64_t>> store_report(IngestStatements& st, const std::string& node_id,
                                                 const wire::PlaybackReport& report,
                                                 std::int64_t now) {
     {
-        SQLite::Statement area(db, "SELECT area_path FROM nodes WHERE node_id = ?");
+        st.reset();
+        auto& [area, known, insert, refuse, same_slot, emergency_campaign, slot, marks, rollup] =
+            st;
         area.bind(1, node_id);
         if (!area.executeStep()) {
             return fail(Error::Code::not_found, fmt::format("no node '{}'", node_id));
         }
         const std::string node_area = area.getColumn(0).getString();
-        SQLite::Statement known(db,
-                                "SELECT 1 FROM confirmations WHERE node_id = ? AND seq = ? "
-                                "UNION ALL SELECT 1 FROM refused_confirmations "
-                                "WHERE node_id = ? AND seq = ?");
-        // OR IGNORE: the number may be stored already (re-sent because the ack was lost), or
-        // the slot confirmed under another number; the two are told apart below.
-        SQLite::Statement insert(
-            db,
-            "INSERT OR IGNORE INTO confirmations (node_id, seq, slot_id, campaign_id, item_id, "
-            "media_hash, area_path, planned_start_us, actual_start_us, actual_end_us, outcome, "
-            "reason, received_us, rms_dbfs, peak_dbfs, silent_seconds, measured_seconds, "
-            "silence_threshold_dbfs, frames_rendered, offset_us, emergency_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-        SQLite::Statement refuse(db,
-                                 "INSERT OR IGNORE INTO refused_confirmations (node_id, seq, "
-                                 "reason, confirmation, received_us) VALUES (?, ?, ?, ?, ?)");
-        SQLite::Statement same_slot(
-            db, "SELECT seq FROM confirmations WHERE node_id = ? AND slot_id = ?");
-        // An emergency play counts for the campaign its emergency names, whatever the node says.
-        SQLite::Statement emergency_campaign(
-            db, "SELECT coalesce(campaign_id, '') FROM emergencies WHERE emergency_id = ?");
-        // A confirmation of a booked play keeps what was booked: campaign and planned start.
-        SQLite::Statement slot(db,
-                               "SELECT campaign_id, start_us, duration_us FROM slots "
-                               "WHERE node_id = ? AND slot_id = ?");
-        detail::RollupDeltas rollup(db, node_id);
+        area.reset();
+        rollup.start(node_id);
         std::int64_t new_numbers = 0;
         std::uint64_t highest = 0;
         std::int64_t reported_through = 0;
@@ -212,8 +247,8 @@ Result<std::vector<std::uint64_t>> store_report(SQLite::Database& db, const std:
                 }
                 emergency_campaign.reset();
             } else {
-                slot.bind(1, node_id);
-                slot.bind(2, c.slot_id());
+                slot.bindNoCopy(1, node_id);
+                slot.bindNoCopy(2, c.slot_id());
                 if (slot.executeStep()) {
                     campaign_id = slot.getColumn(0).getString();
                     planned_start = slot.getColumn(1).getInt64();
@@ -225,18 +260,19 @@ Result<std::vector<std::uint64_t>> store_report(SQLite::Database& db, const std:
             // The rollup row of the play's day files it under the area the node had then.
             const std::string& area_path =
                 booked_us || aired ? rollup.area_for(campaign_id, planned_start) : node_area;
-            insert.bind(1, node_id);
+            // Without copies: every string outlives the statement's step.
+            insert.bindNoCopy(1, node_id);
             insert.bind(2, static_cast<int64_t>(c.seq()));
-            insert.bind(3, c.slot_id());
-            insert.bind(4, campaign_id);
-            insert.bind(5, c.item_id());
-            insert.bind(6, c.media_hash());
-            insert.bind(7, area_path);
+            insert.bindNoCopy(3, c.slot_id());
+            insert.bindNoCopy(4, campaign_id);
+            insert.bindNoCopy(5, c.item_id());
+            insert.bindNoCopy(6, c.media_hash());
+            insert.bindNoCopy(7, area_path);
             insert.bind(8, static_cast<int64_t>(planned_start));
             insert.bind(9, static_cast<int64_t>(c.actual_start_us()));
             insert.bind(10, static_cast<int64_t>(c.actual_end_us()));
-            insert.bind(11, outcome_name(c.outcome()));
-            insert.bind(12, c.reason());
+            insert.bindNoCopy(11, outcome_name(c.outcome()));
+            insert.bindNoCopy(12, c.reason());
             insert.bind(13, static_cast<int64_t>(now));
             if (c.has_levels()) {
                 insert.bind(14, c.levels().rms_dbfs());
@@ -248,7 +284,7 @@ Result<std::vector<std::uint64_t>> store_report(SQLite::Database& db, const std:
             insert.bind(
                 19, static_cast<int64_t>(std::min<std::uint64_t>(c.frames_rendered(), kMaxSeq)));
             insert.bind(20, static_cast<int64_t>(c.offset_us()));
-            insert.bind(21, c.emergency_id());
+            insert.bindNoCopy(21, c.emergency_id());
             const int stored = insert.exec();
             insert.clearBindings();
             insert.reset();
@@ -256,8 +292,8 @@ Result<std::vector<std::uint64_t>> store_report(SQLite::Database& db, const std:
                 // Re-sent because the ack was lost (this number holds the slot already), or the
                 // slot was confirmed under another number: kept apart, so that this number is
                 // accounted for and the play counts once.
-                same_slot.bind(1, node_id);
-                same_slot.bind(2, c.slot_id());
+                same_slot.bindNoCopy(1, node_id);
+                same_slot.bindNoCopy(2, c.slot_id());
                 const std::int64_t first =
                     same_slot.executeStep() ? same_slot.getColumn(0).getInt64() : 0;
                 same_slot.reset();
@@ -284,18 +320,12 @@ Result<std::vector<std::uint64_t>> store_report(SQLite::Database& db, const std:
         }
         rollup.write();
         if (new_numbers > 0) {
-            SQLite::Statement marks(
-                db,
-                "INSERT INTO confirmation_marks (node_id, received, highest_seq, "
-                "reported_through_us) VALUES (?, ?, ?, ?) ON CONFLICT (node_id) DO UPDATE SET "
-                "received = received + excluded.received, highest_seq = max(highest_seq, "
-                "excluded.highest_seq), reported_through_us = max(reported_through_us, "
-                "excluded.reported_through_us)");
             marks.bind(1, node_id);
             marks.bind(2, static_cast<int64_t>(new_numbers));
             marks.bind(3, static_cast<int64_t>(highest));
             marks.bind(4, static_cast<int64_t>(reported_through));
             marks.exec();
+            marks.reset();
         }
         return acked;
     }
@@ -311,7 +341,8 @@ Result<std::vector<std::uint64_t>> ingest_confirmations(SQLite::Database& db,
         return std::unexpected(ok.error());
     }
     return in_transaction(db, [&]() -> Result<std::vector<std::uint64_t>> {
-        return store_report(db, node_id, report, now);
+        IngestStatements statements(db);
+        return store_report(statements, node_id, report, now);
     });
 }
 
@@ -321,20 +352,15 @@ Result<std::vector<Result<std::vector<std::uint64_t>>>> ingest_reports(
     return in_transaction(db, [&]() -> Result<std::vector<Acked>> {
         std::vector<Acked> out;
         out.reserve(reports.size());
+        IngestStatements statements(db);
         for (const auto& r : reports) {
             if (auto ok = check_numbers(r.node_id, *r.report); !ok) {
                 out.emplace_back(std::unexpected(ok.error()));
                 continue;
             }
-            // A report refused leaves no trace; the others still commit.
-            SQLite::Savepoint one(db, "report");
-            auto acked = store_report(db, r.node_id, *r.report, now);
-            if (acked) {
-                one.release();
-            } else {
-                one.rollback();
-            }
-            out.push_back(std::move(acked));
+            // A report refused (an unknown node) is refused before it writes anything; the
+            // others still commit. A storage failure throws and takes back the whole round.
+            out.push_back(store_report(statements, r.node_id, *r.report, now));
         }
         return out;
     });

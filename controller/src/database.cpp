@@ -322,7 +322,56 @@ constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
     // so that a report reads days, not plays. Rows keep the area and the campaign name they
     // had when made: later edits never rewrite the past. Confirmations are append-only; a
     // booked play that has been confirmed can be neither taken back nor booked again.
+    // Confirmations are rebuilt first: their outcome CHECK was an IN list, which SQLite
+    // evaluates by building a temporary table for every row inserted. Slots become a table
+    // clustered on (node, slot): the ingest looks every confirmation's slot up by that key.
     R"sql(
+    CREATE TABLE slots_v8 (
+        node_id TEXT NOT NULL REFERENCES nodes(node_id),
+        slot_id TEXT NOT NULL,
+        campaign_id TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        media_hash TEXT NOT NULL,
+        title TEXT NOT NULL,
+        start_us INTEGER NOT NULL,
+        duration_us INTEGER NOT NULL,
+        PRIMARY KEY (node_id, slot_id)
+    ) WITHOUT ROWID;
+    INSERT INTO slots_v8 SELECT * FROM slots;
+    DROP TABLE slots;
+    ALTER TABLE slots_v8 RENAME TO slots;
+    CREATE INDEX slots_by_campaign ON slots (campaign_id, start_us);
+    CREATE INDEX slots_by_node_time ON slots (node_id, start_us);
+    CREATE TABLE confirmations_v8 (
+        node_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        slot_id TEXT NOT NULL,
+        campaign_id TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        media_hash TEXT NOT NULL,
+        area_path TEXT NOT NULL,
+        planned_start_us INTEGER NOT NULL,
+        actual_start_us INTEGER NOT NULL,
+        actual_end_us INTEGER NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome = 'played' OR outcome = 'failed'
+                                     OR outcome = 'skipped' OR outcome = 'interrupted'),
+        reason TEXT NOT NULL,
+        received_us INTEGER NOT NULL,
+        rms_dbfs REAL,
+        peak_dbfs REAL,
+        silent_seconds REAL,
+        measured_seconds REAL,
+        silence_threshold_dbfs REAL,
+        frames_rendered INTEGER NOT NULL DEFAULT 0,
+        offset_us INTEGER NOT NULL DEFAULT 0,
+        emergency_id TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (node_id, seq),
+        UNIQUE (node_id, slot_id)
+    );
+    INSERT INTO confirmations_v8 SELECT * FROM confirmations;
+    DROP TABLE confirmations;
+    ALTER TABLE confirmations_v8 RENAME TO confirmations;
+    CREATE INDEX confirmations_by_campaign ON confirmations (campaign_id, planned_start_us);
     CREATE TABLE airtime_rollup (
         campaign_id TEXT NOT NULL,
         area_path TEXT NOT NULL,        -- the node's area when the row was made
@@ -500,6 +549,12 @@ Result<std::unique_ptr<SQLite::Database>> open_database(const std::filesystem::p
         // on disk before the ack leaves; a lost acked confirmation could never be re-sent.
         db->exec("PRAGMA synchronous=FULL");
         db->exec("PRAGMA foreign_keys=ON");
+        // A poll round's reports touch several indexes; a 32 MiB page cache keeps their dirty
+        // pages in memory until the commit instead of spilling them to the WAL mid-transaction.
+        db->exec("PRAGMA cache_size=-32768");
+        // Savepoints (one per node report in a group commit) journal the pages they change; in
+        // memory, not in a temporary file written page by page.
+        db->exec("PRAGMA temp_store=MEMORY");
         // The airtime rollup's migration computes nodes' local days with these.
         detail::register_rollup_functions(*db);
         db->exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");

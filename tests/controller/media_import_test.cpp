@@ -404,8 +404,11 @@ TEST_CASE("media imported before schema version 4 reads back as audio") {
             // nodes, slots, campaigns and refused confirmations into the airtime rollup.
             "CREATE TABLE nodes (node_id TEXT PRIMARY KEY, area_path TEXT NOT NULL, "
             "time_zone TEXT NOT NULL);"
+            // Migration 8 rebuilds the slots table of migration 1.
             "CREATE TABLE slots (node_id TEXT NOT NULL, slot_id TEXT NOT NULL, campaign_id TEXT "
-            "NOT NULL, start_us INTEGER NOT NULL, duration_us INTEGER NOT NULL);"
+            "NOT NULL, item_id TEXT NOT NULL, media_hash TEXT NOT NULL, title TEXT NOT NULL, "
+            "start_us INTEGER NOT NULL, duration_us INTEGER NOT NULL, "
+            "PRIMARY KEY (node_id, slot_id));"
             "CREATE TABLE campaigns (campaign_id TEXT PRIMARY KEY, name TEXT NOT NULL);"
             "CREATE TABLE refused_confirmations (node_id TEXT NOT NULL, seq INTEGER NOT NULL);"
             // Migration 6 rebuilds the confirmations table of migration 1.
