@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 
 #include "http_api_routes.hpp"
+#include "loa/controller/fleet_view.hpp"
 #include "loa/controller/node_registry.hpp"
 
 namespace loa::controller::api {
@@ -23,14 +24,13 @@ Result<Reply> areas(Request& request) {
     if (!nodes) {
         return std::unexpected(nodes.error());
     }
-    const std::int64_t online_since =
-        request.now() - 3 * request.services().heartbeat_interval_ms * 1000;
     std::map<std::string, AreaCount> tree;
     for (const auto& n : *nodes) {
         if (!may_see(request.who(), n.area_path)) {
             continue;
         }
-        const bool online = n.last_seen_us && *n.last_seen_us >= online_since;
+        const bool online = node_online(n.last_seen_us, n.revoked, request.now(),
+                                        request.services().heartbeat_interval_ms);
         for (auto end = n.area_path.find('/');; end = n.area_path.find('/', end + 1)) {
             auto& count = tree[n.area_path.substr(0, end)];
             ++count.nodes;
