@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <deque>
 #include <limits>
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_map>
 
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
@@ -119,7 +121,8 @@ class Reader {
 
     SQLite::Database& db_;
     ReportQuery q_;
-    std::vector<DayCell> cells_;
+    /// A deque: 100,000s of cells are read one by one, and never move once read.
+    std::deque<DayCell> cells_;
     std::string campaign_name_;
     std::int64_t name_day_ = std::numeric_limits<std::int64_t>::min();
     /// Days the period cuts: node → [from, to) inside it, with the row's area and date.
@@ -243,7 +246,7 @@ void Reader::read_rollup() {
         q.bind(4, q_.area);
     }
     while (q.executeStep()) {
-        const std::string area = q.getColumn(1).getString();
+        std::string area = q.getColumn(1).getString();
         if (!in_area(area)) {
             continue;
         }
@@ -258,7 +261,8 @@ void Reader::read_rollup() {
                                 std::max(day_start, q_.from_us), std::min(day_end, q_.to_us)});
             continue;
         }
-        DayCell cell{q.getColumn(0).getString(), area, q.getColumn(4).getString(), {}};
+        DayCell& cell = cells_.emplace_back(
+            DayCell{q.getColumn(0).getString(), std::move(area), q.getColumn(4).getString(), {}});
         AirtimeRow& f = cell.figures;
         f.planned_plays = q.getColumn(6).getInt64();
         f.planned_us = q.getColumn(7).getInt64();
@@ -272,10 +276,10 @@ void Reader::read_rollup() {
         f.unplanned_us = q.getColumn(23).getInt64();
         f.silent = q.getColumn(24).getInt64();
         if (f.planned_plays == 0 && f.unplanned_plays == 0) {
-            continue;  // everything booked that day was taken back
+            cells_.pop_back();  // everything booked that day was taken back
+            continue;
         }
         place_unconfirmed(cell, day_start, day_end, q.getColumn(8).getInt64());
-        cells_.push_back(std::move(cell));
     }
 }
 
@@ -628,10 +632,35 @@ Result<AirtimeReport> Reader::run() {
         planned_days_ = planned_days_around();
     }
 
+    // Keys of days (weeks, months) and areas are few: each is made once. Cells come in the
+    // rollup's order (area, day, node), so a cell's group is mostly the one before's.
+    std::unordered_map<std::string, std::string> week_keys;
+    std::unordered_map<std::string, std::string> area_keys;
+    auto memo = [](std::unordered_map<std::string, std::string>& cache, const std::string& in,
+                   auto make) -> const std::string& {
+        auto it = cache.find(in);
+        if (it == cache.end()) {
+            it = cache.emplace(in, make(in)).first;
+        }
+        return it->second;
+    };
+    auto week_key = [&](const DayCell& c) -> const std::string& {
+        return memo(week_keys, c.local_day, [](const std::string& d) { return week_of(d); });
+    };
+    auto area_group = [&](const DayCell& c) -> const std::string& {
+        return memo(area_keys, c.area_path, [&](const std::string& a) { return area_key(a); });
+    };
     auto group = [&](auto key_of) {
         std::map<std::string, std::vector<const DayCell*>> groups;
+        std::vector<const DayCell*>* last = nullptr;
+        std::string last_key;
         for (const auto& c : cells_) {
-            groups[key_of(c)].push_back(&c);
+            const std::string& key = key_of(c);
+            if (last == nullptr || key != last_key) {
+                last = &groups[key];
+                last_key = key;
+            }
+            last->push_back(&c);
         }
         std::vector<AirtimeRow> rows;
         for (const auto& [key, cells] : groups) {
@@ -657,32 +686,33 @@ Result<AirtimeReport> Reader::run() {
             }
             break;
         case Grouping::area:
-            report.rows = group([&](const DayCell& c) { return area_key(c.area_path); });
+            report.rows = group(area_group);
             for (auto& r : report.rows) {
                 r.area_path = r.key;
             }
             break;
         case Grouping::day:
-            report.rows = group([](const DayCell& c) { return c.local_day; });
+            report.rows = group([](const DayCell& c) -> const std::string& { return c.local_day; });
             break;
         case Grouping::week:
-            report.rows = group([](const DayCell& c) { return week_of(c.local_day); });
+            report.rows = group(week_key);
             break;
         case Grouping::month:
             report.rows = group([](const DayCell& c) { return month_of(c.local_day); });
             break;
     }
-    auto totals = group([](const DayCell&) { return std::string("*"); });
+    const std::string all = "*";
+    auto totals = group([&](const DayCell&) -> const std::string& { return all; });
     report.total = totals.empty() ? AirtimeRow{.key = "*"} : std::move(totals.front());
     report.total.area_path = q_.area;
     if (report.total.quota_nodes_met.empty()) {
         report.total.quota_nodes_met.assign(report.quotas.size(), 0);
     }
-    report.by_area = group([&](const DayCell& c) { return area_key(c.area_path); });
+    report.by_area = group(area_group);
     for (auto& r : report.by_area) {
         r.area_path = r.key;
     }
-    report.by_week = group([](const DayCell& c) { return week_of(c.local_day); });
+    report.by_week = group(week_key);
     read_silent_plays(report);
     return report;
 }
