@@ -1,6 +1,8 @@
-// loactl node enroll/revoke/keys.
+// loactl node enroll/revoke/keys, as requests to the API.
 #include "loactl_enrollment_commands.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <iostream>
 
@@ -9,17 +11,42 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "loa/controller/node_enrollment.hpp"
-#include "loa/controller/node_registry.hpp"
 #include "loa/controller/time_text.hpp"
-#include "loa/protocol/curve_keys.hpp"
+#include "loactl_api.hpp"
 #include "loactl_common.hpp"
+#include "loactl_media_output.hpp"
 
 namespace loa::loactl {
 
 namespace lc = loa::controller;
 
-EnrollmentCommands::EnrollmentCommands(CLI::App* node, const std::string& data) : data_(data) {
+namespace {
+
+/// "/api/v1/nodes/{node}" and what follows it.
+std::string node_path(const std::string& node, std::string_view rest) {
+    return "/api/v1/nodes/" + path_segment(node) + std::string(rest);
+}
+
+/// An instant of an answer in UTC ("2026-11-23T22:30:00.250Z", as format_utc writes it) in
+/// UTC+7, as people read it; as given if it does not parse.
+std::string local_text(const std::string& instant) {
+    // parse_instant reads whole seconds: the milliseconds are added back.
+    std::string seconds = instant;
+    std::int64_t ms_us = 0;
+    if (const auto dot = seconds.find('.'); dot != std::string::npos && seconds.ends_with("Z")) {
+        const std::string ms = seconds.substr(dot + 1, seconds.size() - dot - 2);
+        if (ms.size() == 3 && std::all_of(ms.begin(), ms.end(), ::isdigit)) {
+            ms_us = std::stoll(ms) * 1000;
+        }
+        seconds = seconds.substr(0, dot) + "Z";
+    }
+    auto at = lc::parse_instant(seconds, lc::now_us());
+    return at ? lc::format_local(*at + ms_us) : instant;
+}
+
+}  // namespace
+
+EnrollmentCommands::EnrollmentCommands(CLI::App* node, const std::string& /*data*/) {
     enroll_ = node->add_subcommand(
         "enroll",
         "issue a one-time token with which a device registers its key as this node "
@@ -72,117 +99,75 @@ int EnrollmentCommands::run(bool json) const {
 
 int EnrollmentCommands::enroll(bool json) const {
     const bool vi = lang_ == "vi";
-    auto db = open_store(data_);
-    if (!db) {
-        return 1;
+    nlohmann::json order = {{"expires_hours", expires_hours_}};
+    if (!area_.empty()) {
+        order["area"] = area_;
     }
-    auto who = signed_in(*db, "node.enroll");
-    if (!who) {
-        return 1;
-    }
-    Change change(*db, *who, "node.enroll", node_, area_.empty() ? who->area : area_);
-    const std::int64_t now = lc::now_us();
-    auto node = lc::find_node(*db, node_);
-    if (!node) {
-        if (area_.empty() || kind_.empty()) {
-            return change.refused(
-                {lc::Error::Code::not_found,
-                 fmt::format("node '{}' is not registered: give --area and --kind to register "
-                             "it with its token",
-                             node_)});
-        }
-        if (!change.allowed(lc::Permission::manage_nodes, area_)) {
-            return 1;
-        }
-        lc::NodeRecord record;
-        record.node_id = node_;
-        record.kind = kind_;
-        record.area_path = area_;
-        record.time_zone = time_zone_;
-        auto added = lc::add_node(*db, record, now);
-        if (!added) {
-            return change.refused(added.error());
-        }
-        Change add(*db, *who, "node.add", node_, area_);
-        add.done({{"kind", kind_}, {"time_zone", time_zone_}});
-        node = *added;
-    } else {
-        change.set_area(node->area_path);
-        if ((!area_.empty() && area_ != node->area_path) ||
-            (!kind_.empty() && kind_ != node->kind)) {
-            return change.refused(
-                {lc::Error::Code::conflict,
-                 fmt::format("node '{}' is already registered as a {} in {}; leave out --area and "
-                             "--kind to enroll a new key for it",
-                             node_, node->kind, node->area_path)});
-        }
-        if (!change.allowed(lc::Permission::manage_nodes)) {
-            return 1;
-        }
-    }
-    auto keys = protocol::load_or_create_key_file(lc::controller_key_file(data_));
-    if (!keys) {
-        return change.refused({lc::Error::Code::storage, keys.error()});
+    if (!kind_.empty()) {
+        order["kind"] = kind_;
+        order["time_zone"] = time_zone_;  // only for a node registered with its token
     }
     if (!public_key_.empty()) {
-        if (auto enrolled = lc::enroll_key(*db, node_, public_key_, now, true); !enrolled) {
-            return change.refused(enrolled.error());
-        }
-        change.done({{"public_key", public_key_}});
+        order["public_key"] = public_key_;
+    }
+    if (!token_file_.empty()) {
+        order["to_file"] = true;
+    }
+    // JSON always: the token goes to a file or into the instruction printed here.
+    auto answer = send(with_json({"POST", node_path(node_, "/enrollment")}, order));
+    if (!answer) {
+        return 1;
+    }
+    if (!answer->ok()) {
+        return print_refusal(*answer);
+    }
+    auto out = nlohmann::json::parse(answer->body, nullptr, false);
+    if (!out.is_object()) {
+        return refused(
+            {lc::Error::Code::storage,
+             "câu trả lời của bộ điều khiển không phải JSON / the controller's answer is "
+             "not JSON"});
+    }
+    const std::string kind = out.value("kind", "");
+    const std::string area = out.value("area", "");
+    const std::string controller_key = out.value("controller_key", "");
+    if (!public_key_.empty()) {
         if (json) {
-            std::cout << nlohmann::json{{"node", node_},
-                                        {"area", node->area_path},
-                                        {"kind", node->kind},
-                                        {"public_key", public_key_},
-                                        {"controller_key", keys->public_key}}
-                      << "\n";
+            std::cout << answer->body;
         } else {
             fmt::print(
                 fmt::runtime(vi ? "Đã ghi danh khóa {} cho nút {}.\nKhóa của bộ điều khiển: {}\n"
                                 : "Key {} enrolled for node {}.\nController key: {}\n"),
-                public_key_, node_, keys->public_key);
+                public_key_, node_, controller_key);
         }
         return 0;
     }
-    auto issued = lc::issue_enrollment_token(
-        *db, node_, keys->public_key, who->name, now,
-        static_cast<std::int64_t>(expires_hours_ * 3600.0 * 1'000'000.0));
-    if (!issued) {
-        return change.refused(issued.error());
-    }
-    change.done({{"expires", lc::format_utc(issued->expires_us)},
-                 {"to_file", !token_file_.empty()},
-                 {"reinstates", node->revoked}});
+    const std::string token = out.value("token", "");
     if (!token_file_.empty()) {
         const mode_t old_mask = ::umask(077);
-        std::ofstream out(token_file_, std::ios::trunc);
+        std::ofstream file(token_file_, std::ios::trunc);
         ::umask(old_mask);
-        out << issued->token << "\n";
-        if (!out) {
-            return refused({lc::Error::Code::storage, token_file_ + ": cannot write the token"});
+        file << token << "\n";
+        if (!file) {
+            return refused({lc::Error::Code::storage,
+                            token_file_ + ": không ghi được mã / cannot write the token"});
         }
     }
     const std::string endpoint =
         endpoint_hint_.empty() ? std::string("tcp://<controller>:<port>") : endpoint_hint_;
-    const std::string shown = token_file_.empty() ? issued->token : "$(cat " + token_file_ + ")";
+    const std::string shown = token_file_.empty() ? token : "$(cat " + token_file_ + ")";
     if (json) {
-        nlohmann::json out{{"node", node_},
-                           {"area", node->area_path},
-                           {"kind", node->kind},
-                           {"expires", lc::format_utc(issued->expires_us)},
-                           {"controller_key", keys->public_key}};
-        if (token_file_.empty()) {
-            out["token"] = issued->token;
-        } else {
+        if (!token_file_.empty()) {
+            out.erase("token");  // it is in the file, not on the screen
             out["token_file"] = token_file_;
         }
-        std::cout << out << "\n";
+        std::cout << out.dump(2) << "\n";
         return 0;
     }
     fmt::print(fmt::runtime(vi ? "Mã ghi danh cho nút {} ({}, {}), dùng một lần, hết hạn lúc {}:\n"
                                : "Enrollment token for node {} ({}, {}), one use, expires {}:\n"),
-               node_, node->kind, node->area_path, lc::format_local(issued->expires_us));
-    fmt::print("  {}\n", token_file_.empty() ? issued->token : token_file_);
+               node_, kind, area, local_text(out.value("expires", "")));
+    fmt::print("  {}\n", token_file_.empty() ? token : token_file_);
     fmt::print(
         fmt::runtime(vi ? "Trên thiết bị, chạy:\n  loa-node enroll --controller {} --token {}\n"
                         : "On the device, run:\n  loa-node enroll --controller {} --token {}\n"),
@@ -191,76 +176,15 @@ int EnrollmentCommands::enroll(bool json) const {
 }
 
 int EnrollmentCommands::revoke(bool json) const {
-    auto db = open_store(data_);
-    if (!db) {
-        return 1;
+    nlohmann::json body = nlohmann::json::object();
+    if (!reason_.empty()) {
+        body["reason"] = reason_;
     }
-    auto who = signed_in(*db, "node.revoke");
-    if (!who) {
-        return 1;
-    }
-    Change change(*db, *who, "node.revoke", node_, who->area);
-    auto node = lc::find_node(*db, node_);
-    if (!node) {
-        return change.refused(node.error());
-    }
-    change.set_area(node->area_path);
-    if (!change.allowed(lc::Permission::manage_nodes)) {
-        return 1;
-    }
-    const std::int64_t now = lc::now_us();
-    if (auto revoked = lc::revoke_node(*db, node_, reason_, now); !revoked) {
-        return change.refused(revoked.error(), {{"reason", reason_}});
-    }
-    change.done({{"reason", reason_}});
-    if (json) {
-        std::cout << nlohmann::json{{"node", node_}, {"revoked", lc::format_utc(now)}} << "\n";
-    } else {
-        fmt::print(fmt::runtime(lang_ == "vi"
-                                    ? "Đã thu hồi nút {}: bị ngắt trong vòng một nhịp tim và bị từ "
-                                      "chối cho đến khi ghi danh lại.\n"
-                                    : "Node {} revoked: cut off within one heartbeat and refused "
-                                      "until it enrolls again.\n"),
-                   node_);
-    }
-    return 0;
+    return loactl::run(with_json({"POST", node_path(node_, "/revoke")}, body), json, lang_);
 }
 
 int EnrollmentCommands::keys(bool json) const {
-    const bool vi = lang_ == "vi";
-    auto db = open_store(data_);
-    if (!db) {
-        return 1;
-    }
-    auto who = signed_in(*db, "node.keys");
-    if (!who || !may_read_node(*db, *who, node_, "node.keys")) {
-        return 1;
-    }
-    auto keys = lc::node_keys(*db, node_);
-    if (!keys) {
-        return refused(keys.error());
-    }
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& key : *keys) {
-        out.push_back({{"public_key", key.public_key},
-                       {"enrolled", lc::format_utc(key.enrolled_us)},
-                       {"retired", key.retired_us ? lc::format_utc(*key.retired_us) : ""},
-                       {"retired_reason", key.retired_reason}});
-    }
-    return print_listing(
-        json, out, keys->empty(),
-        vi ? "Nút này chưa ghi danh khóa nào (loactl node enroll)."
-           : "This node has enrolled no key yet (loactl node enroll).",
-        [&] {
-            std::string text;
-            for (const auto& key : *keys) {
-                text += fmt::format(
-                    "{}  {}  {}\n", key.public_key, lc::format_local(key.enrolled_us),
-                    key.retired_us ? (vi ? "thôi dùng: " : "retired: ") + key.retired_reason
-                                   : std::string(vi ? "đang dùng" : "active"));
-            }
-            return text;
-        });
+    return loactl::run({"GET", node_path(node_, "/keys")}, json, lang_);
 }
 
 }  // namespace loa::loactl

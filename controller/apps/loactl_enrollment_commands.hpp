@@ -1,5 +1,6 @@
 // loactl node enroll/revoke/keys: who may connect as a node. A token printed here is how a
-// field technician registers a device's key; revocation cuts a lost or stolen device off.
+// field technician registers a device's key; revocation cuts a lost or stolen device off. Each
+// a request to the controller's HTTP API.
 #pragma once
 
 #include <string>
@@ -11,7 +12,8 @@ namespace loa::loactl {
 /// `node enroll|revoke|keys`, added to the `node` subcommand.
 class EnrollmentCommands {
   public:
-    /// `data` is the controller's data directory (database and controller.key).
+    /// `data` is the controller's data directory (unused: commands go through the API, which
+    /// holds controller.key).
     EnrollmentCommands(CLI::App* node, const std::string& data);
 
     bool parsed() const;
@@ -24,7 +26,6 @@ class EnrollmentCommands {
     int revoke(bool json) const;
     int keys(bool json) const;
 
-    const std::string& data_;
     CLI::App* enroll_ = nullptr;
     CLI::App* revoke_ = nullptr;
     CLI::App* keys_ = nullptr;

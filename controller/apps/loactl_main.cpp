@@ -1,4 +1,5 @@
-// loactl: the operators' command line; works on the controller's data directory.
+// loactl: the operators' command line, a client of the controller's HTTP API (or of the same
+// API served in-process over the controller's data directory).
 #include <cstdlib>
 #include <iostream>
 
@@ -7,7 +8,6 @@
 #include <nlohmann/json.hpp>
 
 #include "loa/controller/node_registry.hpp"
-#include "loa/controller/time_text.hpp"
 #include "loactl_api.hpp"
 #include "loactl_campaign_commands.hpp"
 #include "loactl_common.hpp"
@@ -43,11 +43,12 @@ int main(int argc, char** argv) {
     node_cmd->require_subcommand(1);
     auto* node_add = node_cmd->add_subcommand("add", "register a node");
     lc::NodeRecord new_node;
+    std::string node_tz;
     node_add->add_option("id", new_node.node_id, "node id, e.g. ta-van-01")->required();
     node_add->add_option("--kind", new_node.kind, "speaker or panel")->required();
     node_add->add_option("--area", new_node.area_path, "area path, e.g. vn/lao-cai/sa-pa/ta-van")
         ->required();
-    node_add->add_option("--tz", new_node.time_zone, "IANA time zone");
+    node_add->add_option("--tz", node_tz, "IANA time zone (default Asia/Ho_Chi_Minh)");
 
     loa::loactl::CampaignCommands campaign_commands(app, data);
     loa::loactl::UserCommands user_commands(app, data);
@@ -64,7 +65,6 @@ int main(int argc, char** argv) {
         // --help exits 0; anything else is a bad command line: 2, as documented.
         return app.exit(e) == 0 ? 0 : 2;
     }
-    loa::loactl::use_token(token);
     loa::loactl::use_api(controller_url, data, ca_file, token);
     if (user_commands.parsed()) {
         return user_commands.run(json);
@@ -91,30 +91,12 @@ int main(int argc, char** argv) {
         return text_media_commands.run(json);
     }
 
-    auto db = loa::loactl::open_store(data);
-    if (!db) {
-        return 1;
+    // node add
+    nlohmann::json body = {
+        {"node", new_node.node_id}, {"kind", new_node.kind}, {"area", new_node.area_path}};
+    if (!node_tz.empty()) {
+        body["time_zone"] = node_tz;
     }
-    auto who = loa::loactl::signed_in(*db, "node.add");
-    if (!who) {
-        return 1;
-    }
-    if (node_add->parsed()) {
-        loa::loactl::Change change(*db, *who, "node.add", new_node.node_id, new_node.area_path);
-        if (!change.allowed(lc::Permission::manage_nodes)) {
-            return 1;
-        }
-        auto added = lc::add_node(*db, new_node, lc::now_us());
-        if (!added) {
-            return change.refused(added.error(), {{"kind", new_node.kind}});
-        }
-        change.done({{"kind", added->kind}, {"time_zone", added->time_zone}});
-        if (json) {
-            std::cout << nlohmann::json{{"node", added->node_id}, {"area", added->area_path}}
-                      << "\n";
-        } else {
-            fmt::print("node {} ({}) added in {}\n", added->node_id, added->kind, added->area_path);
-        }
-    }
-    return 0;
+    return loa::loactl::run(
+        loa::loactl::with_json({.method = "POST", .path = "/api/v1/nodes"}, body), json, "vi");
 }

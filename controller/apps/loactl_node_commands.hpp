@@ -1,27 +1,23 @@
 // loactl's fleet commands on nodes: the fleet at a glance (list), what each node last said of
 // itself (status, runway, sequence gaps) and the commands operators queue for nodes (volume,
-// amplifier, restart, log).
+// amplifier, restart, log); each a request to the controller's HTTP API.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
-#include <SQLiteCpp/Database.h>
 #include <CLI/CLI.hpp>
 
 #include "loa/controller/fleet_view.hpp"
-#include "loa/controller/node_commands.hpp"
 #include "loa/controller/node_status.hpp"
 
 namespace loa::loactl {
-
-class Change;
 
 /// `node list|status|runway|gaps|volume|amplifier|restart|log|commands`, added to the `node`
 /// subcommand.
 class NodeCommands {
   public:
-    /// `data` is the controller's data directory.
+    /// `data` is the controller's data directory (unused: commands go through the API).
     NodeCommands(CLI::App* node, const std::string& data);
 
     /// True when one of these commands was given on the command line.
@@ -39,13 +35,7 @@ class NodeCommands {
     int queue(bool json) const;
     int log(bool json) const;
     int commands(bool json) const;
-    /// Whether the person of `change` may command node_ (it must exist); refusals are printed
-    /// and logged.
-    bool allowed_on_node(SQLite::Database& db, Change& change) const;
-    /// Prints a queued command and where to follow it.
-    void print_queued(const controller::CommandRecord& command, bool json) const;
 
-    const std::string& data_;
     CLI::App* list_ = nullptr;
     CLI::App* status_ = nullptr;
     CLI::App* runway_ = nullptr;
@@ -69,6 +59,7 @@ class NodeCommands {
     std::string runway_below_;
     std::string area_;
     std::int64_t heartbeat_ms_ = controller::kDefaultHeartbeatMs;
+    CLI::Option* heartbeat_option_ = nullptr;  ///< given: overrides the controller's interval
 };
 
 }  // namespace loa::loactl

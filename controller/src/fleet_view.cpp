@@ -16,6 +16,7 @@
 #include "loa/controller/database.hpp"
 #include "loa/controller/node_registry.hpp"
 #include "loa/controller/time_text.hpp"
+#include "sql_columns.hpp"
 #include "text_table.hpp"
 
 namespace loa::controller {
@@ -54,13 +55,7 @@ constexpr const char* kRefusedMessages =
     "WHERE actor >= 'node:' AND actor < 'node;' AND outcome = 'refused' "
     "AND (? = '' OR actor = 'node:' || ?) GROUP BY actor";
 
-template <typename T>
-std::optional<T> optional_column(SQLite::Statement& q, int column) {
-    if (q.getColumn(column).isNull()) {
-        return std::nullopt;
-    }
-    return static_cast<T>(q.getColumn(column).getInt64());
-}
+using detail::optional_column;
 
 /// Keeps, per node, the newest of `source`'s errors when it is newer than what `latest` holds.
 void take_errors(SQLite::Database& db, const char* sql, const std::string& source,

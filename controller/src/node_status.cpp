@@ -13,6 +13,7 @@
 #include "loa/controller/database.hpp"
 #include "loa/controller/node_registry.hpp"
 #include "loa/controller/time_text.hpp"
+#include "sql_columns.hpp"
 #include "text_table.hpp"
 
 namespace loa::controller {
@@ -29,13 +30,7 @@ constexpr const char* kSelectStatus =
     "h.agent_version, h.schedule_horizon_end_us, h.runway_end_us, h.last_seq, h.amplifier_on "
     "FROM nodes n LEFT JOIN node_status h USING (node_id)";
 
-template <typename T>
-std::optional<T> optional_column(SQLite::Statement& q, int column) {
-    if (q.getColumn(column).isNull()) {
-        return std::nullopt;
-    }
-    return static_cast<T>(q.getColumn(column).getInt64());
-}
+using detail::optional_column;
 
 NodeStatus read_status(SQLite::Statement& q) {
     NodeStatus s;
