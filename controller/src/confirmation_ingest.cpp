@@ -333,6 +333,11 @@ Result<std::vector<std::uint64_t>> store_report(IngestStatements& st, const std:
 
 }  // namespace
 
+void tune_for_ingest(SQLite::Database& db) {
+    db.exec("PRAGMA cache_size=-262144");
+    db.exec("PRAGMA wal_autocheckpoint=16384");
+}
+
 Result<std::vector<std::uint64_t>> ingest_confirmations(SQLite::Database& db,
                                                         const std::string& node_id,
                                                         const wire::PlaybackReport& report,

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "loa/controller/confirmation_ingest.hpp"
 #include "loa/controller/node_enrollment.hpp"
 #include "loa/controller/node_registry.hpp"
 #include "loa/controller/node_timeline.hpp"
@@ -34,6 +35,7 @@ ControllerServer::ControllerServer(SQLite::Database& db, media::ContentStore& st
       zap_(context_, zmq::socket_type::rep),
       router_(context_, zmq::socket_type::router),
       enroll_(context_, zmq::socket_type::router) {
+    tune_for_ingest(db_);
     // The ZAP handler is bound before any CURVE socket: libzmq lets handshakes through
     // unauthenticated when nobody answers on this endpoint.
     zap_.set(zmq::sockopt::linger, 0);
