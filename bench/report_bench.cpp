@@ -260,7 +260,7 @@ void build_report_db(const fs::path& file, std::uint64_t total) {
             add_campaign(db, fmt::format("chien-dich-{}", c), kFirstDayUs + (days + 1) * kDayUs);
         }
         db.exec("PRAGMA synchronous=OFF");
-        db.exec("DROP INDEX confirmations_by_campaign");
+        db.exec("DROP INDEX confirmations_unplanned");
         db.exec("DROP INDEX confirmations_silent");
         SQLite::Statement q(
             db,
@@ -345,8 +345,8 @@ void build_report_db(const fs::path& file, std::uint64_t total) {
         }
         fmt::print("  indexes…\n");
         db.exec(
-            "CREATE INDEX confirmations_by_campaign ON confirmations (campaign_id, "
-            "planned_start_us)");
+            "CREATE INDEX confirmations_unplanned ON confirmations (campaign_id, "
+            "planned_start_us) WHERE emergency_id <> '' OR unbooked = 1");
         db.exec(
             "CREATE INDEX confirmations_silent ON confirmations (campaign_id, "
             "planned_start_us) WHERE peak_dbfs < -50.0");

@@ -300,8 +300,7 @@ void Reader::read_partial_days() {
         db_,
         "SELECT c.node_id, c.actual_end_us - c.actual_start_us, c.peak_dbfs FROM confirmations "
         "c WHERE c.campaign_id = ? AND c.planned_start_us >= ? AND c.planned_start_us < ? AND "
-        "c.outcome IN ('played', 'interrupted') AND (c.emergency_id <> '' OR NOT EXISTS "
-        "(SELECT 1 FROM slots s WHERE s.node_id = c.node_id AND s.slot_id = c.slot_id))");
+        "c.outcome IN ('played', 'interrupted') AND (emergency_id <> '' OR unbooked = 1)");
     auto silent = [](const SQLite::Column& peak) {
         return !peak.isNull() && peak.getDouble() < kSilenceThresholdDbfs;
     };

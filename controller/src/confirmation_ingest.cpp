@@ -134,13 +134,14 @@ struct IngestStatements {
                 "WHERE node_id = ? AND seq = ?"),
           // OR IGNORE: the number may be stored already (re-sent because the ack was lost), or
           // the slot confirmed under another number; the two are told apart below.
-          insert(db,
-                 "INSERT OR IGNORE INTO confirmations (node_id, seq, slot_id, campaign_id, "
-                 "item_id, media_hash, area_path, planned_start_us, actual_start_us, "
-                 "actual_end_us, outcome, reason, received_us, rms_dbfs, peak_dbfs, "
-                 "silent_seconds, measured_seconds, silence_threshold_dbfs, frames_rendered, "
-                 "offset_us, emergency_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                 "?, ?, ?, ?, ?, ?)"),
+          insert(
+              db,
+              "INSERT OR IGNORE INTO confirmations (node_id, seq, slot_id, campaign_id, "
+              "item_id, media_hash, area_path, planned_start_us, actual_start_us, "
+              "actual_end_us, outcome, reason, received_us, rms_dbfs, peak_dbfs, "
+              "silent_seconds, measured_seconds, silence_threshold_dbfs, frames_rendered, "
+              "offset_us, emergency_id, unbooked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+              "?, ?, ?, ?, ?, ?, ?, ?, ?)"),
           refuse(db,
                  "INSERT OR IGNORE INTO refused_confirmations (node_id, seq, reason, "
                  "confirmation, received_us) VALUES (?, ?, ?, ?, ?)"),
@@ -285,6 +286,7 @@ Result<std::vector<std::uint64_t>> store_report(IngestStatements& st, const std:
                 19, static_cast<int64_t>(std::min<std::uint64_t>(c.frames_rendered(), kMaxSeq)));
             insert.bind(20, static_cast<int64_t>(c.offset_us()));
             insert.bindNoCopy(21, c.emergency_id());
+            insert.bind(22, !booked_us && c.emergency_id().empty() ? 1 : 0);
             const int stored = insert.exec();
             insert.clearBindings();
             insert.reset();
