@@ -19,7 +19,6 @@ std::optional<ApiAnswer> send_upload(ApiCall call, const std::string& label);
 /// Prints an answer as run() does: the body on stdout, a refusal as "loactl: …" on stderr.
 /// Returns the exit code: 0 done, 1 refused or unreachable.
 
-
 /// `text` as one segment of a URL path: every byte but letters, digits and "-._~" as %XX.
 std::string path_segment(std::string_view text);
 
