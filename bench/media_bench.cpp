@@ -33,9 +33,9 @@
 #include <zmq.hpp>
 
 #include "bench_support.hpp"
-#include "loa/controller/database.hpp"
-#include "loa/controller/node_enrollment.hpp"
-#include "loa/controller/node_registry.hpp"
+#include "loa/controller/store/database.hpp"
+#include "loa/controller/fleet/node_enrollment.hpp"
+#include "loa/controller/fleet/node_registry.hpp"
 #include "loa/media/content_store.hpp"
 #include "loa/node/media_fetcher.hpp"
 #include "loa/protocol/curve_keys.hpp"

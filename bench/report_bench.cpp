@@ -14,10 +14,10 @@
 #include <CLI/CLI.hpp>
 
 #include "bench_support.hpp"
-#include "loa/controller/airtime_report.hpp"
-#include "loa/controller/confirmation_ingest.hpp"
-#include "loa/controller/database.hpp"
-#include "loa/controller/time_text.hpp"
+#include "loa/controller/audit/airtime_report.hpp"
+#include "loa/controller/audit/confirmation_ingest.hpp"
+#include "loa/controller/store/database.hpp"
+#include "loa/controller/common/time_text.hpp"
 #include "loa/protocol/loa.pb.h"
 
 namespace fs = std::filesystem;

@@ -34,9 +34,9 @@
 #include <zmq.hpp>
 
 #include "bench_support.hpp"
-#include "loa/controller/database.hpp"
-#include "loa/controller/node_enrollment.hpp"
-#include "loa/controller/node_registry.hpp"
+#include "loa/controller/store/database.hpp"
+#include "loa/controller/fleet/node_enrollment.hpp"
+#include "loa/controller/fleet/node_registry.hpp"
 #include "loa/protocol/curve_keys.hpp"
 #include "loa/protocol/envelope.hpp"
 #include "loa/protocol/limits.hpp"

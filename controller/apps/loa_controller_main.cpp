@@ -10,10 +10,10 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
-#include "loa/controller/controller_server.hpp"
-#include "loa/controller/database.hpp"
-#include "loa/controller/http_api.hpp"
-#include "loa/controller/node_enrollment.hpp"
+#include "loa/controller/gateway/controller_server.hpp"
+#include "loa/controller/store/database.hpp"
+#include "loa/controller/api/http_api.hpp"
+#include "loa/controller/fleet/node_enrollment.hpp"
 #include "loa/protocol/curve_keys.hpp"
 #include "loa/protocol/envelope.hpp"
 

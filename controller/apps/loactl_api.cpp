@@ -8,7 +8,7 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
-#include "loa/controller/http_api.hpp"
+#include "loa/controller/api/http_api.hpp"
 
 namespace loa::loactl {
 

@@ -6,8 +6,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "loa/controller/airtime_report.hpp"
-#include "loa/controller/campaign_book.hpp"
+#include "loa/controller/audit/airtime_report.hpp"
+#include "loa/controller/booking/campaign_book.hpp"
 
 namespace loa::loactl {
 

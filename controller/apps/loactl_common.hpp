@@ -6,8 +6,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "loa/controller/airtime_report.hpp"
-#include "loa/controller/error.hpp"
+#include "loa/controller/audit/airtime_report.hpp"
+#include "loa/controller/common/error.hpp"
 
 namespace loa::loactl {
 

@@ -11,7 +11,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "loa/controller/time_text.hpp"
+#include "loa/controller/common/time_text.hpp"
 #include "loactl_api.hpp"
 #include "loactl_common.hpp"
 #include "loactl_media_output.hpp"

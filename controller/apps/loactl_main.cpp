@@ -7,7 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "loa/controller/node_registry.hpp"
+#include "loa/controller/fleet/node_registry.hpp"
 #include "loactl_api.hpp"
 #include "loactl_campaign_commands.hpp"
 #include "loactl_common.hpp"

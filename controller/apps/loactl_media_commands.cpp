@@ -9,7 +9,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "loa/controller/media_library.hpp"
+#include "loa/controller/content/media_library.hpp"
 #include "loactl_api.hpp"
 #include "loactl_media_output.hpp"
 

@@ -9,9 +9,9 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "loa/controller/area_scope.hpp"
-#include "loa/controller/fleet_view.hpp"
-#include "loa/controller/node_commands.hpp"
+#include "loa/controller/common/area_scope.hpp"
+#include "loa/controller/fleet/fleet_view.hpp"
+#include "loa/controller/fleet/node_commands.hpp"
 #include "loactl_api.hpp"
 #include "loactl_common.hpp"
 #include "loactl_media_output.hpp"

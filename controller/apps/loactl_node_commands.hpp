@@ -8,8 +8,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "loa/controller/fleet_view.hpp"
-#include "loa/controller/node_status.hpp"
+#include "loa/controller/fleet/fleet_view.hpp"
+#include "loa/controller/fleet/node_status.hpp"
 
 namespace loa::loactl {
 

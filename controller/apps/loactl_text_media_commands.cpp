@@ -14,7 +14,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "loa/controller/media_library.hpp"
+#include "loa/controller/content/media_library.hpp"
 #include "loa/media/speech_synthesis.hpp"
 #include "loa/media/text_slide.hpp"
 #include "loactl_api.hpp"

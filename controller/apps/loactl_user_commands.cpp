@@ -13,8 +13,8 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "loa/controller/area_scope.hpp"
-#include "loa/controller/error.hpp"
+#include "loa/controller/common/area_scope.hpp"
+#include "loa/controller/common/error.hpp"
 #include "loactl_api.hpp"
 #include "loactl_common.hpp"
 

@@ -12,10 +12,10 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "loa/controller/airtime_report.hpp"
-#include "loa/controller/confirmation_ingest.hpp"
-#include "loa/controller/emergencies.hpp"
-#include "loa/controller/node_status.hpp"
+#include "loa/controller/audit/airtime_report.hpp"
+#include "loa/controller/audit/confirmation_ingest.hpp"
+#include "loa/controller/fleet/emergencies.hpp"
+#include "loa/controller/fleet/node_status.hpp"
 #include "server_fixture.hpp"
 
 using namespace loa;

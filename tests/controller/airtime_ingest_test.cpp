@@ -4,9 +4,9 @@
 #include <nlohmann/json.hpp>
 
 #include "controller_fixture.hpp"
-#include "loa/controller/airtime_report.hpp"
-#include "loa/controller/confirmation_ingest.hpp"
-#include "loa/controller/node_timeline.hpp"
+#include "loa/controller/audit/airtime_report.hpp"
+#include "loa/controller/audit/confirmation_ingest.hpp"
+#include "loa/controller/booking/node_timeline.hpp"
 
 using namespace loa;
 using namespace loa::test;

@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "controller_fixture.hpp"
-#include "loa/controller/airtime_report.hpp"
-#include "loa/controller/confirmation_ingest.hpp"
-#include "loa/controller/plan_booking.hpp"
+#include "loa/controller/audit/airtime_report.hpp"
+#include "loa/controller/audit/confirmation_ingest.hpp"
+#include "loa/controller/booking/plan_booking.hpp"
 
 using namespace loa;
 using namespace loa::test;

@@ -10,10 +10,10 @@
 #include <nlohmann/json.hpp>
 
 #include "controller_fixture.hpp"
-#include "loa/controller/action_log.hpp"
-#include "loa/controller/http_api.hpp"
-#include "loa/controller/people.hpp"
-#include "loa/controller/time_text.hpp"
+#include "loa/controller/people/action_log.hpp"
+#include "loa/controller/api/http_api.hpp"
+#include "loa/controller/people/people.hpp"
+#include "loa/controller/common/time_text.hpp"
 
 namespace loa::test {
 

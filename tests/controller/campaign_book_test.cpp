@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "controller_fixture.hpp"
-#include "loa/controller/node_timeline.hpp"
+#include "loa/controller/booking/node_timeline.hpp"
 
 using namespace loa;
 using namespace loa::test;

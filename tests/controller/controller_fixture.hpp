@@ -7,11 +7,11 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
-#include "loa/controller/approval.hpp"
-#include "loa/controller/campaign_book.hpp"
-#include "loa/controller/database.hpp"
-#include "loa/controller/media_library.hpp"
-#include "loa/controller/node_registry.hpp"
+#include "loa/controller/content/approval.hpp"
+#include "loa/controller/booking/campaign_book.hpp"
+#include "loa/controller/store/database.hpp"
+#include "loa/controller/content/media_library.hpp"
+#include "loa/controller/fleet/node_registry.hpp"
 #include "loa/media/content_store.hpp"
 #include "test_support.hpp"
 

@@ -3,7 +3,7 @@
 
 #include <zmq.hpp>
 
-#include "loa/controller/time_text.hpp"
+#include "loa/controller/common/time_text.hpp"
 #include "server_fixture.hpp"
 
 using namespace loa;

@@ -5,12 +5,12 @@
 #include <nlohmann/json.hpp>
 
 #include "controller_fixture.hpp"
-#include "loa/controller/airtime_report.hpp"
-#include "loa/controller/confirmation_ingest.hpp"
-#include "loa/controller/emergencies.hpp"
-#include "loa/controller/node_status.hpp"
-#include "loa/controller/node_timeline.hpp"
-#include "loa/controller/sequence_gaps.hpp"
+#include "loa/controller/audit/airtime_report.hpp"
+#include "loa/controller/audit/confirmation_ingest.hpp"
+#include "loa/controller/fleet/emergencies.hpp"
+#include "loa/controller/fleet/node_status.hpp"
+#include "loa/controller/booking/node_timeline.hpp"
+#include "loa/controller/fleet/sequence_gaps.hpp"
 
 using namespace loa;
 using namespace loa::test;
@@ -302,6 +302,10 @@ TEST_CASE("a version 5 database keeps its confirmations and then takes interrupt
             "PRIMARY KEY (node_id, slot_id));"
             "INSERT INTO slots VALUES ('ta-van-01', 'c1/1@1', 'c1', 'i', 'h', 'Bản tin', 1, 5);"
             "CREATE TABLE campaigns (campaign_id TEXT PRIMARY KEY, name TEXT NOT NULL);"
+            // Migration 10 watches campaigns' items and areas, tables of migration 1.
+            "CREATE TABLE campaign_items (campaign_id TEXT NOT NULL, position INTEGER NOT NULL, "
+            "media_hash TEXT NOT NULL);"
+            "CREATE TABLE campaign_areas (campaign_id TEXT NOT NULL, area_path TEXT NOT NULL);"
             "CREATE TABLE refused_confirmations (node_id TEXT NOT NULL, seq INTEGER NOT NULL);"
             "CREATE TABLE media (media_hash TEXT PRIMARY KEY);"
             "CREATE TABLE confirmations (node_id TEXT NOT NULL, seq INTEGER NOT NULL, "

@@ -5,10 +5,10 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
-#include "loa/controller/emergencies.hpp"
-#include "loa/controller/node_commands.hpp"
-#include "loa/controller/node_status.hpp"
-#include "loa/controller/time_text.hpp"
+#include "loa/controller/fleet/emergencies.hpp"
+#include "loa/controller/fleet/node_commands.hpp"
+#include "loa/controller/fleet/node_status.hpp"
+#include "loa/controller/common/time_text.hpp"
 #include "server_fixture.hpp"
 
 using namespace loa;

@@ -9,13 +9,13 @@
 #include <nlohmann/json.hpp>
 
 #include "controller_fixture.hpp"
-#include "loa/controller/action_log.hpp"
-#include "loa/controller/confirmation_ingest.hpp"
-#include "loa/controller/fleet_view.hpp"
-#include "loa/controller/node_commands.hpp"
-#include "loa/controller/node_media.hpp"
-#include "loa/controller/node_status.hpp"
-#include "loa/controller/time_text.hpp"
+#include "loa/controller/people/action_log.hpp"
+#include "loa/controller/audit/confirmation_ingest.hpp"
+#include "loa/controller/fleet/fleet_view.hpp"
+#include "loa/controller/fleet/node_commands.hpp"
+#include "loa/controller/fleet/node_media.hpp"
+#include "loa/controller/fleet/node_status.hpp"
+#include "loa/controller/common/time_text.hpp"
 
 using namespace loa;
 using namespace loa::test;

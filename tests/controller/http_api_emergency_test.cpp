@@ -6,8 +6,8 @@
 #include <fmt/core.h>
 
 #include "api_fixture.hpp"
-#include "loa/controller/action_log.hpp"
-#include "loa/controller/node_commands.hpp"
+#include "loa/controller/people/action_log.hpp"
+#include "loa/controller/fleet/node_commands.hpp"
 
 using namespace loa;
 using namespace loa::test;

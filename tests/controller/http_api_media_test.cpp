@@ -8,8 +8,8 @@
 #include <fmt/core.h>
 
 #include "api_fixture.hpp"
-#include "loa/controller/action_log.hpp"
-#include "loa/controller/node_media.hpp"
+#include "loa/controller/people/action_log.hpp"
+#include "loa/controller/fleet/node_media.hpp"
 #include "media_fixtures.hpp"
 
 using namespace loa;

@@ -7,9 +7,9 @@
 #include <catch2/catch.hpp>
 
 #include "api_fixture.hpp"
-#include "loa/controller/action_log.hpp"
-#include "loa/controller/node_commands.hpp"
-#include "loa/controller/node_status.hpp"
+#include "loa/controller/people/action_log.hpp"
+#include "loa/controller/fleet/node_commands.hpp"
+#include "loa/controller/fleet/node_status.hpp"
 #include "loa/protocol/curve_keys.hpp"
 
 using namespace loa;

@@ -14,8 +14,8 @@
 #include <catch2/catch.hpp>
 
 #include "api_fixture.hpp"
-#include "loa/controller/action_log.hpp"
-#include "loa/controller/people.hpp"
+#include "loa/controller/people/action_log.hpp"
+#include "loa/controller/people/people.hpp"
 
 using namespace loa;
 using namespace loa::test;

@@ -4,8 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include "api_fixture.hpp"
-#include "loa/controller/action_log.hpp"
-#include "loa/controller/campaign_book.hpp"
+#include "loa/controller/people/action_log.hpp"
+#include "loa/controller/booking/campaign_book.hpp"
 
 using namespace loa;
 using namespace loa::test;

@@ -4,7 +4,7 @@
 
 #include <zmq.hpp>
 
-#include "loa/controller/time_text.hpp"
+#include "loa/controller/common/time_text.hpp"
 #include "loa/protocol/limits.hpp"
 #include "server_fixture.hpp"
 

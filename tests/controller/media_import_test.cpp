@@ -410,6 +410,10 @@ TEST_CASE("media imported before schema version 4 reads back as audio") {
             "start_us INTEGER NOT NULL, duration_us INTEGER NOT NULL, "
             "PRIMARY KEY (node_id, slot_id));"
             "CREATE TABLE campaigns (campaign_id TEXT PRIMARY KEY, name TEXT NOT NULL);"
+            // Migration 10 watches campaigns' items and areas, tables of migration 1.
+            "CREATE TABLE campaign_items (campaign_id TEXT NOT NULL, position INTEGER NOT NULL, "
+            "media_hash TEXT NOT NULL);"
+            "CREATE TABLE campaign_areas (campaign_id TEXT NOT NULL, area_path TEXT NOT NULL);"
             "CREATE TABLE refused_confirmations (node_id TEXT NOT NULL, seq INTEGER NOT NULL);"
             // Migration 6 rebuilds the confirmations table of migration 1.
             "CREATE TABLE confirmations (node_id TEXT NOT NULL, seq INTEGER NOT NULL, "
@@ -419,6 +423,7 @@ TEST_CASE("media imported before schema version 4 reads back as audio") {
             "TEXT NOT NULL, reason TEXT NOT NULL, received_us INTEGER NOT NULL);");
     }
     auto db = controller::open_database(file);
+    INFO((db ? std::string() : db.error().message));
     REQUIRE(db.has_value());
     CHECK(controller::schema_version(**db) == controller::kSchemaVersion);
     auto found = controller::find_media(**db, "c0ffee");

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "loa/controller/node_media.hpp"
-#include "loa/controller/time_text.hpp"
+#include "loa/controller/fleet/node_media.hpp"
+#include "loa/controller/common/time_text.hpp"
 #include "loa/media/chunk_manifest.hpp"
 #include "loa/media/content_hash.hpp"
 #include "server_fixture.hpp"

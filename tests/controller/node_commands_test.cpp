@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "controller_fixture.hpp"
-#include "loa/controller/emergencies.hpp"
-#include "loa/controller/node_commands.hpp"
+#include "loa/controller/fleet/emergencies.hpp"
+#include "loa/controller/fleet/node_commands.hpp"
 #include "media_fixtures.hpp"
 
 using namespace loa;

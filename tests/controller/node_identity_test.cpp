@@ -5,9 +5,9 @@
 #include <SQLiteCpp/Statement.h>
 #include <zmq.hpp>
 
-#include "loa/controller/action_log.hpp"
-#include "loa/controller/node_enrollment.hpp"
-#include "loa/controller/time_text.hpp"
+#include "loa/controller/people/action_log.hpp"
+#include "loa/controller/fleet/node_enrollment.hpp"
+#include "loa/controller/common/time_text.hpp"
 #include "loa/protocol/enrollment_token.hpp"
 #include "server_fixture.hpp"
 

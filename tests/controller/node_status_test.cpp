@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "controller_fixture.hpp"
-#include "loa/controller/node_status.hpp"
+#include "loa/controller/fleet/node_status.hpp"
 
 using namespace loa;
 using namespace loa::test;

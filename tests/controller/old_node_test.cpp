@@ -6,7 +6,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
-#include "loa/controller/time_text.hpp"
+#include "loa/controller/common/time_text.hpp"
 #include "loa/media/chunk_manifest.hpp"
 #include "loa/protocol/limits.hpp"
 #include "server_fixture.hpp"

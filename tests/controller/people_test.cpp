@@ -6,11 +6,11 @@
 #include <fmt/core.h>
 
 #include "controller_fixture.hpp"
-#include "loa/controller/action_log.hpp"
-#include "loa/controller/approval.hpp"
-#include "loa/controller/emergencies.hpp"
-#include "loa/controller/people.hpp"
-#include "loa/controller/plan_booking.hpp"
+#include "loa/controller/people/action_log.hpp"
+#include "loa/controller/content/approval.hpp"
+#include "loa/controller/fleet/emergencies.hpp"
+#include "loa/controller/people/people.hpp"
+#include "loa/controller/booking/plan_booking.hpp"
 
 using namespace loa;
 using namespace loa::test;

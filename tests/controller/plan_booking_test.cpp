@@ -5,7 +5,7 @@
 #include <fmt/core.h>
 
 #include "controller_fixture.hpp"
-#include "loa/controller/plan_booking.hpp"
+#include "loa/controller/booking/plan_booking.hpp"
 
 using namespace loa;
 using namespace loa::test;

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "loa/controller/plan_file.hpp"
+#include "loa/controller/plans/plan_file.hpp"
 #include "loa/schedules/plan_compiler.hpp"
 #include "test_support.hpp"
 

@@ -12,8 +12,8 @@
 #include <zmq.hpp>
 
 #include "controller_fixture.hpp"
-#include "loa/controller/controller_server.hpp"
-#include "loa/controller/node_enrollment.hpp"
+#include "loa/controller/gateway/controller_server.hpp"
+#include "loa/controller/fleet/node_enrollment.hpp"
 #include "loa/protocol/curve_keys.hpp"
 #include "loa/protocol/envelope.hpp"
 

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "controller_fixture.hpp"
-#include "loa/controller/node_timeline.hpp"
+#include "loa/controller/booking/node_timeline.hpp"
 #include "media_fixtures.hpp"
 
 using namespace loa;

@@ -1,7 +1,7 @@
 // Parsing the times operators type, and formatting them back in Vietnam's time.
 #include <catch2/catch.hpp>
 
-#include "loa/controller/time_text.hpp"
+#include "loa/controller/common/time_text.hpp"
 
 using namespace loa::controller;
 

@@ -9,10 +9,10 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "loa/controller/confirmation_ingest.hpp"
-#include "loa/controller/database.hpp"
-#include "loa/controller/node_status.hpp"
-#include "loa/controller/time_text.hpp"
+#include "loa/controller/audit/confirmation_ingest.hpp"
+#include "loa/controller/store/database.hpp"
+#include "loa/controller/fleet/node_status.hpp"
+#include "loa/controller/common/time_text.hpp"
 #include "scenario.hpp"
 #include "test_support.hpp"
 

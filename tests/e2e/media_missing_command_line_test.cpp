@@ -7,9 +7,9 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "loa/controller/database.hpp"
-#include "loa/controller/node_media.hpp"
-#include "loa/controller/time_text.hpp"
+#include "loa/controller/store/database.hpp"
+#include "loa/controller/fleet/node_media.hpp"
+#include "loa/controller/common/time_text.hpp"
 #include "scenario.hpp"
 #include "test_support.hpp"
 

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "loa/controller/plan_file.hpp"
+#include "loa/controller/plans/plan_file.hpp"
 #include "loa/schedules/plan_compiler.hpp"
 
 namespace {

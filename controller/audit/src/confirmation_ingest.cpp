@@ -1,0 +1,376 @@
+// Validating and storing playback confirmations, once each, before they are acked.
+#include "loa/controller/audit/confirmation_ingest.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <string_view>
+#include <utility>
+
+#include <SQLiteCpp/Statement.h>
+#include <fmt/core.h>
+#include <spdlog/spdlog.h>
+
+#include "loa/controller/store/airtime_rollup.hpp"
+#include "loa/controller/audit/airtime_report.hpp"
+#include "loa/controller/store/database.hpp"
+
+namespace loa::controller {
+
+namespace {
+
+/// Sequence numbers are stored as SQLite integers.
+constexpr std::uint64_t kMaxSeq =
+    static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+
+const char* outcome_name(wire::Outcome outcome) {
+    switch (outcome) {
+        case wire::PLAYED:
+            return "played";
+        case wire::FAILED:
+            return "failed";
+        case wire::SKIPPED:
+            return "skipped";
+        case wire::INTERRUPTED:
+            return "interrupted";
+        default:
+            return nullptr;
+    }
+}
+
+bool finite_levels(const wire::AudioLevels& l) {
+    for (double v : {l.rms_dbfs(), l.peak_dbfs(), l.silent_seconds(), l.measured_seconds(),
+                     l.silence_threshold_dbfs()}) {
+        if (!std::isfinite(v)) {
+            return false;
+        }
+    }
+    return l.silent_seconds() >= 0 && l.measured_seconds() >= 0;
+}
+
+/// The emergency id and play number of an emergency play's slot id
+/// ("emergency:<emergency_id>:<n>", n from 1); empty when `slot_id` is not one.
+std::optional<std::pair<std::string, std::uint64_t>> emergency_slot(const std::string& slot_id) {
+    constexpr std::string_view kPrefix = "emergency:";
+    if (!slot_id.starts_with(kPrefix)) {
+        return std::nullopt;
+    }
+    const auto colon = slot_id.rfind(':');
+    if (colon < kPrefix.size() + 1 || colon + 1 >= slot_id.size()) {
+        return std::nullopt;
+    }
+    std::uint64_t n = 0;
+    for (std::size_t i = colon + 1; i < slot_id.size(); ++i) {
+        if (slot_id[i] < '0' || slot_id[i] > '9' || n > 1'000'000) {
+            return std::nullopt;
+        }
+        n = n * 10 + static_cast<std::uint64_t>(slot_id[i] - '0');
+    }
+    if (n == 0) {
+        return std::nullopt;
+    }
+    return std::pair{slot_id.substr(kPrefix.size(), colon - kPrefix.size()), n};
+}
+
+std::string confirmation_problem(const wire::Confirmation& c) {
+    if (c.slot_id().empty() || c.slot_id().size() > 256) {
+        return "slot id empty or longer than 256 bytes";
+    }
+    if (c.campaign_id().size() > 64 || c.item_id().size() > 128 || c.media_hash().size() > 64 ||
+        c.reason().size() > 1024 || c.emergency_id().size() > 64) {
+        return "a field is longer than allowed";
+    }
+    if (!outcome_name(c.outcome())) {
+        return fmt::format("outcome {} is not played, failed, skipped or interrupted",
+                           static_cast<int>(c.outcome()));
+    }
+    if ((c.outcome() == wire::PLAYED || c.outcome() == wire::INTERRUPTED) &&
+        (c.actual_start_us() <= 0 || c.actual_end_us() < c.actual_start_us())) {
+        return "a play without a start, or ending before it starts";
+    }
+    if (c.has_levels() && !finite_levels(c.levels())) {
+        return "audio levels that are not numbers, or negative seconds";
+    }
+    if (c.offset_us() < 0) {
+        return "a negative offset into the media";
+    }
+    auto emergency = emergency_slot(c.slot_id());
+    if (c.slot_id().starts_with("emergency:") && !emergency) {
+        return "an emergency slot id is emergency:<emergency id>:<play number from 1>";
+    }
+    if (emergency && emergency->first != c.emergency_id()) {
+        return fmt::format("slot '{}' is a play of emergency '{}', but the confirmation names '{}'",
+                           c.slot_id(), emergency->first, c.emergency_id());
+    }
+    if (!emergency && !c.emergency_id().empty()) {
+        return fmt::format("a play of emergency '{}' has slot id '{}', not emergency:{}:<n>",
+                           c.emergency_id(), c.slot_id(), c.emergency_id());
+    }
+    return {};
+}
+
+/// A report whose sequence numbers cannot be acked is refused whole.
+Result<void> check_numbers(const std::string& node_id, const wire::PlaybackReport& report) {
+    for (const auto& c : report.confirmations()) {
+        if (c.seq() == 0 || c.seq() > kMaxSeq) {
+            return fail(Error::Code::invalid_input,
+                        fmt::format("node '{}', confirmation of slot '{}': sequence number {} "
+                                    "(they start at 1 and stay below 2^63)",
+                                    node_id, c.slot_id(), c.seq()));
+        }
+    }
+    return {};
+}
+
+/// The statements of the ingest, prepared once per transaction: a group commit stores many
+/// reports, and preparing them for each report cost as much as the inserts.
+struct IngestStatements {
+    explicit IngestStatements(SQLite::Database& db)
+        : area(db, "SELECT area_path FROM nodes WHERE node_id = ?"),
+          known(db,
+                "SELECT 1 FROM confirmations WHERE node_id = ? AND seq = ? "
+                "UNION ALL SELECT 1 FROM refused_confirmations "
+                "WHERE node_id = ? AND seq = ?"),
+          // OR IGNORE: the number may be stored already (re-sent because the ack was lost), or
+          // the slot confirmed under another number; the two are told apart below.
+          insert(
+              db,
+              "INSERT OR IGNORE INTO confirmations (node_id, seq, slot_id, campaign_id, "
+              "item_id, media_hash, area_path, planned_start_us, actual_start_us, "
+              "actual_end_us, outcome, reason, received_us, rms_dbfs, peak_dbfs, "
+              "silent_seconds, measured_seconds, silence_threshold_dbfs, frames_rendered, "
+              "offset_us, emergency_id, unbooked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+              "?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+          refuse(db,
+                 "INSERT OR IGNORE INTO refused_confirmations (node_id, seq, reason, "
+                 "confirmation, received_us) VALUES (?, ?, ?, ?, ?)"),
+          same_slot(db, "SELECT seq FROM confirmations WHERE node_id = ? AND slot_id = ?"),
+          // An emergency play counts for the campaign its emergency names, whatever the node
+          // says.
+          emergency_campaign(
+              db, "SELECT coalesce(campaign_id, '') FROM emergencies WHERE emergency_id = ?"),
+          // A confirmation of a booked play keeps what was booked: campaign and planned start.
+          slot(db,
+               "SELECT campaign_id, start_us, duration_us FROM slots "
+               "WHERE node_id = ? AND slot_id = ?"),
+          marks(db,
+                "INSERT INTO confirmation_marks (node_id, received, highest_seq, "
+                "reported_through_us) VALUES (?, ?, ?, ?) ON CONFLICT (node_id) DO UPDATE SET "
+                "received = received + excluded.received, highest_seq = max(highest_seq, "
+                "excluded.highest_seq), reported_through_us = max(reported_through_us, "
+                "excluded.reported_through_us)"),
+          rollup(db) {}
+
+    /// After a report that failed half-way: no statement is left stepping or bound.
+    void reset() {
+        for (auto* q :
+             {&area, &known, &insert, &refuse, &same_slot, &emergency_campaign, &slot, &marks}) {
+            q->reset();
+            q->clearBindings();
+        }
+    }
+
+    SQLite::Statement area;
+    SQLite::Statement known;
+    SQLite::Statement insert;
+    SQLite::Statement refuse;
+    SQLite::Statement same_slot;
+    SQLite::Statement emergency_campaign;
+    SQLite::Statement slot;
+    SQLite::Statement marks;
+    detail::RollupDeltas rollup;
+};
+
+/// Stores one report inside the caller's transaction; throws SQLite::Exception.
+Result<std::vector<std::uint64_t>> store_report(IngestStatements& st, const std::string& node_id,
+                                                const wire::PlaybackReport& report,
+                                                std::int64_t now) {
+    {
+        st.reset();
+        auto& [area, known, insert, refuse, same_slot, emergency_campaign, slot, marks, rollup] =
+            st;
+        area.bind(1, node_id);
+        if (!area.executeStep()) {
+            return fail(Error::Code::not_found, fmt::format("no node '{}'", node_id));
+        }
+        const std::string node_area = area.getColumn(0).getString();
+        area.reset();
+        rollup.start(node_id);
+        std::int64_t new_numbers = 0;
+        std::uint64_t highest = 0;
+        std::int64_t reported_through = 0;
+        // Whether a number is stored already, as a confirmation or kept apart: asked only on the
+        // rare paths, as a valid new confirmation proves itself new by being inserted.
+        auto is_known = [&](std::uint64_t seq) {
+            known.bind(1, node_id);
+            known.bind(2, static_cast<int64_t>(seq));
+            known.bind(3, node_id);
+            known.bind(4, static_cast<int64_t>(seq));
+            const bool found = known.executeStep();
+            known.reset();
+            return found;
+        };
+        auto counted = [&](std::uint64_t seq) {
+            ++new_numbers;
+            highest = std::max(highest, seq);
+        };
+        auto keep_apart = [&](const wire::Confirmation& c, const std::string& why) {
+            if (is_known(c.seq())) {
+                return;  // re-sent because the ack was lost
+            }
+            counted(c.seq());
+            spdlog::warn("node '{}', confirmation {} (slot '{}') refused: {}", node_id, c.seq(),
+                         c.slot_id(), why);
+            std::string bytes = c.SerializeAsString();
+            refuse.bind(1, node_id);
+            refuse.bind(2, static_cast<int64_t>(c.seq()));
+            refuse.bind(3, why);
+            refuse.bind(4, bytes.data(), static_cast<int>(bytes.size()));
+            refuse.bind(5, static_cast<int64_t>(now));
+            refuse.exec();
+            refuse.reset();
+        };
+        std::vector<std::uint64_t> acked;
+        for (const auto& c : report.confirmations()) {
+            acked.push_back(c.seq());
+            if (auto why = confirmation_problem(c); !why.empty()) {
+                keep_apart(c, why);
+                continue;
+            }
+            std::string campaign_id = c.campaign_id();
+            std::int64_t planned_start = c.planned_start_us();
+            std::optional<std::int64_t> booked_us;  // the booked play's duration
+            if (!c.emergency_id().empty()) {
+                emergency_campaign.bind(1, c.emergency_id());
+                if (emergency_campaign.executeStep()) {
+                    campaign_id = emergency_campaign.getColumn(0).getString();
+                }
+                emergency_campaign.reset();
+            } else {
+                slot.bindNoCopy(1, node_id);
+                slot.bindNoCopy(2, c.slot_id());
+                if (slot.executeStep()) {
+                    campaign_id = slot.getColumn(0).getString();
+                    planned_start = slot.getColumn(1).getInt64();
+                    booked_us = slot.getColumn(2).getInt64();
+                }
+                slot.reset();
+            }
+            const bool aired = c.outcome() == wire::PLAYED || c.outcome() == wire::INTERRUPTED;
+            // The rollup row of the play's day files it under the area the node had then.
+            const std::string& area_path =
+                booked_us || aired ? rollup.area_for(campaign_id, planned_start) : node_area;
+            // Without copies: every string outlives the statement's step.
+            insert.bindNoCopy(1, node_id);
+            insert.bind(2, static_cast<int64_t>(c.seq()));
+            insert.bindNoCopy(3, c.slot_id());
+            insert.bindNoCopy(4, campaign_id);
+            insert.bindNoCopy(5, c.item_id());
+            insert.bindNoCopy(6, c.media_hash());
+            insert.bindNoCopy(7, area_path);
+            insert.bind(8, static_cast<int64_t>(planned_start));
+            insert.bind(9, static_cast<int64_t>(c.actual_start_us()));
+            insert.bind(10, static_cast<int64_t>(c.actual_end_us()));
+            insert.bindNoCopy(11, outcome_name(c.outcome()));
+            insert.bindNoCopy(12, c.reason());
+            insert.bind(13, static_cast<int64_t>(now));
+            if (c.has_levels()) {
+                insert.bind(14, c.levels().rms_dbfs());
+                insert.bind(15, c.levels().peak_dbfs());
+                insert.bind(16, c.levels().silent_seconds());
+                insert.bind(17, c.levels().measured_seconds());
+                insert.bind(18, c.levels().silence_threshold_dbfs());
+            }
+            insert.bind(
+                19, static_cast<int64_t>(std::min<std::uint64_t>(c.frames_rendered(), kMaxSeq)));
+            insert.bind(20, static_cast<int64_t>(c.offset_us()));
+            insert.bindNoCopy(21, c.emergency_id());
+            insert.bind(22, !booked_us && c.emergency_id().empty() ? 1 : 0);
+            const int stored = insert.exec();
+            insert.clearBindings();
+            insert.reset();
+            if (stored == 0) {
+                // Re-sent because the ack was lost (this number holds the slot already), or the
+                // slot was confirmed under another number: kept apart, so that this number is
+                // accounted for and the play counts once.
+                same_slot.bindNoCopy(1, node_id);
+                same_slot.bindNoCopy(2, c.slot_id());
+                const std::int64_t first =
+                    same_slot.executeStep() ? same_slot.getColumn(0).getInt64() : 0;
+                same_slot.reset();
+                if (first != static_cast<std::int64_t>(c.seq())) {
+                    keep_apart(c, fmt::format("slot '{}' was already confirmed as number {}",
+                                              c.slot_id(), first));
+                }
+                continue;
+            }
+            counted(c.seq());
+            const std::int64_t aired_us = aired ? c.actual_end_us() - c.actual_start_us() : 0;
+            const bool silent =
+                aired && c.has_levels() && c.levels().peak_dbfs() < kSilenceThresholdDbfs;
+            if (booked_us) {
+                rollup.add_booked(campaign_id, planned_start,
+                                  detail::bucket_of(outcome_name(c.outcome()), c.reason()),
+                                  *booked_us, aired_us, silent);
+            } else if (aired) {
+                rollup.add_unplanned(campaign_id, planned_start, aired_us, silent);
+            }
+            if (c.emergency_id().empty()) {
+                reported_through = std::max(reported_through, planned_start);
+            }
+        }
+        rollup.write();
+        if (new_numbers > 0) {
+            marks.bind(1, node_id);
+            marks.bind(2, static_cast<int64_t>(new_numbers));
+            marks.bind(3, static_cast<int64_t>(highest));
+            marks.bind(4, static_cast<int64_t>(reported_through));
+            marks.exec();
+            marks.reset();
+        }
+        return acked;
+    }
+}
+
+}  // namespace
+
+void tune_for_ingest(SQLite::Database& db) {
+    db.exec("PRAGMA cache_size=-262144");
+    db.exec("PRAGMA wal_autocheckpoint=16384");
+}
+
+Result<std::vector<std::uint64_t>> ingest_confirmations(SQLite::Database& db,
+                                                        const std::string& node_id,
+                                                        const wire::PlaybackReport& report,
+                                                        std::int64_t now) {
+    if (auto ok = check_numbers(node_id, report); !ok) {
+        return std::unexpected(ok.error());
+    }
+    return in_transaction(db, [&]() -> Result<std::vector<std::uint64_t>> {
+        IngestStatements statements(db);
+        return store_report(statements, node_id, report, now);
+    });
+}
+
+Result<std::vector<Result<std::vector<std::uint64_t>>>> ingest_reports(
+    SQLite::Database& db, const std::vector<NodeReport>& reports, std::int64_t now) {
+    using Acked = Result<std::vector<std::uint64_t>>;
+    return in_transaction(db, [&]() -> Result<std::vector<Acked>> {
+        std::vector<Acked> out;
+        out.reserve(reports.size());
+        IngestStatements statements(db);
+        for (const auto& r : reports) {
+            if (auto ok = check_numbers(r.node_id, *r.report); !ok) {
+                out.emplace_back(std::unexpected(ok.error()));
+                continue;
+            }
+            // A report refused (an unknown node) is refused before it writes anything; the
+            // others still commit. A storage failure throws and takes back the whole round.
+            out.push_back(store_report(statements, r.node_id, *r.report, now));
+        }
+        return out;
+    });
+}
+
+}  // namespace loa::controller

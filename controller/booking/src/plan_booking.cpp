@@ -1,0 +1,337 @@
+// Applying a plan file: nodes registered, campaigns stored, compiled timelines booked as slots.
+#include "loa/controller/booking/plan_booking.hpp"
+
+#include <map>
+#include <set>
+
+#include <SQLiteCpp/Statement.h>
+#include <fmt/core.h>
+
+#include "loa/controller/content/approval_gate.hpp"
+#include "loa/controller/booking/booking.hpp"
+#include "loa/controller/store/database.hpp"
+#include "loa/controller/plans/plan_file.hpp"
+#include "loa/controller/common/time_text.hpp"
+
+namespace loa::controller {
+
+namespace sch = loa::schedules;
+
+namespace {
+
+std::string joined(const std::vector<PlanFileProblem>& problems) {
+    std::string text;
+    for (const auto& p : problems) {
+        text += (text.empty() ? "" : "\n") + p.text();
+    }
+    return text;
+}
+
+/// Media of the plan's items must be imported; their probed durations are what plays (a still
+/// slide keeps the duration the plan gives it).
+std::vector<PlanFileProblem> bind_media(SQLite::Database& db, sch::Plan& plan,
+                                        const std::string& source) {
+    std::vector<PlanFileProblem> problems;
+    SQLite::Statement media(db, "SELECT duration_us FROM media WHERE media_hash = ?");
+    for (auto& item : plan.items) {
+        if (item.kind == sch::ItemKind::relay) {
+            continue;
+        }
+        for (auto& v : item.variants) {
+            if (v.media.empty()) {
+                problems.push_back({source, item.origin.line, 0,
+                                    fmt::format("item '{}' ({} version) names no media: give the "
+                                                "hash loactl media import printed (media = \"…\")",
+                                                item.id, v.language)});
+                continue;
+            }
+            media.bind(1, v.media);
+            if (media.executeStep()) {
+                // A still picture has no length of its own: a slide shows for the duration the
+                // plan gives it. Everything else plays for what was probed.
+                const std::int64_t probed = media.getColumn(0).getInt64();
+                if (probed > 0 || item.kind != sch::ItemKind::slide) {
+                    v.duration_us = probed;
+                }
+            } else {
+                problems.push_back({source, item.origin.line, 0,
+                                    fmt::format("item '{}' ({} version): media {} is not imported "
+                                                "(see loactl media list)",
+                                                item.id, v.language, v.media)});
+            }
+            media.reset();
+        }
+    }
+    return problems;
+}
+
+/// Items whose media is not approved for air, each with its line.
+std::vector<PlanFileProblem> unapproved_media(SQLite::Database& db, const sch::Plan& plan,
+                                              const std::string& source) {
+    std::vector<PlanFileProblem> problems;
+    for (const auto& item : plan.items) {
+        for (const auto& v : item.variants) {
+            if (item.kind == sch::ItemKind::relay || v.media.empty()) {
+                continue;
+            }
+            const auto what = fmt::format("item '{}' ({} version)", item.id, v.language);
+            if (auto why = detail::approval_problem(db, v.media, what); !why.empty()) {
+                problems.push_back({source, item.origin.line, 0, why});
+            }
+        }
+    }
+    return problems;
+}
+
+/// Asks `may_touch` about every area the plan changes: its nodes', its campaigns', and those of
+/// the previous plan's campaigns, whose plays it takes back.
+Result<void> check_areas(SQLite::Database& db, const sch::Plan& plan, const AreaCheck& may_touch) {
+    if (!may_touch) {
+        return {};
+    }
+    std::set<std::string> areas;
+    for (const auto& node : plan.nodes) {
+        areas.insert(node.area);
+    }
+    for (const auto& c : plan.campaigns) {
+        areas.insert(c.areas.begin(), c.areas.end());
+    }
+    SQLite::Statement previous(db,
+                               "SELECT DISTINCT a.area_path FROM campaign_areas a JOIN campaigns c "
+                               "USING (campaign_id) WHERE c.plan_id IS NOT NULL");
+    while (previous.executeStep()) {
+        areas.insert(previous.getColumn(0).getString());
+    }
+    for (const auto& area : areas) {
+        if (auto allowed = may_touch(area); !allowed) {
+            return allowed;
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<PlanApplication> apply_plan(SQLite::Database& db, const std::filesystem::path& file,
+                                   sch::Date from, int days, std::int64_t now,
+                                   bool accept_shortfall, const BookingRules& rules,
+                                   const AreaCheck& may_touch) {
+    const std::string source = file.string();
+    // The text is read once: what is stored in `plans` is exactly what was compiled.
+    auto text = read_plan_text(file);
+    if (!text) {
+        return fail(Error::Code::invalid_input, joined(text.error()));
+    }
+    auto plan = parse_plan(*text, source);
+    if (!plan) {
+        return fail(Error::Code::invalid_input, joined(plan.error()));
+    }
+    const std::int64_t earliest = now + rules.lead_us;
+    return in_transaction(db, [&]() -> Result<PlanApplication> {
+        if (auto problems = bind_media(db, *plan, source); !problems.empty()) {
+            return fail(Error::Code::invalid_input, joined(problems));
+        }
+        if (auto allowed = check_areas(db, *plan, may_touch); !allowed) {
+            return std::unexpected(allowed.error());
+        }
+        if (auto problems = unapproved_media(db, *plan, source); !problems.empty()) {
+            return fail(Error::Code::forbidden, joined(problems));
+        }
+        // Campaigns of the plan applied before: their plays not yet due are taken back.
+        std::set<std::string> previous;
+        SQLite::Statement prev_q(db, "SELECT campaign_id FROM campaigns WHERE plan_id IS NOT NULL");
+        while (prev_q.executeStep()) {
+            previous.insert(prev_q.getColumn(0).getString());
+        }
+        SQLite::Statement adhoc(
+            db, "SELECT 1 FROM campaigns WHERE campaign_id = ? AND plan_id IS NULL");
+        for (const auto& c : plan->campaigns) {
+            adhoc.bind(1, c.id);
+            const bool clash = adhoc.executeStep();
+            adhoc.reset();
+            if (clash) {
+                return fail(Error::Code::conflict,
+                            fmt::format("{}:{}: campaign '{}' already exists as a campaign booked "
+                                        "with loactl campaign add",
+                                        source, c.origin.line, c.id));
+            }
+        }
+        PlanApplication result;
+        SQLite::Statement node_q(db, "SELECT area_path, kind FROM nodes WHERE node_id = ?");
+        SQLite::Statement busy_q(db,
+                                 "SELECT campaign_id, start_us, start_us + duration_us FROM slots "
+                                 "WHERE node_id = ? AND start_us + duration_us > ?");
+        std::vector<const sch::Node*> unknown;
+        for (auto& node : plan->nodes) {
+            node_q.bind(1, node.id);
+            if (node_q.executeStep()) {
+                const std::string kind = node.kind == sch::NodeKind::panel ? "panel" : "speaker";
+                if (node_q.getColumn(0).getString() != node.area ||
+                    node_q.getColumn(1).getString() != kind) {
+                    return fail(Error::Code::conflict,
+                                fmt::format("{}:{}: node '{}' is registered as a {} in {}, not a "
+                                            "{} in {}",
+                                            source, node.origin.line, node.id,
+                                            node_q.getColumn(1).getString(),
+                                            node_q.getColumn(0).getString(), kind, node.area));
+                }
+            } else {
+                unknown.push_back(&node);
+            }
+            node_q.reset();
+            busy_q.bind(1, node.id);
+            busy_q.bind(2, static_cast<int64_t>(now));
+            while (busy_q.executeStep()) {
+                const std::int64_t start = busy_q.getColumn(1).getInt64();
+                if (previous.contains(busy_q.getColumn(0).getString()) && start >= earliest) {
+                    continue;  // taken back below
+                }
+                node.busy.push_back({start, busy_q.getColumn(2).getInt64()});
+            }
+            busy_q.reset();
+        }
+
+        sch::PlanCompiler compiler;
+        auto compiled = compiler.compile(*plan, {from, days, earliest});
+        if (!compiled) {
+            std::vector<PlanFileProblem> problems;
+            for (const auto& p : compiled.error()) {
+                problems.push_back({source, p.line, 0, p.what});
+            }
+            return fail(Error::Code::invalid_input, joined(problems));
+        }
+        result.compiled = std::move(*compiled);
+        if (!result.compiled.feasible && !accept_shortfall) {
+            return result;  // not applied: the caller shows the report
+        }
+
+        SQLite::Statement plan_row(db,
+                                   "INSERT INTO plans (source, text, from_date, days, applied_us, "
+                                   "feasible) VALUES (?, ?, ?, ?, ?, ?)");
+        plan_row.bind(1, source);
+        plan_row.bind(2, *text);
+        plan_row.bind(3, date_text(from));
+        plan_row.bind(4, days);
+        plan_row.bind(5, static_cast<int64_t>(now));
+        plan_row.bind(6, result.compiled.feasible ? 1 : 0);
+        plan_row.exec();
+        result.plan_id = db.getLastInsertRowid();
+
+        SQLite::Statement add_node(db,
+                                   "INSERT INTO nodes (node_id, kind, area_path, time_zone, "
+                                   "created_us) VALUES (?, ?, ?, ?, ?)");
+        for (const sch::Node* node : unknown) {
+            add_node.bind(1, node->id);
+            add_node.bind(2, node->kind == sch::NodeKind::panel ? "panel" : "speaker");
+            add_node.bind(3, node->area);
+            add_node.bind(4, sch::kDefaultTimeZone);
+            add_node.bind(5, static_cast<int64_t>(now));
+            add_node.exec();
+            add_node.reset();
+            ++result.nodes_registered;
+        }
+
+        SQLite::Statement take_back(db,
+                                    "DELETE FROM slots WHERE campaign_id = ? AND start_us >= ?");
+        for (const auto& id : previous) {
+            take_back.bind(1, id);
+            take_back.bind(2, static_cast<int64_t>(earliest));
+            result.slots_replaced += static_cast<std::size_t>(take_back.exec());
+            take_back.reset();
+        }
+
+        std::map<std::string, const sch::Item*> items;
+        for (const auto& item : plan->items) {
+            items[item.id] = &item;
+        }
+        const std::int64_t window_start = vietnam_midnight_us(from);
+        const std::int64_t window_end =
+            vietnam_midnight_us(sch::Date{std::chrono::sys_days{from} + std::chrono::days{days}});
+        SQLite::Statement drop_items(db, "DELETE FROM campaign_items WHERE campaign_id = ?");
+        SQLite::Statement drop_areas(db, "DELETE FROM campaign_areas WHERE campaign_id = ?");
+        SQLite::Statement upsert(
+            db,
+            "INSERT INTO campaigns (campaign_id, name, owner, window_start_us, window_end_us, "
+            "booked_us, plan_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (campaign_id) DO "
+            "UPDATE SET name = ?2, owner = ?3, window_start_us = ?4, window_end_us = ?5, "
+            "booked_us = ?6, plan_id = ?7");
+        SQLite::Statement add_item(db, "INSERT INTO campaign_items VALUES (?, ?, ?)");
+        SQLite::Statement add_area(db, "INSERT OR IGNORE INTO campaign_areas VALUES (?, ?)");
+        for (const auto& c : plan->campaigns) {
+            for (auto* q : {&drop_items, &drop_areas}) {
+                q->bind(1, c.id);
+                q->exec();
+                q->reset();
+            }
+            upsert.bind(1, c.id);
+            upsert.bind(2, c.title.empty() ? c.id : c.title);
+            upsert.bind(3, c.owner);
+            upsert.bind(4, static_cast<int64_t>(window_start));
+            upsert.bind(5, static_cast<int64_t>(window_end));
+            upsert.bind(6, static_cast<int64_t>(now));
+            upsert.bind(7, static_cast<int64_t>(result.plan_id));
+            upsert.exec();
+            upsert.reset();
+            int position = 0;
+            for (const auto& id : c.items) {
+                for (const auto& v : items.at(id)->variants) {
+                    if (v.media.empty()) {
+                        continue;
+                    }
+                    add_item.bind(1, c.id);
+                    add_item.bind(2, ++position);
+                    add_item.bind(3, v.media);
+                    add_item.exec();
+                    add_item.reset();
+                }
+            }
+            for (const auto& a : c.areas) {
+                add_area.bind(1, c.id);
+                add_area.bind(2, a);
+                add_area.exec();
+                add_area.reset();
+            }
+        }
+
+        // A paused campaign keeps its place in the plan but books nothing until it is resumed.
+        std::set<std::string> paused;
+        SQLite::Statement paused_q(db,
+                                   "SELECT campaign_id FROM campaigns WHERE paused_us IS NOT "
+                                   "NULL");
+        while (paused_q.executeStep()) {
+            paused.insert(paused_q.getColumn(0).getString());
+        }
+        detail::SlotWriter slots(db);
+        std::size_t relays = 0;
+        std::size_t held = 0;
+        for (const auto& [node, index] : result.compiled.node_timeline) {
+            for (const auto& play : result.compiled.timelines[index]->plays) {
+                if (play.kind == sch::ItemKind::relay) {
+                    ++relays;
+                    continue;
+                }
+                if (paused.contains(play.campaign)) {
+                    ++held;
+                    continue;
+                }
+                result.slots_booked += slots.book(node, play, items.at(play.item)->title);
+            }
+        }
+        if (held > 0) {
+            result.notes.push_back(fmt::format(
+                "{} plays of paused campaigns not booked: they are booked when the campaign is "
+                "resumed and the plan applied again",
+                held));
+        }
+        if (relays > 0) {
+            result.notes.push_back(
+                fmt::format("{} relay plays are planned but not sent: node agents cannot play a "
+                            "live stream yet",
+                            relays));
+        }
+        result.applied = true;
+        return result;
+    });
+}
+
+}  // namespace loa::controller

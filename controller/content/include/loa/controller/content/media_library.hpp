@@ -1,0 +1,98 @@
+// Imported media: probed, stored by content hash, described in the database.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <SQLiteCpp/Database.h>
+
+#include "loa/controller/common/error.hpp"
+#include "loa/media/content_store.hpp"
+#include "loa/media/opus_transcode.hpp"
+
+namespace loa::controller {
+
+struct MediaRecord {
+    /// The file nodes play: for audio the canonical mono 48 kHz Ogg/Opus; images and video are
+    /// kept as imported, so for them it equals original_hash.
+    std::string media_hash;
+    std::string original_hash;  ///< the file the operator imported, kept in the store too
+    std::string title;
+    std::string original_name;
+    std::string container;
+    std::string codec;
+    int sample_rate = 0;
+    int channels = 0;
+    std::int64_t duration_us = 0;
+    std::uint64_t size_bytes = 0;
+    double loudness_before_lufs = 0;  ///< EBU R128 integrated loudness of the original
+    double loudness_after_lufs = 0;   ///< … and of the canonical file
+    double true_peak_after_dbtp = 0;
+    std::string kind = "audio";  ///< "audio" (loudspeakers), "image" or "video" (panel boards)
+    int width = 0;               ///< pixels, for images and video; 0 for audio
+    int height = 0;
+    std::string approval = "pending";  ///< "pending", "approved" or "rejected" (approval.hpp)
+    std::string area_path = "/";       ///< the scope it was imported in ("/" : every area)
+};
+
+struct ImportResult {
+    MediaRecord media;
+    bool already_present = false;  ///< the same content was imported before
+};
+
+/// What a file is imported for: loudspeakers play audio, panel boards show images and video.
+enum class MediaUse { speaker, panel };
+
+/// Told how far an import has got: `fraction` of the whole import (never decreasing) and the name
+/// of the stage under way: "hash", "probe", "normalise" (audio only), "store".
+using ImportProgress = std::function<void(double fraction, std::string_view stage)>;
+
+/// Larger files are refused before they are read: an hour of the largest panel video loa takes
+/// is well under it, and the transfer manifest of a file this size still fits one message.
+inline constexpr std::uint64_t kMaxMediaFileBytes = 2ULL * 1024 * 1024 * 1024;
+
+/// How import_media checks and converts a file. The defaults are loactl's.
+struct ImportOptions {
+    MediaUse use = MediaUse::speaker;
+    /// Larger files are refused before anything reads them.
+    std::uint64_t max_file_bytes = kMaxMediaFileBytes;
+    /// Longer audio or video is refused: one hour.
+    std::int64_t max_duration_us = 3600LL * 1'000'000;
+    /// Speaker audio: loudness target (-23 LUFS), true-peak limit (-1 dBTP), Opus bitrate
+    /// (24 kbit/s) and the silence floor under which audio is refused (-60 LUFS).
+    media::OpusSettings opus;
+    ImportProgress progress;  ///< optional; called on the importing thread
+    /// The importer's area scope ("/" : every area). The same content imported again from
+    /// outside it widens it to the smallest scope holding both, so both can use it.
+    std::string area = "/";
+};
+
+/// Imports `file`, after checking every part of it, and records it.
+///
+/// For loudspeakers (MediaUse::speaker) the file must be audio that decodes whole, with no video
+/// stream (cover art is fine), no longer than the limit and not quieter than the silence floor.
+/// Its loudness is normalised and it is transcoded to the canonical format; the original and the
+/// canonical file are both stored by content hash.
+/// For panel boards (MediaUse::panel) it must be a PNG or JPEG image or a video that decodes whole,
+/// no longer than the limit; it is stored as imported.
+///
+/// A refused file leaves the database and the store as they were; the error names the file and
+/// says why. Options out of range are refused with Error::Code::invalid_input. Importing the
+/// same original again finds the first import (already_present).
+Result<ImportResult> import_media(SQLite::Database& db, media::ContentStore& store,
+                                  const std::filesystem::path& file, std::string title,
+                                  std::int64_t now, const ImportOptions& options = {});
+
+/// A title for media made from text (speech, slides): its first 60 characters, cut at a space,
+/// with "…" when cut; line breaks and tabs read as spaces.
+std::string title_from_text(std::string_view text);
+
+Result<MediaRecord> find_media(SQLite::Database& db, const std::string& media_hash);
+
+Result<std::vector<MediaRecord>> list_media(SQLite::Database& db);
+
+}  // namespace loa::controller

@@ -1,0 +1,404 @@
+// Importing media: probe first, store by hash, then record; a refused file leaves no trace.
+#include "loa/controller/content/media_library.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <SQLiteCpp/Statement.h>
+#include <fmt/core.h>
+
+#include "loa/controller/common/area_scope.hpp"
+#include "loa/controller/store/database.hpp"
+#include "loa/media/audio_probe.hpp"
+#include "loa/media/content_hash.hpp"
+#include "loa/media/opus_transcode.hpp"
+#include "loa/media/visual_probe.hpp"
+
+namespace loa::controller {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::int64_t kSecondUs = 1'000'000;
+// Opus's own bitrate range.
+constexpr int kMinBitrate = 6'000;
+constexpr int kMaxBitrate = 510'000;
+// BS.1770's absolute gate: nothing quieter has an integrated loudness.
+constexpr double kQuietestLufs = -70.0;
+
+constexpr const char* kSelectMedia =
+    "SELECT media_hash, title, original_name, container, codec, sample_rate, channels, "
+    "duration_us, size_bytes, coalesce(original_hash, media_hash), "
+    "coalesce(loudness_before_lufs, 0), coalesce(loudness_after_lufs, 0), "
+    "coalesce(true_peak_after_dbtp, 0), kind, coalesce(width, 0), coalesce(height, 0), "
+    "approval, area_path FROM media";
+
+MediaRecord read_media(SQLite::Statement& q) {
+    MediaRecord m;
+    m.media_hash = q.getColumn(0).getString();
+    m.title = q.getColumn(1).getString();
+    m.original_name = q.getColumn(2).getString();
+    m.container = q.getColumn(3).getString();
+    m.codec = q.getColumn(4).getString();
+    m.sample_rate = q.getColumn(5).getInt();
+    m.channels = q.getColumn(6).getInt();
+    m.duration_us = q.getColumn(7).getInt64();
+    m.size_bytes = static_cast<std::uint64_t>(q.getColumn(8).getInt64());
+    m.original_hash = q.getColumn(9).getString();
+    m.loudness_before_lufs = q.getColumn(10).getDouble();
+    m.loudness_after_lufs = q.getColumn(11).getDouble();
+    m.true_peak_after_dbtp = q.getColumn(12).getDouble();
+    m.kind = q.getColumn(13).getString();
+    m.width = q.getColumn(14).getInt();
+    m.height = q.getColumn(15).getInt();
+    m.approval = q.getColumn(16).getString();
+    m.area_path = q.getColumn(17).getString();
+    return m;
+}
+
+Result<MediaRecord> find_original(SQLite::Database& db, const std::string& original_hash) {
+    return guard_storage([&]() -> Result<MediaRecord> {
+        SQLite::Statement q(db, std::string(kSelectMedia) + " WHERE original_hash = ?");
+        q.bind(1, original_hash);
+        if (!q.executeStep()) {
+            return fail(Error::Code::not_found, fmt::format("no original '{}'", original_hash));
+        }
+        return read_media(q);
+    });
+}
+
+Result<ImportResult> insert_media(SQLite::Database& db, const MediaRecord& record,
+                                  std::int64_t now) {
+    const bool audio = record.kind == "audio";
+    return in_transaction(db, [&]() -> Result<ImportResult> {
+        SQLite::Statement insert(
+            db,
+            "INSERT INTO media (media_hash, title, original_name, container, codec, sample_rate, "
+            "channels, duration_us, size_bytes, imported_us, original_hash, loudness_before_lufs, "
+            "loudness_after_lufs, true_peak_after_dbtp, kind, width, height, area_path) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        insert.bind(1, record.media_hash);
+        insert.bind(2, record.title);
+        insert.bind(3, record.original_name);
+        insert.bind(4, record.container);
+        insert.bind(5, record.codec);
+        insert.bind(6, record.sample_rate);
+        insert.bind(7, record.channels);
+        insert.bind(8, static_cast<int64_t>(record.duration_us));
+        insert.bind(9, static_cast<int64_t>(record.size_bytes));
+        insert.bind(10, static_cast<int64_t>(now));
+        insert.bind(11, record.original_hash);
+        // Loudness belongs to audio, pixels to pictures; the rest stay NULL.
+        if (audio) {
+            insert.bind(12, record.loudness_before_lufs);
+            insert.bind(13, record.loudness_after_lufs);
+            insert.bind(14, record.true_peak_after_dbtp);
+        }
+        insert.bind(15, record.kind);
+        if (!audio) {
+            insert.bind(16, record.width);
+            insert.bind(17, record.height);
+        }
+        insert.bind(18, record.area_path);
+        insert.exec();
+        return ImportResult{record, false};
+    });
+}
+
+// The same content imported from another scope: the media's scope grows to hold both.
+Result<void> widen_area(SQLite::Database& db, MediaRecord& media, std::string_view area) {
+    return guard_storage([&]() -> Result<void> {
+        media.area_path = common_scope(media.area_path, area);
+        SQLite::Statement update(db, "UPDATE media SET area_path = ? WHERE media_hash = ?");
+        update.bind(1, media.area_path);
+        update.bind(2, media.media_hash);
+        update.exec();
+        return {};
+    });
+}
+
+// Reports an import's progress stage by stage; each stage is a share of the whole.
+class StageReporter {
+  public:
+    explicit StageReporter(const ImportProgress& report) : report_(report) {}
+
+    // Announces `stage` and returns the Progress its work reports to: [from, to] of the whole.
+    media::Progress stage(std::string_view name, double from, double to) {
+        if (!report_) {
+            return {};
+        }
+        report(from, name);
+        return media::progress_span([this, name](double f) { report(f, name); }, from, to);
+    }
+    void done(std::string_view name) {
+        if (report_) {
+            report(1.0, name);
+        }
+    }
+
+  private:
+    void report(double fraction, std::string_view name) {
+        reported_ = std::max(reported_, fraction);
+        report_(reported_, name);
+    }
+
+    const ImportProgress& report_;
+    double reported_ = 0.0;
+};
+
+// "1:02:03" for operators who think in broadcast minutes.
+std::string clock_text(std::int64_t micros) {
+    std::int64_t s = micros / kSecondUs;
+    return fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+}
+
+Result<void> check_options(const ImportOptions& options) {
+    if (auto why = scope_problem(options.area); !why.empty()) {
+        return fail(Error::Code::invalid_input,
+                    fmt::format("import area '{}': {}", options.area, why));
+    }
+    if (options.max_duration_us <= 0) {
+        return fail(Error::Code::invalid_input,
+                    fmt::format("the longest duration allowed must be more than 0 s, not {} s",
+                                static_cast<double>(options.max_duration_us) / kSecondUs));
+    }
+    if (options.use == MediaUse::panel) {
+        return {};
+    }
+    const media::OpusSettings& opus = options.opus;
+    if (opus.bitrate_bps < kMinBitrate || opus.bitrate_bps > kMaxBitrate) {
+        return fail(Error::Code::invalid_input,
+                    fmt::format("an Opus bitrate of {} bit/s is outside Opus's {}–{} bit/s",
+                                opus.bitrate_bps, kMinBitrate, kMaxBitrate));
+    }
+    if (!(opus.target_lufs >= kQuietestLufs && opus.target_lufs < 0.0)) {
+        return fail(Error::Code::invalid_input,
+                    fmt::format("a loudness target of {} LUFS is outside {}…0 LUFS",
+                                opus.target_lufs, kQuietestLufs));
+    }
+    if (!(opus.max_true_peak_dbtp <= 0.0)) {
+        return fail(Error::Code::invalid_input,
+                    fmt::format("a true-peak limit of {} dBTP is above full scale (0 dBTP)",
+                                opus.max_true_peak_dbtp));
+    }
+    if (!(opus.silence_floor_lufs < opus.target_lufs)) {
+        return fail(Error::Code::invalid_input,
+                    fmt::format("the silence floor ({} LUFS) must be below the loudness target "
+                                "({} LUFS)",
+                                opus.silence_floor_lufs, opus.target_lufs));
+    }
+    return {};
+}
+
+Result<void> check_length(const fs::path& file, std::int64_t duration_us,
+                          const ImportOptions& options) {
+    if (duration_us <= options.max_duration_us) {
+        return {};
+    }
+    return fail(Error::Code::media,
+                fmt::format("{}: too long: it lasts {} ({:.1f} s), more than the limit of {} "
+                            "({:.0f} s) for one item",
+                            file.string(), clock_text(duration_us),
+                            static_cast<double>(duration_us) / kSecondUs,
+                            clock_text(options.max_duration_us),
+                            static_cast<double>(options.max_duration_us) / kSecondUs));
+}
+
+// Stores `file`, which must still be the content hashed as `original`, and returns its hash.
+Result<std::string> store_original(media::ContentStore& store, const fs::path& file,
+                                   const std::string& original) {
+    auto stored = store.put_file(file);
+    if (!stored) {
+        return fail(Error::Code::media, stored.error().message);
+    }
+    if (*stored != original) {
+        return fail(Error::Code::media,
+                    fmt::format("{}: the file changed while it was imported", file.string()));
+    }
+    return *stored;
+}
+
+// A record of `media_hash` with what every probe reports (AudioInfo, VisualInfo).
+template <typename Info>
+MediaRecord described(const std::string& media_hash, const Info& info) {
+    MediaRecord record;
+    record.media_hash = media_hash;
+    record.container = info.container;
+    record.codec = info.codec;
+    record.duration_us = info.duration_us;
+    record.size_bytes = info.size_bytes;
+    return record;
+}
+
+// Loudspeaker audio: probed, normalised and transcoded; original and canonical file stored.
+Result<MediaRecord> import_audio(media::ContentStore& store, const fs::path& file,
+                                 const std::string& original, const ImportOptions& options,
+                                 StageReporter& progress) {
+    auto info = media::probe_audio(file, progress.stage("probe", 0.02, 0.15));
+    if (!info) {
+        const bool picture = info.error().code == media::Error::Code::no_audio;
+        return fail(
+            Error::Code::media,
+            info.error().message +
+                (picture ? "; loudspeakers need sound: import images and video for panel boards"
+                         : ""));
+    }
+    if (info->has_video) {
+        return fail(Error::Code::media,
+                    fmt::format("{}: has a video stream ({}); loudspeakers need audio only: "
+                                "import video for panel boards, or its sound track as audio",
+                                file.string(), info->video_codec));
+    }
+    if (auto fits = check_length(file, info->duration_us, options); !fits) {
+        return std::unexpected(fits.error());
+    }
+    // The canonical file is made beside the store (same file system), then stored by its hash.
+    const auto canonical_file = store.root() / fmt::format(".import-{}.opus", original);
+    auto transcoded = media::normalise_to_opus(file, canonical_file, options.opus,
+                                               progress.stage("normalise", 0.15, 0.95));
+    if (!transcoded) {
+        return fail(Error::Code::media, transcoded.error().message);
+    }
+    progress.stage("store", 0.95, 1.0);
+    auto canonical = media::probe_audio(canonical_file);
+    auto stored_canonical =
+        canonical ? store.put_file(canonical_file)
+                  : std::expected<std::string, media::Error>(std::unexpected(canonical.error()));
+    std::error_code ignored;
+    fs::remove(canonical_file, ignored);
+    if (!stored_canonical) {
+        return fail(Error::Code::media, stored_canonical.error().message);
+    }
+    // Files are stored before the row that names them, so a row never points at nothing; a crash
+    // in between leaves unreferenced files that the next import of them reuses.
+    if (auto stored = store_original(store, file, original); !stored) {
+        return std::unexpected(stored.error());
+    }
+    auto record = described(*stored_canonical, *canonical);
+    record.sample_rate = canonical->sample_rate;
+    record.channels = canonical->channels;
+    record.loudness_before_lufs = transcoded->before.integrated_lufs;
+    record.loudness_after_lufs = transcoded->after.integrated_lufs;
+    record.true_peak_after_dbtp = transcoded->after.true_peak_dbtp;
+    record.kind = "audio";
+    return record;
+}
+
+// Panel images and video: probed and stored as they are.
+Result<MediaRecord> import_visual(media::ContentStore& store, const fs::path& file,
+                                  const std::string& original, const ImportOptions& options,
+                                  StageReporter& progress) {
+    auto info = media::probe_visual(file, progress.stage("probe", 0.02, 0.9));
+    if (!info) {
+        return fail(Error::Code::media, info.error().message);
+    }
+    if (auto fits = check_length(file, info->duration_us, options); !fits) {
+        return std::unexpected(fits.error());
+    }
+    progress.stage("store", 0.9, 1.0);
+    auto stored = store_original(store, file, original);
+    if (!stored) {
+        return std::unexpected(stored.error());
+    }
+    auto record = described(*stored, *info);
+    record.kind = std::string(media::to_string(info->kind));
+    record.width = info->width;
+    record.height = info->height;
+    return record;
+}
+
+}  // namespace
+
+Result<ImportResult> import_media(SQLite::Database& db, media::ContentStore& store,
+                                  const fs::path& file, std::string title, std::int64_t now,
+                                  const ImportOptions& options) {
+    if (auto valid = check_options(options); !valid) {
+        return std::unexpected(valid.error());
+    }
+    // Refused by its size before hashing or probing reads any of it.
+    std::error_code size_error;
+    if (const auto size = fs::file_size(file, size_error);
+        !size_error && size > options.max_file_bytes) {
+        return fail(Error::Code::media,
+                    fmt::format("{}: {} bytes is over the largest media file taken, {} bytes",
+                                file.string(), size, options.max_file_bytes));
+    }
+    StageReporter progress(options.progress);
+    progress.stage("hash", 0.0, 0.02);
+    auto original = media::sha256_file(file);
+    if (!original) {
+        return fail(Error::Code::media, original.error().message);
+    }
+    // The same content imported for the same use is found before any decoding.
+    const bool for_panel = options.use == MediaUse::panel;
+    if (auto existing = find_original(db, *original);
+        existing && (existing->kind != "audio") == for_panel) {
+        if (!in_scope(existing->area_path, options.area)) {
+            auto widened = widen_area(db, *existing, options.area);
+            if (!widened) {
+                return std::unexpected(widened.error());
+            }
+        }
+        progress.done("store");
+        return ImportResult{*existing, true};
+    }
+    auto record = for_panel ? import_visual(store, file, *original, options, progress)
+                            : import_audio(store, file, *original, options, progress);
+    if (!record) {
+        return std::unexpected(record.error());
+    }
+    record->original_hash = *original;
+    record->title = title.empty() ? file.stem().string() : std::move(title);
+    record->original_name = file.filename().string();
+    record->area_path = options.area;
+    auto inserted = insert_media(db, *record, now);
+    progress.done("store");
+    return inserted;
+}
+
+std::string title_from_text(std::string_view text) {
+    constexpr std::size_t kTitleChars = 60;
+    std::string flat;
+    for (char c : text) {
+        flat += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
+    }
+    flat.erase(0, flat.find_first_not_of(' '));
+    std::size_t chars = 0;
+    std::size_t i = 0;
+    for (; i < flat.size() && chars < kTitleChars; ++i) {
+        chars += (static_cast<unsigned char>(flat[i]) & 0xC0) != 0x80;
+    }
+    while (i < flat.size() && (static_cast<unsigned char>(flat[i]) & 0xC0) == 0x80) {
+        ++i;  // finish the character
+    }
+    if (i >= flat.size()) {
+        return flat;
+    }
+    std::size_t space = flat.rfind(' ', i);
+    return flat.substr(0, space != std::string::npos && space > 0 ? space : i) + "…";
+}
+
+Result<MediaRecord> find_media(SQLite::Database& db, const std::string& media_hash) {
+    return guard_storage([&]() -> Result<MediaRecord> {
+        SQLite::Statement q(db, std::string(kSelectMedia) + " WHERE media_hash = ?");
+        q.bind(1, media_hash);
+        if (!q.executeStep()) {
+            return fail(Error::Code::not_found, fmt::format("no media '{}'", media_hash));
+        }
+        return read_media(q);
+    });
+}
+
+Result<std::vector<MediaRecord>> list_media(SQLite::Database& db) {
+    return guard_storage([&]() -> Result<std::vector<MediaRecord>> {
+        SQLite::Statement q(db, std::string(kSelectMedia) + " ORDER BY imported_us, media_hash");
+        std::vector<MediaRecord> all;
+        while (q.executeStep()) {
+            all.push_back(read_media(q));
+        }
+        return all;
+    });
+}
+
+}  // namespace loa::controller

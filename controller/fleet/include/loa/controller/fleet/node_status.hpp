@@ -1,0 +1,89 @@
+// What each node last said of itself in its heartbeat, and the views operators read of it: the
+// fleet's status and the nodes whose cached schedule runs out soon.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <SQLiteCpp/Database.h>
+#include <nlohmann/json_fwd.hpp>
+
+#include "loa/controller/common/language.hpp"
+#include "loa/controller/common/error.hpp"
+#include "loa/protocol/loa.pb.h"
+
+namespace loa::controller {
+
+/// A node clock further than this from the controller's is marked in the status (50 ms).
+inline constexpr std::int64_t kClockOffsetWarnUs = 50'000;
+
+/// Empty when a heartbeat can be stored; otherwise what is wrong with it.
+std::string heartbeat_problem(const wire::Heartbeat& heartbeat);
+
+/// Replaces the node's last heartbeat with `heartbeat`, received at `received_us`, and records
+/// that the node was heard (`nodes.last_seen_us`, agent version). A heartbeat with a problem
+/// (heartbeat_problem) is refused with Error::Code::invalid_input and nothing changes.
+Result<void> record_heartbeat(SQLite::Database& db, const std::string& node_id,
+                              const wire::Heartbeat& heartbeat, std::int64_t received_us);
+
+/// The last heartbeat of a node, as stored.
+struct LastHeartbeat {
+    std::int64_t received_us = 0;
+    std::int64_t node_time_us = 0;
+    std::string state;  ///< "idle", "playing", "emergency"; "" from agents that do not say
+    std::string current_slot_id;
+    std::string current_title;
+    std::uint32_t outbox_pending = 0;
+    std::uint32_t media_missing = 0;
+    std::uint32_t volume_percent = 0;
+    std::uint64_t storage_free_bytes = 0;
+    std::optional<std::int32_t> cpu_temp_millicelsius;
+    std::string link_interface;
+    std::string link_type;
+    std::optional<std::int32_t> link_signal_dbm;
+    std::optional<std::int64_t> clock_offset_us;  ///< controller clock − node clock
+    std::int64_t clock_round_trip_us = 0;
+    std::string agent_version;
+    std::int64_t schedule_horizon_end_us = 0;
+    std::int64_t runway_end_us = 0;  ///< 0: the node has not worked it out
+    std::uint64_t last_seq = 0;
+    bool amplifier_on = false;
+};
+
+struct NodeStatus {
+    std::string node_id;
+    std::string kind;
+    std::string area_path;
+    std::optional<std::int64_t> last_seen_us;  ///< any message, not only heartbeats
+    std::optional<LastHeartbeat> heartbeat;    ///< none before the first heartbeat
+};
+
+/// Every node (or only `node_id`: not_found if there is no such node), by area then id.
+Result<std::vector<NodeStatus>> node_statuses(SQLite::Database& db,
+                                              const std::string& node_id = {});
+
+/// Hours of runway a node had left at `now`; empty when it never reported one.
+std::optional<double> runway_hours(const NodeStatus& status, std::int64_t now);
+
+/// Nodes whose runway ends within `below_hours` of `now`, or that never reported one (first),
+/// shortest runway first.
+Result<std::vector<NodeStatus>> short_runway(SQLite::Database& db, double below_hours,
+                                             std::int64_t now);
+
+/// One row per node: last heard, state, what plays, volume and amplifier, free storage,
+/// temperature, link, clock offset (marked "!" beyond `offset_warn_us`), agent, horizon end,
+/// runway, outbox. A note under the table explains the marks.
+std::string render_node_status(const std::vector<NodeStatus>& statuses, std::int64_t now,
+                               std::int64_t offset_warn_us, Language language);
+
+/// The same as JSON objects; times as ISO 8601 (UTC+7), "" when unknown.
+nlohmann::json node_status_json(const std::vector<NodeStatus>& statuses, std::int64_t now,
+                                std::int64_t offset_warn_us);
+
+/// One row per node: runway in hours, its end, the horizon end, last heard, media missing.
+std::string render_runway(const std::vector<NodeStatus>& statuses, std::int64_t now,
+                          Language language);
+
+}  // namespace loa::controller

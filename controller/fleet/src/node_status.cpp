@@ -1,0 +1,348 @@
+// node_status: the last heartbeat of every node, the fleet status table and the runway list.
+#include "loa/controller/fleet/node_status.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <SQLiteCpp/Statement.h>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "loa/controller/common/fleet_text.hpp"
+#include "loa/controller/store/database.hpp"
+#include "loa/controller/fleet/node_registry.hpp"
+#include "loa/controller/common/time_text.hpp"
+#include "loa/controller/store/sql_columns.hpp"
+#include "loa/controller/common/text_table.hpp"
+
+namespace loa::controller {
+
+namespace {
+
+constexpr std::int64_t kHourUs = 3600LL * 1'000'000;
+
+constexpr const char* kSelectStatus =
+    "SELECT n.node_id, n.kind, n.area_path, n.last_seen_us, h.received_us, h.node_time_us, "
+    "h.state, h.current_slot_id, h.current_title, h.outbox_pending, h.media_missing, "
+    "h.volume_percent, h.storage_free_bytes, h.cpu_temp_millicelsius, h.link_interface, "
+    "h.link_type, h.link_signal_dbm, h.clock_offset_us, h.clock_round_trip_us, "
+    "h.agent_version, h.schedule_horizon_end_us, h.runway_end_us, h.last_seq, h.amplifier_on "
+    "FROM nodes n LEFT JOIN node_status h USING (node_id)";
+
+using detail::optional_column;
+
+NodeStatus read_status(SQLite::Statement& q) {
+    NodeStatus s;
+    s.node_id = q.getColumn(0).getString();
+    s.kind = q.getColumn(1).getString();
+    s.area_path = q.getColumn(2).getString();
+    s.last_seen_us = optional_column<std::int64_t>(q, 3);
+    if (q.getColumn(4).isNull()) {
+        return s;
+    }
+    LastHeartbeat h;
+    h.received_us = q.getColumn(4).getInt64();
+    h.node_time_us = q.getColumn(5).getInt64();
+    h.state = q.getColumn(6).getString();
+    h.current_slot_id = q.getColumn(7).getString();
+    h.current_title = q.getColumn(8).getString();
+    h.outbox_pending = static_cast<std::uint32_t>(q.getColumn(9).getInt64());
+    h.media_missing = static_cast<std::uint32_t>(q.getColumn(10).getInt64());
+    h.volume_percent = static_cast<std::uint32_t>(q.getColumn(11).getInt64());
+    h.storage_free_bytes = static_cast<std::uint64_t>(q.getColumn(12).getInt64());
+    h.cpu_temp_millicelsius = optional_column<std::int32_t>(q, 13);
+    h.link_interface = q.getColumn(14).getString();
+    h.link_type = q.getColumn(15).getString();
+    h.link_signal_dbm = optional_column<std::int32_t>(q, 16);
+    h.clock_offset_us = optional_column<std::int64_t>(q, 17);
+    h.clock_round_trip_us = q.getColumn(18).getInt64();
+    h.agent_version = q.getColumn(19).getString();
+    h.schedule_horizon_end_us = q.getColumn(20).getInt64();
+    h.runway_end_us = q.getColumn(21).getInt64();
+    h.last_seq = static_cast<std::uint64_t>(q.getColumn(22).getInt64());
+    h.amplifier_on = q.getColumn(23).getInt() != 0;
+    s.heartbeat = std::move(h);
+    return s;
+}
+
+bool offset_flagged(const LastHeartbeat& h, std::int64_t offset_warn_us) {
+    return h.clock_offset_us && std::llabs(*h.clock_offset_us) > offset_warn_us;
+}
+
+std::string link_text(const LastHeartbeat& h) {
+    if (h.link_type.empty() && h.link_interface.empty()) {
+        return "-";
+    }
+    std::string out = h.link_type.empty() ? "?" : h.link_type;
+    if (!h.link_interface.empty()) {
+        out += " " + h.link_interface;
+    }
+    if (h.link_signal_dbm) {
+        out += fmt::format(" {} dBm", *h.link_signal_dbm);
+    }
+    return out;
+}
+
+std::string runway_text(const NodeStatus& s, std::int64_t now) {
+    auto hours = runway_hours(s, now);
+    return hours ? fmt::format("{:.1f}", *hours) : "-";
+}
+
+std::string optional_time(std::int64_t us) {
+    return us > 0 ? format_local(us) : "";
+}
+
+}  // namespace
+
+std::string heartbeat_problem(const wire::Heartbeat& h) {
+    const auto& state = h.state();
+    if (!state.empty() && state != "idle" && state != "playing" && state != "emergency") {
+        return fmt::format("state '{}' is not idle, playing or emergency", state.substr(0, 32));
+    }
+    if (h.current_slot_id().size() > 256 || h.current_title().size() > 512 ||
+        h.link_interface().size() > 64 || h.link_type().size() > 32 ||
+        h.agent_version().size() > 64) {
+        return "a text field is longer than allowed";
+    }
+    if (h.volume_percent() > 100) {
+        return fmt::format("volume {} % is not within 0..100", h.volume_percent());
+    }
+    constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    if (h.storage_free_bytes() > kMax || h.last_seq() > kMax) {
+        return "a counter is out of range";
+    }
+    return {};
+}
+
+Result<void> record_heartbeat(SQLite::Database& db, const std::string& node_id,
+                              const wire::Heartbeat& h, std::int64_t received_us) {
+    if (auto why = heartbeat_problem(h); !why.empty()) {
+        return fail(Error::Code::invalid_input,
+                    fmt::format("heartbeat of node '{}': {}", node_id, why));
+    }
+    return in_transaction(db, [&]() -> Result<void> {
+        SQLite::Statement exists(db, "SELECT 1 FROM nodes WHERE node_id = ?");
+        exists.bind(1, node_id);
+        if (!exists.executeStep()) {
+            return fail(Error::Code::not_found, fmt::format("no node '{}'", node_id));
+        }
+        SQLite::Statement q(
+            db,
+            "INSERT OR REPLACE INTO node_status (node_id, received_us, node_time_us, state, "
+            "current_slot_id, current_title, outbox_pending, media_missing, volume_percent, "
+            "storage_free_bytes, cpu_temp_millicelsius, link_interface, link_type, "
+            "link_signal_dbm, clock_offset_us, clock_round_trip_us, agent_version, "
+            "schedule_horizon_end_us, runway_end_us, last_seq, amplifier_on) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        q.bind(1, node_id);
+        q.bind(2, static_cast<int64_t>(received_us));
+        q.bind(3, static_cast<int64_t>(h.node_time_us()));
+        q.bind(4, h.state());
+        q.bind(5, h.current_slot_id());
+        q.bind(6, h.current_title());
+        q.bind(7, static_cast<int64_t>(h.outbox_pending()));
+        q.bind(8, static_cast<int64_t>(h.media_missing()));
+        q.bind(9, static_cast<int64_t>(h.volume_percent()));
+        q.bind(10, static_cast<int64_t>(h.storage_free_bytes()));
+        if (h.has_cpu_temp_millicelsius()) {
+            q.bind(11, h.cpu_temp_millicelsius());
+        }
+        q.bind(12, h.link_interface());
+        q.bind(13, h.link_type());
+        if (h.has_link_signal_dbm()) {
+            q.bind(14, h.link_signal_dbm());
+        }
+        if (h.has_clock_offset_us()) {
+            q.bind(15, static_cast<int64_t>(h.clock_offset_us()));
+        }
+        q.bind(16, static_cast<int64_t>(h.clock_round_trip_us()));
+        q.bind(17, h.agent_version());
+        q.bind(18, static_cast<int64_t>(h.schedule_horizon_end_us()));
+        q.bind(19, static_cast<int64_t>(h.runway_end_us()));
+        q.bind(20, static_cast<int64_t>(h.last_seq()));
+        q.bind(21, h.amplifier_on() ? 1 : 0);
+        q.exec();
+        touch_node(db, node_id, received_us, h.agent_version());
+        return {};
+    });
+}
+
+Result<std::vector<NodeStatus>> node_statuses(SQLite::Database& db, const std::string& node_id) {
+    return guard_storage([&]() -> Result<std::vector<NodeStatus>> {
+        SQLite::Statement q(db, std::string(kSelectStatus) +
+                                    " WHERE ? = '' OR n.node_id = ? ORDER BY n.area_path, "
+                                    "n.node_id");
+        q.bind(1, node_id);
+        q.bind(2, node_id);
+        std::vector<NodeStatus> out;
+        while (q.executeStep()) {
+            out.push_back(read_status(q));
+        }
+        if (out.empty() && !node_id.empty()) {
+            return fail(Error::Code::not_found, fmt::format("no node '{}'", node_id));
+        }
+        return out;
+    });
+}
+
+std::optional<double> runway_hours(const NodeStatus& status, std::int64_t now) {
+    if (!status.heartbeat || status.heartbeat->runway_end_us <= 0) {
+        return std::nullopt;
+    }
+    return static_cast<double>(status.heartbeat->runway_end_us - now) /
+           static_cast<double>(kHourUs);
+}
+
+Result<std::vector<NodeStatus>> short_runway(SQLite::Database& db, double below_hours,
+                                             std::int64_t now) {
+    auto all = node_statuses(db);
+    if (!all) {
+        return all;
+    }
+    std::vector<NodeStatus> out;
+    for (auto& s : *all) {
+        auto hours = runway_hours(s, now);
+        if (!hours || *hours < below_hours) {
+            out.push_back(std::move(s));
+        }
+    }
+    // Never reported first (nothing is known of them), then the shortest runway.
+    std::stable_sort(out.begin(), out.end(), [&](const NodeStatus& a, const NodeStatus& b) {
+        auto ha = runway_hours(a, now);
+        auto hb = runway_hours(b, now);
+        return ha.value_or(-std::numeric_limits<double>::infinity()) <
+               hb.value_or(-std::numeric_limits<double>::infinity());
+    });
+    return out;
+}
+
+std::string render_node_status(const std::vector<NodeStatus>& statuses, std::int64_t now,
+                               std::int64_t offset_warn_us, Language language) {
+    const bool vi = language == Language::vi;
+    std::vector<std::string> header =
+        vi ? std::vector<std::string>{"Nút",          "Nghe lần cuối", "Trạng thái", "Đang phát",
+                                      "Âm lượng",     "Ampli",         "Còn trống",  "Nhiệt độ",
+                                      "Kết nối",      "Lệch giờ",      "Phiên bản",  "Lịch đến",
+                                      "Tự chủ (giờ)", "Chờ gửi"}
+           : std::vector<std::string>{"Node",       "Last heard",   "State", "Playing",
+                                      "Volume",     "Amplifier",    "Free",  "Temperature",
+                                      "Link",       "Clock offset", "Agent", "Horizon end",
+                                      "Runway (h)", "Outbox"};
+    std::vector<std::vector<std::string>> rows;
+    bool any_flagged = false;
+    for (const auto& s : statuses) {
+        std::string heard = s.last_seen_us ? detail::age_text(now - *s.last_seen_us, language)
+                                           : (vi ? "chưa bao giờ" : "never");
+        if (!s.heartbeat) {
+            rows.push_back(
+                {s.node_id, heard, "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"});
+            continue;
+        }
+        const auto& h = *s.heartbeat;
+        any_flagged = any_flagged || offset_flagged(h, offset_warn_us);
+        rows.push_back(
+            {s.node_id, heard, detail::play_state_text(h.state, language),
+             h.current_title.empty() ? "-" : h.current_title, fmt::format("{} %", h.volume_percent),
+             h.amplifier_on ? (vi ? "bật" : "on") : (vi ? "tắt" : "off"),
+             detail::size_text(h.storage_free_bytes),
+             h.cpu_temp_millicelsius
+                 ? fmt::format("{:.1f} °C", static_cast<double>(*h.cpu_temp_millicelsius) / 1e3)
+                 : "-",
+             link_text(h), detail::offset_text(h.clock_offset_us, offset_warn_us),
+             h.agent_version.empty() ? "-" : h.agent_version,
+             h.schedule_horizon_end_us > 0 ? detail::short_local(h.schedule_horizon_end_us) : "-",
+             runway_text(s, now), std::to_string(h.outbox_pending)});
+    }
+    std::vector<bool> right(header.size());
+    right[4] = right[6] = right[7] = right[9] = right[12] = right[13] = true;
+    std::string out = detail::render_text_table(header, rows, right);
+    if (any_flagged) {
+        out += fmt::format(fmt::runtime(vi ? "\n! đồng hồ của nút lệch quá {} ms so với máy chủ\n"
+                                           : "\n! the node's clock is more than {} ms off the "
+                                             "controller's\n"),
+                           offset_warn_us / 1000);
+    }
+    return out;
+}
+
+nlohmann::json node_status_json(const std::vector<NodeStatus>& statuses, std::int64_t now,
+                                std::int64_t offset_warn_us) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& s : statuses) {
+        nlohmann::json row = {{"node", s.node_id},
+                              {"kind", s.kind},
+                              {"area", s.area_path},
+                              {"last_seen", s.last_seen_us ? format_local(*s.last_seen_us) : ""}};
+        if (!s.heartbeat) {
+            row["heartbeat"] = nullptr;
+            out.push_back(std::move(row));
+            continue;
+        }
+        const auto& h = *s.heartbeat;
+        auto hours = runway_hours(s, now);
+        auto nullable = [](const auto& value) -> nlohmann::json {
+            return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+        };
+        row["heartbeat"] = {
+            {"received", format_local(h.received_us)},
+            {"state", h.state},
+            {"current_slot_id", h.current_slot_id},
+            {"current_title", h.current_title},
+            {"volume_percent", h.volume_percent},
+            {"amplifier_on", h.amplifier_on},
+            {"storage_free_bytes", h.storage_free_bytes},
+            {"cpu_temp_celsius",
+             h.cpu_temp_millicelsius
+                 ? nlohmann::json(static_cast<double>(*h.cpu_temp_millicelsius) / 1e3)
+                 : nlohmann::json(nullptr)},
+            {"link_interface", h.link_interface},
+            {"link_type", h.link_type},
+            {"link_signal_dbm", nullable(h.link_signal_dbm)},
+            {"clock_offset_us", nullable(h.clock_offset_us)},
+            {"clock_round_trip_us", h.clock_round_trip_us},
+            {"clock_offset_flagged", offset_flagged(h, offset_warn_us)},
+            {"agent_version", h.agent_version},
+            {"horizon_end", optional_time(h.schedule_horizon_end_us)},
+            {"runway_end", optional_time(h.runway_end_us)},
+            {"runway_hours", nullable(hours)},
+            {"outbox_pending", h.outbox_pending},
+            {"media_missing", h.media_missing},
+            {"last_seq", h.last_seq}};
+        out.push_back(std::move(row));
+    }
+    return out;
+}
+
+std::string render_runway(const std::vector<NodeStatus>& statuses, std::int64_t now,
+                          Language language) {
+    const bool vi = language == Language::vi;
+    std::vector<std::string> header =
+        vi ? std::vector<std::string>{"Nút",      "Khu vực",       "Tự chủ (giờ)",  "Hết lúc",
+                                      "Lịch đến", "Nghe lần cuối", "Thiếu nội dung"}
+           : std::vector<std::string>{"Node",        "Area",       "Runway (h)",   "Runs out",
+                                      "Horizon end", "Last heard", "Media missing"};
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& s : statuses) {
+        std::string heard = s.last_seen_us ? detail::age_text(now - *s.last_seen_us, language)
+                                           : (vi ? "chưa bao giờ" : "never");
+        if (!runway_hours(s, now)) {
+            rows.push_back({s.node_id, s.area_path, vi ? "chưa báo cáo" : "not reported", "-",
+                            s.heartbeat && s.heartbeat->schedule_horizon_end_us > 0
+                                ? detail::short_local(s.heartbeat->schedule_horizon_end_us)
+                                : "-",
+                            heard, s.heartbeat ? std::to_string(s.heartbeat->media_missing) : "-"});
+            continue;
+        }
+        const auto& h = *s.heartbeat;
+        rows.push_back(
+            {s.node_id, s.area_path, runway_text(s, now), detail::short_local(h.runway_end_us),
+             h.schedule_horizon_end_us > 0 ? detail::short_local(h.schedule_horizon_end_us) : "-",
+             heard, std::to_string(h.media_missing)});
+    }
+    std::vector<bool> right(header.size());
+    right[2] = right[6] = true;
+    return detail::render_text_table(header, rows, right);
+}
+
+}  // namespace loa::controller

@@ -1,0 +1,169 @@
+// Sequence gaps: the confirmation numbers received per node, what lies between them, and what the
+// node has numbered but not sent yet.
+#include "loa/controller/fleet/sequence_gaps.hpp"
+
+#include <map>
+
+#include <SQLiteCpp/Statement.h>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "loa/controller/store/database.hpp"
+#include "loa/controller/common/text_table.hpp"
+
+namespace loa::controller {
+
+namespace {
+
+/// Ranges shown in a table cell; the rest are counted.
+constexpr std::size_t kRangesShown = 6;
+
+std::string range_text(const SeqRange& r) {
+    return r.first == r.last ? std::to_string(r.first) : fmt::format("{}–{}", r.first, r.last);
+}
+
+}  // namespace
+
+Result<std::vector<SequenceGaps>> sequence_gaps(SQLite::Database& db, const std::string& node_id) {
+    return guard_storage([&]() -> Result<std::vector<SequenceGaps>> {
+        std::map<std::string, SequenceGaps> by_node;
+        SQLite::Statement nodes(
+            db,
+            "SELECT n.node_id, s.last_seq FROM nodes n LEFT JOIN node_status s USING (node_id) "
+            "WHERE ? = '' OR n.node_id = ?");
+        nodes.bind(1, node_id);
+        nodes.bind(2, node_id);
+        while (nodes.executeStep()) {
+            auto& g = by_node[nodes.getColumn(0).getString()];
+            g.node_id = nodes.getColumn(0).getString();
+            if (!nodes.getColumn(1).isNull()) {
+                g.last_seq = static_cast<std::uint64_t>(nodes.getColumn(1).getInt64());
+            }
+        }
+        if (by_node.empty() && !node_id.empty()) {
+            return fail(Error::Code::not_found, fmt::format("no node '{}'", node_id));
+        }
+        // Every number received, stored or refused; a gap is a number above its predecessor + 1.
+        const std::string received =
+            "SELECT node_id, seq FROM confirmations WHERE ? = '' OR node_id = ? "
+            "UNION SELECT node_id, seq FROM refused_confirmations WHERE ? = '' OR node_id = ?";
+        SQLite::Statement totals(
+            db, "SELECT node_id, count(*), max(seq) FROM (" + received + ") GROUP BY node_id");
+        SQLite::Statement holes(db,
+                                "SELECT node_id, previous + 1, seq - 1 FROM (SELECT node_id, "
+                                "seq, lag(seq, 1, 0) OVER (PARTITION BY node_id ORDER BY "
+                                "seq) AS previous FROM (" +
+                                    received + ")) WHERE seq > previous + 1 ORDER BY node_id, seq");
+        for (auto* q : {&totals, &holes}) {
+            for (int i = 1; i <= 4; i += 2) {
+                q->bind(i, node_id);
+                q->bind(i + 1, node_id);
+            }
+        }
+        while (totals.executeStep()) {
+            auto it = by_node.find(totals.getColumn(0).getString());
+            if (it == by_node.end()) {
+                continue;  // confirmations of a node no longer registered
+            }
+            it->second.received = static_cast<std::uint64_t>(totals.getColumn(1).getInt64());
+            it->second.highest_received =
+                static_cast<std::uint64_t>(totals.getColumn(2).getInt64());
+        }
+        while (holes.executeStep()) {
+            auto it = by_node.find(holes.getColumn(0).getString());
+            if (it == by_node.end()) {
+                continue;
+            }
+            SeqRange r{static_cast<std::uint64_t>(holes.getColumn(1).getInt64()),
+                       static_cast<std::uint64_t>(holes.getColumn(2).getInt64())};
+            it->second.missing_count += r.count();
+            it->second.missing.push_back(r);
+        }
+        std::vector<SequenceGaps> out;
+        for (auto& [id, g] : by_node) {
+            if (g.last_seq && *g.last_seq > g.highest_received) {
+                g.not_yet_reported = SeqRange{g.highest_received + 1, *g.last_seq};
+            }
+            out.push_back(std::move(g));
+        }
+        return out;
+    });
+}
+
+std::string render_sequence_gaps(const std::vector<SequenceGaps>& gaps, Language language) {
+    const bool vi = language == Language::vi;
+    std::vector<std::string> header = vi ? std::vector<std::string>{"Nút",
+                                                                    "Đã nhận",
+                                                                    "Số cao nhất",
+                                                                    "Nút đã đánh số",
+                                                                    "Thiếu trong hồ sơ",
+                                                                    "Chưa báo cáo"}
+                                         : std::vector<std::string>{"Node",
+                                                                    "Received",
+                                                                    "Highest",
+                                                                    "Node's last",
+                                                                    "Missing from the record",
+                                                                    "Not yet reported"};
+    std::vector<std::vector<std::string>> rows;
+    bool any_behind = false;
+    for (const auto& g : gaps) {
+        std::string missing = "-";
+        if (!g.missing.empty()) {
+            missing.clear();
+            for (std::size_t i = 0; i < g.missing.size() && i < kRangesShown; ++i) {
+                missing += (i ? ", " : "") + range_text(g.missing[i]);
+            }
+            if (g.missing.size() > kRangesShown) {
+                missing += fmt::format(fmt::runtime(vi ? " … và {} khoảng nữa" : " … and {} more"),
+                                       g.missing.size() - kRangesShown);
+            }
+            missing +=
+                fmt::format(fmt::runtime(vi ? " ({} số)" : " ({} numbers)"), g.missing_count);
+        }
+        std::string pending = "-";
+        if (g.not_yet_reported) {
+            pending = fmt::format("{} ({})", range_text(*g.not_yet_reported),
+                                  g.not_yet_reported->count());
+        }
+        std::string last = g.last_seq ? std::to_string(*g.last_seq) : "?";
+        if (g.last_seq && *g.last_seq < g.highest_received) {
+            last += " !";
+            any_behind = true;
+        }
+        rows.push_back({g.node_id, std::to_string(g.received), std::to_string(g.highest_received),
+                        last, missing, pending});
+    }
+    std::string out = detail::render_text_table(
+        header, rows, std::vector<bool>{false, true, true, true, false, false});
+    if (any_behind) {
+        out += vi ? "\n! nút báo số thứ tự thấp hơn số đã nhận: kho dữ liệu của nút đã bị xoá?\n"
+                  : "\n! the node reports a lower number than was received: was its store "
+                    "wiped?\n";
+    }
+    return out;
+}
+
+nlohmann::json sequence_gaps_json(const std::vector<SequenceGaps>& gaps) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& g : gaps) {
+        nlohmann::json missing = nlohmann::json::array();
+        for (const auto& r : g.missing) {
+            missing.push_back({{"first", r.first}, {"last", r.last}});
+        }
+        out.push_back(
+            {{"node", g.node_id},
+             {"received", g.received},
+             {"highest_received", g.highest_received},
+             {"last_seq", g.last_seq ? nlohmann::json(*g.last_seq) : nlohmann::json(nullptr)},
+             {"missing_from_record", missing},
+             {"missing_count", g.missing_count},
+             {"not_yet_reported", g.not_yet_reported
+                                      ? nlohmann::json{{"first", g.not_yet_reported->first},
+                                                       {"last", g.not_yet_reported->last}}
+                                      : nlohmann::json(nullptr)},
+             {"not_yet_reported_count", g.not_yet_reported ? g.not_yet_reported->count() : 0}});
+    }
+    return out;
+}
+
+}  // namespace loa::controller

@@ -1,0 +1,192 @@
+// The controller daemon's ZeroMQ side: one ROUTER socket serving every node agent.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <SQLiteCpp/Database.h>
+#include <zmq.hpp>
+
+#include "loa/controller/common/error.hpp"
+#include "loa/media/chunk_manifest.hpp"
+#include "loa/media/content_store.hpp"
+#include "loa/protocol/curve_keys.hpp"
+#include "loa/protocol/loa.pb.h"
+
+namespace loa::controller {
+
+/// ZAP domains of the two endpoints: node sessions, and enrollment of new devices.
+inline constexpr std::string_view kNodeDomain = "loa-nodes";
+inline constexpr std::string_view kEnrollDomain = "loa-enroll";
+
+struct ServerOptions {
+    std::string endpoint = "tcp://127.0.0.1:5599";
+    std::int64_t heartbeat_interval_ms = 30'000;     ///< told to nodes in Welcome
+    std::int64_t resend_after_ms = 5'000;            ///< an unacked ScheduleUpdate is sent again
+    std::uint32_t transfer_chunk_bytes = 64 * 1024;  ///< chunk size of the manifests served
+    /// Messages queued for one node before more are dropped (the node asks again): with chunks of
+    /// transfer_chunk_bytes this bounds the memory one node can hold in the controller.
+    int send_queue_per_node = 64;
+    std::int64_t command_resend_ms = 10'000;  ///< an unanswered Command is sent again
+    /// The controller's CURVE key pair (loa-controller keeps it in <data>/controller.key). Every
+    /// node connection is encrypted and authenticated with it; a node must know its public key.
+    protocol::CurveKeyPair curve_keys;
+    /// Where devices enroll with a one-time token ("" = no enrollment endpoint).
+    std::string enroll_endpoint;
+};
+
+/// What the server has sent of media so far (counted on successful sends).
+struct TransferStats {
+    std::atomic<std::uint64_t> manifests_served{0};
+    std::atomic<std::uint64_t> chunks_served{0};
+    std::atomic<std::uint64_t> bytes_served{0};
+};
+
+/// Security and delivery counters (safe to read from another thread).
+struct SessionStats {
+    std::atomic<std::uint64_t> keys_refused{0};  ///< ZAP refusals of unknown/retired keys
+    std::atomic<std::uint64_t> enrollments{0};   ///< tokens redeemed
+    std::atomic<std::uint64_t> enrollments_refused{0};
+    std::atomic<std::uint64_t> sends_dropped{0};           ///< a node's send queue was full
+    std::atomic<std::uint64_t> welcomes{0};                ///< sessions opened
+    std::atomic<std::uint64_t> connected_nodes{0};         ///< sessions open now
+    std::atomic<std::uint64_t> confirmations_ingested{0};  ///< stored and acked
+    std::atomic<std::uint64_t> reports_refused{0};         ///< PLAYBACK-REPORTs not stored
+    /// Of the last report stored: how long after the end of its latest play it was stored.
+    std::atomic<std::int64_t> ingest_lag_us{0};
+};
+
+/// Serves node sessions as protocol/README.md describes. Single-threaded: run() polls the
+/// socket and does the periodic work (pushing changed timelines) between messages.
+class ControllerServer {
+  public:
+    ControllerServer(SQLite::Database& db, media::ContentStore& store, ServerOptions options);
+
+    /// Binds the ROUTER socket (and the enrollment socket, if any); fails if an endpoint is taken
+    /// or the options hold no valid CURVE key pair.
+    Result<void> bind();
+
+    /// Serves until `stop` becomes true.
+    void run(const std::atomic<bool>& stop);
+
+    /// Handles what arrived within `timeout_ms` and does due periodic work; run() loops on it.
+    void poll_once(int timeout_ms);
+
+    /// Handles one frame from the connection `routing_id`, whose CURVE key the ZAP handler
+    /// authenticated as node `node_id`. `received_us`: when the frame was taken off the socket
+    /// (t2 of the clock exchange). poll_once() calls it; public for tests and the fuzz targets.
+    void handle_frame(const std::string& routing_id, const std::string& node_id,
+                      std::string_view frame, std::int64_t received_us);
+
+    /// Media served so far; safe to read from another thread.
+    const TransferStats& transfer_stats() const { return stats_; }
+    const SessionStats& session_stats() const { return session_stats_; }
+
+    /// The endpoint nodes connect to, as bound (a port of 0 resolved).
+    std::string bound_endpoint() const;
+
+  private:
+    /// What the controller knows of one connected node agent, keyed by ZeroMQ routing id.
+    struct Peer {
+        std::string node_id;
+        std::int64_t last_seen_us = 0;
+        std::string pushed_hash;  ///< last timeline sent
+        std::int64_t pushed_us = 0;
+        std::string acked_hash;  ///< last timeline the node confirmed storing
+        /// Commands sent in this session and not answered yet: command id → when last sent.
+        std::map<std::uint64_t, std::int64_t> commands_sent_us;
+        std::int64_t next_command_check_us = 0;  ///< when pending commands are looked at again
+        /// The protocol version agreed in HELLO/WELCOME: every envelope to this node is stamped
+        /// with it and shaped for it (protocol::downgrade).
+        std::uint32_t version = 1;
+    };
+
+    void handle_hello(const std::string& routing_id, const std::string& node_id,
+                      const wire::Envelope& in);
+    /// Answers libzmq's ZAP request for a connection's CURVE handshake: node keys on the node
+    /// endpoint must be enrolled; any key may talk to the enrollment endpoint.
+    void handle_zap_request();
+    /// One frame on the enrollment endpoint from a connection whose key is `public_key`.
+    void handle_enroll(const std::string& routing_id, const std::string& public_key,
+                       std::string_view frame);
+    /// A security refusal: who (`actor`: "node:<id>", "key:<Z85>"), what (`action`, e.g.
+    /// "node.connect", "node.enroll"), on what (`target`) and why.
+    struct Refusal {
+        std::string actor;
+        std::string action;
+        std::string target;
+        std::string reason;
+    };
+    /// Logs a refusal and writes it to the action log, at most a few a minute however many
+    /// arrive (a flood of unknown keys must fill neither the disk nor the database); the rest
+    /// are counted and summarised in one line and one row.
+    void log_refusal(const Refusal& refusal);
+    /// Ends the sessions of nodes revoked since the last look.
+    void cut_off_revoked();
+    void handle_heartbeat(Peer& peer, const std::string& routing_id, const wire::Envelope& in,
+                          std::int64_t received_us);
+    void handle_command_result(Peer& peer, const std::string& routing_id, const wire::Envelope& in);
+    void handle_schedule_ack(Peer& peer, const wire::Envelope& in);
+    void handle_manifest_request(const std::string& routing_id, const wire::Envelope& in);
+    void handle_chunk_request(const std::string& routing_id, const wire::Envelope& in);
+    void handle_media_status(Peer& peer, const std::string& routing_id, const wire::Envelope& in);
+    /// The manifest of stored media (cached); null with `why` when it cannot be served.
+    std::shared_ptr<const media::ChunkManifest> manifest_of(const std::string& media_hash,
+                                                            std::string& why);
+    void handle_playback_report(Peer& peer, const std::string& routing_id,
+                                const wire::Envelope& in);
+    /// Stores the reports queued in this poll round in one transaction, then acks each (or
+    /// answers why it was refused).
+    void flush_reports();
+    struct PendingReport {
+        std::string routing_id;
+        std::string node_id;
+        wire::Envelope envelope;
+    };
+    std::vector<PendingReport> pending_reports_;
+    bool draining_ = false;  ///< in poll_once's drain loop: reports wait for flush_reports()
+
+    /// Sends the node its timeline if it changed, or if the last one went unacked too long.
+    void push_timeline(Peer& peer, const std::string& routing_id, bool force);
+    /// Sends the node its pending commands it has not been sent in this session, and again those
+    /// unanswered for command_resend_ms; expired ones are marked so and never sent.
+    void push_commands(Peer& peer, const std::string& routing_id);
+    /// Pushes changed timelines and due commands to every peer; drops silent sessions.
+    void push_due_updates();
+    /// False when the node is gone (its peer entry is then erased: do not use it afterwards) or
+    /// its send queue is full (the message is dropped; the node asks again).
+    bool send(const std::string& routing_id, wire::Envelope envelope, std::uint64_t in_reply_to);
+    void send_error(const std::string& routing_id, wire::ErrorCode code, const std::string& message,
+                    std::uint64_t in_reply_to);
+
+    SQLite::Database& db_;
+    media::ContentStore& store_;
+    ServerOptions options_;
+    zmq::context_t context_;
+    zmq::socket_t zap_;  ///< libzmq's ZAP handler endpoint, answered in this thread's poll loop
+    zmq::socket_t router_;
+    zmq::socket_t enroll_;
+    std::map<std::string, Peer> peers_;
+    std::int64_t refusal_window_start_us_ = 0;
+    int refusals_logged_in_window_ = 0;
+    std::uint64_t refusals_suppressed_ = 0;
+    std::int64_t enroll_window_start_us_ = 0;
+    int enrolls_in_window_ = 0;
+    SessionStats session_stats_;
+    std::uint64_t next_message_id_ = 1;
+    std::int64_t data_version_ = -1;
+    std::int64_t next_periodic_us_ = 0;
+    std::map<std::string, std::shared_ptr<const media::ChunkManifest>> manifests_;
+    std::deque<std::string> manifest_order_;  ///< oldest first, for eviction
+    TransferStats stats_;
+    /// The version of the frame being handled (the oldest served when it did not parse): replies
+    /// to a connection with no session yet are stamped and shaped for it.
+    std::uint32_t frame_version_ = 1;
+};
+
+}  // namespace loa::controller
