@@ -74,7 +74,7 @@ void add_nodes(SQLite::Database& db, const Network& net, int count) {
     t.commit();
 }
 
-void add_campaign(SQLite::Database& db, const std::string& id, std::int64_t end_us) {
+void insert_campaign(SQLite::Database& db, const std::string& id, std::int64_t end_us) {
     SQLite::Statement q(db,
                         "INSERT INTO campaigns (campaign_id, name, owner, window_start_us, "
                         "window_end_us, booked_us) VALUES (?, ?, 'Sở TT&TT', ?, ?, ?)");
@@ -100,7 +100,7 @@ std::vector<std::pair<std::string, wire::PlaybackReport>> book_and_report(SQLite
                                                                           int nodes,
                                                                           std::uint64_t total) {
     const std::uint64_t per_node = total / nodes;
-    add_campaign(db, "ingest", kFirstDayUs + 400 * kDayUs);
+    insert_campaign(db, "ingest", kFirstDayUs + 400 * kDayUs);
     std::vector<std::pair<std::string, wire::PlaybackReport>> reports;
     SQLite::Transaction t(db);
     SQLite::Statement slot(db,
@@ -166,7 +166,7 @@ IngestResult ingest_phase(const fs::path& dir, const Options& options) {
         throw std::runtime_error(opened.error().message);
     }
     auto& db = **opened;
-    lc::tune_for_ingest(db);  // as the daemon's connection is
+    lc::tune_writer(db);  // as the daemon's writer is
     add_nodes(db, net, nodes);
     auto reports = book_and_report(db, net, nodes, options.ingest);
     std::uint64_t rows = 0;
@@ -186,7 +186,7 @@ IngestResult ingest_phase(const fs::path& dir, const Options& options) {
         for (std::size_t j = i; j < std::min(reports.size(), i + options.reports_per_commit); ++j) {
             round.push_back({reports[j].first, &reports[j].second});
         }
-        auto acked = lc::ingest_reports(db, round, now);
+        auto acked = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) { return lc::ingest_reports(tx, round, now); });
         if (!acked) {
             throw std::runtime_error(acked.error().message);
         }
@@ -257,7 +257,7 @@ void build_report_db(const fs::path& file, std::uint64_t total) {
         auto& db = **opened;
         add_nodes(db, net, net.nodes());
         for (int c = 0; c < campaigns; ++c) {
-            add_campaign(db, fmt::format("chien-dich-{}", c), kFirstDayUs + (days + 1) * kDayUs);
+            insert_campaign(db, fmt::format("chien-dich-{}", c), kFirstDayUs + (days + 1) * kDayUs);
         }
         db.exec("PRAGMA synchronous=OFF");
         db.exec("DROP INDEX confirmations_unplanned");

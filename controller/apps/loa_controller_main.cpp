@@ -5,13 +5,14 @@
 
 #include <malloc.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <spdlog/sinks/systemd_sink.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
-#include "loa/controller/gateway/controller_server.hpp"
-#include "loa/controller/store/database.hpp"
+#include "loa/controller/gateway/node_gateway.hpp"
+#include "loa/controller/store/store.hpp"
 #include "loa/controller/api/http_api.hpp"
 #include "loa/controller/fleet/node_enrollment.hpp"
 #include "loa/protocol/curve_keys.hpp"
@@ -22,6 +23,8 @@ std::atomic<bool> g_stop{false};
 }
 
 int main(int argc, char** argv) {
+    // Everything the controller creates (database, keys, media, uploads) is its own alone.
+    ::umask(077);
     // Media chunks come and go as 64 KiB buffers: keep freed heap instead of giving it back to
     // the kernel after every chunk and faulting it in again for the next (half the serving
     // thread's time otherwise; docs/benchmarks.md).
@@ -29,7 +32,7 @@ int main(int argc, char** argv) {
     mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
     CLI::App app{"loa controller: schedules, media and confirmations for loa node agents"};
     std::string data = std::getenv("LOA_DATA") ? std::getenv("LOA_DATA") : "loa-data";
-    loa::controller::ServerOptions options;
+    loa::controller::GatewayOptions options;
     app.add_option("--data", data, "data directory (database and media); env LOA_DATA");
     app.add_option("--bind", options.endpoint, "ZeroMQ endpoint for node agents (CURVE)");
     std::string enroll_bind;
@@ -68,13 +71,15 @@ int main(int argc, char** argv) {
     options.curve_keys = *keys;
     options.enroll_endpoint =
         loa::controller::default_enroll_endpoint(options.endpoint, enroll_bind);
-    auto db = loa::controller::open_database(std::filesystem::path(data) / "controller.db");
-    if (!db) {
-        spdlog::critical("{}", db.error().message);
+    // The one writer of the database is opened here; the node gateway and the API read through
+    // connections of their own and queue every change to it.
+    auto store = loa::controller::Store::open(std::filesystem::path(data) / "controller.db");
+    if (!store) {
+        spdlog::critical("{}", store.error().message);
         return 1;
     }
-    loa::media::ContentStore store(std::filesystem::path(data) / "media");
-    loa::controller::ControllerServer server(**db, store, options);
+    loa::media::ContentStore content(std::filesystem::path(data) / "media");
+    loa::controller::NodeGateway server(**store, content, options);
     if (auto bound = server.bind(); !bound) {
         spdlog::critical("{}", bound.error().message);
         return 1;
@@ -94,7 +99,7 @@ int main(int argc, char** argv) {
         }
         api.data_dir = data;
         api.heartbeat_interval_ms = options.heartbeat_interval_ms;
-        api_server = std::make_unique<loa::controller::ApiServer>(api, &server);
+        api_server = std::make_unique<loa::controller::ApiServer>(api, store->get(), &server);
         if (auto started = api_server->start(); !started) {
             spdlog::critical("{}", started.error().message);
             return 1;

@@ -1,5 +1,7 @@
 // loactl: the operators' command line, a client of the controller's HTTP API (or of the same
 // API served in-process over the controller's data directory).
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <iostream>
 
@@ -22,6 +24,8 @@
 namespace lc = loa::controller;
 
 int main(int argc, char** argv) {
+    // What loactl creates when it serves itself (--data) is its owner's alone, as the daemon's.
+    ::umask(077);
     CLI::App app{"loactl — điều hành hệ thống loa / operate a loa controller"};
     app.require_subcommand(1);
     app.fallthrough();  // --json, --data and --token may follow the command too

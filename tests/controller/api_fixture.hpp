@@ -54,11 +54,11 @@ struct ApiFixture : ControllerFixture {
     }
 
     void person(const std::string& name, controller::Role role, const std::string& area) {
-        auto user = controller::add_user(*db, {name, "", role, area, "mật-khẩu-" + name},
-                                         controller::now_us());
+        auto user = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return controller::add_user(tx, {name, "", role, area, "mật-khẩu-" + name},
+                                         controller::now_us()); });
         REQUIRE(user.has_value());
         auto token =
-            controller::issue_token(*db, user->user_id, "test", std::nullopt, controller::now_us());
+            loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return controller::issue_token(tx, user->user_id, "test", std::nullopt, controller::now_us()); });
         REQUIRE(token.has_value());
         tokens[name] = token->secret;
     }

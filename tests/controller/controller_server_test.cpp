@@ -16,7 +16,7 @@ TEST_CASE("an enrolled node is welcomed and sent its timeline") {
     auto spec = f.campaign("c1", {a}, {"vn/lao-cai"});
     spec.window_start_us = controller::now_us() + 60 * kSecondUs;
     spec.window_end_us = spec.window_start_us + 600 * kSecondUs;
-    REQUIRE(controller::add_campaign(*f.db, spec, controller::now_us()));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::add_campaign(tx, spec, controller::now_us()); }));
     f.start();
 
     auto node = f.connect_as("ta-van-01");
@@ -72,6 +72,7 @@ TEST_CASE("media is served in chunks that reassemble to the stored file") {
 TEST_CASE("a report is acked after commit, and a re-sent one is stored once") {
     RunningServer f;
     f.node("ta-van-01", "vn/x");
+    f.booked_slot("ta-van-01", "c1/1@1");
     f.start();
     auto joined = f.connect_as("ta-van-01");
     RawNode& node = *joined;

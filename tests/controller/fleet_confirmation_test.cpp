@@ -23,7 +23,7 @@ struct Fleet : ControllerFixture {
     Fleet() {
         node("ta-van-01", "vn/lao-cai/sa-pa/ta-van");
         hash = tone(4.0);
-        REQUIRE(lc::add_campaign(*db, campaign("thien-tai", {hash}, {"vn/lao-cai"}), kNow));
+        REQUIRE(loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return lc::add_campaign(tx, campaign("thien-tai", {hash}, {"vn/lao-cai"}), kNow); }));
     }
 
     /// The booked play of ta-van-01, confirmed as `outcome` under `seq`.
@@ -50,7 +50,7 @@ struct Fleet : ControllerFixture {
         for (auto& c : confirmations) {
             *report.add_confirmations() = std::move(c);
         }
-        auto acked = lc::ingest_confirmations(*db, "ta-van-01", report, kNow);
+        auto acked = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return lc::ingest_confirmations(tx, "ta-van-01", report, kNow); });
         REQUIRE(acked.has_value());
         return *acked;
     }
@@ -149,7 +149,7 @@ TEST_CASE("an emergency play has no booked slot and counts for its emergency's c
     spec.repeat = 2;
     spec.expires_us = kNow + 3600 * kSecondUs;
     spec.campaign_id = "thien-tai";
-    auto sent = lc::send_emergency(*f.db, spec, kNow);
+    auto sent = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, spec, kNow); });
     REQUIRE(sent.has_value());
 
     auto first = f.emergency_play(1, sent->emergency_id, 1, 4.0);
@@ -174,12 +174,18 @@ TEST_CASE("an emergency play has no booked slot and counts for its emergency's c
     CHECK(r.total.bucket(lc::Bucket::not_yet_reported).plays == 1);
 }
 
-TEST_CASE("an emergency play of an emergency the controller does not know keeps its campaign") {
+TEST_CASE("a play of an emergency never sent to that node is no campaign's airtime") {
     Fleet f;
+    // One the controller does not know, naming a campaign: acked, kept apart, not counted.
     auto c = f.emergency_play(1, "kc-unknown", 1, 3.0);
     c.set_campaign_id("thien-tai");
-    f.ingest({c});
-    CHECK(f.report().total.unplanned_us == 3 * kSecondUs);
+    CHECK(f.ingest({c}) == std::vector<std::uint64_t>{1});
+    CHECK(f.count("confirmations") == 0);
+    CHECK(f.report().total.unplanned_us == 0);
+    SQLite::Statement q(*f.db, "SELECT seq, reason FROM refused_confirmations");
+    REQUIRE(q.executeStep());
+    CHECK(q.getColumn(0).getInt() == 1);
+    CHECK(q.getColumn(1).getString().find("never sent to node") != std::string::npos);
 }
 
 TEST_CASE("an emergency slot id that does not add up is kept apart with the reason") {
@@ -234,7 +240,7 @@ TEST_CASE("sequence gaps: missing from the record below the highest, and not yet
     f.ingest(sent);
     wire::Heartbeat hb;
     hb.set_last_seq(14);
-    REQUIRE(lc::record_heartbeat(*f.db, "ta-van-01", hb, kNow));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, "ta-van-01", hb, kNow); }));
 
     auto gaps = lc::sequence_gaps(*f.db);
     REQUIRE(gaps.has_value());
@@ -306,8 +312,10 @@ TEST_CASE("a version 5 database keeps its confirmations and then takes interrupt
             "CREATE TABLE campaign_items (campaign_id TEXT NOT NULL, position INTEGER NOT NULL, "
             "media_hash TEXT NOT NULL);"
             "CREATE TABLE campaign_areas (campaign_id TEXT NOT NULL, area_path TEXT NOT NULL);"
-            "CREATE TABLE refused_confirmations (node_id TEXT NOT NULL, seq INTEGER NOT NULL);"
-            "CREATE TABLE media (media_hash TEXT PRIMARY KEY);"
+            "CREATE TABLE refused_confirmations (node_id TEXT NOT NULL, seq INTEGER NOT NULL, "
+            "reason TEXT NOT NULL, confirmation BLOB NOT NULL, received_us INTEGER NOT NULL, "
+            "PRIMARY KEY (node_id, seq));"
+            "CREATE TABLE media (media_hash TEXT PRIMARY KEY, title TEXT NOT NULL DEFAULT '');"
             "CREATE TABLE confirmations (node_id TEXT NOT NULL, seq INTEGER NOT NULL, "
             "slot_id TEXT NOT NULL, campaign_id TEXT NOT NULL, item_id TEXT NOT NULL, "
             "media_hash TEXT NOT NULL, area_path TEXT NOT NULL, planned_start_us INTEGER NOT "

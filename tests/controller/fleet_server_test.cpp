@@ -28,7 +28,7 @@ std::unique_ptr<SQLite::Database> other_connection(const RunningServer& f) {
 lc::CommandRecord queue_volume(SQLite::Database& db, const std::string& node, std::uint32_t pct) {
     wire::Command action;
     action.mutable_set_volume()->set_percent(pct);
-    auto queued = lc::queue_command(db, node, action, lc::now_us());
+    auto queued = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) { return lc::queue_command(tx, node, action, lc::now_us()); });
     REQUIRE(queued.has_value());
     return *queued;
 }
@@ -119,14 +119,23 @@ TEST_CASE(
     CHECK(h.amplifier_on);
     CHECK(s.last_seen_us == t2);
 
-    // A heartbeat that makes no sense is refused, and the last good one stays.
-    wire::Envelope bad;
+    // A field out of range is stored as unknown, the rest of the heartbeat stands, and the
+    // node is acked as always (protocol/README.md, "Heartbeat").
+    wire::Envelope bad = e;
     bad.mutable_heartbeat()->set_volume_percent(250);
+    bad.mutable_heartbeat()->set_node_time_us(654'321);
     node->send(bad);
-    auto refused = node->receive(wire::Envelope::kError);
-    CHECK(refused.error().code() == wire::MALFORMED);
-    CHECK(refused.error().message().find("volume 250") != std::string::npos);
-    CHECK(lc::node_statuses(*reader, "ta-van-01")->at(0).heartbeat->volume_percent == 70);
+    CHECK(node->receive(wire::Envelope::kHeartbeatAck).heartbeat_ack().node_time_us() == 654'321);
+    REQUIRE(wait_until(
+        [&] {
+            return lc::node_statuses(*reader, "ta-van-01")->at(0).heartbeat->node_time_us ==
+                   654'321;
+        },
+        std::chrono::seconds(5)));
+    const auto unknown = lc::node_statuses(*reader, "ta-van-01")->at(0).heartbeat.value();
+    CHECK_FALSE(unknown.volume_percent.has_value());
+    CHECK(unknown.problems.find("volume_percent: 250 is not within 0..100") != std::string::npos);
+    CHECK(unknown.state == "playing");
 }
 
 TEST_CASE("pending commands follow the welcome and are sent again until the node answers") {
@@ -173,7 +182,7 @@ TEST_CASE("a command queued by another connection reaches the connected node at 
     auto loactl = other_connection(f);  // as loactl would
     wire::Command restart;
     restart.mutable_restart();
-    auto queued = lc::queue_command(*loactl, "ta-van-01", restart, lc::now_us());
+    auto queued = loa::controller::write_directly(*loactl, [&](loa::controller::WriteTx& tx) { return lc::queue_command(tx, "ta-van-01", restart, lc::now_us()); });
     REQUIRE(queued.has_value());
     // Well before the 10 s resend: the server notices the database changed.
     auto command = node->receive_within(wire::Envelope::kCommand, 2000);
@@ -235,7 +244,7 @@ TEST_CASE("an emergency whose expiry has passed is never sent; it is marked expi
     spec.media_hash = hash;
     spec.node_ids = {"ta-van-01"};
     spec.expires_us = lc::now_us() + 400'000;
-    auto sent = lc::send_emergency(*f.db, spec, lc::now_us());
+    auto sent = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, spec, lc::now_us()); });
     REQUIRE(sent.has_value());
     const auto volume = queue_volume(*f.db, "ta-van-01", 50);
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -270,7 +279,7 @@ TEST_CASE("an emergency sent in time carries what the node needs to play it") {
     spec.title = "Lũ quét";
     spec.expires_us = lc::now_us() + 3600 * kSecondUs;
     auto loactl = other_connection(f);
-    auto sent = lc::send_emergency(*loactl, spec, lc::now_us());
+    auto sent = loa::controller::write_directly(*loactl, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, spec, lc::now_us()); });
     REQUIRE(sent.has_value());
     auto command = node->receive_within(wire::Envelope::kCommand, 2000);
     REQUIRE(command.has_value());

@@ -43,14 +43,14 @@ void heard(ControllerFixture& f, const std::string& node, std::int64_t ago_s, do
     if (offset_us) {
         h.set_clock_offset_us(*offset_us);
     }
-    REQUIRE(lc::record_heartbeat(*f.db, node, h, kNow - ago_s * kSecondUs).has_value());
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, node, h, kNow - ago_s * kSecondUs); }).has_value());
 }
 
 /// Imports a tone titled `title` and approves it; returns its hash.
 std::string bulletin(ControllerFixture& f, const std::string& title, double frequency) {
     auto file = f.dir / fmt::format("{}.wav", frequency);
     make_tone(file, 2.0, 22050, frequency);
-    auto imported = lc::import_media(*f.db, f.store, file, title, kNow);
+    auto imported = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::import_media(tx, f.store, file, title, kNow); });
     REQUIRE(imported.has_value());
     return f.approve(imported->media.media_hash);
 }
@@ -62,7 +62,7 @@ void book(ControllerFixture& f, const std::string& id, std::vector<std::string> 
     auto spec = f.campaign(id, std::move(hashes), {area});
     spec.window_start_us = kNow + in_h * kHourUs;
     spec.window_end_us = spec.window_start_us + kHourUs;
-    auto booked = lc::add_campaign(*f.db, spec, kNow);
+    auto booked = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::add_campaign(tx, spec, kNow); });
     REQUIRE(booked.has_value());
     REQUIRE(booked->unplaced.empty());
 }
@@ -217,7 +217,7 @@ TEST_CASE("media missing counts the plays of the next 24 h whose media the node 
     fetching->set_media_hash(soon);
     fetching->set_state(wire::MEDIA_FETCHING);
     fetching->set_bytes_held(1000);
-    REQUIRE(lc::record_media_status(*f.db, "a-gan", status, kNow).has_value());
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_media_status(tx, "a-gan", status, kNow); }).has_value());
 
     auto fleet = lc::fleet_view(*f.db, kNow, kIntervalMs);
     REQUIRE(fleet.has_value());
@@ -251,6 +251,11 @@ TEST_CASE("media missing counts the plays of the next 24 h whose media the node 
 
 TEST_CASE("the last error is the newest failure the controller knows of, and says where from") {
     Fleet f;
+    // The plays the nodes confirm below were booked for them.
+    for (const auto& [node, slot] : {std::pair{"a-gan", "c1/1@1"}, {"a-gan", "c1/4@1"},
+                                     {"c-xa", "c1/3@1"}}) {
+        f.booked_slot(node, slot, kNow - 2 * kHourUs);
+    }
     // a-gan: a failed play an hour ago, then a command it could not carry out half an hour ago.
     wire::PlaybackReport report;
     auto* failed = report.add_confirmations();
@@ -259,23 +264,23 @@ TEST_CASE("the last error is the newest failure the controller knows of, and say
     failed->set_planned_start_us(kNow - 2 * kHourUs);
     failed->set_outcome(wire::FAILED);
     failed->set_reason("decoder-error");
-    REQUIRE(lc::ingest_confirmations(*f.db, "a-gan", report, kNow - kHourUs).has_value());
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::ingest_confirmations(tx, "a-gan", report, kNow - kHourUs); }).has_value());
     wire::Command action;
     action.mutable_set_amplifier()->set_on(true);
-    auto queued = lc::queue_command(*f.db, "a-gan", action, kNow - 2 * kHourUs);
+    auto queued = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::queue_command(tx, "a-gan", action, kNow - 2 * kHourUs); });
     REQUIRE(queued.has_value());
     wire::CommandResult result;
     result.set_command_id(queued->command_id);
     result.set_ok(false);
     result.set_message("no --amplifier-command is set");
-    REQUIRE(lc::record_command_result(*f.db, "a-gan", result, kNow - kHourUs / 2).value());
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_command_result(tx, "a-gan", result, kNow - kHourUs / 2); }).value());
     // b-sat: a confirmation that makes no sense, kept apart.
     wire::PlaybackReport odd;
     auto* played = odd.add_confirmations();
     played->set_seq(7);
     played->set_slot_id("c1/2@1");
     played->set_outcome(wire::PLAYED);  // with no start
-    REQUIRE(lc::ingest_confirmations(*f.db, "b-sat", odd, kNow - 5 * 60 * kSecondUs));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::ingest_confirmations(tx, "b-sat", odd, kNow - 5 * 60 * kSecondUs); }));
     // c-xa: a hello refused and logged; an older failed play does not hide it.
     wire::PlaybackReport older;
     auto* old_fail = older.add_confirmations();
@@ -283,7 +288,7 @@ TEST_CASE("the last error is the newest failure the controller knows of, and say
     old_fail->set_slot_id("c1/3@1");
     old_fail->set_outcome(wire::FAILED);
     old_fail->set_reason("sink-error");
-    REQUIRE(lc::ingest_confirmations(*f.db, "c-xa", older, kNow - 3 * kHourUs));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::ingest_confirmations(tx, "c-xa", older, kNow - 3 * kHourUs); }));
     lc::LoggedAction refusal;
     refusal.at_us = kNow - 2 * 60 * kSecondUs;
     refusal.actor = "node:c-xa";
@@ -293,7 +298,7 @@ TEST_CASE("the last error is the newest failure the controller knows of, and say
     refusal.area = "/";
     refusal.outcome = lc::Outcome::refused;
     refusal.detail = {{"reason", "the node is revoked"}};
-    REQUIRE(lc::record_action(*f.db, refusal).has_value());
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_action(tx, refusal); }).has_value());
 
     auto fleet = lc::fleet_view(*f.db, kNow, kIntervalMs);
     REQUIRE(fleet.has_value());
@@ -312,15 +317,23 @@ TEST_CASE("the last error is the newest failure the controller knows of, and say
     CHECK(c.reason == "the node is revoked");
     CHECK_FALSE(find(*fleet, "d-im").last_error.has_value());
 
-    // Without the command, the failed play: its reason and which play.
-    f.db->exec("DELETE FROM commands");
+    // A play that fails after the command is the last error now: its reason and which play.
+    wire::PlaybackReport later;
+    auto* again = later.add_confirmations();
+    again->set_seq(2);
+    again->set_slot_id("c1/4@1");
+    again->set_outcome(wire::FAILED);
+    again->set_reason("decoder-error");
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::ingest_confirmations(tx, "a-gan", later, kNow - kHourUs / 4);
+    }));
     auto plays = lc::fleet_view(*f.db, kNow, kIntervalMs, {.node_id = "a-gan"});
     REQUIRE(plays.has_value());
     const auto& play = plays->at(0).last_error.value();
     CHECK(play.source == "confirmation");
-    CHECK(play.subject == "c1/1@1");
+    CHECK(play.subject == "c1/4@1");
     CHECK(play.reason == "decoder-error");
-    CHECK(play.at_us == kNow - kHourUs);
+    CHECK(play.at_us == kNow - kHourUs / 4);
 
     const std::string vi = lc::render_fleet(*fleet, kNow, lc::Language::vi);
     INFO(vi);

@@ -167,7 +167,7 @@ TEST_CASE("API emergencies: listed within scope, and how each node answered", "[
     result.set_ok(true);
     result.set_message("phát xong 1 lần");
     result.set_done_us(lc::now_us());
-    REQUIRE(lc::record_command_result(*api.db, "ta-van-01", result, lc::now_us()) == true);
+    REQUIRE(loa::controller::write_directly(*api.db, [&](loa::controller::WriteTx& tx) { return lc::record_command_result(tx, "ta-van-01", result, lc::now_us()); }) == true);
 
     auto status = api.get("/api/v1/emergencies/" + all_id, "admin");
     INFO(status.body);

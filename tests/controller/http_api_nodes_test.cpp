@@ -52,7 +52,7 @@ struct Fleet : ApiFixture {
         h.set_runway_end_us(runway_end);
         h.set_schedule_horizon_end_us(runway_end);
         h.set_last_seq(last_seq);
-        REQUIRE(lc::record_heartbeat(*db, id, h, at).has_value());
+        REQUIRE(loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, id, h, at); }).has_value());
     }
 };
 
@@ -338,8 +338,7 @@ TEST_CASE("API nodes: commands are queued by operators in scope, listed and foll
     REQUIRE(mine.status == 200);
     REQUIRE(mine.json().size() == 4);
     CHECK(mine.json()[3].at("command_id") == id);
-    REQUIRE(lc::record_command_result(
-                *api.db, "ta-van-01",
+    REQUIRE(loa::controller::write_directly(*api.db, [&](loa::controller::WriteTx& tx) { return lc::record_command_result(tx, "ta-van-01",
                 [&] {
                     wire::CommandResult r;
                     r.set_command_id(id);
@@ -347,7 +346,7 @@ TEST_CASE("API nodes: commands are queued by operators in scope, listed and foll
                     r.set_message("volume 30 %");
                     return r;
                 }(),
-                lc::now_us())
+                lc::now_us()); })
                 .value_or(false));
     CHECK(api.get("/api/v1/commands?node=ta-van-01&pending=true", "auditor").json().size() == 3);
     CHECK(
@@ -421,7 +420,7 @@ TEST_CASE("API nodes: real answers of every node and command route match docs/op
     result.set_message("4096 bytes");
     result.set_log_tail("05:30:01 loa-node: phát xong\n");
     result.set_done_us(lc::now_us());
-    REQUIRE(lc::record_command_result(*api.db, "ta-van-01", result, lc::now_us()).value_or(false));
+    REQUIRE(loa::controller::write_directly(*api.db, [&](loa::controller::WriteTx& tx) { return lc::record_command_result(tx, "ta-van-01", result, lc::now_us()); }).value_or(false));
     get("/api/v1/commands", "auditor");
     get("/api/v1/commands?node=ta-van-01&pending=true&format=table&lang=en", "auditor");
     get("/api/v1/commands?pending=1", "auditor");

@@ -83,7 +83,7 @@ TEST_CASE("an audio file is probed, normalised to Ogg/Opus, stored by hash and r
     ControllerFixture f;
     auto file = f.dir / "ban-tin.wav";
     make_tone(file, 2.5);
-    auto first = controller::import_media(*f.db, f.store, file, "Bản tin sáng", kNow);
+    auto first = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "Bản tin sáng", kNow); });
     REQUIRE(first.has_value());
     CHECK_FALSE(first->already_present);
     // Nodes get the canonical file: mono 48 kHz Opus at −23 LUFS; the original is kept too.
@@ -101,7 +101,7 @@ TEST_CASE("an audio file is probed, normalised to Ogg/Opus, stored by hash and r
     CHECK(f.store.contains(first->media.original_hash));
     CHECK(first->media.original_hash == *media::sha256_file(file));
 
-    auto again = controller::import_media(*f.db, f.store, file, "other title", kNow);
+    auto again = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "other title", kNow); });
     REQUIRE(again.has_value());
     CHECK(again->already_present);
     CHECK(again->media.media_hash == first->media.media_hash);
@@ -116,7 +116,7 @@ TEST_CASE("every audio format operators bring imports with its duration") {
     auto file = f.dir / format.name;
     make_audio(file, format, length);
 
-    auto imported = controller::import_media(*f.db, f.store, file, "", kNow);
+    auto imported = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "", kNow); });
     INFO(format.name << ": " << (imported ? "imported" : imported.error().message));
     REQUIRE(imported.has_value());
     const auto& m = imported->media;
@@ -207,7 +207,7 @@ TEST_CASE("a refused file gets its reason and its name, and nothing changes") {
         why = "No such file";
     }
 
-    auto r = controller::import_media(*f.db, f.store, file, "", kNow, options);
+    auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "", kNow, options); });
     REQUIRE_FALSE(r.has_value());
     INFO(r.error().message);
     CHECK(r.error().code == controller::Error::Code::media);
@@ -222,7 +222,7 @@ TEST_CASE("the silence floor is the operator's to lower") {
     auto file = make_sine(f.dir / "rat-nho.wav", 0.001, 3.0);  // about -63 LUFS
     controller::ImportOptions options;
     options.opus.silence_floor_lufs = -66.0;
-    auto imported = controller::import_media(*f.db, f.store, file, "", kNow, options);
+    auto imported = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "", kNow, options); });
     INFO((imported ? "imported" : imported.error().message));
     REQUIRE(imported.has_value());
     CHECK(imported->media.loudness_before_lufs == Approx(-63.0).margin(1.0));
@@ -234,7 +234,7 @@ TEST_CASE("speech recorded very quietly or very loudly comes out at -23 LUFS") {
     const double level = GENERATE(-45.0, -10.0);
     auto file = make_speech_at(f.dir.path(), level);
 
-    auto imported = controller::import_media(*f.db, f.store, file, "", kNow);
+    auto imported = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "", kNow); });
     INFO(level << " LUFS: " << (imported ? "imported" : imported.error().message));
     REQUIRE(imported.has_value());
     CHECK(imported->media.loudness_before_lufs == Approx(level).margin(1.5));
@@ -254,7 +254,7 @@ TEST_CASE("a panel image is stored as it is, with its size, once") {
     controller::ImportOptions options;
     options.use = controller::MediaUse::panel;
 
-    auto first = controller::import_media(*f.db, f.store, file, "Áp phích", kNow, options);
+    auto first = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "Áp phích", kNow, options); });
     INFO((first ? "imported" : first.error().message));
     REQUIRE(first.has_value());
     CHECK_FALSE(first->already_present);
@@ -268,7 +268,7 @@ TEST_CASE("a panel image is stored as it is, with its size, once") {
     CHECK(m.original_hash == m.media_hash);
     CHECK(f.store.contains(m.media_hash));
 
-    auto again = controller::import_media(*f.db, f.store, file, "", kNow, options);
+    auto again = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "", kNow, options); });
     REQUIRE(again.has_value());
     CHECK(again->already_present);
     CHECK(again->media.media_hash == m.media_hash);
@@ -289,7 +289,7 @@ TEST_CASE("a panel video is stored as it is, with its size and duration") {
     make_video(file, 3.0, "-c:v libx264 -preset ultrafast -pix_fmt yuv420p");
     controller::ImportOptions options;
     options.use = controller::MediaUse::panel;
-    auto imported = controller::import_media(*f.db, f.store, file, "", kNow, options);
+    auto imported = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "", kNow, options); });
     INFO((imported ? "imported" : imported.error().message));
     REQUIRE(imported.has_value());
     CHECK(imported->media.media_hash == *media::sha256_file(file));
@@ -319,7 +319,7 @@ TEST_CASE("an import reports its progress stage by stage up to the end") {
             stages.emplace_back(stage);
         }
     };
-    auto imported = controller::import_media(*f.db, f.store, file, "", kNow, options);
+    auto imported = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "", kNow, options); });
     REQUIRE(imported.has_value());
     CHECK(stages == std::vector<std::string>{"hash", "probe", "normalise", "store"});
     progress.check(20);  // the decoding passes report along the way
@@ -343,7 +343,7 @@ TEST_CASE("import options out of range are refused before anything is read") {
         options.opus.silence_floor_lufs = -10.0;
         why = "silence floor";
     }
-    auto r = controller::import_media(*f.db, f.store, file, "", kNow, options);
+    auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "", kNow, options); });
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error().code == controller::Error::Code::invalid_input);
     CHECK_THAT(r.error().message, Contains(why));
@@ -361,7 +361,7 @@ TEST_CASE("a media file over the size limit is refused before anything reads it"
         controller::ImportOptions options;
         options.use = controller::MediaUse::panel;
         options.progress = [&](double, std::string_view stage) { stages.emplace_back(stage); };
-        auto r = controller::import_media(*f.db, f.store, file, "", kNow, options);
+        auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "", kNow, options); });
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().code == controller::Error::Code::media);
         CHECK_THAT(r.error().message, Contains(file.string()) && Contains("2147483649 bytes") &&
@@ -373,11 +373,11 @@ TEST_CASE("a media file over the size limit is refused before anything reads it"
         make_tone(file, 1.0);
         controller::ImportOptions options;
         options.max_file_bytes = fs::file_size(file) - 1;
-        auto r = controller::import_media(*f.db, f.store, file, "", kNow, options);
+        auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "", kNow, options); });
         REQUIRE_FALSE(r.has_value());
         CHECK_THAT(r.error().message, Contains("over the largest media file taken"));
         options.max_file_bytes = fs::file_size(file);
-        CHECK(controller::import_media(*f.db, f.store, file, "", kNow, options).has_value());
+        CHECK(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "", kNow, options); }).has_value());
     }
     CHECK(f.count("media") <= 1);
 }
@@ -414,7 +414,9 @@ TEST_CASE("media imported before schema version 4 reads back as audio") {
             "CREATE TABLE campaign_items (campaign_id TEXT NOT NULL, position INTEGER NOT NULL, "
             "media_hash TEXT NOT NULL);"
             "CREATE TABLE campaign_areas (campaign_id TEXT NOT NULL, area_path TEXT NOT NULL);"
-            "CREATE TABLE refused_confirmations (node_id TEXT NOT NULL, seq INTEGER NOT NULL);"
+            "CREATE TABLE refused_confirmations (node_id TEXT NOT NULL, seq INTEGER NOT NULL, "
+            "reason TEXT NOT NULL, confirmation BLOB NOT NULL, received_us INTEGER NOT NULL, "
+            "PRIMARY KEY (node_id, seq));"
             // Migration 6 rebuilds the confirmations table of migration 1.
             "CREATE TABLE confirmations (node_id TEXT NOT NULL, seq INTEGER NOT NULL, "
             "slot_id TEXT NOT NULL, campaign_id TEXT NOT NULL, item_id TEXT NOT NULL, "

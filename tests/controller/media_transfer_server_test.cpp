@@ -28,10 +28,7 @@ wire::Envelope manifest_request(const std::string& hash) {
 /// Sends a heartbeat and waits for its ack: the server handles a connection's messages in
 /// order, so everything sent before has been handled.
 void round_trip(RawNode& node) {
-    wire::Envelope e;
-    e.mutable_heartbeat()->set_node_time_us(controller::now_us());
-    node.send(e);
-    node.receive(wire::Envelope::kHeartbeatAck);
+    node.sync();
 }
 
 struct Reported {
@@ -141,7 +138,7 @@ TEST_CASE(
         auto spec = f.campaign(id, {hash}, {"vn/x"});
         spec.window_start_us = start_us;
         spec.window_end_us = start_us + 600 * kSecondUs;
-        auto booked = controller::add_campaign(*f.db, spec, now);
+        auto booked = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::add_campaign(tx, spec, now); });
         REQUIRE(booked.has_value());
         REQUIRE(booked->slots_booked == 2);
     };

@@ -20,9 +20,8 @@ struct Commands : ControllerFixture {
     Commands() {
         node("ta-van-01", "vn/lao-cai/sa-pa/ta-van");
         node("ta-van-02", "vn/lao-cai/sa-pa/ta-van");
-        REQUIRE(lc::add_node(
-            *db, {.node_id = "bang-sa-pa", .kind = "panel", .area_path = "vn/lao-cai/sa-pa"},
-            kNow));
+        REQUIRE(loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return lc::add_node(tx, {.node_id = "bang-sa-pa", .kind = "panel", .area_path = "vn/lao-cai/sa-pa"},
+            kNow); }));
         audio = tone(2.0);
     }
 
@@ -31,7 +30,7 @@ struct Commands : ControllerFixture {
         make_picture(file, "192x64");
         lc::ImportOptions options;
         options.use = lc::MediaUse::panel;
-        auto imported = lc::import_media(*db, store, file, "Áp phích", kNow, options);
+        auto imported = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return lc::import_media(tx, store, file, "Áp phích", kNow, options); });
         REQUIRE(imported.has_value());
         return approve(imported->media.media_hash);
     }
@@ -69,7 +68,7 @@ wire::CommandResult result(std::uint64_t id, bool ok, const std::string& message
 
 TEST_CASE("a command is queued for a known node with its id and time, and refused otherwise") {
     Commands f;
-    auto queued = lc::queue_command(*f.db, "ta-van-01", volume(70), kNow);
+    auto queued = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::queue_command(tx, "ta-van-01", volume(70), kNow); });
     REQUIRE(queued.has_value());
     CHECK(queued->command_id >= 1);
     CHECK(queued->state == "pending");
@@ -104,7 +103,7 @@ TEST_CASE("a command is queued for a known node with its id and time, and refuse
     SECTION("no action") {
         why = "no action";
     }
-    auto refused = lc::queue_command(*f.db, node, log, kNow);
+    auto refused = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::queue_command(tx, node, log, kNow); });
     REQUIRE_FALSE(refused.has_value());
     CHECK(refused.error().message.find(why) != std::string::npos);
     CHECK(f.count("commands") == 1);
@@ -112,29 +111,29 @@ TEST_CASE("a command is queued for a known node with its id and time, and refuse
 
 TEST_CASE("commands are due until answered; an answer is stored once") {
     Commands f;
-    auto first = lc::queue_command(*f.db, "ta-van-01", volume(40), kNow);
+    auto first = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::queue_command(tx, "ta-van-01", volume(40), kNow); });
     wire::Command log;
     log.mutable_send_log()->set_max_bytes(4096);
-    auto second = lc::queue_command(*f.db, "ta-van-01", log, kNow);
-    auto other = lc::queue_command(*f.db, "ta-van-02", volume(90), kNow);
+    auto second = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::queue_command(tx, "ta-van-01", log, kNow); });
+    auto other = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::queue_command(tx, "ta-van-02", volume(90), kNow); });
     REQUIRE((first && second && other));
 
     auto due = lc::due_commands(*f.db, "ta-van-01", kNow + kSecondUs);
     REQUIRE(due.has_value());
-    REQUIRE(due->size() == 2);
-    CHECK(due->at(0).command_id() == first->command_id);  // oldest first
-    CHECK(due->at(1).send_log().max_bytes() == 4096);
+    REQUIRE(due->due.size() == 2);
+    CHECK(due->due.at(0).command_id() == first->command_id);  // oldest first
+    CHECK(due->due.at(1).send_log().max_bytes() == 4096);
 
     auto answer = result(second->command_id, true, "4096 bytes");
     answer.set_log_tail(std::string("dòng cuối\n\xff\xfe", 15));  // logs need not be UTF-8
-    CHECK(lc::record_command_result(*f.db, "ta-van-01", answer, kNow + 2 * kSecondUs) == true);
-    CHECK(lc::record_command_result(*f.db, "ta-van-01", result(second->command_id, false, "late"),
-                                    kNow + 3 * kSecondUs) == false);
+    CHECK(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_command_result(tx, "ta-van-01", answer, kNow + 2 * kSecondUs); }) == true);
+    CHECK(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_command_result(tx, "ta-van-01", result(second->command_id, false, "late"),
+                                    kNow + 3 * kSecondUs); }) == false);
     // Another node's command, or none at all: nothing changes.
-    CHECK(lc::record_command_result(*f.db, "ta-van-01", result(other->command_id, true, ""),
-                                    kNow) == false);
-    CHECK(lc::record_command_result(*f.db, "ta-van-01", result(777, true, ""), kNow) == false);
-    CHECK_FALSE(lc::record_command_result(*f.db, "ta-van-01", result(0, true, ""), kNow));
+    CHECK(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_command_result(tx, "ta-van-01", result(other->command_id, true, ""),
+                                    kNow); }) == false);
+    CHECK(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_command_result(tx, "ta-van-01", result(777, true, ""), kNow); }) == false);
+    CHECK_FALSE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_command_result(tx, "ta-van-01", result(0, true, ""), kNow); }));
 
     auto stored = lc::find_command(*f.db, second->command_id);
     REQUIRE(stored.has_value());
@@ -147,8 +146,8 @@ TEST_CASE("commands are due until answered; an answer is stored once") {
     CHECK(lc::find_command(*f.db, other->command_id)->state == "pending");
 
     due = lc::due_commands(*f.db, "ta-van-01", kNow + 4 * kSecondUs);
-    REQUIRE(due->size() == 1);
-    CHECK(due->at(0).command_id() == first->command_id);
+    REQUIRE(due->due.size() == 1);
+    CHECK(due->due.at(0).command_id() == first->command_id);
 
     auto listed = lc::list_commands(*f.db, "ta-van-01", true);
     REQUIRE(listed.has_value());
@@ -165,15 +164,21 @@ TEST_CASE("commands are due until answered; an answer is stored once") {
 TEST_CASE("an emergency past its expiry is marked expired, never due") {
     Commands f;
     auto spec = f.emergency();
-    auto sent = lc::send_emergency(*f.db, spec, kNow);
+    auto sent = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, spec, kNow); });
     REQUIRE(sent.has_value());
     auto due = lc::due_commands(*f.db, "ta-van-01", spec.expires_us - 1);
     REQUIRE(due.has_value());
-    REQUIRE(due->size() == 1);
-    CHECK(due->at(0).emergency().expires_us() == spec.expires_us);
+    REQUIRE(due->due.size() == 1);
+    CHECK(due->due.at(0).emergency().expires_us() == spec.expires_us);
     due = lc::due_commands(*f.db, "ta-van-01", spec.expires_us);
     REQUIRE(due.has_value());
-    CHECK(due->empty());
+    CHECK(due->due.empty());
+    // Reading leaves it pending: the gateway has the writer mark it expired.
+    REQUIRE(due->expired.size() == 1);
+    CHECK(due->expired[0].command_id == static_cast<std::int64_t>(sent->command_ids.at(0)));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::expire_commands(tx, due->expired);
+    }));
     auto stored = lc::find_command(*f.db, sent->command_ids.at(0));
     CHECK(stored->state == "expired");
     CHECK(stored->message.find("expired at") != std::string::npos);
@@ -230,7 +235,7 @@ TEST_CASE("an emergency is refused for bad input and nothing is queued") {
         spec.campaign_id = "khong-co";
         why = "no campaign 'khong-co'";
     }
-    auto refused = lc::send_emergency(*f.db, spec, kNow);
+    auto refused = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, spec, kNow); });
     REQUIRE_FALSE(refused.has_value());
     CHECK(refused.error().code == lc::Error::Code::invalid_input);
     INFO(refused.error().message);
@@ -246,13 +251,13 @@ TEST_CASE("an emergency to an area goes to its nodes of the right kind, one comm
     spec.area = "vn/lao-cai/sa-pa";
     spec.until_expiry = true;
     spec.title = "Lũ quét";
-    auto sent = lc::send_emergency(*f.db, spec, kNow);
+    auto sent = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, spec, kNow); });
     REQUIRE(sent.has_value());
     CHECK(sent->emergency_id == "kc-20261124-053000");
     CHECK(sent->node_ids == std::vector<std::string>{"ta-van-01", "ta-van-02"});
     CHECK(sent->left_out == std::vector<std::string>{"bang-sa-pa"});
     CHECK(sent->command_ids.size() == 2);
-    auto again = lc::send_emergency(*f.db, spec, kNow);  // the same second: another id
+    auto again = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, spec, kNow); });  // the same second: another id
     REQUIRE(again.has_value());
     CHECK(again->emergency_id == "kc-20261124-053000-2");
 
@@ -271,26 +276,26 @@ TEST_CASE("an emergency to an area goes to its nodes of the right kind, one comm
     pictures.node_ids.clear();
     pictures.all = true;
     pictures.media_hash = f.picture();
-    auto shown = lc::send_emergency(*f.db, pictures, kNow);
+    auto shown = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, pictures, kNow); });
     REQUIRE(shown.has_value());
     CHECK(shown->node_ids == std::vector<std::string>{"bang-sa-pa"});
     auto due = lc::due_commands(*f.db, "bang-sa-pa", kNow);
-    REQUIRE(due->size() == 1);
-    CHECK(due->at(0).emergency().kind() == wire::SLOT_IMAGE);
-    CHECK(due->at(0).emergency().duration_us() == 10 * kSecondUs);
+    REQUIRE(due->due.size() == 1);
+    CHECK(due->due.at(0).emergency().kind() == wire::SLOT_IMAGE);
+    CHECK(due->due.at(0).emergency().duration_us() == 10 * kSecondUs);
 }
 
 TEST_CASE("cancelling an emergency withdraws what is unanswered and tells every node") {
     Commands f;
     auto spec = f.emergency();
     spec.node_ids = {"ta-van-01", "ta-van-02"};
-    auto sent = lc::send_emergency(*f.db, spec, kNow);
+    auto sent = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, spec, kNow); });
     REQUIRE(sent.has_value());
     // ta-van-01 already played it.
-    REQUIRE(lc::record_command_result(*f.db, "ta-van-01",
-                                      result(sent->command_ids[0], true, "played 1 time"), kNow));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_command_result(tx, "ta-van-01",
+                                      result(sent->command_ids[0], true, "played 1 time"), kNow); }));
 
-    auto cancelled = lc::cancel_emergency(*f.db, sent->emergency_id, kNow + kSecondUs);
+    auto cancelled = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::cancel_emergency(tx, sent->emergency_id, kNow + kSecondUs); });
     REQUIRE(cancelled.has_value());
     CHECK(cancelled->withdrawn == 1);
     CHECK(cancelled->node_ids == std::vector<std::string>{"ta-van-01", "ta-van-02"});
@@ -298,11 +303,11 @@ TEST_CASE("cancelling an emergency withdraws what is unanswered and tells every 
     CHECK(lc::find_command(*f.db, sent->command_ids[1])->state == "cancelled");
     for (const auto& node : {"ta-van-01", "ta-van-02"}) {
         auto due = lc::due_commands(*f.db, node, kNow + 2 * kSecondUs);
-        REQUIRE(due->size() == 1);
-        CHECK(due->at(0).cancel_emergency().emergency_id() == sent->emergency_id);
+        REQUIRE(due->due.size() == 1);
+        CHECK(due->due.at(0).cancel_emergency().emergency_id() == sent->emergency_id);
     }
     // A cancel is pointless once the emergency has expired: it expires with it.
-    CHECK(lc::due_commands(*f.db, "ta-van-02", spec.expires_us)->empty());
+    CHECK(lc::due_commands(*f.db, "ta-van-02", spec.expires_us)->due.empty());
 
     auto listed = lc::list_emergencies(*f.db);
     REQUIRE(listed.has_value());
@@ -310,13 +315,13 @@ TEST_CASE("cancelling an emergency withdraws what is unanswered and tells every 
     CHECK(listed->at(0).done_ok == 1);
     CHECK(listed->at(0).cancelled == 1);
 
-    auto twice = lc::cancel_emergency(*f.db, sent->emergency_id, kNow + 2 * kSecondUs);
+    auto twice = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::cancel_emergency(tx, sent->emergency_id, kNow + 2 * kSecondUs); });
     REQUIRE_FALSE(twice.has_value());
     CHECK(twice.error().message.find("already cancelled") != std::string::npos);
-    CHECK_FALSE(lc::cancel_emergency(*f.db, "kc-khong-co", kNow).has_value());
-    auto late = lc::send_emergency(*f.db, f.emergency(), kNow);
+    CHECK_FALSE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::cancel_emergency(tx, "kc-khong-co", kNow); }).has_value());
+    auto late = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, f.emergency(), kNow); });
     REQUIRE(late.has_value());
-    auto expired = lc::cancel_emergency(*f.db, late->emergency_id, kNow + 7200 * kSecondUs);
+    auto expired = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::cancel_emergency(tx, late->emergency_id, kNow + 7200 * kSecondUs); });
     REQUIRE_FALSE(expired.has_value());
     CHECK(expired.error().message.find("nothing left to cancel") != std::string::npos);
 }

@@ -38,10 +38,10 @@ TEST_CASE("a heartbeat replaces the node's last one; absent readings stay unknow
     first.set_cpu_temp_millicelsius(51'000);
     first.set_link_signal_dbm(-60);
     first.set_clock_offset_us(1'500);
-    REQUIRE(lc::record_heartbeat(*f.db, "ta-van-01", first, kNow).has_value());
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, "ta-van-01", first, kNow); }).has_value());
     auto second = heartbeat(kNow + 40 * kHourUs);  // no temperature, signal or clock this time
     second.set_volume_percent(0);
-    REQUIRE(lc::record_heartbeat(*f.db, "ta-van-01", second, kNow + 30 * kSecondUs).has_value());
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, "ta-van-01", second, kNow + 30 * kSecondUs); }).has_value());
     CHECK(f.count("node_status") == 1);
 
     auto s = lc::node_statuses(*f.db, "ta-van-01");
@@ -58,30 +58,56 @@ TEST_CASE("a heartbeat replaces the node's last one; absent readings stay unknow
     CHECK(lc::find_node(*f.db, "ta-van-01")->agent_version == "loa-node 0.2.0");
 }
 
-TEST_CASE("a heartbeat that makes no sense is refused and changes nothing") {
+TEST_CASE("a heartbeat field out of range is kept as unknown, with a note, and the rest stands") {
     ControllerFixture f;
     f.node("ta-van-01", "vn/lao-cai/sa-pa/ta-van");
     auto h = heartbeat(kNow + kHourUs);
     std::string why;
     SECTION("volume over 100") {
         h.set_volume_percent(101);
-        why = "volume 101 %";
+        why = "volume_percent: 101 is not within 0..100";
     }
     SECTION("an unknown state") {
         h.set_state("dancing");
-        why = "state 'dancing'";
+        why = "state: 'dancing' is not idle, playing or emergency";
     }
-    SECTION("a title longer than allowed") {
+    SECTION("a title longer than allowed is cut") {
         h.set_current_title(std::string(600, 'a'));
-        why = "longer than allowed";
+        why = "current_title: 600 bytes, cut to 512";
     }
-    auto r = lc::record_heartbeat(*f.db, "ta-van-01", h, kNow);
-    REQUIRE_FALSE(r.has_value());
-    CHECK(r.error().code == lc::Error::Code::invalid_input);
-    CHECK(r.error().message.find("ta-van-01") != std::string::npos);
-    CHECK(r.error().message.find(why) != std::string::npos);
-    CHECK(f.count("node_status") == 0);
-    CHECK_FALSE(lc::find_node(*f.db, "ta-van-01")->last_seen_us.has_value());
+    SECTION("a temperature no board reaches") {
+        h.set_cpu_temp_millicelsius(900'000);
+        why = "cpu_temp_millicelsius: 900000 is not within -60000..200000";
+    }
+    auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::record_heartbeat(tx, "ta-van-01", h, kNow);
+    });
+    REQUIRE(r.has_value());
+    auto statuses = lc::node_statuses(*f.db, "ta-van-01");
+    REQUIRE(statuses.has_value());
+    const auto& stored = statuses->at(0).heartbeat.value();
+    INFO(stored.problems);
+    CHECK(stored.problems.find(why) != std::string::npos);
+    // The rest of the heartbeat is kept, and the node was heard.
+    CHECK(stored.runway_end_us == kNow + kHourUs);
+    CHECK(lc::find_node(*f.db, "ta-van-01")->last_seen_us == kNow);
+    if (h.volume_percent() > 100) {
+        CHECK_FALSE(stored.volume_percent.has_value());
+    } else {
+        CHECK(stored.volume_percent.has_value());
+    }
+    if (h.state() == "dancing") {
+        CHECK(stored.state.empty());
+    }
+    if (h.current_title().size() > 512) {
+        CHECK(stored.current_title.size() <= 512 + 3);
+    }
+    if (h.cpu_temp_millicelsius() > 200'000) {
+        CHECK_FALSE(stored.cpu_temp_millicelsius.has_value());
+    }
+    // JSON says unknown as null and lists what was wrong.
+    auto json = lc::node_status_json(*statuses, kNow, lc::kClockOffsetWarnUs);
+    CHECK(json[0]["heartbeat"]["problems"].get<std::string>().find(why) != std::string::npos);
 }
 
 TEST_CASE("the runway list holds nodes below the threshold or never reported, shortest first") {
@@ -91,10 +117,10 @@ TEST_CASE("the runway list holds nodes below the threshold or never reported, sh
     f.node("c-shorter", "vn/x");
     f.node("d-silent", "vn/x");
     f.node("e-unknown", "vn/x");
-    REQUIRE(lc::record_heartbeat(*f.db, "a-long", heartbeat(kNow + 100 * kHourUs), kNow));
-    REQUIRE(lc::record_heartbeat(*f.db, "b-short", heartbeat(kNow + 20 * kHourUs), kNow));
-    REQUIRE(lc::record_heartbeat(*f.db, "c-shorter", heartbeat(kNow + 2 * kHourUs), kNow));
-    REQUIRE(lc::record_heartbeat(*f.db, "e-unknown", heartbeat(0), kNow));  // not worked out
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, "a-long", heartbeat(kNow + 100 * kHourUs), kNow); }));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, "b-short", heartbeat(kNow + 20 * kHourUs), kNow); }));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, "c-shorter", heartbeat(kNow + 2 * kHourUs), kNow); }));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, "e-unknown", heartbeat(0), kNow); }));  // not worked out
 
     auto below = lc::short_runway(*f.db, 48, kNow);
     REQUIRE(below.has_value());
@@ -125,8 +151,8 @@ TEST_CASE("the status table marks clocks off by more than the threshold") {
     off.set_cpu_temp_millicelsius(61'300);
     auto fine = heartbeat(kNow + 30 * kHourUs);
     fine.set_clock_offset_us(20'000);
-    REQUIRE(lc::record_heartbeat(*f.db, "lech-gio", off, kNow));
-    REQUIRE(lc::record_heartbeat(*f.db, "dung-gio", fine, kNow));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, "lech-gio", off, kNow); }));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, "dung-gio", fine, kNow); }));
     auto all = lc::node_statuses(*f.db);
     REQUIRE(all.has_value());
     REQUIRE(all->size() == 3);

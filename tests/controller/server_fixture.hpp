@@ -12,7 +12,7 @@
 #include <zmq.hpp>
 
 #include "controller_fixture.hpp"
-#include "loa/controller/gateway/controller_server.hpp"
+#include "loa/controller/gateway/node_gateway.hpp"
 #include "loa/controller/fleet/node_enrollment.hpp"
 #include "loa/protocol/curve_keys.hpp"
 #include "loa/protocol/envelope.hpp"
@@ -83,6 +83,14 @@ struct RawNode {
             }
         }
     }
+    /// Waits until everything this node sent before is stored: an empty report is acked only
+    /// after the change holding it (and every change before it) has committed.
+    void sync() {
+        wire::Envelope e;
+        e.mutable_playback_report();
+        send(e);
+        receive(wire::Envelope::kReportAck);
+    }
     /// Says hello as `node_id` and waits to be welcomed.
     void join(const std::string& node_id) {
         hello(node_id);
@@ -94,16 +102,16 @@ struct RawNode {
 struct RunningServer : ControllerFixture {
     std::string endpoint = "tcp://127.0.0.1:" + std::to_string(free_tcp_port());
     /// What start() serves with; tests may change it before.
-    controller::ServerOptions options{.endpoint = endpoint,
+    controller::GatewayOptions options{.endpoint = endpoint,
                                       .heartbeat_interval_ms = 1000,
                                       .resend_after_ms = 5000,
                                       .curve_keys = protocol::generate_curve_key_pair()};
-    std::unique_ptr<controller::ControllerServer> server;
+    std::unique_ptr<controller::NodeGateway> server;
     std::atomic<bool> stop{false};
     std::thread thread;
 
     void start() {
-        server = std::make_unique<controller::ControllerServer>(*db, store, options);
+        server = std::make_unique<controller::NodeGateway>(shared_store(), store, options);
         REQUIRE(server->bind().has_value());
         thread = std::thread([this] { server->run(stop); });
     }
@@ -112,7 +120,7 @@ struct RunningServer : ControllerFixture {
     std::unique_ptr<RawNode> connect_as(const std::string& node_id,
                                         const std::string& routing_id = {}) {
         const auto keys = protocol::generate_curve_key_pair();
-        REQUIRE(controller::enroll_key(*db, node_id, keys.public_key, kNow).has_value());
+        REQUIRE(loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return controller::enroll_key(tx, node_id, keys.public_key, kNow); }).has_value());
         return std::make_unique<RawNode>(endpoint, options.curve_keys.public_key, keys, routing_id);
     }
     /// Starts serving; returns a node that joined as `node_id` (registered beforehand).

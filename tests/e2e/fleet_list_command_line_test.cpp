@@ -117,19 +117,23 @@ TEST_CASE(
             h.set_clock_offset_us(-3'000);
             h.set_schedule_horizon_end_us(now + 7 * 24 * kHourUs);
             h.set_runway_end_us(now + runway_h * kHourUs);
-            REQUIRE(lc::record_heartbeat(**db, node, h, now - ago_s * kSecondUs).has_value());
+            REQUIRE(loa::controller::write_directly(**db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, node, h, now - ago_s * kSecondUs); }).has_value());
         };
         heard("gan-01", 5, 5);
         heard("xa-01", 300, 5);
         heard("xa-02", 300, 48);
-        // xa-01's last play failed.
+        // xa-01's last play failed: a play booked for it (only those count).
+        (*db)->exec(
+            "INSERT INTO slots (node_id, slot_id, campaign_id, item_id, media_hash, title, "
+            "start_us, duration_us) VALUES ('xa-01', 'lu-quet/1@1', 'lu-quet', 'i', 'h', '', "
+            "1, 2000000)");
         wire::PlaybackReport report;
         auto* c = report.add_confirmations();
         c->set_seq(1);
         c->set_slot_id("lu-quet/1@1");
         c->set_outcome(wire::FAILED);
         c->set_reason("alsa: device busy");
-        REQUIRE(lc::ingest_confirmations(**db, "xa-01", report, now - 310 * kSecondUs));
+        REQUIRE(loa::controller::write_directly(**db, [&](loa::controller::WriteTx& tx) { return lc::ingest_confirmations(tx, "xa-01", report, now - 310 * kSecondUs); }));
     }
 
     // No filter: every node, with the fields `node list --json` always had.

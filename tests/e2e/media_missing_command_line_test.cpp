@@ -97,7 +97,7 @@ TEST_CASE(
         item->set_state(loa::wire::MEDIA_READY);
         item->set_bytes_held(missing[0]["total_size"]);
         item->set_total_size(missing[0]["total_size"]);
-        REQUIRE(lc::record_media_status(**db, "ta-van-01", status, lc::now_us()).has_value());
+        REQUIRE(loa::controller::write_directly(**db, [&](loa::controller::WriteTx& tx) { return lc::record_media_status(tx, "ta-van-01", status, lc::now_us()); }).has_value());
     }
     CHECK(loactl_ok(dir, "media missing --json") == "[]\n");
     CHECK(loactl_ok(dir, "media missing") ==

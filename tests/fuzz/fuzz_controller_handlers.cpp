@@ -1,4 +1,4 @@
-// Fuzzes every message handler of the controller: sequences of frames into ControllerServer.
+// Fuzzes every message handler of the controller: sequences of frames into NodeGateway.
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,7 +22,7 @@
 #include "controller_inputs.hpp"
 #include "loa/controller/content/approval.hpp"
 #include "loa/controller/booking/campaign_book.hpp"
-#include "loa/controller/gateway/controller_server.hpp"
+#include "loa/controller/gateway/node_gateway.hpp"
 #include "loa/controller/store/database.hpp"
 #include "loa/controller/content/media_library.hpp"
 #include "loa/controller/fleet/node_commands.hpp"
@@ -156,11 +156,11 @@ class World {
         SQLite::Database& db = **opened;
         for (std::string_view node :
              {loa::fuzz::kNodeIds[0], loa::fuzz::kNodeIds[1], loa::fuzz::kEnrollingNode}) {
-            auto added = controller::add_node(db,
+            auto added = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) { return controller::add_node(tx,
                                               {.node_id = std::string(node),
                                                .kind = "speaker",
                                                .area_path = std::string(loa::fuzz::kArea)},
-                                              now);
+                                              now); });
             if (!added) {
                 die("add_node: " + added.error().message);
             }
@@ -169,14 +169,14 @@ class World {
         for (std::uint8_t key = 2; key <= 4; ++key) {
             const std::string node(loa::fuzz::kNodeIds[key == 3 ? 1 : 0]);
             auto enrolled =
-                controller::enroll_key(db, node, loa::fuzz::fixed_key_pair(key).public_key, now);
+                loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) { return controller::enroll_key(tx, node, loa::fuzz::fixed_key_pair(key).public_key, now); });
             if (!enrolled) {
                 die("enroll_key: " + enrolled.error().message);
             }
         }
         auto token =
-            controller::issue_enrollment_token(db, loa::fuzz::kEnrollingNode, keys_.public_key,
-                                               "fuzz", now, controller::kDefaultTokenLifetimeUs);
+            loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) { return controller::issue_enrollment_token(tx, loa::fuzz::kEnrollingNode, keys_.public_key,
+                                               "fuzz", now, controller::kDefaultTokenLifetimeUs); });
         if (!token) {
             die("issue_enrollment_token: " + token.error().message);
         }
@@ -192,17 +192,17 @@ class World {
         }
         // Imported audio, so that a campaign books plays and nodes get real timelines.
         write_bytes(dir_ / "tone.wav", tone_wav(22050, 1.0));
-        auto imported = controller::import_media(db, *store_, dir_ / "tone.wav", "Bản tin", now);
+        auto imported = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, *store_, dir_ / "tone.wav", "Bản tin", now); });
         if (!imported) {
             die("import_media: " + imported.error().message);
         }
         // Only approved media are booked.
-        auto approved = controller::decide_media(db, imported->media.media_hash,
-                                                 controller::Decision::approved, "fuzz", "", now);
+        auto approved = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) { return controller::decide_media(tx, imported->media.media_hash,
+                                                 controller::Decision::approved, "fuzz", "", now); });
         if (!approved) {
             die("decide_media: " + approved.error().message);
         }
-        auto booked = controller::add_campaign(db,
+        auto booked = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) { return controller::add_campaign(tx,
                                                {"fz-campaign",
                                                 "Phòng chống thiên tai",
                                                 "UBND xã Tả Van",
@@ -210,7 +210,7 @@ class World {
                                                 now + 3600'000'000LL,
                                                 {imported->media.media_hash},
                                                 {std::string(loa::fuzz::kArea)}},
-                                               now);
+                                               now); });
         if (!booked) {
             // Not fatal: handlers are still reached, only timelines are empty. Said once.
             std::fprintf(stderr, "fuzz_controller_handlers: no campaign booked: %s\n",
@@ -222,8 +222,8 @@ class World {
         actions[1].mutable_set_amplifier()->set_on(true);
         actions[2].mutable_send_log()->set_max_bytes(4096);
         for (auto& action : actions) {
-            auto queued = controller::queue_command(db, std::string(loa::fuzz::kNodeIds[0]),
-                                                    std::move(action), now);
+            auto queued = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) { return controller::queue_command(tx, std::string(loa::fuzz::kNodeIds[0]),
+                                                    std::move(action), now); });
             if (!queued) {
                 die("queue_command: " + queued.error().message);
             }
@@ -248,12 +248,12 @@ class World {
             die("open_database: " + opened.error().message);
         }
         db_ = std::move(*opened);
-        controller::ServerOptions options;
+        controller::GatewayOptions options;
         options.endpoint = "ipc://" + (dir_ / ("router-" + std::to_string(generation_))).string();
         options.enroll_endpoint =
             "ipc://" + (dir_ / ("enroll-" + std::to_string(generation_))).string();
         options.curve_keys = keys_;
-        server_ = std::make_unique<controller::ControllerServer>(*db_, *store_, options);
+        server_ = std::make_unique<controller::NodeGateway>(*db_, *store_, options);
         if (auto bound = server_->bind(); !bound) {
             die("bind: " + bound.error().message);
         }
@@ -352,7 +352,7 @@ class World {
     std::string token_secret_;
     std::unique_ptr<media::ContentStore> store_;
     std::unique_ptr<SQLite::Database> db_;
-    std::unique_ptr<controller::ControllerServer> server_;
+    std::unique_ptr<controller::NodeGateway> server_;
     zmq::context_t context_{1};
     std::vector<zmq::socket_t> dealers_;
     zmq::socket_t enroller_;

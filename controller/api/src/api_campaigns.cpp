@@ -8,6 +8,7 @@
 #include <httplib.h>
 
 #include "http_api_routes.hpp"
+#include "loa/controller/booking/booking.hpp"
 #include "loa/controller/booking/campaign_book.hpp"
 #include "loa/controller/booking/campaign_pause.hpp"
 #include "loa/controller/content/media_library.hpp"
@@ -160,14 +161,19 @@ Result<Reply> create(Request& request) {
                                  {"items", spec.media_hashes},
                                  {"start", format_local(spec.window_start_us)},
                                  {"end", format_local(spec.window_end_us)}};
-    auto booked = add_campaign(request.db(), spec, request.now());
+    // The engine runs on a snapshot; the campaign, its plays and the log row are one change.
+    auto booked = change.compute_and_commit(
+        [&](SQLite::Database& snapshot) { return plan_campaign(snapshot, spec, request.now()); },
+        [](WriteTx& tx, CampaignBooking& booking) { return commit_campaign(tx, booking); },
+        [&](const BookingResult& r) {
+            nlohmann::json detail = what;
+            detail["slots_booked"] = r.slots_booked;
+            detail["nodes_targeted"] = r.nodes_targeted;
+            return detail;
+        });
     if (!booked) {
         return change.refused(booked.error(), what);
     }
-    nlohmann::json detail = what;
-    detail["slots_booked"] = booked->slots_booked;
-    detail["nodes_targeted"] = booked->nodes_targeted;
-    change.done(detail);
     const nlohmann::json out = {{"campaign", spec.campaign_id},
                                 {"slots_booked", booked->slots_booked},
                                 {"nodes_targeted", booked->nodes_targeted},
@@ -289,11 +295,43 @@ Result<Reply> apply(Request& request) {
         touched.emplace_back(area);
         return authorize(who, Permission::schedule, area);
     };
+    // The items' media must be this person's to put on the air, as for POST /campaigns.
+    auto may_use = [&](const std::string& hash) -> Result<void> {
+        auto media = find_media(request.db(), hash);
+        if (media && !media_in_scope(*media, who.area)) {
+            return fail(Error::Code::forbidden,
+                        fmt::format("nội dung {} thuộc vùng {}, ngoài phạm vi của '{}' / media {} "
+                                    "belongs to {}, outside the scope of '{}'",
+                                    hash.substr(0, 12), media->area_path, who.name,
+                                    hash.substr(0, 12), media->area_path, who.name));
+        }
+        return {};
+    };
     UploadedPlan plan(request);
-    auto applied = apply_plan(request.db(), plan.path(), q->from, q->days, request.now(), accept,
-                              {}, may_touch);
-    change.set_area(scope_of(touched));
     const nlohmann::json what = {{"from", date_text(q->from)}, {"days", q->days}};
+    // Compiled on a snapshot (it may take long); applied, with its log row, in one short change
+    // that first checks nothing it read has moved.
+    auto applied = compute_then_commit(
+        request.store(),
+        [&](SQLite::Database& snapshot) {
+            touched.clear();
+            return prepare_plan(snapshot, plan.path(), q->from, q->days, request.now(), accept,
+                                {}, may_touch, may_use);
+        },
+        [&](WriteTx& tx, PreparedPlan& prepared) -> Result<PlanApplication> {
+            change.set_area(scope_of(touched));
+            auto result = commit_plan(tx, prepared);
+            if (result && result->applied) {
+                nlohmann::json detail = what;
+                detail["plan_id"] = result->plan_id;
+                detail["slots_booked"] = result->slots_booked;
+                detail["slots_replaced"] = result->slots_replaced;
+                detail["feasible"] = result->compiled.feasible;
+                change.done(tx, detail);
+            }
+            return result;
+        });
+    change.set_area(scope_of(touched));
     if (!applied) {
         Error error = applied.error();
         error.message = as_named(error.message, plan.path(), q->name);
@@ -303,13 +341,6 @@ Result<Reply> apply(Request& request) {
         change.refused(
             {Error::Code::invalid_input, "some quotas cannot be met (accept_shortfall not given)"},
             what);
-    } else {
-        nlohmann::json detail = what;
-        detail["plan_id"] = applied->plan_id;
-        detail["slots_booked"] = applied->slots_booked;
-        detail["slots_replaced"] = applied->slots_replaced;
-        detail["feasible"] = applied->compiled.feasible;
-        change.done(detail);
     }
     auto out = quota_report_json(applied->compiled);
     out["applied"] = applied->applied;
@@ -362,11 +393,14 @@ Result<Reply> pause_or_resume(Request& request, bool pause) {
     }
     const bool vi = request.language() == Language::vi;
     if (pause) {
-        auto paused = pause_campaign(request.db(), id, request.who().name, request.now());
+        auto paused = change.commit(
+            [&](WriteTx& tx) { return pause_campaign(tx, id, request.who().name, request.now()); },
+            [](const PauseResult& p) {
+                return nlohmann::json{{"plays_taken_back", p.plays_taken_back}};
+            });
         if (!paused) {
             return change.refused(paused.error());
         }
-        change.done({{"plays_taken_back", paused->plays_taken_back}});
         return listing(
             request,
             {{"campaign", id}, {"paused", true}, {"plays_taken_back", paused->plays_taken_back}},
@@ -379,11 +413,15 @@ Result<Reply> pause_or_resume(Request& request, bool pause) {
                     id, paused->plays_taken_back);
             });
     }
-    auto resumed = resume_campaign(request.db(), id, request.now());
+    auto resumed = change.compute_and_commit(
+        [&](SQLite::Database& snapshot) { return plan_resume(snapshot, id, request.now()); },
+        [](WriteTx& tx, ResumePlan& plan) { return commit_resume(tx, plan); },
+        [](const ResumeResult& r) {
+            return nlohmann::json{{"plays_booked", r.plays_booked}, {"needs_plan", r.needs_plan}};
+        });
     if (!resumed) {
         return change.refused(resumed.error());
     }
-    change.done({{"plays_booked", resumed->plays_booked}, {"needs_plan", resumed->needs_plan}});
     return listing(request,
                    {{"campaign", id},
                     {"paused", false},

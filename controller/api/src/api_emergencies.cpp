@@ -213,14 +213,17 @@ Result<Reply> send(Request& request) {
     }
     spec.expires_us = *expires / 1'000'000 * 1'000'000;  // "now+1h" to the second, as shown
     detail["expires"] = format_local(spec.expires_us);
-    auto sent = send_emergency(request.db(), spec, request.now());
+    auto sent = change.commit([&](WriteTx& tx) { return send_emergency(tx, spec, request.now()); },
+                              [&](const EmergencySent& s) {
+                                  change.set_target(s.emergency_id);
+                                  nlohmann::json logged = detail;
+                                  logged["nodes"] = s.node_ids;
+                                  logged["command_ids"] = s.command_ids;
+                                  return logged;
+                              });
     if (!sent) {
         return change.refused(sent.error(), detail);
     }
-    change.set_target(sent->emergency_id);
-    detail["nodes"] = sent->node_ids;
-    detail["command_ids"] = sent->command_ids;
-    change.done(detail);
     const nlohmann::json out = {{"emergency_id", sent->emergency_id},
                                 {"nodes", sent->node_ids},
                                 {"command_ids", sent->command_ids},
@@ -308,11 +311,14 @@ Result<Reply> cancel(Request& request) {
             return std::unexpected(ok.error());
         }
     }
-    auto cancelled = cancel_emergency(request.db(), id, request.now());
+    auto cancelled =
+        change.commit([&](WriteTx& tx) { return cancel_emergency(tx, id, request.now()); },
+                      [](const EmergencyCancelled& c) {
+                          return nlohmann::json{{"nodes", c.node_ids}, {"withdrawn", c.withdrawn}};
+                      });
     if (!cancelled) {
         return change.refused(cancelled.error());
     }
-    change.done({{"nodes", cancelled->node_ids}, {"withdrawn", cancelled->withdrawn}});
     const nlohmann::json out = {{"emergency_id", cancelled->emergency_id},
                                 {"nodes", cancelled->node_ids},
                                 {"command_ids", cancelled->command_ids},

@@ -489,19 +489,25 @@ Result<Reply> upload(Request& request) {
     options->area = who.area;
     options->progress = watched.progress();
     media::ContentStore store(request.services().data_dir / "media");
+    // Probed, normalised and stored outside the writer; recorded, with its row, in one change.
+    auto prepared = prepare_import(request.db(), store, file, request.query("title"), *options);
     auto imported =
-        import_media(request.db(), store, file, request.query("title"), request.now(), *options);
+        prepared ? change.commit(
+                       [&](WriteTx& tx) { return record_import(tx, *prepared, request.now()); },
+                       [&](const ImportResult& i) {
+                           change.set_target(i.media.media_hash);
+                           return nlohmann::json{{"file", *name},
+                                                 {"title", i.media.title},
+                                                 {"kind", i.media.kind},
+                                                 {"size_bytes", i.media.size_bytes},
+                                                 {"already_present", i.already_present}};
+                       })
+                 : Result<ImportResult>(std::unexpected(prepared.error()));
     if (!imported) {
         Error error = imported.error();
         error.message = as_named(error.message, file, *name);
         return change.refused(error);
     }
-    change.set_target(imported->media.media_hash);
-    change.done({{"file", *name},
-                 {"title", imported->media.title},
-                 {"kind", imported->media.kind},
-                 {"size_bytes", imported->media.size_bytes},
-                 {"already_present", imported->already_present}});
     return imported_reply(request, *imported);
 }
 
@@ -592,17 +598,23 @@ Result<Reply> speech(Request& request) {
     media::ContentStore store(request.services().data_dir / "media");
     ImportOptions import_options;
     import_options.area = who.area;  // the media belongs to the importer's scope
+    auto prepared = prepare_import(request.db(), store, wav,
+                                   title->empty() ? title_from_text(*text) : *title,
+                                   import_options);
     auto imported =
-        import_media(request.db(), store, wav, title->empty() ? title_from_text(*text) : *title,
-                     request.now(), import_options);
+        prepared ? change.commit(
+                       [&](WriteTx& tx) { return record_import(tx, *prepared, request.now()); },
+                       [&](const ImportResult& i) {
+                           change.set_target(i.media.media_hash);
+                           return nlohmann::json{{"text", *text},
+                                                 {"lang", options.lang},
+                                                 {"title", i.media.title},
+                                                 {"already_present", i.already_present}};
+                       })
+                 : Result<ImportResult>(std::unexpected(prepared.error()));
     if (!imported) {
         return change.refused(imported.error());
     }
-    change.set_target(imported->media.media_hash);
-    change.done({{"text", *text},
-                 {"lang", options.lang},
-                 {"title", imported->media.title},
-                 {"already_present", imported->already_present}});
     return imported_reply(request, *imported);
 }
 
@@ -691,14 +703,19 @@ Result<Reply> decide(Request& request, Decision decision) {
     if (auto ok = change.allowed(Permission::approve_media); !ok) {
         return std::unexpected(ok.error());
     }
-    auto decided = decide_media(request.db(), hash, decision, who.name, *note, request.now());
+    auto decided = change.commit(
+        [&](WriteTx& tx) {
+            return decide_media(tx, hash, decision, who.name, *note, request.now());
+        },
+        [&](const DecisionResult& d) {
+            return nlohmann::json{{"title", media->title},
+                                  {"note", *note},
+                                  {"previous", d.previous},
+                                  {"plays_taken_back", d.plays_taken_back}};
+        });
     if (!decided) {
         return change.refused(decided.error(), {{"note", *note}});
     }
-    change.done({{"title", media->title},
-                 {"note", *note},
-                 {"previous", decided->previous},
-                 {"plays_taken_back", decided->plays_taken_back}});
     const nlohmann::json out = {{"media_hash", hash},
                                 {"title", media->title},
                                 {"approval", decision_name(decided->decision.decision)},

@@ -6,7 +6,7 @@
 #include <fmt/core.h>
 
 #include "http_api_routes.hpp"
-#include "loa/controller/gateway/controller_server.hpp"
+#include "loa/controller/gateway/node_gateway.hpp"
 #include "loa/controller/fleet/fleet_view.hpp"
 #include "loa/controller/fleet/node_registry.hpp"
 

@@ -165,11 +165,15 @@ Result<Reply> add(Request& request) {
     if (auto ok = change.allowed(Permission::manage_nodes); !ok) {
         return std::unexpected(ok.error());
     }
-    auto added = add_node(request.db(), node, request.now());
+    auto added = change.compute_and_commit(
+        [&](SQLite::Database& snapshot) { return plan_node(snapshot, node, request.now()); },
+        [](WriteTx& tx, NodeAddition& addition) { return commit_node(tx, addition); },
+        [](const NodeRecord& n) {
+            return nlohmann::json{{"kind", n.kind}, {"time_zone", n.time_zone}};
+        });
     if (!added) {
         return change.refused(added.error(), {{"kind", node.kind}});
     }
-    change.done({{"kind", added->kind}, {"time_zone", added->time_zone}});
     Reply reply = listing(request, {{"node", added->node_id}, {"area", added->area_path}}, [&] {
         return fmt::format("node {} ({}) added in {}\n", added->node_id, added->kind,
                            added->area_path);
@@ -363,12 +367,16 @@ Result<Reply> enroll(Request& request) {
         if (!order->time_zone.empty()) {
             record.time_zone = order->time_zone;
         }
-        auto added = add_node(db, record, request.now());
+        Change add(request, "node.add", node_id, order->area);
+        auto added = add.compute_and_commit(
+            [&](SQLite::Database& snapshot) { return plan_node(snapshot, record, request.now()); },
+            [](WriteTx& tx, NodeAddition& addition) { return commit_node(tx, addition); },
+            [](const NodeRecord& n) {
+                return nlohmann::json{{"kind", n.kind}, {"time_zone", n.time_zone}};
+            });
         if (!added) {
             return change.refused(added.error());
         }
-        Change add(request, "node.add", node_id, order->area);
-        add.done({{"kind", added->kind}, {"time_zone", added->time_zone}});
         node = *added;
     } else {
         change.set_area(node->area_path);
@@ -392,11 +400,14 @@ Result<Reply> enroll(Request& request) {
     }
     const bool vi = request.language() == Language::vi;
     if (!order->public_key.empty()) {
-        if (auto enrolled = enroll_key(db, node_id, order->public_key, request.now(), true);
+        if (auto enrolled = change.commit(
+                [&](WriteTx& tx) {
+                    return enroll_key(tx, node_id, order->public_key, request.now(), true);
+                },
+                [&] { return nlohmann::json{{"public_key", order->public_key}}; });
             !enrolled) {
             return change.refused(enrolled.error());
         }
-        change.done({{"public_key", order->public_key}});
         Reply reply = listing(request,
                               {{"node", node_id},
                                {"area", node->area_path},
@@ -414,15 +425,20 @@ Result<Reply> enroll(Request& request) {
         reply.status = 201;
         return reply;
     }
-    auto issued = issue_enrollment_token(
-        db, node_id, keys->public_key, who.name, request.now(),
-        static_cast<std::int64_t>(order->expires_hours * 3600.0 * 1'000'000.0));
+    auto issued = change.commit(
+        [&](WriteTx& tx) {
+            return issue_enrollment_token(
+                tx, node_id, keys->public_key, who.name, request.now(),
+                static_cast<std::int64_t>(order->expires_hours * 3600.0 * 1'000'000.0));
+        },
+        [&](const IssuedEnrollmentToken& i) {
+            return nlohmann::json{{"expires", format_utc(i.expires_us)},
+                                  {"to_file", order->to_file},
+                                  {"reinstates", node->revoked}};
+        });
     if (!issued) {
         return change.refused(issued.error());
     }
-    change.done({{"expires", format_utc(issued->expires_us)},
-                 {"to_file", order->to_file},
-                 {"reinstates", node->revoked}});
     Reply reply =
         listing(request,
                 {{"node", node_id},
@@ -468,10 +484,12 @@ Result<Reply> revoke(Request& request) {
     if (auto ok = change.allowed(Permission::manage_nodes); !ok) {
         return std::unexpected(ok.error());
     }
-    if (auto revoked = revoke_node(request.db(), node_id, *reason, request.now()); !revoked) {
+    if (auto revoked = change.commit(
+            [&](WriteTx& tx) { return revoke_node(tx, node_id, *reason, request.now()); },
+            [&] { return nlohmann::json{{"reason", *reason}}; });
+        !revoked) {
         return change.refused(revoked.error(), {{"reason", *reason}});
     }
-    change.done({{"reason", *reason}});
     const bool vi = request.language() == Language::vi;
     return listing(request, {{"node", node_id}, {"revoked", format_utc(request.now())}}, [&] {
         return fmt::format(fmt::runtime(vi ? "Đã thu hồi nút {}: bị ngắt trong vòng một nhịp tim "
@@ -621,11 +639,14 @@ Result<Reply> command(Request& request) {
     if (auto ok = change.allowed(Permission::command_nodes); !ok) {
         return std::unexpected(ok.error());
     }
-    auto queued = queue_command(request.db(), node_id, std::move(*action), request.now());
+    auto queued = change.commit(
+        [&](WriteTx& tx) { return queue_command(tx, node_id, *action, request.now()); },
+        [&](const CommandRecord& c) {
+            return nlohmann::json{{"command", summary}, {"command_id", c.command_id}};
+        });
     if (!queued) {
         return change.refused(queued.error(), {{"command", summary}});
     }
-    change.done({{"command", summary}, {"command_id", queued->command_id}});
     const bool vi = request.language() == Language::vi;
     Reply reply = listing(request, commands_json({*queued})[0], [&] {
         std::string text = fmt::format(

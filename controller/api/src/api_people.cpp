@@ -137,7 +137,7 @@ std::optional<Reply> sign_in_with_token(Request& request, const std::string& tok
         refusal.area = holder->area;
         refusal.detail["token_id"] = holder->token_id;
     }
-    log_access_refusal(db, refusal, request.request_id());
+    log_access_refusal(request, refusal);
     return unauthenticated(request, who.error().message);
 }
 
@@ -156,7 +156,7 @@ Result<std::optional<Reply>> admit_first_user(Request& request, const NewUser& u
             "cần đăng nhập: gửi mã truy cập trong tiêu đề Authorization: Bearer … (POST "
             "/api/v1/login) / sign in first: send an API token as Authorization: Bearer … (POST "
             "/api/v1/login)";
-        log_access_refusal(db, access_refusal(request, why), request.request_id());
+        log_access_refusal(request, access_refusal(request, why));
         return unauthenticated(request, why);
     }
     if (!from_this_machine(request.http())) {
@@ -174,7 +174,7 @@ Result<std::optional<Reply>> admit_first_user(Request& request, const NewUser& u
     if (!why.empty()) {
         auto refusal = access_refusal(request, why);
         refusal.detail["user"] = user.name;
-        log_access_refusal(db, refusal, request.request_id());
+        log_access_refusal(request, refusal);
         return fail(Error::Code::forbidden, why);
     }
     request.sign_in({0, user.name, Role::admin, user.area, 0});
@@ -274,12 +274,20 @@ Result<Reply> add_user_route(Request& request) {
                            {"bootstrap", first},
                            {"dry_run", true}});
     }
-    auto added =
-        first ? add_first_user(db, user, request.now()) : add_user(db, user, request.now());
+    // Argon2id is slow on purpose: the password is hashed before the change is queued.
+    NewUser hashed = user;
+    if (auto ok = hash_password(hashed); !ok) {
+        return change.refused(ok.error(), what);
+    }
+    auto added = change.commit(
+        [&](WriteTx& tx) {
+            return first ? add_first_user(tx, hashed, request.now())
+                         : add_user(tx, hashed, request.now());
+        },
+        [&](const UserRecord&) { return what; });
     if (!added) {
         return change.refused(added.error(), what);
     }
-    change.done(what);
     Reply reply =
         listing(request,
                 {{"user", added->name},
@@ -320,11 +328,12 @@ Result<Reply> disable_user_route(Request& request) {
                                "không tự vô hiệu hoá chính mình: nhờ một quản trị khác / you may "
                                "not disable yourself: ask another admin"});
     }
-    auto disabled = disable_user(request.db(), name, request.now());
+    auto disabled =
+        change.commit([&](WriteTx& tx) { return disable_user(tx, name, request.now()); },
+                      [](const UserRecord&) { return nlohmann::json::object(); });
     if (!disabled) {
         return change.refused(disabled.error());
     }
-    change.done();
     return listing(request, {{"user", name}, {"disabled", optional_time(disabled->disabled_us)}},
                    [&] {
                        return fmt::format(
@@ -402,14 +411,19 @@ Result<Reply> issue_token_route(Request& request) {
         expires = *at;
     }
     const std::string token_label = label->empty() ? "api" : *label;
-    auto issued = issue_token(request.db(), holder->user_id, token_label, expires, request.now());
+    // "token_id" in a row's detail is the token the person used (record_action sets it).
+    auto issued = change.commit(
+        [&](WriteTx& tx) {
+            return issue_token(tx, holder->user_id, token_label, expires, request.now());
+        },
+        [&](const IssuedToken& i) {
+            return nlohmann::json{{"issued_token_id", i.token.token_id},
+                                  {"label", token_label},
+                                  {"expires", optional_time(i.token.expires_us)}};
+        });
     if (!issued) {
         return change.refused(issued.error());
     }
-    // "token_id" in a row's detail is the token the person used (record_action sets it).
-    change.done({{"issued_token_id", issued->token.token_id},
-                 {"label", token_label},
-                 {"expires", optional_time(issued->token.expires_us)}});
     auto out = token_json(issued->token, request.now());
     out["token"] = issued->secret;
     out["role"] = role_name(holder->role);
@@ -498,11 +512,15 @@ Result<Reply> revoke_token_route(Request& request) {
             return std::unexpected(ok.error());
         }
     }
-    auto revoked = revoke_token(request.db(), *token_id, request.now());
+    auto revoked =
+        change.commit([&](WriteTx& tx) { return revoke_token(tx, *token_id, request.now()); },
+                      [&](const TokenRecord& r) {
+                          return nlohmann::json{{"revoked_token_id", *token_id},
+                                                {"user", r.user_name}};
+                      });
     if (!revoked) {
         return change.refused(revoked.error());
     }
-    change.done({{"revoked_token_id", *token_id}, {"user", revoked->user_name}});
     return listing(request, token_json(*revoked, request.now()), [&] {
         return fmt::format("Đã thu hồi mã truy cập #{} của '{}' / token #{} of '{}' revoked\n",
                            *token_id, revoked->user_name, *token_id, revoked->user_name);

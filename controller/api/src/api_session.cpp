@@ -56,20 +56,25 @@ Result<Reply> login(Request& request) {
             refusal.actor_role = std::string(role_name(found->role));
             refusal.area = found->area;
         }
-        log_access_refusal(db, refusal, request.request_id());
+        log_access_refusal(request, refusal);
         return std::unexpected(who.error());
     }
     request.sign_in(*who);
     Change change(request, "token.issue", who->name, who->area);
-    auto issued = issue_token(db, who->user_id, label->empty() ? "api login" : *label, expires,
-                              request.now());
+    auto issued = change.commit(
+        [&](WriteTx& tx) {
+            return issue_token(tx, who->user_id, label->empty() ? "api login" : *label, expires,
+                               request.now());
+        },
+        [](const IssuedToken& i) {
+            return nlohmann::json{{"token_id", i.token.token_id},
+                                  {"label", i.token.label},
+                                  {"expires", optional_time(i.token.expires_us)},
+                                  {"via", "login"}};
+        });
     if (!issued) {
         return change.refused(issued.error());
     }
-    change.done({{"token_id", issued->token.token_id},
-                 {"label", issued->token.label},
-                 {"expires", optional_time(issued->token.expires_us)},
-                 {"via", "login"}});
     return json_reply({{"token", issued->secret},
                        {"token_id", issued->token.token_id},
                        {"user", who->name},

@@ -12,7 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http_api_routes.hpp"
-#include "loa/controller/store/database.hpp"
+#include "loa/controller/store/store.hpp"
 
 namespace loa::controller {
 
@@ -115,20 +115,7 @@ struct ApiServer::Impl {
     int port = 0;
     std::vector<CompiledRoute> routes;
 
-    /// This thread's connection to the database (httplib serves each request on a pool thread).
-    SQLite::Database& database() {
-        thread_local std::map<std::string, std::unique_ptr<SQLite::Database>> open;
-        const std::string file = (options.data_dir / "controller.db").string();
-        auto& db = open[file];
-        if (!db) {
-            auto opened = open_database(file);
-            if (!opened) {
-                throw std::runtime_error(opened.error().message);
-            }
-            db = std::move(*opened);
-        }
-        return *db;
-    }
+    std::unique_ptr<Store> own_store;  ///< when the API was given none
 
     void serve(const CompiledRoute& route, const httplib::Request& http, httplib::Response& res,
                const httplib::ContentReader* reader);
@@ -155,7 +142,7 @@ Result<void> ApiServer::Impl::authenticate(api::Request& request) {
                   "tiêu đề Authorization: Bearer …) / sign in first: give an API token (loactl "
                   "login NAME; --token or LOA_TOKEN; the header Authorization: Bearer …)";
         refusal.detail["reason"] = why;
-        api::log_access_refusal(db, refusal, request.request_id());
+        api::log_access_refusal(request, refusal);
         return fail(Error::Code::forbidden, why);
     }
     auto who = authenticate_token(db, token, request.now());
@@ -168,8 +155,15 @@ Result<void> ApiServer::Impl::authenticate(api::Request& request) {
             refusal.detail["token_id"] = holder->token_id;
         }
         refusal.detail["reason"] = who.error().message;
-        api::log_access_refusal(db, refusal, request.request_id());
+        api::log_access_refusal(request, refusal);
         return std::unexpected(who.error());
+    }
+    // That the token was used is recorded at most once a minute, without waiting for it.
+    if (!who->token_last_used_us || *who->token_last_used_us < request.now() - 60'000'000) {
+        const std::int64_t token_id = who->token_id;
+        const std::int64_t now = request.now();
+        request.store().writer().post(
+            [token_id, now](WriteTx& tx) { return note_token_use(tx, token_id, now); }, {});
     }
     request.sign_in(*who);
     return {};
@@ -187,7 +181,7 @@ void ApiServer::Impl::serve(const CompiledRoute& compiled, const httplib::Reques
     std::string who_text = "-";
     std::string failure;
     try {
-        api::Request request(http, database(), services, std::move(params), request_id, now_us());
+        api::Request request(http, services, std::move(params), request_id, now_us());
         Result<api::Reply> reply = [&]() -> Result<api::Reply> {
             if (!compiled.route.open) {
                 if (auto signed_in = authenticate(request); !signed_in) {
@@ -259,9 +253,10 @@ void ApiServer::Impl::serve(const CompiledRoute& compiled, const httplib::Reques
     }
 }
 
-ApiServer::ApiServer(ApiOptions options, const ControllerServer* nodes)
+ApiServer::ApiServer(ApiOptions options, Store* store, const NodeGateway* nodes)
     : impl_(std::make_unique<Impl>()) {
     impl_->options = std::move(options);
+    impl_->services.store = store;
     impl_->services.data_dir = impl_->options.data_dir;
     impl_->services.heartbeat_interval_ms = impl_->options.heartbeat_interval_ms;
     impl_->services.nodes = nodes;
@@ -276,6 +271,14 @@ ApiServer::~ApiServer() {
 
 Result<void> ApiServer::start() {
     auto& impl = *impl_;
+    if (impl.services.store == nullptr) {
+        auto opened = Store::open(impl.options.data_dir / "controller.db");
+        if (!opened) {
+            return std::unexpected(opened.error());
+        }
+        impl.own_store = std::move(*opened);
+        impl.services.store = impl.own_store.get();
+    }
     const bool tls = !impl.options.tls_certificate.empty() || !impl.options.tls_key.empty();
     if (tls) {
         if (impl.options.tls_certificate.empty() || impl.options.tls_key.empty()) {

@@ -1,17 +1,19 @@
 // What API handlers share: reading a request (path, query, JSON body), answering in JSON or as a
 // table, scope checks and the action log of changes made through the API.
 #include <httplib.h>
+#include <map>
+#include <mutex>
+
 #include <spdlog/spdlog.h>
 
 #include "http_api_routes.hpp"
 
 namespace loa::controller::api {
 
-Request::Request(const httplib::Request& http, SQLite::Database& db, const Services& services,
+Request::Request(const httplib::Request& http, const Services& services,
                  std::map<std::string, std::string> path_params, std::string request_id,
                  std::int64_t now)
     : http_(http),
-      db_(db),
       services_(services),
       path_params_(std::move(path_params)),
       request_id_(std::move(request_id)),
@@ -117,16 +119,96 @@ Result<std::int64_t> instant_field(const Request& request, std::string_view name
     return *at;
 }
 
-void log_access_refusal(SQLite::Database& db, LoggedAction entry, const std::string& request_id) {
+namespace {
+
+/// Refusal rows per source address per minute; the rest of a minute's refusals from that address
+/// are counted and written as one row when the next refusal after the minute comes.
+constexpr int kRefusalRowsPerMinute = 10;
+constexpr std::int64_t kRefusalWindowUs = 60'000'000;
+/// Addresses followed at once; past it, the quietest are forgotten (memory stays flat).
+constexpr std::size_t kRefusalSources = 4096;
+
+struct RefusalWindow {
+    std::int64_t start_us = 0;
+    int rows = 0;
+    std::uint64_t suppressed = 0;
+};
+
+/// Whether a refusal from `source` at `now` gets a row of its own; sets `summary` to the count
+/// of the last window's suppressed refusals to write first (0: none).
+bool refusal_gets_row(const std::string& source, std::int64_t now, std::uint64_t& summary) {
+    static std::mutex mutex;
+    static std::map<std::string, RefusalWindow> windows;
+    std::lock_guard lock(mutex);
+    summary = 0;
+    if (windows.size() >= kRefusalSources && !windows.contains(source)) {
+        for (auto it = windows.begin(); it != windows.end();) {
+            it = now - it->second.start_us >= kRefusalWindowUs && it->second.suppressed == 0
+                     ? windows.erase(it)
+                     : std::next(it);
+        }
+        if (windows.size() >= kRefusalSources) {
+            return false;  // a flood from very many addresses: counted nowhere but the daemon log
+        }
+    }
+    RefusalWindow& w = windows[source];
+    if (now - w.start_us >= kRefusalWindowUs) {
+        summary = w.suppressed;
+        w = {now, 0, 0};
+    }
+    if (w.rows >= kRefusalRowsPerMinute) {
+        ++w.suppressed;
+        return false;
+    }
+    ++w.rows;
+    return true;
+}
+
+}  // namespace
+
+void log_access_refusal(const Request& request, LoggedAction entry) {
     entry.action = "access.refused";
     entry.target = entry.detail.value("request", "");
     entry.outcome = Outcome::refused;
-    entry.detail["request_id"] = request_id;
+    entry.detail["request_id"] = request.request_id();
     if (entry.at_us == 0) {
         entry.at_us = now_us();
     }
-    if (auto logged = record_action(db, entry); !logged) {
-        spdlog::error("http {}: the action log could NOT be written: {}", request_id,
+    const std::string source = request.http().remote_addr;
+    entry.detail["from"] = source;
+    std::uint64_t summary = 0;
+    const bool row = refusal_gets_row(source, entry.at_us, summary);
+    if (!row && summary == 0) {
+        spdlog::debug("http {}: refusal not logged (more than {} a minute from {})",
+                      request.request_id(), kRefusalRowsPerMinute, source);
+        return;
+    }
+    auto logged = request.store().writer().run([&](WriteTx& tx) -> Result<void> {
+        if (summary > 0) {
+            LoggedAction more;
+            more.at_us = entry.at_us;
+            more.actor = "system";
+            more.actor_role = "system";
+            more.action = "access.refused";
+            more.area = std::string(kEveryArea);
+            more.outcome = Outcome::refused;
+            more.detail = {{"from", source},
+                           {"count", summary},
+                           {"reason", "more refusals from this address in a minute than the log "
+                                      "keeps one by one"}};
+            if (auto r = record_action(tx, more); !r) {
+                return std::unexpected(r.error());
+            }
+        }
+        if (row) {
+            if (auto r = record_action(tx, entry); !r) {
+                return std::unexpected(r.error());
+            }
+        }
+        return {};
+    });
+    if (!logged) {
+        spdlog::error("http {}: the action log could NOT be written: {}", request.request_id(),
                       logged.error().message);
     }
 }
@@ -145,7 +227,7 @@ Result<void> may_read(Request& request, std::string_view area, std::string_view 
     refusal.detail = {{"request", request.http().method + " " + request.http().path},
                       {"command", what},
                       {"reason", allowed.error().message}};
-    log_access_refusal(request.db(), refusal, request.request_id());
+    log_access_refusal(request, refusal);
     return allowed;
 }
 
@@ -164,26 +246,29 @@ Result<void> Change::allowed(Permission what, std::string_view area) {
     return refused(allowed.error(), {{"permission", permission_name(what)}});
 }
 
-void Change::done(nlohmann::json detail) {
-    log(Outcome::done, std::move(detail));
+void Change::done(WriteTx& tx, nlohmann::json detail) {
+    detail["request_id"] = request_.request_id();
+    auto logged = record_action(tx, request_.who(), action_, target_, area_, Outcome::done,
+                                std::move(detail), request_.now());
+    if (!logged) {
+        // The change and its row are one: without the row, the change is undone.
+        throw std::runtime_error("the action log could not be written: " +
+                                 logged.error().message);
+    }
 }
 
 std::unexpected<Error> Change::refused(Error error, nlohmann::json detail) {
     detail["reason"] = error.message;
-    log(Outcome::refused, std::move(detail));
-    return std::unexpected(std::move(error));
-}
-
-void Change::log(Outcome outcome, nlohmann::json detail) {
     detail["request_id"] = request_.request_id();
-    auto logged = record_action(request_.db(), request_.who(), action_, target_, area_, outcome,
-                                std::move(detail), request_.now());
+    auto logged = request_.store().writer().run([&](WriteTx& tx) {
+        return record_action(tx, request_.who(), action_, target_, area_, Outcome::refused,
+                             std::move(detail), request_.now());
+    });
     if (!logged) {
-        // The change itself stands (or stays refused); whoever reads the daemon's log must know
-        // the action log lacks it.
         spdlog::error("http {}: the action log could NOT be written: {}", request_.request_id(),
                       logged.error().message);
     }
+    return std::unexpected(std::move(error));
 }
 
 }  // namespace loa::controller::api

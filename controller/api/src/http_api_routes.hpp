@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <SQLiteCpp/Database.h>
@@ -18,6 +19,7 @@
 #include "loa/controller/api/http_api.hpp"
 #include "loa/controller/people/people.hpp"
 #include "loa/controller/common/time_text.hpp"
+#include "loa/controller/store/store.hpp"
 
 namespace httplib {
 struct Request;
@@ -25,7 +27,7 @@ struct Request;
 
 namespace loa::controller {
 
-class ControllerServer;
+class NodeGateway;
 
 namespace api {
 
@@ -33,17 +35,21 @@ namespace api {
 struct Services {
     std::filesystem::path data_dir;
     std::int64_t heartbeat_interval_ms = 30'000;
-    const ControllerServer* nodes = nullptr;  ///< null when the API runs without the node side
+    const NodeGateway* nodes = nullptr;  ///< null when the API runs without the node side
+    Store* store = nullptr;              ///< the database: its writer and this thread's reader
 };
 
 /// One request being handled.
 class Request {
   public:
-    Request(const httplib::Request& http, SQLite::Database& db, const Services& services,
+    Request(const httplib::Request& http, const Services& services,
             std::map<std::string, std::string> path_params, std::string request_id,
             std::int64_t now);
 
-    SQLite::Database& db() const { return db_; }
+    /// This thread's read-only connection: what handlers read. Every change goes through
+    /// store().writer(), mostly by way of a Change.
+    SQLite::Database& db() const { return services_.store->reader(); }
+    Store& store() const { return *services_.store; }
     const Services& services() const { return services_; }
     std::int64_t now() const { return now_; }
     const std::string& request_id() const { return request_id_; }
@@ -74,7 +80,6 @@ class Request {
 
   private:
     const httplib::Request& http_;
-    SQLite::Database& db_;
     const Services& services_;
     std::map<std::string, std::string> path_params_;
     std::string request_id_;
@@ -121,12 +126,14 @@ Result<std::int64_t> instant_field(const Request& request, std::string_view name
 Result<void> may_read(Request& request, std::string_view area, std::string_view what,
                       Permission permission = Permission::read);
 
-/// Logs a refusal of access (no token, a bad token, outside the scope) as access.refused.
-void log_access_refusal(SQLite::Database& db, LoggedAction entry, const std::string& request_id);
+/// Logs a refusal of access (no token, a bad token, outside the scope) as access.refused, at most
+/// a few rows a minute per source address (the rest are counted in one row): a stranger cannot
+/// grow the append-only log without limit.
+void log_access_refusal(const Request& request, LoggedAction entry);
 
 /// One change a person makes through the API: checked against their role and scope, and written
 /// to the action log whether it is done or refused (with the request id, to find it in the
-/// daemon's log).
+/// daemon's log). A change that is done and its row are one transaction (commit()).
 class Change {
   public:
     Change(Request& request, std::string action, std::string target, std::string area);
@@ -135,21 +142,67 @@ class Change {
     Result<void> allowed(Permission what, std::string_view area);
     Result<void> allowed(Permission what) { return allowed(what, area_); }
 
-    void done(nlohmann::json detail = nlohmann::json::object());
-    /// Logs the change as refused with `error` as the reason and returns it.
+    /// Runs `work(WriteTx&) -> Result<T>` in the writer; when it succeeds, the change's row is
+    /// written in the same transaction, its detail `detail(const T&)` (or `detail()` for
+    /// Result<void>). The answer comes once committed. A refusal is not logged here: call
+    /// refused() with what to say.
+    template <typename F, typename D>
+    auto commit(F&& work, D&& detail) -> std::invoke_result_t<F&, WriteTx&>;
+
+    /// Long work (the schedules engine): `compute(SQLite::Database& snapshot) -> Result<C>` on a
+    /// snapshot, then `write(WriteTx&, C&) -> Result<T>` in the writer with the change's row, as
+    /// commit() does; computed again if the schedule moved meanwhile (compute_then_commit).
+    template <typename C, typename W, typename D>
+    auto compute_and_commit(C&& compute, W&& write, D&& detail);
+
+    /// Writes the change's row as done inside `tx` (what commit() does).
+    void done(WriteTx& tx, nlohmann::json detail = nlohmann::json::object());
+    /// Logs the change as refused with `error` as the reason (its own small change) and returns
+    /// it.
     std::unexpected<Error> refused(Error error, nlohmann::json detail = nlohmann::json::object());
 
     void set_target(std::string target) { target_ = std::move(target); }
     void set_area(std::string area) { area_ = std::move(area); }
 
   private:
-    void log(Outcome outcome, nlohmann::json detail);
+    template <typename T, typename D>
+    nlohmann::json detail_of(const Result<T>& result, D& detail) {
+        if constexpr (std::is_void_v<T>) {
+            return detail();
+        } else {
+            return detail(*result);
+        }
+    }
 
     Request& request_;
     std::string action_;
     std::string target_;
     std::string area_;
 };
+
+template <typename F, typename D>
+auto Change::commit(F&& work, D&& detail) -> std::invoke_result_t<F&, WriteTx&> {
+    return request_.store().writer().run(
+        [&](WriteTx& tx) -> std::invoke_result_t<F&, WriteTx&> {
+            auto result = work(tx);
+            if (result) {
+                done(tx, detail_of(result, detail));
+            }
+            return result;
+        });
+}
+
+template <typename C, typename W, typename D>
+auto Change::compute_and_commit(C&& compute, W&& write, D&& detail) {
+    using Computed = typename std::invoke_result_t<C&, SQLite::Database&>::value_type;
+    return compute_then_commit(request_.store(), compute, [&](WriteTx& tx, Computed& computed) {
+        auto result = write(tx, computed);
+        if (result) {
+            done(tx, detail_of(result, detail));
+        }
+        return result;
+    });
+}
 
 // The routes of each resource, in the files named after them.
 std::vector<Route> session_routes();    // api_session.cpp: login, whoami

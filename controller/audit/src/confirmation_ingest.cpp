@@ -15,6 +15,7 @@
 #include "loa/controller/store/airtime_rollup.hpp"
 #include "loa/controller/audit/airtime_report.hpp"
 #include "loa/controller/store/database.hpp"
+#include "loa/controller/store/node_errors.hpp"
 
 namespace loa::controller {
 
@@ -128,10 +129,16 @@ Result<void> check_numbers(const std::string& node_id, const wire::PlaybackRepor
 struct IngestStatements {
     explicit IngestStatements(SQLite::Database& db)
         : area(db, "SELECT area_path FROM nodes WHERE node_id = ?"),
-          known(db,
-                "SELECT 1 FROM confirmations WHERE node_id = ? AND seq = ? "
-                "UNION ALL SELECT 1 FROM refused_confirmations "
-                "WHERE node_id = ? AND seq = ?"),
+          // What a number already holds: a confirmation stored under it (slot and what it says,
+          // to tell a re-sent copy from another confirmation reusing the number).
+          stored_as(db,
+                    "SELECT slot_id, outcome, actual_start_us, actual_end_us FROM confirmations "
+                    "WHERE node_id = ? AND seq = ?"),
+          refused_before(db,
+                         "SELECT 1 FROM refused_confirmations WHERE node_id = ? AND seq = ? "
+                         "AND confirmation = ?"),
+          number_refused(db,
+                         "SELECT 1 FROM refused_confirmations WHERE node_id = ? AND seq = ?"),
           // OR IGNORE: the number may be stored already (re-sent because the ack was lost), or
           // the slot confirmed under another number; the two are told apart below.
           insert(
@@ -143,220 +150,294 @@ struct IngestStatements {
               "offset_us, emergency_id, unbooked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
               "?, ?, ?, ?, ?, ?, ?, ?, ?)"),
           refuse(db,
-                 "INSERT OR IGNORE INTO refused_confirmations (node_id, seq, reason, "
-                 "confirmation, received_us) VALUES (?, ?, ?, ?, ?)"),
+                 "INSERT INTO refused_confirmations (node_id, seq, reason, confirmation, "
+                 "received_us) VALUES (?, ?, ?, ?, ?)"),
           same_slot(db, "SELECT seq FROM confirmations WHERE node_id = ? AND slot_id = ?"),
           // An emergency play counts for the campaign its emergency names, whatever the node
-          // says.
-          emergency_campaign(
-              db, "SELECT coalesce(campaign_id, '') FROM emergencies WHERE emergency_id = ?"),
+          // says, and only if that emergency was sent to this node.
+          emergency_sent(db,
+                         "SELECT coalesce(e.campaign_id, '') FROM emergencies e "
+                         "WHERE e.emergency_id = ?1 AND EXISTS (SELECT 1 FROM commands k "
+                         "WHERE k.emergency_id = ?1 AND k.node_id = ?2)"),
           // A confirmation of a booked play keeps what was booked: campaign and planned start.
           slot(db,
-               "SELECT campaign_id, start_us, duration_us FROM slots "
+               "SELECT campaign_id, start_us, duration_us, title FROM slots "
                "WHERE node_id = ? AND slot_id = ?"),
+          // A play booked and withdrawn since (the node had it in its timeline).
+          withdrawn(db,
+                    "SELECT campaign_id, start_us FROM slots_withdrawn "
+                    "WHERE node_id = ? AND slot_id = ?"),
           marks(db,
                 "INSERT INTO confirmation_marks (node_id, received, highest_seq, "
                 "reported_through_us) VALUES (?, ?, ?, ?) ON CONFLICT (node_id) DO UPDATE SET "
                 "received = received + excluded.received, highest_seq = max(highest_seq, "
                 "excluded.highest_seq), reported_through_us = max(reported_through_us, "
                 "excluded.reported_through_us)"),
-          rollup(db) {}
+          rollup(db),
+          errors(db) {}
 
     /// After a report that failed half-way: no statement is left stepping or bound.
     void reset() {
-        for (auto* q :
-             {&area, &known, &insert, &refuse, &same_slot, &emergency_campaign, &slot, &marks}) {
+        for (auto* q : {&area, &stored_as, &refused_before, &number_refused, &insert, &refuse,
+                        &same_slot, &emergency_sent, &slot, &withdrawn, &marks}) {
             q->reset();
             q->clearBindings();
         }
     }
 
     SQLite::Statement area;
-    SQLite::Statement known;
+    SQLite::Statement stored_as;
+    SQLite::Statement refused_before;
+    SQLite::Statement number_refused;
     SQLite::Statement insert;
     SQLite::Statement refuse;
     SQLite::Statement same_slot;
-    SQLite::Statement emergency_campaign;
+    SQLite::Statement emergency_sent;
     SQLite::Statement slot;
+    SQLite::Statement withdrawn;
     SQLite::Statement marks;
     detail::RollupDeltas rollup;
+    NodeErrors errors;
+};
+
+/// What a stored confirmation under the same number says.
+struct StoredAs {
+    std::string slot_id;
+    std::string outcome;
+    std::int64_t actual_start_us = 0;
+    std::int64_t actual_end_us = 0;
 };
 
 /// Stores one report inside the caller's transaction; throws SQLite::Exception.
 Result<std::vector<std::uint64_t>> store_report(IngestStatements& st, const std::string& node_id,
                                                 const wire::PlaybackReport& report,
                                                 std::int64_t now) {
-    {
-        st.reset();
-        auto& [area, known, insert, refuse, same_slot, emergency_campaign, slot, marks, rollup] =
-            st;
-        area.bind(1, node_id);
-        if (!area.executeStep()) {
-            return fail(Error::Code::not_found, fmt::format("no node '{}'", node_id));
-        }
-        const std::string node_area = area.getColumn(0).getString();
-        area.reset();
-        rollup.start(node_id);
-        std::int64_t new_numbers = 0;
-        std::uint64_t highest = 0;
-        std::int64_t reported_through = 0;
-        // Whether a number is stored already, as a confirmation or kept apart: asked only on the
-        // rare paths, as a valid new confirmation proves itself new by being inserted.
-        auto is_known = [&](std::uint64_t seq) {
-            known.bind(1, node_id);
-            known.bind(2, static_cast<int64_t>(seq));
-            known.bind(3, node_id);
-            known.bind(4, static_cast<int64_t>(seq));
-            const bool found = known.executeStep();
-            known.reset();
-            return found;
-        };
-        auto counted = [&](std::uint64_t seq) {
-            ++new_numbers;
-            highest = std::max(highest, seq);
-        };
-        auto keep_apart = [&](const wire::Confirmation& c, const std::string& why) {
-            if (is_known(c.seq())) {
-                return;  // re-sent because the ack was lost
-            }
-            counted(c.seq());
-            spdlog::warn("node '{}', confirmation {} (slot '{}') refused: {}", node_id, c.seq(),
-                         c.slot_id(), why);
-            std::string bytes = c.SerializeAsString();
-            refuse.bind(1, node_id);
-            refuse.bind(2, static_cast<int64_t>(c.seq()));
-            refuse.bind(3, why);
-            refuse.bind(4, bytes.data(), static_cast<int>(bytes.size()));
-            refuse.bind(5, static_cast<int64_t>(now));
-            refuse.exec();
-            refuse.reset();
-        };
-        std::vector<std::uint64_t> acked;
-        for (const auto& c : report.confirmations()) {
-            acked.push_back(c.seq());
-            if (auto why = confirmation_problem(c); !why.empty()) {
-                keep_apart(c, why);
-                continue;
-            }
-            std::string campaign_id = c.campaign_id();
-            std::int64_t planned_start = c.planned_start_us();
-            std::optional<std::int64_t> booked_us;  // the booked play's duration
-            if (!c.emergency_id().empty()) {
-                emergency_campaign.bind(1, c.emergency_id());
-                if (emergency_campaign.executeStep()) {
-                    campaign_id = emergency_campaign.getColumn(0).getString();
-                }
-                emergency_campaign.reset();
-            } else {
-                slot.bindNoCopy(1, node_id);
-                slot.bindNoCopy(2, c.slot_id());
-                if (slot.executeStep()) {
-                    campaign_id = slot.getColumn(0).getString();
-                    planned_start = slot.getColumn(1).getInt64();
-                    booked_us = slot.getColumn(2).getInt64();
-                }
-                slot.reset();
-            }
-            const bool aired = c.outcome() == wire::PLAYED || c.outcome() == wire::INTERRUPTED;
-            // The rollup row of the play's day files it under the area the node had then.
-            const std::string& area_path =
-                booked_us || aired ? rollup.area_for(campaign_id, planned_start) : node_area;
-            // Without copies: every string outlives the statement's step.
-            insert.bindNoCopy(1, node_id);
-            insert.bind(2, static_cast<int64_t>(c.seq()));
-            insert.bindNoCopy(3, c.slot_id());
-            insert.bindNoCopy(4, campaign_id);
-            insert.bindNoCopy(5, c.item_id());
-            insert.bindNoCopy(6, c.media_hash());
-            insert.bindNoCopy(7, area_path);
-            insert.bind(8, static_cast<int64_t>(planned_start));
-            insert.bind(9, static_cast<int64_t>(c.actual_start_us()));
-            insert.bind(10, static_cast<int64_t>(c.actual_end_us()));
-            insert.bindNoCopy(11, outcome_name(c.outcome()));
-            insert.bindNoCopy(12, c.reason());
-            insert.bind(13, static_cast<int64_t>(now));
-            if (c.has_levels()) {
-                insert.bind(14, c.levels().rms_dbfs());
-                insert.bind(15, c.levels().peak_dbfs());
-                insert.bind(16, c.levels().silent_seconds());
-                insert.bind(17, c.levels().measured_seconds());
-                insert.bind(18, c.levels().silence_threshold_dbfs());
-            }
-            insert.bind(
-                19, static_cast<int64_t>(std::min<std::uint64_t>(c.frames_rendered(), kMaxSeq)));
-            insert.bind(20, static_cast<int64_t>(c.offset_us()));
-            insert.bindNoCopy(21, c.emergency_id());
-            insert.bind(22, !booked_us && c.emergency_id().empty() ? 1 : 0);
-            const int stored = insert.exec();
-            insert.clearBindings();
-            insert.reset();
-            if (stored == 0) {
-                // Re-sent because the ack was lost (this number holds the slot already), or the
-                // slot was confirmed under another number: kept apart, so that this number is
-                // accounted for and the play counts once.
-                same_slot.bindNoCopy(1, node_id);
-                same_slot.bindNoCopy(2, c.slot_id());
-                const std::int64_t first =
-                    same_slot.executeStep() ? same_slot.getColumn(0).getInt64() : 0;
-                same_slot.reset();
-                if (first != static_cast<std::int64_t>(c.seq())) {
-                    keep_apart(c, fmt::format("slot '{}' was already confirmed as number {}",
-                                              c.slot_id(), first));
-                }
-                continue;
-            }
-            counted(c.seq());
-            const std::int64_t aired_us = aired ? c.actual_end_us() - c.actual_start_us() : 0;
-            const bool silent =
-                aired && c.has_levels() && c.levels().peak_dbfs() < kSilenceThresholdDbfs;
-            if (booked_us) {
-                rollup.add_booked(campaign_id, planned_start,
-                                  detail::bucket_of(outcome_name(c.outcome()), c.reason()),
-                                  *booked_us, aired_us, silent);
-            } else if (aired) {
-                rollup.add_unplanned(campaign_id, planned_start, aired_us, silent);
-            }
-            if (c.emergency_id().empty()) {
-                reported_through = std::max(reported_through, planned_start);
-            }
-        }
-        rollup.write();
-        if (new_numbers > 0) {
-            marks.bind(1, node_id);
-            marks.bind(2, static_cast<int64_t>(new_numbers));
-            marks.bind(3, static_cast<int64_t>(highest));
-            marks.bind(4, static_cast<int64_t>(reported_through));
-            marks.exec();
-            marks.reset();
-        }
-        return acked;
+    st.reset();
+    st.area.bind(1, node_id);
+    if (!st.area.executeStep()) {
+        return fail(Error::Code::not_found, fmt::format("no node '{}'", node_id));
     }
+    const std::string node_area = st.area.getColumn(0).getString();
+    st.area.reset();
+    auto& rollup = st.rollup;
+    rollup.start(node_id);
+    std::int64_t new_numbers = 0;
+    std::uint64_t highest = 0;
+    std::int64_t reported_through = 0;
+    auto counted = [&](std::uint64_t seq) {
+        ++new_numbers;
+        highest = std::max(highest, seq);
+    };
+    auto stored_as = [&](std::uint64_t seq) -> std::optional<StoredAs> {
+        st.stored_as.bind(1, node_id);
+        st.stored_as.bind(2, static_cast<int64_t>(seq));
+        std::optional<StoredAs> out;
+        if (st.stored_as.executeStep()) {
+            out = StoredAs{st.stored_as.getColumn(0).getString(),
+                           st.stored_as.getColumn(1).getString(),
+                           st.stored_as.getColumn(2).getInt64(),
+                           st.stored_as.getColumn(3).getInt64()};
+        }
+        st.stored_as.reset();
+        return out;
+    };
+    auto number_refused = [&](std::uint64_t seq) {
+        st.number_refused.bind(1, node_id);
+        st.number_refused.bind(2, static_cast<int64_t>(seq));
+        const bool found = st.number_refused.executeStep();
+        st.number_refused.reset();
+        return found;
+    };
+    // Kept apart with the reason, acked all the same, so that one bad confirmation never blocks
+    // the node's outbox. A copy re-sent because the ack was lost is kept once.
+    auto keep_apart = [&](const wire::Confirmation& c, const std::string& why) {
+        const std::string bytes = c.SerializeAsString();
+        st.refused_before.bind(1, node_id);
+        st.refused_before.bind(2, static_cast<int64_t>(c.seq()));
+        st.refused_before.bind(3, bytes.data(), static_cast<int>(bytes.size()));
+        const bool again = st.refused_before.executeStep();
+        st.refused_before.reset();
+        if (again) {
+            return;
+        }
+        if (!stored_as(c.seq()) && !number_refused(c.seq())) {
+            counted(c.seq());  // a number received for the first time
+        }
+        spdlog::warn("node '{}', confirmation {} (slot '{}') kept apart: {}", node_id, c.seq(),
+                     c.slot_id(), why);
+        st.refuse.bind(1, node_id);
+        st.refuse.bind(2, static_cast<int64_t>(c.seq()));
+        st.refuse.bind(3, why);
+        st.refuse.bind(4, bytes.data(), static_cast<int>(bytes.size()));
+        st.refuse.bind(5, static_cast<int64_t>(now));
+        st.refuse.exec();
+        st.refuse.reset();
+        st.errors.record(node_id, "refused-confirmation", now, fmt::format("seq {}", c.seq()), why);
+    };
+    std::vector<std::uint64_t> acked;
+    for (const auto& c : report.confirmations()) {
+        acked.push_back(c.seq());
+        if (auto why = confirmation_problem(c); !why.empty()) {
+            keep_apart(c, why);
+            continue;
+        }
+        std::string campaign_id;
+        std::int64_t planned_start = c.planned_start_us();
+        std::optional<std::int64_t> booked_us;  // the booked play's duration
+        std::string title;
+        if (!c.emergency_id().empty()) {
+            st.emergency_sent.bind(1, c.emergency_id());
+            st.emergency_sent.bind(2, node_id);
+            const bool sent = st.emergency_sent.executeStep();
+            if (sent) {
+                campaign_id = st.emergency_sent.getColumn(0).getString();
+            }
+            st.emergency_sent.reset();
+            if (!sent) {
+                keep_apart(c, fmt::format("emergency '{}' was never sent to node '{}'",
+                                          c.emergency_id(), node_id));
+                continue;
+            }
+        } else {
+            st.slot.bindNoCopy(1, node_id);
+            st.slot.bindNoCopy(2, c.slot_id());
+            if (st.slot.executeStep()) {
+                campaign_id = st.slot.getColumn(0).getString();
+                planned_start = st.slot.getColumn(1).getInt64();
+                booked_us = st.slot.getColumn(2).getInt64();
+                title = st.slot.getColumn(3).getString();
+            }
+            st.slot.reset();
+            if (!booked_us) {
+                st.withdrawn.bindNoCopy(1, node_id);
+                st.withdrawn.bindNoCopy(2, c.slot_id());
+                const bool found = st.withdrawn.executeStep();
+                if (found) {
+                    campaign_id = st.withdrawn.getColumn(0).getString();
+                    planned_start = st.withdrawn.getColumn(1).getInt64();
+                }
+                st.withdrawn.reset();
+                if (!found) {
+                    // Not airtime of any campaign: a node names whatever campaign it likes.
+                    keep_apart(c, fmt::format("slot '{}' was never booked for node '{}'",
+                                              c.slot_id(), node_id));
+                    continue;
+                }
+            }
+        }
+        const bool aired = c.outcome() == wire::PLAYED || c.outcome() == wire::INTERRUPTED;
+        // The rollup row of the play's day files it under the area the node had then.
+        const std::string& area_path =
+            booked_us || aired ? rollup.area_for(campaign_id, planned_start) : node_area;
+        auto& insert = st.insert;
+        // Without copies: every string outlives the statement's step.
+        insert.bindNoCopy(1, node_id);
+        insert.bind(2, static_cast<int64_t>(c.seq()));
+        insert.bindNoCopy(3, c.slot_id());
+        insert.bindNoCopy(4, campaign_id);
+        insert.bindNoCopy(5, c.item_id());
+        insert.bindNoCopy(6, c.media_hash());
+        insert.bindNoCopy(7, area_path);
+        insert.bind(8, static_cast<int64_t>(planned_start));
+        insert.bind(9, static_cast<int64_t>(c.actual_start_us()));
+        insert.bind(10, static_cast<int64_t>(c.actual_end_us()));
+        insert.bindNoCopy(11, outcome_name(c.outcome()));
+        insert.bindNoCopy(12, c.reason());
+        insert.bind(13, static_cast<int64_t>(now));
+        if (c.has_levels()) {
+            insert.bind(14, c.levels().rms_dbfs());
+            insert.bind(15, c.levels().peak_dbfs());
+            insert.bind(16, c.levels().silent_seconds());
+            insert.bind(17, c.levels().measured_seconds());
+            insert.bind(18, c.levels().silence_threshold_dbfs());
+        }
+        insert.bind(19,
+                    static_cast<int64_t>(std::min<std::uint64_t>(c.frames_rendered(), kMaxSeq)));
+        insert.bind(20, static_cast<int64_t>(c.offset_us()));
+        insert.bindNoCopy(21, c.emergency_id());
+        insert.bind(22, !booked_us && c.emergency_id().empty() ? 1 : 0);
+        const int stored = insert.exec();
+        insert.clearBindings();
+        insert.reset();
+        if (stored == 0) {
+            if (auto before = stored_as(c.seq())) {
+                const bool same = before->slot_id == c.slot_id() &&
+                                  before->outcome == outcome_name(c.outcome()) &&
+                                  before->actual_start_us == c.actual_start_us() &&
+                                  before->actual_end_us == c.actual_end_us();
+                if (!same) {
+                    // The number was used before for another confirmation (a device that lost
+                    // its store and numbers from 1 again): never silently dropped.
+                    keep_apart(c, fmt::format("number {} was used before, for slot '{}' ({}); "
+                                              "this confirmation reuses it",
+                                              c.seq(), before->slot_id, before->outcome));
+                }
+                continue;  // else re-sent because the ack was lost: stored once already
+            }
+            // The slot was confirmed under another number: kept apart, so that this number is
+            // accounted for and the play counts once.
+            st.same_slot.bindNoCopy(1, node_id);
+            st.same_slot.bindNoCopy(2, c.slot_id());
+            const std::int64_t first =
+                st.same_slot.executeStep() ? st.same_slot.getColumn(0).getInt64() : 0;
+            st.same_slot.reset();
+            keep_apart(c,
+                       fmt::format("slot '{}' was already confirmed as number {}", c.slot_id(), first));
+            continue;
+        }
+        counted(c.seq());
+        if (c.outcome() == wire::FAILED) {
+            st.errors.record(node_id, "confirmation", now,
+                             title.empty() ? c.slot_id() : title + ", " + c.slot_id(),
+                             c.reason());
+        }
+        const std::int64_t aired_us = aired ? c.actual_end_us() - c.actual_start_us() : 0;
+        const bool silent =
+            aired && c.has_levels() && c.levels().peak_dbfs() < kSilenceThresholdDbfs;
+        if (booked_us) {
+            rollup.add_booked(campaign_id, planned_start,
+                              detail::bucket_of(outcome_name(c.outcome()), c.reason()), *booked_us,
+                              aired_us, silent);
+        } else if (aired) {
+            rollup.add_unplanned(campaign_id, planned_start, aired_us, silent);
+        }
+        if (c.emergency_id().empty()) {
+            reported_through = std::max(reported_through, planned_start);
+        }
+    }
+    rollup.write();
+    if (new_numbers > 0) {
+        st.marks.bind(1, node_id);
+        st.marks.bind(2, static_cast<int64_t>(new_numbers));
+        st.marks.bind(3, static_cast<int64_t>(highest));
+        st.marks.bind(4, static_cast<int64_t>(reported_through));
+        st.marks.exec();
+        st.marks.reset();
+    }
+    return acked;
 }
 
 }  // namespace
 
-void tune_for_ingest(SQLite::Database& db) {
-    db.exec("PRAGMA cache_size=-262144");
-    db.exec("PRAGMA wal_autocheckpoint=16384");
-}
-
-Result<std::vector<std::uint64_t>> ingest_confirmations(SQLite::Database& db,
+Result<std::vector<std::uint64_t>> ingest_confirmations(WriteTx& tx,
                                                         const std::string& node_id,
                                                         const wire::PlaybackReport& report,
                                                         std::int64_t now) {
+    SQLite::Database& db = tx.db();
     if (auto ok = check_numbers(node_id, report); !ok) {
         return std::unexpected(ok.error());
     }
-    return in_transaction(db, [&]() -> Result<std::vector<std::uint64_t>> {
+    return in_savepoint(tx, [&]() -> Result<std::vector<std::uint64_t>> {
         IngestStatements statements(db);
         return store_report(statements, node_id, report, now);
     });
 }
 
 Result<std::vector<Result<std::vector<std::uint64_t>>>> ingest_reports(
-    SQLite::Database& db, const std::vector<NodeReport>& reports, std::int64_t now) {
+    WriteTx& tx, const std::vector<NodeReport>& reports, std::int64_t now) {
+    SQLite::Database& db = tx.db();
     using Acked = Result<std::vector<std::uint64_t>>;
-    return in_transaction(db, [&]() -> Result<std::vector<Acked>> {
+    return in_savepoint(tx, [&]() -> Result<std::vector<Acked>> {
         std::vector<Acked> out;
         out.reserve(reports.size());
         IngestStatements statements(db);

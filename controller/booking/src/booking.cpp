@@ -37,45 +37,44 @@ std::string booked_id(const std::string& engine_id) {
                                        : engine_id;
 }
 
-std::vector<StoredCampaign> load_campaigns(SQLite::Database& db,
-                                           const std::vector<std::string>& ids,
-                                           std::int64_t earliest) {
-    std::vector<StoredCampaign> out;
-    SQLite::Statement all(
-        db,
-        "SELECT campaign_id, name, owner, window_start_us, window_end_us "
-        "FROM campaigns WHERE window_end_us > ? AND plan_id IS NULL AND paused_us IS NULL "
-        "ORDER BY booked_us, campaign_id");
-    SQLite::Statement items(
-        db,
-        "SELECT m.media_hash, m.duration_us, m.title, m.kind FROM campaign_items i "
-        "JOIN media m USING (media_hash) WHERE i.campaign_id = ? AND m.approval = 'approved' "
-        "ORDER BY i.position");
-    SQLite::Statement areas(db, "SELECT area_path FROM campaign_areas WHERE campaign_id = ?");
-    all.bind(1, static_cast<int64_t>(earliest));
-    while (all.executeStep()) {
-        StoredCampaign s;
-        sch::Campaign& c = s.campaign;
-        c.id = all.getColumn(0).getString();
-        if (!ids.empty() && std::find(ids.begin(), ids.end(), c.id) == ids.end()) {
-            continue;
-        }
-        c.title = all.getColumn(1).getString();
-        c.owner = all.getColumn(2).getString();
-        const std::int64_t start = std::max(all.getColumn(3).getInt64(), earliest);
-        const std::int64_t end = all.getColumn(4).getInt64();
-        c.between = sch::Interval{start, end};
-        c.period.first = vietnam_date(start);
-        c.period.last = vietnam_date(end - 1);
-        items.bind(1, c.id);
-        while (items.executeStep()) {
+/// A campaign's stored facts, read from its row or given by a spec not stored yet.
+struct CampaignFacts {
+    std::string id;
+    std::string name;
+    std::string owner;
+    std::int64_t window_start_us = 0;
+    std::int64_t window_end_us = 0;
+    std::vector<std::string> media_hashes;  ///< in play order
+    std::vector<std::string> areas;
+};
+
+/// The campaign as the engine sees it (appended to `out`; nothing when none of its items may
+/// air).
+void add_campaign_parts(SQLite::Database& db, const CampaignFacts& facts, std::int64_t earliest,
+                        std::vector<StoredCampaign>& out) {
+    SQLite::Statement media(db,
+                            "SELECT duration_us, title, kind FROM media "
+                            "WHERE media_hash = ? AND approval = 'approved'");
+    StoredCampaign s;
+    sch::Campaign& c = s.campaign;
+    c.id = facts.id;
+    c.title = facts.name;
+    c.owner = facts.owner;
+    const std::int64_t start = std::max(facts.window_start_us, earliest);
+    const std::int64_t end = facts.window_end_us;
+    c.between = sch::Interval{start, end};
+    c.period.first = vietnam_date(start);
+    c.period.last = vietnam_date(end - 1);
+    for (const auto& hash : facts.media_hashes) {
+        media.bind(1, hash);
+        if (media.executeStep()) {
             sch::Item item;
-            item.id = items.getColumn(0).getString();
-            item.title = items.getColumn(2).getString();
+            item.id = hash;
+            item.title = media.getColumn(1).getString();
             // Panel media: video plays its length; a still image (a slide) shows for
             // kSlideUs. Loudspeakers get audio only, panels only pictures.
-            const std::string kind = items.getColumn(3).getString();
-            std::int64_t duration = items.getColumn(1).getInt64();
+            const std::string kind = media.getColumn(2).getString();
+            std::int64_t duration = media.getColumn(0).getInt64();
             if (kind == "video") {
                 item.kind = sch::ItemKind::video;
             } else if (kind == "image") {
@@ -86,42 +85,77 @@ std::vector<StoredCampaign> load_campaigns(SQLite::Database& db,
             c.items.push_back(item.id);
             s.items.push_back(std::move(item));
         }
-        items.reset();
-        if (s.items.empty()) {
-            continue;  // every item was rejected after booking: nothing may air
+        media.reset();
+    }
+    if (s.items.empty()) {
+        return;  // every item was rejected after booking: nothing may air
+    }
+    c.areas = facts.areas;
+    s.booked_as = c.id;
+    std::vector<sch::Item> sound, pictures;
+    for (auto& item : s.items) {
+        (item.kind == sch::ItemKind::audio ? sound : pictures).push_back(item);
+    }
+    // Each item once a day inside the window, in order.
+    auto part = [&](std::vector<sch::Item> playable, std::string id, sch::NodeKind kind) {
+        StoredCampaign p;
+        p.campaign = c;
+        p.campaign.id = std::move(id);
+        p.campaign.items.clear();
+        for (const auto& item : playable) {
+            p.campaign.items.push_back(item.id);
         }
-        areas.bind(1, c.id);
+        p.campaign.node_kinds = {kind};
+        p.campaign.quotas.plays_per_day = static_cast<int>(playable.size());
+        p.items = std::move(playable);
+        p.booked_as = c.id;
+        return p;
+    };
+    if (!sound.empty() && !pictures.empty()) {
+        out.push_back(part(std::move(sound), c.id, sch::NodeKind::speaker));
+        out.push_back(part(std::move(pictures), c.id + kPanelPart, sch::NodeKind::panel));
+    } else {
+        c.quotas.plays_per_day = static_cast<int>(c.items.size());
+        out.push_back(std::move(s));
+    }
+}
+
+std::vector<StoredCampaign> load_campaigns(SQLite::Database& db,
+                                           const std::vector<std::string>& ids,
+                                           std::int64_t earliest, bool include_paused) {
+    std::vector<StoredCampaign> out;
+    SQLite::Statement all(
+        db,
+        "SELECT campaign_id, name, owner, window_start_us, window_end_us "
+        "FROM campaigns WHERE window_end_us > ? AND plan_id IS NULL "
+        "AND (paused_us IS NULL OR ?)"
+        "ORDER BY booked_us, campaign_id");
+    SQLite::Statement items(
+        db, "SELECT media_hash FROM campaign_items WHERE campaign_id = ? ORDER BY position");
+    SQLite::Statement areas(db, "SELECT area_path FROM campaign_areas WHERE campaign_id = ?");
+    all.bind(1, static_cast<int64_t>(earliest));
+    all.bind(2, include_paused ? 1 : 0);
+    while (all.executeStep()) {
+        CampaignFacts facts;
+        facts.id = all.getColumn(0).getString();
+        if (!ids.empty() && std::find(ids.begin(), ids.end(), facts.id) == ids.end()) {
+            continue;
+        }
+        facts.name = all.getColumn(1).getString();
+        facts.owner = all.getColumn(2).getString();
+        facts.window_start_us = all.getColumn(3).getInt64();
+        facts.window_end_us = all.getColumn(4).getInt64();
+        items.bind(1, facts.id);
+        while (items.executeStep()) {
+            facts.media_hashes.push_back(items.getColumn(0).getString());
+        }
+        items.reset();
+        areas.bind(1, facts.id);
         while (areas.executeStep()) {
-            c.areas.push_back(areas.getColumn(0).getString());
+            facts.areas.push_back(areas.getColumn(0).getString());
         }
         areas.reset();
-        s.booked_as = c.id;
-        std::vector<sch::Item> sound, pictures;
-        for (auto& item : s.items) {
-            (item.kind == sch::ItemKind::audio ? sound : pictures).push_back(item);
-        }
-        // Each item once a day inside the window, in order.
-        auto part = [&](std::vector<sch::Item> playable, std::string id, sch::NodeKind kind) {
-            StoredCampaign p;
-            p.campaign = c;
-            p.campaign.id = std::move(id);
-            p.campaign.items.clear();
-            for (const auto& item : playable) {
-                p.campaign.items.push_back(item.id);
-            }
-            p.campaign.node_kinds = {kind};
-            p.campaign.quotas.plays_per_day = static_cast<int>(playable.size());
-            p.items = std::move(playable);
-            p.booked_as = c.id;
-            return p;
-        };
-        if (!sound.empty() && !pictures.empty()) {
-            out.push_back(part(std::move(sound), c.id, sch::NodeKind::speaker));
-            out.push_back(part(std::move(pictures), c.id + kPanelPart, sch::NodeKind::panel));
-        } else {
-            c.quotas.plays_per_day = static_cast<int>(c.items.size());
-            out.push_back(std::move(s));
-        }
+        add_campaign_parts(db, facts, earliest, out);
     }
     return out;
 }
@@ -183,14 +217,22 @@ std::size_t SlotWriter::book(const std::string& node_id, const sch::Play& play,
     return static_cast<std::size_t>(changed);
 }
 
-BookingResult book(SQLite::Database& db, const std::vector<std::string>& node_ids,
-                   const std::vector<std::string>& campaign_ids, std::int64_t now,
-                   const BookingRules& rules) {
-    BookingResult result;
+BookingPlan compute_booking(SQLite::Database& db, const BookingInput& input, std::int64_t now,
+                            const BookingRules& rules) {
+    BookingPlan out;
     const std::int64_t earliest = now + rules.lead_us;
-    auto campaigns = load_campaigns(db, campaign_ids, earliest);
+    std::vector<StoredCampaign> campaigns;
+    if (input.new_campaign) {
+        const CampaignSpec& spec = *input.new_campaign;
+        add_campaign_parts(db,
+                           {spec.campaign_id, spec.name, spec.owner, spec.window_start_us,
+                            spec.window_end_us, spec.media_hashes, spec.areas},
+                           earliest, campaigns);
+    } else {
+        campaigns = load_campaigns(db, input.campaign_ids, earliest, input.include_paused);
+    }
     if (campaigns.empty()) {
-        return result;
+        return out;
     }
 
     // Nodes, with what is already booked on them, grouped by which campaigns they still need.
@@ -199,19 +241,18 @@ BookingResult book(SQLite::Database& db, const std::vector<std::string>& node_id
                                "SELECT campaign_id, start_us, start_us + duration_us FROM slots "
                                "WHERE node_id = ? AND start_us + duration_us > ?");
     std::map<std::set<std::string>, std::vector<sch::Node>> groups;
-    for (const auto& id : node_ids) {
+    auto kind_of = [](const std::string& kind) {
+        return kind == "panel" ? sch::NodeKind::panel : sch::NodeKind::speaker;
+    };
+    for (const auto& id : input.node_ids) {
         node_q.bind(1, id);
         if (!node_q.executeStep()) {
             node_q.reset();
             continue;
         }
         StoredNode n;
-        n.node = {id,
-                  node_q.getColumn(0).getString(),
-                  node_q.getColumn(1).getString() == "panel" ? sch::NodeKind::panel
-                                                             : sch::NodeKind::speaker,
-                  {},
-                  {}};
+        n.node = {id, node_q.getColumn(0).getString(), kind_of(node_q.getColumn(1).getString()),
+                  {}, {}};
         node_q.reset();
         booked_q.bind(1, id);
         booked_q.bind(2, static_cast<int64_t>(now));
@@ -223,8 +264,11 @@ BookingResult book(SQLite::Database& db, const std::vector<std::string>& node_id
         booked_q.reset();
         groups[n.booked_campaigns].push_back(std::move(n.node));
     }
+    for (const auto& n : input.new_nodes) {
+        groups[{}].push_back({n.id, n.area, kind_of(n.kind), {}, {}});
+    }
 
-    SlotWriter slots(db);
+    BookingResult& result = out.result;
     for (auto& [booked, nodes] : groups) {
         sch::Plan plan;
         std::set<std::string> paths;
@@ -275,9 +319,9 @@ BookingResult book(SQLite::Database& db, const std::vector<std::string>& node_id
             result.nodes_targeted += targeted ? 1 : 0;
             const auto& timeline = *compiled->timelines.at(compiled->node_timeline.at(node.id));
             for (sch::Play play : timeline.plays) {
-                const std::string title = items.at(play.item).title;
+                std::string title = items.at(play.item).title;
                 play.campaign = booked_id(play.campaign);
-                result.slots_booked += slots.book(node.id, play, title);
+                out.plays.push_back({node.id, std::move(play), std::move(title)});
             }
         }
         for (const auto& q : compiled->quotas) {
@@ -287,6 +331,15 @@ BookingResult book(SQLite::Database& db, const std::vector<std::string>& node_id
                     q.scheduled, q.required, q.reason.empty() ? "" : " — " + q.reason));
             }
         }
+    }
+    return out;
+}
+
+BookingResult write_booking(WriteTx& tx, const BookingPlan& plan) {
+    BookingResult result = plan.result;
+    SlotWriter slots(tx.db());
+    for (const auto& p : plan.plays) {
+        result.slots_booked += slots.book(p.node_id, p.play, p.title);
     }
     return result;
 }

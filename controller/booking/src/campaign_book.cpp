@@ -8,12 +8,15 @@
 #include "loa/controller/booking/booking.hpp"
 #include "loa/controller/common/identifiers.hpp"
 #include "loa/controller/store/database.hpp"
+#include "loa/controller/store/writer.hpp"
 #include "loa/schedules/area_path.hpp"
 
 namespace loa::controller {
 
-Result<BookingResult> add_campaign(SQLite::Database& db, const CampaignSpec& spec, std::int64_t now,
-                                   const BookingRules& rules) {
+namespace {
+
+/// What makes a campaign spec unacceptable on its own; empty when nothing does.
+Result<void> check_spec(const CampaignSpec& spec, std::int64_t now) {
     auto invalid = [&](std::string why) {
         return fail(Error::Code::invalid_input,
                     fmt::format("campaign '{}': {}", spec.campaign_id, why));
@@ -41,31 +44,74 @@ Result<BookingResult> add_campaign(SQLite::Database& db, const CampaignSpec& spe
             return invalid(fmt::format("area '{}': {}", area, why));
         }
     }
-    return in_transaction(db, [&]() -> Result<BookingResult> {
-        SQLite::Statement exists(db, "SELECT 1 FROM campaigns WHERE campaign_id = ?");
-        exists.bind(1, spec.campaign_id);
-        if (exists.executeStep()) {
-            return fail(Error::Code::conflict,
-                        fmt::format("campaign '{}' already exists", spec.campaign_id));
+    return {};
+}
+
+/// What the store must hold for the campaign to be stored: no campaign of that id, every item
+/// imported and approved for air. Read through `db` (a snapshot or the writer's transaction).
+Result<void> check_against_store(SQLite::Database& db, const CampaignSpec& spec) {
+    SQLite::Statement exists(db, "SELECT 1 FROM campaigns WHERE campaign_id = ?");
+    exists.bind(1, spec.campaign_id);
+    if (exists.executeStep()) {
+        return fail(Error::Code::conflict,
+                    fmt::format("campaign '{}' already exists", spec.campaign_id));
+    }
+    SQLite::Statement media(db, "SELECT 1 FROM media WHERE media_hash = ?");
+    for (std::size_t i = 0; i < spec.media_hashes.size(); ++i) {
+        media.bind(1, spec.media_hashes[i]);
+        bool found = media.executeStep();
+        media.reset();
+        if (!found) {
+            return fail(Error::Code::invalid_input,
+                        fmt::format("campaign '{}': item {} '{}' is not imported media (see "
+                                    "loactl media list)",
+                                    spec.campaign_id, i + 1, spec.media_hashes[i]));
         }
-        SQLite::Statement media(db, "SELECT 1 FROM media WHERE media_hash = ?");
-        for (std::size_t i = 0; i < spec.media_hashes.size(); ++i) {
-            media.bind(1, spec.media_hashes[i]);
-            bool found = media.executeStep();
-            media.reset();
-            if (!found) {
-                return invalid(
-                    fmt::format("item {} '{}' is not imported media (see loactl "
-                                "media list)",
-                                i + 1, spec.media_hashes[i]));
-            }
-            // Only approved media airs ("thẩm định"); nothing is stored otherwise.
-            if (auto why = detail::approval_problem(db, spec.media_hashes[i],
-                                                    fmt::format("item {}", i + 1));
-                !why.empty()) {
-                return fail(Error::Code::forbidden,
-                            fmt::format("campaign '{}': {}", spec.campaign_id, why));
-            }
+        // Only approved media airs ("thẩm định"); nothing is stored otherwise.
+        if (auto why =
+                detail::approval_problem(db, spec.media_hashes[i], fmt::format("item {}", i + 1));
+            !why.empty()) {
+            return fail(Error::Code::forbidden,
+                        fmt::format("campaign '{}': {}", spec.campaign_id, why));
+        }
+    }
+    return {};
+}
+
+std::vector<std::string> all_node_ids(SQLite::Database& db) {
+    std::vector<std::string> nodes;
+    SQLite::Statement all(db, "SELECT node_id FROM nodes ORDER BY node_id");
+    while (all.executeStep()) {
+        nodes.push_back(all.getColumn(0).getString());
+    }
+    return nodes;
+}
+
+}  // namespace
+
+Result<CampaignBooking> plan_campaign(SQLite::Database& db, const CampaignSpec& spec,
+                                      std::int64_t now, const BookingRules& rules) {
+    if (auto ok = check_spec(spec, now); !ok) {
+        return std::unexpected(ok.error());
+    }
+    return guard_storage([&]() -> Result<CampaignBooking> {
+        if (auto ok = check_against_store(db, spec); !ok) {
+            return std::unexpected(ok.error());
+        }
+        detail::BookingInput input;
+        input.node_ids = all_node_ids(db);
+        input.new_campaign = spec;
+        return CampaignBooking{spec, now, detail::compute_booking(db, input, now, rules)};
+    });
+}
+
+Result<BookingResult> commit_campaign(WriteTx& tx, const CampaignBooking& booking) {
+    SQLite::Database& db = tx.db();
+    const CampaignSpec& spec = booking.spec;
+    return in_savepoint(tx, [&]() -> Result<BookingResult> {
+        // Checked again in the writer: the snapshot the plays were computed on may be old.
+        if (auto ok = check_against_store(db, spec); !ok) {
+            return std::unexpected(ok.error());
         }
         SQLite::Statement insert(
             db,
@@ -76,7 +122,7 @@ Result<BookingResult> add_campaign(SQLite::Database& db, const CampaignSpec& spe
         insert.bind(3, spec.owner);
         insert.bind(4, static_cast<int64_t>(spec.window_start_us));
         insert.bind(5, static_cast<int64_t>(spec.window_end_us));
-        insert.bind(6, static_cast<int64_t>(now));
+        insert.bind(6, static_cast<int64_t>(booking.now));
         insert.exec();
         SQLite::Statement item(db, "INSERT INTO campaign_items VALUES (?, ?, ?)");
         for (std::size_t i = 0; i < spec.media_hashes.size(); ++i) {
@@ -93,19 +139,26 @@ Result<BookingResult> add_campaign(SQLite::Database& db, const CampaignSpec& spe
             area.exec();
             area.reset();
         }
-        std::vector<std::string> nodes;
-        SQLite::Statement all(db, "SELECT node_id FROM nodes ORDER BY node_id");
-        while (all.executeStep()) {
-            nodes.push_back(all.getColumn(0).getString());
-        }
-        return detail::book(db, nodes, {spec.campaign_id}, now, rules);
+        return detail::write_booking(tx, booking.plays);
     });
 }
 
-Result<BookingResult> book_node(SQLite::Database& db, const std::string& node_id, std::int64_t now,
+Result<BookingResult> add_campaign(WriteTx& tx, const CampaignSpec& spec, std::int64_t now,
+                                   const BookingRules& rules) {
+    auto planned = plan_campaign(tx.db(), spec, now, rules);
+    if (!planned) {
+        return std::unexpected(planned.error());
+    }
+    return commit_campaign(tx, *planned);
+}
+
+Result<BookingResult> book_node(WriteTx& tx, const std::string& node_id, std::int64_t now,
                                 const BookingRules& rules) {
-    return in_transaction(
-        db, [&]() -> Result<BookingResult> { return detail::book(db, {node_id}, {}, now, rules); });
+    return guard_storage([&]() -> Result<BookingResult> {
+        detail::BookingInput input;
+        input.node_ids = {node_id};
+        return detail::write_booking(tx, detail::compute_booking(tx.db(), input, now, rules));
+    });
 }
 
 Result<CampaignSpec> find_campaign(SQLite::Database& db, const std::string& campaign_id) {

@@ -6,6 +6,7 @@
 
 #include "loa/controller/booking/booking.hpp"
 #include "loa/controller/store/database.hpp"
+#include "loa/controller/store/writer.hpp"
 
 namespace loa::controller {
 
@@ -38,9 +39,10 @@ Result<CampaignState> state_of(SQLite::Database& db, const std::string& campaign
 
 }  // namespace
 
-Result<PauseResult> pause_campaign(SQLite::Database& db, const std::string& campaign_id,
+Result<PauseResult> pause_campaign(WriteTx& tx, const std::string& campaign_id,
                                    const std::string& who, std::int64_t now) {
-    return in_transaction(db, [&]() -> Result<PauseResult> {
+    SQLite::Database& db = tx.db();
+    return in_savepoint(tx, [&]() -> Result<PauseResult> {
         auto state = state_of(db, campaign_id);
         if (!state) {
             return std::unexpected(state.error());
@@ -72,9 +74,9 @@ Result<PauseResult> pause_campaign(SQLite::Database& db, const std::string& camp
     });
 }
 
-Result<ResumeResult> resume_campaign(SQLite::Database& db, const std::string& campaign_id,
-                                     std::int64_t now, const BookingRules& rules) {
-    return in_transaction(db, [&]() -> Result<ResumeResult> {
+Result<ResumePlan> plan_resume(SQLite::Database& db, const std::string& campaign_id,
+                               std::int64_t now, const BookingRules& rules) {
+    return guard_storage([&]() -> Result<ResumePlan> {
         auto state = state_of(db, campaign_id);
         if (!state) {
             return std::unexpected(state.error());
@@ -85,22 +87,52 @@ Result<ResumeResult> resume_campaign(SQLite::Database& db, const std::string& ca
                                     "paused",
                                     campaign_id, campaign_id));
         }
+        ResumePlan plan{campaign_id, state->from_plan, {}};
+        if (!state->from_plan && state->window_end_us > now) {
+            detail::BookingInput input;
+            SQLite::Statement all(db, "SELECT node_id FROM nodes ORDER BY node_id");
+            while (all.executeStep()) {
+                input.node_ids.push_back(all.getColumn(0).getString());
+            }
+            input.campaign_ids = {campaign_id};
+            input.include_paused = true;
+            plan.plays = detail::compute_booking(db, input, now, rules);
+        }
+        return plan;
+    });
+}
+
+Result<ResumeResult> commit_resume(WriteTx& tx, const ResumePlan& plan) {
+    SQLite::Database& db = tx.db();
+    return in_savepoint(tx, [&]() -> Result<ResumeResult> {
+        auto state = state_of(db, plan.campaign_id);
+        if (!state) {
+            return std::unexpected(state.error());
+        }
+        if (!state->paused_us) {
+            return fail(Error::Code::conflict,
+                        fmt::format("chiến dịch '{}' không tạm dừng / campaign '{}' is not "
+                                    "paused",
+                                    plan.campaign_id, plan.campaign_id));
+        }
         SQLite::Statement clear(db,
                                 "UPDATE campaigns SET paused_us = NULL, paused_by = NULL "
                                 "WHERE campaign_id = ?");
-        clear.bind(1, campaign_id);
+        clear.bind(1, plan.campaign_id);
         clear.exec();
-        ResumeResult out{campaign_id, 0, state->from_plan};
-        if (!state->from_plan && state->window_end_us > now) {
-            std::vector<std::string> nodes;
-            SQLite::Statement all(db, "SELECT node_id FROM nodes ORDER BY node_id");
-            while (all.executeStep()) {
-                nodes.push_back(all.getColumn(0).getString());
-            }
-            out.plays_booked = detail::book(db, nodes, {campaign_id}, now, rules).slots_booked;
-        }
+        ResumeResult out{plan.campaign_id, 0, plan.from_plan};
+        out.plays_booked = detail::write_booking(tx, plan.plays).slots_booked;
         return out;
     });
+}
+
+Result<ResumeResult> resume_campaign(WriteTx& tx, const std::string& campaign_id,
+                                     std::int64_t now, const BookingRules& rules) {
+    auto plan = plan_resume(tx.db(), campaign_id, now, rules);
+    if (!plan) {
+        return std::unexpected(plan.error());
+    }
+    return commit_resume(tx, *plan);
 }
 
 Result<std::optional<std::int64_t>> campaign_paused_since(SQLite::Database& db,

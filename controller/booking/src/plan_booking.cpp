@@ -1,6 +1,7 @@
 // Applying a plan file: nodes registered, campaigns stored, compiled timelines booked as slots.
 #include "loa/controller/booking/plan_booking.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -10,6 +11,7 @@
 #include "loa/controller/content/approval_gate.hpp"
 #include "loa/controller/booking/booking.hpp"
 #include "loa/controller/store/database.hpp"
+#include "loa/controller/store/writer.hpp"
 #include "loa/controller/plans/plan_file.hpp"
 #include "loa/controller/common/time_text.hpp"
 
@@ -110,42 +112,75 @@ Result<void> check_areas(SQLite::Database& db, const sch::Plan& plan, const Area
     return {};
 }
 
+/// Asks `may_use` about every media the plan's items name, as every other booking path asks
+/// about the media it books (POST /campaigns).
+Result<void> check_media_scope(const sch::Plan& plan, const std::string& source,
+                               const MediaCheck& may_use) {
+    if (!may_use) {
+        return {};
+    }
+    for (const auto& item : plan.items) {
+        for (const auto& v : item.variants) {
+            if (item.kind == sch::ItemKind::relay || v.media.empty()) {
+                continue;
+            }
+            if (auto allowed = may_use(v.media); !allowed) {
+                return fail(allowed.error().code,
+                            fmt::format("{}:{}: item '{}' ({} version): {}", source,
+                                        item.origin.line, item.id, v.language,
+                                        allowed.error().message));
+            }
+        }
+    }
+    return {};
+}
+
 }  // namespace
 
-Result<PlanApplication> apply_plan(SQLite::Database& db, const std::filesystem::path& file,
-                                   sch::Date from, int days, std::int64_t now,
-                                   bool accept_shortfall, const BookingRules& rules,
-                                   const AreaCheck& may_touch) {
-    const std::string source = file.string();
+Result<PreparedPlan> prepare_plan(SQLite::Database& db, const std::filesystem::path& file,
+                                  sch::Date from, int days, std::int64_t now,
+                                  bool accept_shortfall, const BookingRules& rules,
+                                  const AreaCheck& may_touch, const MediaCheck& may_use) {
+    PreparedPlan p;
+    p.source = file.string();
+    p.from = from;
+    p.days = days;
+    p.now = now;
+    p.accept_shortfall = accept_shortfall;
     // The text is read once: what is stored in `plans` is exactly what was compiled.
     auto text = read_plan_text(file);
     if (!text) {
         return fail(Error::Code::invalid_input, joined(text.error()));
     }
-    auto plan = parse_plan(*text, source);
+    p.text = std::move(*text);
+    auto plan = parse_plan(p.text, p.source);
     if (!plan) {
         return fail(Error::Code::invalid_input, joined(plan.error()));
     }
-    const std::int64_t earliest = now + rules.lead_us;
-    return in_transaction(db, [&]() -> Result<PlanApplication> {
-        if (auto problems = bind_media(db, *plan, source); !problems.empty()) {
+    p.plan = std::move(*plan);
+    p.earliest = now + rules.lead_us;
+    const std::string& source = p.source;
+    return guard_storage([&]() -> Result<PreparedPlan> {
+        if (auto problems = bind_media(db, p.plan, source); !problems.empty()) {
             return fail(Error::Code::invalid_input, joined(problems));
         }
-        if (auto allowed = check_areas(db, *plan, may_touch); !allowed) {
+        if (auto allowed = check_areas(db, p.plan, may_touch); !allowed) {
             return std::unexpected(allowed.error());
         }
-        if (auto problems = unapproved_media(db, *plan, source); !problems.empty()) {
+        if (auto allowed = check_media_scope(p.plan, source, may_use); !allowed) {
+            return std::unexpected(allowed.error());
+        }
+        if (auto problems = unapproved_media(db, p.plan, source); !problems.empty()) {
             return fail(Error::Code::forbidden, joined(problems));
         }
         // Campaigns of the plan applied before: their plays not yet due are taken back.
-        std::set<std::string> previous;
         SQLite::Statement prev_q(db, "SELECT campaign_id FROM campaigns WHERE plan_id IS NOT NULL");
         while (prev_q.executeStep()) {
-            previous.insert(prev_q.getColumn(0).getString());
+            p.previous.insert(prev_q.getColumn(0).getString());
         }
         SQLite::Statement adhoc(
             db, "SELECT 1 FROM campaigns WHERE campaign_id = ? AND plan_id IS NULL");
-        for (const auto& c : plan->campaigns) {
+        for (const auto& c : p.plan.campaigns) {
             adhoc.bind(1, c.id);
             const bool clash = adhoc.executeStep();
             adhoc.reset();
@@ -156,13 +191,11 @@ Result<PlanApplication> apply_plan(SQLite::Database& db, const std::filesystem::
                                         source, c.origin.line, c.id));
             }
         }
-        PlanApplication result;
         SQLite::Statement node_q(db, "SELECT area_path, kind FROM nodes WHERE node_id = ?");
         SQLite::Statement busy_q(db,
                                  "SELECT campaign_id, start_us, start_us + duration_us FROM slots "
                                  "WHERE node_id = ? AND start_us + duration_us > ?");
-        std::vector<const sch::Node*> unknown;
-        for (auto& node : plan->nodes) {
+        for (auto& node : p.plan.nodes) {
             node_q.bind(1, node.id);
             if (node_q.executeStep()) {
                 const std::string kind = node.kind == sch::NodeKind::panel ? "panel" : "speaker";
@@ -176,43 +209,58 @@ Result<PlanApplication> apply_plan(SQLite::Database& db, const std::filesystem::
                                             node_q.getColumn(0).getString(), kind, node.area));
                 }
             } else {
-                unknown.push_back(&node);
+                p.unknown_nodes.push_back(node.id);
             }
             node_q.reset();
             busy_q.bind(1, node.id);
             busy_q.bind(2, static_cast<int64_t>(now));
             while (busy_q.executeStep()) {
                 const std::int64_t start = busy_q.getColumn(1).getInt64();
-                if (previous.contains(busy_q.getColumn(0).getString()) && start >= earliest) {
+                if (p.previous.contains(busy_q.getColumn(0).getString()) && start >= p.earliest) {
                     continue;  // taken back below
                 }
                 node.busy.push_back({start, busy_q.getColumn(2).getInt64()});
             }
             busy_q.reset();
         }
+        SQLite::Statement paused_q(db,
+                                   "SELECT campaign_id FROM campaigns WHERE paused_us IS NOT "
+                                   "NULL");
+        while (paused_q.executeStep()) {
+            p.paused.insert(paused_q.getColumn(0).getString());
+        }
 
         sch::PlanCompiler compiler;
-        auto compiled = compiler.compile(*plan, {from, days, earliest});
+        auto compiled = compiler.compile(p.plan, {from, days, p.earliest});
         if (!compiled) {
             std::vector<PlanFileProblem> problems;
-            for (const auto& p : compiled.error()) {
-                problems.push_back({source, p.line, 0, p.what});
+            for (const auto& problem : compiled.error()) {
+                problems.push_back({source, problem.line, 0, problem.what});
             }
             return fail(Error::Code::invalid_input, joined(problems));
         }
-        result.compiled = std::move(*compiled);
-        if (!result.compiled.feasible && !accept_shortfall) {
-            return result;  // not applied: the caller shows the report
-        }
+        p.compiled = std::move(*compiled);
+        return std::move(p);
+    });
+}
 
+Result<PlanApplication> commit_plan(WriteTx& tx, const PreparedPlan& p) {
+    SQLite::Database& db = tx.db();
+    PlanApplication result;
+    result.compiled = p.compiled;
+    if (!result.compiled.feasible && !p.accept_shortfall) {
+        return result;  // not applied: the caller shows the report
+    }
+    const sch::Plan& plan = p.plan;
+    return in_savepoint(tx, [&]() -> Result<PlanApplication> {
         SQLite::Statement plan_row(db,
                                    "INSERT INTO plans (source, text, from_date, days, applied_us, "
                                    "feasible) VALUES (?, ?, ?, ?, ?, ?)");
-        plan_row.bind(1, source);
-        plan_row.bind(2, *text);
-        plan_row.bind(3, date_text(from));
-        plan_row.bind(4, days);
-        plan_row.bind(5, static_cast<int64_t>(now));
+        plan_row.bind(1, p.source);
+        plan_row.bind(2, p.text);
+        plan_row.bind(3, date_text(p.from));
+        plan_row.bind(4, p.days);
+        plan_row.bind(5, static_cast<int64_t>(p.now));
         plan_row.bind(6, result.compiled.feasible ? 1 : 0);
         plan_row.exec();
         result.plan_id = db.getLastInsertRowid();
@@ -220,12 +268,14 @@ Result<PlanApplication> apply_plan(SQLite::Database& db, const std::filesystem::
         SQLite::Statement add_node(db,
                                    "INSERT INTO nodes (node_id, kind, area_path, time_zone, "
                                    "created_us) VALUES (?, ?, ?, ?, ?)");
-        for (const sch::Node* node : unknown) {
+        for (const auto& id : p.unknown_nodes) {
+            const auto node = std::find_if(plan.nodes.begin(), plan.nodes.end(),
+                                           [&](const sch::Node& n) { return n.id == id; });
             add_node.bind(1, node->id);
             add_node.bind(2, node->kind == sch::NodeKind::panel ? "panel" : "speaker");
             add_node.bind(3, node->area);
             add_node.bind(4, sch::kDefaultTimeZone);
-            add_node.bind(5, static_cast<int64_t>(now));
+            add_node.bind(5, static_cast<int64_t>(p.now));
             add_node.exec();
             add_node.reset();
             ++result.nodes_registered;
@@ -233,20 +283,20 @@ Result<PlanApplication> apply_plan(SQLite::Database& db, const std::filesystem::
 
         SQLite::Statement take_back(db,
                                     "DELETE FROM slots WHERE campaign_id = ? AND start_us >= ?");
-        for (const auto& id : previous) {
+        for (const auto& id : p.previous) {
             take_back.bind(1, id);
-            take_back.bind(2, static_cast<int64_t>(earliest));
+            take_back.bind(2, static_cast<int64_t>(p.earliest));
             result.slots_replaced += static_cast<std::size_t>(take_back.exec());
             take_back.reset();
         }
 
         std::map<std::string, const sch::Item*> items;
-        for (const auto& item : plan->items) {
+        for (const auto& item : plan.items) {
             items[item.id] = &item;
         }
-        const std::int64_t window_start = vietnam_midnight_us(from);
-        const std::int64_t window_end =
-            vietnam_midnight_us(sch::Date{std::chrono::sys_days{from} + std::chrono::days{days}});
+        const std::int64_t window_start = vietnam_midnight_us(p.from);
+        const std::int64_t window_end = vietnam_midnight_us(
+            sch::Date{std::chrono::sys_days{p.from} + std::chrono::days{p.days}});
         SQLite::Statement drop_items(db, "DELETE FROM campaign_items WHERE campaign_id = ?");
         SQLite::Statement drop_areas(db, "DELETE FROM campaign_areas WHERE campaign_id = ?");
         SQLite::Statement upsert(
@@ -257,7 +307,7 @@ Result<PlanApplication> apply_plan(SQLite::Database& db, const std::filesystem::
             "booked_us = ?6, plan_id = ?7");
         SQLite::Statement add_item(db, "INSERT INTO campaign_items VALUES (?, ?, ?)");
         SQLite::Statement add_area(db, "INSERT OR IGNORE INTO campaign_areas VALUES (?, ?)");
-        for (const auto& c : plan->campaigns) {
+        for (const auto& c : plan.campaigns) {
             for (auto* q : {&drop_items, &drop_areas}) {
                 q->bind(1, c.id);
                 q->exec();
@@ -268,7 +318,7 @@ Result<PlanApplication> apply_plan(SQLite::Database& db, const std::filesystem::
             upsert.bind(3, c.owner);
             upsert.bind(4, static_cast<int64_t>(window_start));
             upsert.bind(5, static_cast<int64_t>(window_end));
-            upsert.bind(6, static_cast<int64_t>(now));
+            upsert.bind(6, static_cast<int64_t>(p.now));
             upsert.bind(7, static_cast<int64_t>(result.plan_id));
             upsert.exec();
             upsert.reset();
@@ -294,13 +344,6 @@ Result<PlanApplication> apply_plan(SQLite::Database& db, const std::filesystem::
         }
 
         // A paused campaign keeps its place in the plan but books nothing until it is resumed.
-        std::set<std::string> paused;
-        SQLite::Statement paused_q(db,
-                                   "SELECT campaign_id FROM campaigns WHERE paused_us IS NOT "
-                                   "NULL");
-        while (paused_q.executeStep()) {
-            paused.insert(paused_q.getColumn(0).getString());
-        }
         detail::SlotWriter slots(db);
         std::size_t relays = 0;
         std::size_t held = 0;
@@ -310,7 +353,7 @@ Result<PlanApplication> apply_plan(SQLite::Database& db, const std::filesystem::
                     ++relays;
                     continue;
                 }
-                if (paused.contains(play.campaign)) {
+                if (p.paused.contains(play.campaign)) {
                     ++held;
                     continue;
                 }
@@ -332,6 +375,18 @@ Result<PlanApplication> apply_plan(SQLite::Database& db, const std::filesystem::
         result.applied = true;
         return result;
     });
+}
+
+Result<PlanApplication> apply_plan(WriteTx& tx, const std::filesystem::path& file, sch::Date from,
+                                   int days, std::int64_t now, bool accept_shortfall,
+                                   const BookingRules& rules, const AreaCheck& may_touch,
+                                   const MediaCheck& may_use) {
+    auto prepared = prepare_plan(tx.db(), file, from, days, now, accept_shortfall, rules,
+                                 may_touch, may_use);
+    if (!prepared) {
+        return std::unexpected(prepared.error());
+    }
+    return commit_plan(tx, *prepared);
 }
 
 }  // namespace loa::controller

@@ -13,11 +13,12 @@ std::string_view decision_name(Decision decision) {
     return decision == Decision::approved ? "approved" : "rejected";
 }
 
-Result<DecisionResult> decide_media(SQLite::Database& db, const std::string& media_hash,
+Result<DecisionResult> decide_media(WriteTx& tx, const std::string& media_hash,
                                     Decision decision, const std::string& decided_by,
                                     const std::string& note, std::int64_t now) {
+    SQLite::Database& db = tx.db();
     const std::string state(decision_name(decision));
-    return in_transaction(db, [&]() -> Result<DecisionResult> {
+    return in_savepoint(tx, [&]() -> Result<DecisionResult> {
         SQLite::Statement current(db, "SELECT approval, title FROM media WHERE media_hash = ?");
         current.bind(1, media_hash);
         if (!current.executeStep()) {

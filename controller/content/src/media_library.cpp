@@ -9,6 +9,7 @@
 
 #include "loa/controller/common/area_scope.hpp"
 #include "loa/controller/store/database.hpp"
+#include "loa/controller/store/writer.hpp"
 #include "loa/media/audio_probe.hpp"
 #include "loa/media/content_hash.hpp"
 #include "loa/media/opus_transcode.hpp"
@@ -71,7 +72,7 @@ Result<MediaRecord> find_original(SQLite::Database& db, const std::string& origi
 Result<ImportResult> insert_media(SQLite::Database& db, const MediaRecord& record,
                                   std::int64_t now) {
     const bool audio = record.kind == "audio";
-    return in_transaction(db, [&]() -> Result<ImportResult> {
+    return guard_storage([&]() -> Result<ImportResult> {
         SQLite::Statement insert(
             db,
             "INSERT INTO media (media_hash, title, original_name, container, codec, sample_rate, "
@@ -310,9 +311,9 @@ Result<MediaRecord> import_visual(media::ContentStore& store, const fs::path& fi
 
 }  // namespace
 
-Result<ImportResult> import_media(SQLite::Database& db, media::ContentStore& store,
-                                  const fs::path& file, std::string title, std::int64_t now,
-                                  const ImportOptions& options) {
+Result<PreparedImport> prepare_import(SQLite::Database& db, media::ContentStore& store,
+                                      const fs::path& file, std::string title,
+                                      const ImportOptions& options) {
     if (auto valid = check_options(options); !valid) {
         return std::unexpected(valid.error());
     }
@@ -330,21 +331,19 @@ Result<ImportResult> import_media(SQLite::Database& db, media::ContentStore& sto
     if (!original) {
         return fail(Error::Code::media, original.error().message);
     }
+    PreparedImport prepared;
+    prepared.area = options.area;
+    prepared.for_panel = options.use == MediaUse::panel;
     // The same content imported for the same use is found before any decoding.
-    const bool for_panel = options.use == MediaUse::panel;
     if (auto existing = find_original(db, *original);
-        existing && (existing->kind != "audio") == for_panel) {
-        if (!in_scope(existing->area_path, options.area)) {
-            auto widened = widen_area(db, *existing, options.area);
-            if (!widened) {
-                return std::unexpected(widened.error());
-            }
-        }
+        existing && (existing->kind != "audio") == prepared.for_panel) {
+        prepared.record = std::move(*existing);
+        prepared.already_present = true;
         progress.done("store");
-        return ImportResult{*existing, true};
+        return prepared;
     }
-    auto record = for_panel ? import_visual(store, file, *original, options, progress)
-                            : import_audio(store, file, *original, options, progress);
+    auto record = prepared.for_panel ? import_visual(store, file, *original, options, progress)
+                                     : import_audio(store, file, *original, options, progress);
     if (!record) {
         return std::unexpected(record.error());
     }
@@ -352,9 +351,37 @@ Result<ImportResult> import_media(SQLite::Database& db, media::ContentStore& sto
     record->title = title.empty() ? file.stem().string() : std::move(title);
     record->original_name = file.filename().string();
     record->area_path = options.area;
-    auto inserted = insert_media(db, *record, now);
+    prepared.record = std::move(*record);
     progress.done("store");
-    return inserted;
+    return prepared;
+}
+
+Result<ImportResult> record_import(WriteTx& tx, const PreparedImport& prepared, std::int64_t now) {
+    SQLite::Database& db = tx.db();
+    return in_savepoint(tx, [&]() -> Result<ImportResult> {
+        // Found again in the writer: another import of the same file may have been recorded
+        // while this one was being probed.
+        auto existing = find_original(db, prepared.record.original_hash);
+        if (existing && (existing->kind != "audio") == prepared.for_panel) {
+            if (!in_scope(existing->area_path, prepared.area)) {
+                if (auto widened = widen_area(db, *existing, prepared.area); !widened) {
+                    return std::unexpected(widened.error());
+                }
+            }
+            return ImportResult{*existing, true};
+        }
+        return insert_media(db, prepared.record, now);
+    });
+}
+
+Result<ImportResult> import_media(WriteTx& tx, media::ContentStore& store, const fs::path& file,
+                                  std::string title, std::int64_t now,
+                                  const ImportOptions& options) {
+    auto prepared = prepare_import(tx.db(), store, file, std::move(title), options);
+    if (!prepared) {
+        return std::unexpected(prepared.error());
+    }
+    return record_import(tx, *prepared, now);
 }
 
 std::string title_from_text(std::string_view text) {

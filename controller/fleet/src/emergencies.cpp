@@ -68,8 +68,9 @@ wire::SlotKind slot_kind(const std::string& media_kind) {
 
 }  // namespace
 
-Result<EmergencySent> send_emergency(SQLite::Database& db, const EmergencySpec& spec,
+Result<EmergencySent> send_emergency(WriteTx& tx, const EmergencySpec& spec,
                                      std::int64_t now) {
+    SQLite::Database& db = tx.db();
     const int choices =
         (spec.node_ids.empty() ? 0 : 1) + (spec.area.empty() ? 0 : 1) + (spec.all ? 1 : 0);
     if (choices != 1) {
@@ -91,7 +92,7 @@ Result<EmergencySent> send_emergency(SQLite::Database& db, const EmergencySpec& 
             return invalid(fmt::format("area '{}': {}", spec.area, why));
         }
     }
-    return in_transaction(db, [&]() -> Result<EmergencySent> {
+    return in_savepoint(tx, [&]() -> Result<EmergencySent> {
         SQLite::Statement media(db,
                                 "SELECT kind, title, size_bytes, duration_us FROM media "
                                 "WHERE media_hash = ?");
@@ -205,9 +206,10 @@ Result<EmergencySent> send_emergency(SQLite::Database& db, const EmergencySpec& 
     });
 }
 
-Result<EmergencyCancelled> cancel_emergency(SQLite::Database& db, const std::string& emergency_id,
+Result<EmergencyCancelled> cancel_emergency(WriteTx& tx, const std::string& emergency_id,
                                             std::int64_t now) {
-    return in_transaction(db, [&]() -> Result<EmergencyCancelled> {
+    SQLite::Database& db = tx.db();
+    return in_savepoint(tx, [&]() -> Result<EmergencyCancelled> {
         SQLite::Statement q(
             db, "SELECT expires_us, cancelled_us FROM emergencies WHERE emergency_id = ?");
         q.bind(1, emergency_id);

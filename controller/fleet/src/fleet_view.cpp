@@ -31,57 +31,29 @@ constexpr const char* kSelectNodes =
     "FROM nodes n LEFT JOIN node_status h USING (node_id) "
     "WHERE ? = '' OR n.node_id = ? ORDER BY n.area_path, n.node_id";
 
-// The latest error of each node from each source, newest per node (SQLite gives the other
-// columns of a max() aggregate from the row holding the maximum). Each selects node id, when,
-// subject, reason; `?` `?` is the node filter.
-constexpr const char* kFailedPlays =
-    "SELECT c.node_id, max(c.received_us), "
-    "CASE WHEN coalesce(s.title, m.title, '') = '' THEN c.slot_id "
-    "ELSE coalesce(s.title, m.title) || ', ' || c.slot_id END, c.reason "
-    "FROM confirmations c "
-    "LEFT JOIN slots s ON s.node_id = c.node_id AND s.slot_id = c.slot_id "
-    "LEFT JOIN media m ON m.media_hash = c.media_hash "
-    "WHERE c.outcome = 'failed' AND (? = '' OR c.node_id = ?) GROUP BY c.node_id";
-constexpr const char* kFailedCommands =
-    "SELECT node_id, max(coalesce(result_received_us, issued_us)), command_id || ' ' || kind, "
-    "coalesce(message, '') FROM commands "
-    "WHERE state = 'done' AND ok = 0 AND (? = '' OR node_id = ?) GROUP BY node_id";
-constexpr const char* kRefusedConfirmations =
-    "SELECT node_id, max(received_us), 'seq ' || seq, reason FROM refused_confirmations "
-    "WHERE ? = '' OR node_id = ? GROUP BY node_id";
-// Actors "node:<id>": the range uses the action log's (actor, at_us) index.
-constexpr const char* kRefusedMessages =
-    "SELECT substr(actor, 6), max(at_us), action, detail FROM action_log "
-    "WHERE actor >= 'node:' AND actor < 'node;' AND outcome = 'refused' "
-    "AND (? = '' OR actor = 'node:' || ?) GROUP BY actor";
+// Each node's last error, kept as it was found (store/node_errors.hpp); `?` `?` is the node
+// filter.
+constexpr const char* kLastErrors =
+    "SELECT node_id, source, at_us, subject, reason FROM node_errors "
+    "WHERE ? = '' OR node_id = ?";
 
 using detail::optional_column;
 
-/// Keeps, per node, the newest of `source`'s errors when it is newer than what `latest` holds.
-void take_errors(SQLite::Database& db, const char* sql, const std::string& source,
-                 const std::string& node_id, std::map<std::string, NodeError>& latest) {
-    SQLite::Statement q(db, sql);
+/// Each node's last error (one row per node).
+std::map<std::string, NodeError> last_errors(SQLite::Database& db, const std::string& node_id) {
+    std::map<std::string, NodeError> out;
+    SQLite::Statement q(db, kLastErrors);
     q.bind(1, node_id);
     q.bind(2, node_id);
     while (q.executeStep()) {
         NodeError e;
-        e.source = source;
-        e.at_us = q.getColumn(1).getInt64();
-        e.subject = q.getColumn(2).getString();
-        e.reason = q.getColumn(3).getString();
-        if (source == "refused-message") {
-            // The action log keeps the reason inside its JSON detail.
-            auto detail = nlohmann::json::parse(e.reason, nullptr, false);
-            e.reason =
-                detail.is_object() && detail.contains("reason") && detail["reason"].is_string()
-                    ? detail["reason"].get<std::string>()
-                    : std::string();
-        }
-        auto [at, inserted] = latest.try_emplace(q.getColumn(0).getString(), e);
-        if (!inserted && e.at_us > at->second.at_us) {
-            at->second = std::move(e);
-        }
+        e.source = q.getColumn(1).getString();
+        e.at_us = q.getColumn(2).getInt64();
+        e.subject = q.getColumn(3).getString();
+        e.reason = q.getColumn(4).getString();
+        out.emplace(q.getColumn(0).getString(), std::move(e));
     }
+    return out;
 }
 
 bool passes(const FleetNode& node, const FleetFilter& filter) {
@@ -247,11 +219,7 @@ Result<std::vector<FleetNode>> fleet_view(SQLite::Database& db, std::int64_t now
         for (auto& m : *missing) {
             missing_by_node[m.node_id].push_back(std::move(m));
         }
-        std::map<std::string, NodeError> errors;
-        take_errors(db, kFailedPlays, "confirmation", f.node_id, errors);
-        take_errors(db, kFailedCommands, "command", f.node_id, errors);
-        take_errors(db, kRefusedConfirmations, "refused-confirmation", f.node_id, errors);
-        take_errors(db, kRefusedMessages, "refused-message", f.node_id, errors);
+        std::map<std::string, NodeError> errors = last_errors(db, f.node_id);
         for (auto& n : out) {
             if (auto m = missing_by_node.find(n.node_id); m != missing_by_node.end()) {
                 n.media_missing = std::move(m->second);

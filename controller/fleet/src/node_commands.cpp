@@ -11,6 +11,7 @@
 #include "command_queue.hpp"
 #include "loa/controller/common/fleet_text.hpp"
 #include "loa/controller/store/database.hpp"
+#include "loa/controller/store/node_errors.hpp"
 #include "loa/controller/common/time_text.hpp"
 #include "loa/controller/common/text_table.hpp"
 
@@ -127,8 +128,9 @@ std::string command_kind(const wire::Command& command) {
     }
 }
 
-Result<CommandRecord> queue_command(SQLite::Database& db, const std::string& node_id,
+Result<CommandRecord> queue_command(WriteTx& tx, const std::string& node_id,
                                     wire::Command action, std::int64_t now) {
+    SQLite::Database& db = tx.db();
     auto invalid = [&](const std::string& why) {
         return fail(Error::Code::invalid_input,
                     fmt::format("command for node '{}': {}", node_id, why));
@@ -156,7 +158,7 @@ Result<CommandRecord> queue_command(SQLite::Database& db, const std::string& nod
         default:
             return invalid("the command has no action");
     }
-    return in_transaction(db, [&]() -> Result<CommandRecord> {
+    return in_savepoint(tx, [&]() -> Result<CommandRecord> {
         SQLite::Statement exists(db, "SELECT 1 FROM nodes WHERE node_id = ?");
         exists.bind(1, node_id);
         if (!exists.executeStep()) {
@@ -174,39 +176,42 @@ Result<CommandRecord> queue_command(SQLite::Database& db, const std::string& nod
     });
 }
 
-Result<std::vector<wire::Command>> due_commands(SQLite::Database& db, const std::string& node_id,
-                                                std::int64_t now) {
-    return in_transaction(db, [&]() -> Result<std::vector<wire::Command>> {
-        SQLite::Statement expire(
-            db,
-            "UPDATE commands SET state = 'expired', message = ? WHERE command_id = ? AND "
-            "state = 'pending'");
+Result<DueCommands> due_commands(SQLite::Database& db, const std::string& node_id,
+                                 std::int64_t now) {
+    return guard_storage([&]() -> Result<DueCommands> {
         SQLite::Statement q(db,
                             "SELECT command_id, command, expires_us FROM commands "
                             "WHERE node_id = ? AND state = 'pending' ORDER BY command_id");
         q.bind(1, node_id);
-        std::vector<wire::Command> due;
-        std::vector<std::pair<std::int64_t, std::int64_t>> expired;  // id, expiry
+        DueCommands out;
         while (q.executeStep()) {
             const std::int64_t id = q.getColumn(0).getInt64();
             if (!q.getColumn(2).isNull() && q.getColumn(2).getInt64() <= now) {
-                expired.emplace_back(id, q.getColumn(2).getInt64());
+                out.expired.push_back({id, q.getColumn(2).getInt64()});
                 continue;
             }
             wire::Command command;
             const auto c = q.getColumn(1);
             command.ParseFromArray(c.getBlob(), c.getBytes());
-            due.push_back(std::move(command));
+            out.due.push_back(std::move(command));
         }
-        for (const auto& [id, expiry] : expired) {
-            expire.bind(1, fmt::format("expired at {} before the node answered; not sent again",
-                                       format_local(expiry)));
-            expire.bind(2, static_cast<int64_t>(id));
-            expire.exec();
-            expire.reset();
-        }
-        return due;
+        return out;
     });
+}
+
+Result<void> expire_commands(WriteTx& tx, const std::vector<ExpiredCommand>& expired) {
+    SQLite::Statement expire(
+        tx.db(),
+        "UPDATE commands SET state = 'expired', message = ? WHERE command_id = ? AND "
+        "state = 'pending'");
+    for (const auto& e : expired) {
+        expire.bind(1, fmt::format("expired at {} before the node answered; not sent again",
+                                   format_local(e.expires_us)));
+        expire.bind(2, static_cast<int64_t>(e.command_id));
+        expire.exec();
+        expire.reset();
+    }
+    return {};
 }
 
 std::string command_result_problem(const wire::CommandResult& result) {
@@ -223,14 +228,15 @@ std::string command_result_problem(const wire::CommandResult& result) {
     return {};
 }
 
-Result<bool> record_command_result(SQLite::Database& db, const std::string& node_id,
+Result<bool> record_command_result(WriteTx& tx, const std::string& node_id,
                                    const wire::CommandResult& result, std::int64_t now) {
+    SQLite::Database& db = tx.db();
     if (auto why = command_result_problem(result); !why.empty()) {
         return fail(Error::Code::invalid_input,
                     fmt::format("result of node '{}' for command {}: {}", node_id,
                                 result.command_id(), why));
     }
-    return in_transaction(db, [&]() -> Result<bool> {
+    return in_savepoint(tx, [&]() -> Result<bool> {
         // A command that was cancelled or expired while the node carried it out still gets the
         // node's answer: it says what happened.
         SQLite::Statement q(db,
@@ -249,7 +255,17 @@ Result<bool> record_command_result(SQLite::Database& db, const std::string& node
         q.bind(6, static_cast<int64_t>(std::min<std::uint64_t>(
                       result.command_id(), std::numeric_limits<std::int64_t>::max())));
         q.bind(7, node_id);
-        return q.exec() == 1;
+        const bool recorded = q.exec() == 1;
+        if (recorded && !result.ok()) {
+            SQLite::Statement kind(db, "SELECT kind FROM commands WHERE command_id = ?");
+            kind.bind(1, static_cast<int64_t>(result.command_id()));
+            const std::string what =
+                kind.executeStep()
+                    ? fmt::format("{} {}", result.command_id(), kind.getColumn(0).getString())
+                    : std::to_string(result.command_id());
+            NodeErrors(tx).record(node_id, "command", now, what, result.message());
+        }
+        return recorded;
     });
 }
 

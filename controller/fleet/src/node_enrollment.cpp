@@ -14,6 +14,28 @@ namespace loa::controller {
 
 namespace {
 
+/// Rolls the savepoint "part" back unless keep() was called: a refusal after a write changes
+/// nothing, inside the writer's transaction.
+class Undo {
+  public:
+    explicit Undo(SQLite::Database& db) : db_(db) {}
+    ~Undo() {
+        try {
+            if (!kept_) {
+                db_.exec("ROLLBACK TO part");
+            }
+            db_.exec("RELEASE part");
+        } catch (const std::exception&) {
+            // The writer's transaction failed already; it is rolled back whole.
+        }
+    }
+    void keep() { kept_ = true; }
+
+  private:
+    SQLite::Database& db_;
+    bool kept_ = false;
+};
+
 std::string to_hex(const unsigned char* bytes, std::size_t size) {
     std::string hex(size * 2 + 1, '\0');
     sodium_bin2hex(hex.data(), hex.size(), bytes, size);
@@ -63,11 +85,12 @@ std::string default_enroll_endpoint(const std::string& node_endpoint, const std:
     }
 }
 
-Result<IssuedEnrollmentToken> issue_enrollment_token(SQLite::Database& db, std::string_view node_id,
+Result<IssuedEnrollmentToken> issue_enrollment_token(WriteTx& tx, std::string_view node_id,
                                                      std::string_view controller_public_key,
                                                      std::string_view issued_by,
                                                      std::int64_t now_us,
                                                      std::int64_t lifetime_us) {
+    SQLite::Database& db = tx.db();
     if (sodium_init() < 0) {
         return fail(Error::Code::storage, "libsodium cannot start");
     }
@@ -104,13 +127,15 @@ Result<IssuedEnrollmentToken> issue_enrollment_token(SQLite::Database& db, std::
     }
 }
 
-Result<EnrolledNode> redeem_enrollment_token(SQLite::Database& db, std::string_view secret_hex,
+Result<EnrolledNode> redeem_enrollment_token(WriteTx& tx, std::string_view secret_hex,
                                              std::string_view public_key, std::int64_t now_us) {
+    SQLite::Database& db = tx.db();
     if (!protocol::is_z85_key(public_key)) {
         return fail(Error::Code::invalid_input, "the public key is not a 40-character Z85 key");
     }
     try {
-        SQLite::Transaction transaction(db);
+        db.exec("SAVEPOINT part");
+        Undo undo(db);
         SQLite::Statement token(db,
                                 "SELECT t.node_id, t.expires_us, t.used_us, n.kind, n.area_path "
                                 "FROM enrollment_tokens t JOIN nodes n USING (node_id) "
@@ -169,7 +194,7 @@ Result<EnrolledNode> redeem_enrollment_token(SQLite::Database& db, std::string_v
         SQLite::Statement reinstate(db, "UPDATE nodes SET revoked_us = NULL WHERE node_id = ?");
         reinstate.bind(1, node.node_id);
         reinstate.exec();
-        transaction.commit();
+        undo.keep();
         return node;
     } catch (const std::exception& e) {
         return fail(Error::Code::storage, std::string("cannot enroll: ") + e.what());
@@ -192,13 +217,15 @@ std::optional<std::string> node_for_key(SQLite::Database& db, std::string_view p
     return std::nullopt;
 }
 
-Result<void> enroll_key(SQLite::Database& db, std::string_view node_id, std::string_view public_key,
+Result<void> enroll_key(WriteTx& tx, std::string_view node_id, std::string_view public_key,
                         std::int64_t now_us, bool replace) {
+    SQLite::Database& db = tx.db();
     if (!protocol::is_z85_key(public_key)) {
         return fail(Error::Code::invalid_input, "the public key is not a 40-character Z85 key");
     }
     try {
-        SQLite::Transaction transaction(db);
+        db.exec("SAVEPOINT part");
+        Undo undo(db);
         if (replace) {
             SQLite::Statement retire(db,
                                      "UPDATE node_keys SET retired_us = ?, "
@@ -215,17 +242,19 @@ Result<void> enroll_key(SQLite::Database& db, std::string_view node_id, std::str
         add.bind(2, std::string(node_id));
         add.bind(3, static_cast<std::int64_t>(now_us));
         add.exec();
-        transaction.commit();
+        undo.keep();
         return {};
     } catch (const std::exception& e) {
         return fail(Error::Code::storage, std::string("cannot enroll the key: ") + e.what());
     }
 }
 
-Result<void> revoke_node(SQLite::Database& db, std::string_view node_id, std::string_view reason,
+Result<void> revoke_node(WriteTx& tx, std::string_view node_id, std::string_view reason,
                          std::int64_t now_us) {
+    SQLite::Database& db = tx.db();
     try {
-        SQLite::Transaction transaction(db);
+        db.exec("SAVEPOINT part");
+        Undo undo(db);
         SQLite::Statement node(db,
                                "UPDATE nodes SET revoked_us = ? WHERE node_id = ? "
                                "AND revoked_us IS NULL");
@@ -256,7 +285,7 @@ Result<void> revoke_node(SQLite::Database& db, std::string_view node_id, std::st
         tokens.bind(2, std::string(node_id));
         tokens.bind(3, static_cast<std::int64_t>(now_us));
         tokens.exec();
-        transaction.commit();
+        undo.keep();
         return {};
     } catch (const std::exception& e) {
         return fail(Error::Code::storage, std::string("cannot revoke: ") + e.what());

@@ -49,8 +49,7 @@ std::string state_text(const std::string& state, Language language) {
 
 }  // namespace
 
-Result<void> record_media_status(SQLite::Database& db, const std::string& node_id,
-                                 const wire::MediaStatus& status, std::int64_t now) {
+Result<void> check_media_status(const std::string& node_id, const wire::MediaStatus& status) {
     if (status.items_size() > kMaxItems) {
         return fail(Error::Code::invalid_input,
                     fmt::format("media status of node {}: {} items (at most {})", node_id,
@@ -72,7 +71,16 @@ Result<void> record_media_status(SQLite::Database& db, const std::string& node_i
         }
         states.push_back(std::move(*state));
     }
-    return in_transaction(db, [&]() -> Result<void> {
+    return {};
+}
+
+Result<void> record_media_status(WriteTx& tx, const std::string& node_id,
+                                 const wire::MediaStatus& status, std::int64_t now) {
+    SQLite::Database& db = tx.db();
+    if (auto valid = check_media_status(node_id, status); !valid) {
+        return valid;
+    }
+    return in_savepoint(tx, [&]() -> Result<void> {
         SQLite::Statement clear(db, "DELETE FROM node_media WHERE node_id = ?");
         clear.bind(1, node_id);
         clear.exec();
@@ -84,7 +92,7 @@ Result<void> record_media_status(SQLite::Database& db, const std::string& node_i
             const auto& item = status.items(i);
             insert.bind(1, node_id);
             insert.bind(2, item.media_hash());
-            insert.bind(3, states[static_cast<std::size_t>(i)]);
+            insert.bind(3, *state_name(item.state()));
             insert.bind(4, static_cast<int64_t>(item.bytes_held()));
             insert.bind(5, static_cast<int64_t>(item.total_size()));
             insert.bind(6, static_cast<int64_t>(item.needed_at_us()));

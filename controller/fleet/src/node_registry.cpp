@@ -33,9 +33,19 @@ constexpr const char* kSelectNode =
     "SELECT node_id, kind, area_path, time_zone, last_seen_us, coalesce(agent_version, ''), "
     "revoked_us FROM nodes";
 
+/// Refused (conflict) when a node of that id is registered already.
+Result<void> node_taken(SQLite::Database& db, const std::string& node_id) {
+    SQLite::Statement exists(db, "SELECT 1 FROM nodes WHERE node_id = ?");
+    exists.bind(1, node_id);
+    if (exists.executeStep()) {
+        return fail(Error::Code::conflict, fmt::format("node '{}' is already registered", node_id));
+    }
+    return {};
+}
+
 }  // namespace
 
-Result<NodeRecord> add_node(SQLite::Database& db, NodeRecord node, std::int64_t now) {
+Result<NodeAddition> plan_node(SQLite::Database& db, NodeRecord node, std::int64_t now) {
     if (auto why = detail::identifier_problem(node.node_id); !why.empty()) {
         return fail(Error::Code::invalid_input, fmt::format("node '{}': {}", node.node_id, why));
     }
@@ -55,12 +65,23 @@ Result<NodeRecord> add_node(SQLite::Database& db, NodeRecord node, std::int64_t 
                                 "(e.g. Asia/Ho_Chi_Minh)",
                                 node.node_id, node.time_zone));
     }
-    return in_transaction(db, [&]() -> Result<NodeRecord> {
-        SQLite::Statement exists(db, "SELECT 1 FROM nodes WHERE node_id = ?");
-        exists.bind(1, node.node_id);
-        if (exists.executeStep()) {
-            return fail(Error::Code::conflict,
-                        fmt::format("node '{}' is already registered", node.node_id));
+    return guard_storage([&]() -> Result<NodeAddition> {
+        if (auto taken = node_taken(db, node.node_id); !taken) {
+            return std::unexpected(taken.error());
+        }
+        detail::BookingInput input;
+        input.new_nodes = {{node.node_id, node.area_path, node.kind}};
+        NodeAddition addition{node, now, detail::compute_booking(db, input, now, BookingRules{})};
+        return addition;
+    });
+}
+
+Result<NodeRecord> commit_node(WriteTx& tx, const NodeAddition& addition) {
+    SQLite::Database& db = tx.db();
+    const NodeRecord& node = addition.node;
+    return in_savepoint(tx, [&]() -> Result<NodeRecord> {
+        if (auto taken = node_taken(db, node.node_id); !taken) {
+            return std::unexpected(taken.error());
         }
         SQLite::Statement insert(db,
                                  "INSERT INTO nodes (node_id, kind, area_path, time_zone, "
@@ -69,11 +90,19 @@ Result<NodeRecord> add_node(SQLite::Database& db, NodeRecord node, std::int64_t 
         insert.bind(2, node.kind);
         insert.bind(3, node.area_path);
         insert.bind(4, node.time_zone);
-        insert.bind(5, static_cast<int64_t>(now));
+        insert.bind(5, static_cast<int64_t>(addition.now));
         insert.exec();
-        detail::book(db, {node.node_id}, {}, now, BookingRules{});
+        detail::write_booking(tx, addition.plays);
         return node;
     });
+}
+
+Result<NodeRecord> add_node(WriteTx& tx, NodeRecord node, std::int64_t now) {
+    auto planned = plan_node(tx.db(), std::move(node), now);
+    if (!planned) {
+        return std::unexpected(planned.error());
+    }
+    return commit_node(tx, *planned);
 }
 
 Result<NodeRecord> find_node(SQLite::Database& db, std::string_view node_id) {
@@ -98,10 +127,11 @@ Result<std::vector<NodeRecord>> list_nodes(SQLite::Database& db) {
     });
 }
 
-void touch_node(SQLite::Database& db, std::string_view node_id, std::int64_t now,
+void touch_node(WriteTx& tx, std::string_view node_id, std::int64_t now,
                 std::string_view agent_version) {
+    SQLite::Database& db = tx.db();
     SQLite::Statement q(db,
-                        "UPDATE nodes SET last_seen_us = ?, agent_version = "
+                        "UPDATE nodes SET last_seen_us = max(coalesce(last_seen_us, 0), ?), agent_version = "
                         "coalesce(nullif(?, ''), agent_version) WHERE node_id = ?");
     q.bind(1, static_cast<int64_t>(now));
     q.bind(2, std::string(agent_version));

@@ -20,6 +20,15 @@ namespace loa::controller {
 
 namespace {
 
+// What a heartbeat's fields may hold (protocol/README.md, "Heartbeat").
+constexpr std::size_t kHeartbeatIdBytes = 256;
+constexpr std::size_t kHeartbeatTitleBytes = 512;
+constexpr std::size_t kHeartbeatWordBytes = 64;
+constexpr std::int32_t kMinCpuMillicelsius = -60'000;
+constexpr std::int32_t kMaxCpuMillicelsius = 200'000;
+constexpr std::int32_t kMinSignalDbm = -200;
+constexpr std::int32_t kMaxSignalDbm = 0;
+
 constexpr std::int64_t kHourUs = 3600LL * 1'000'000;
 
 constexpr const char* kSelectStatus =
@@ -27,8 +36,8 @@ constexpr const char* kSelectStatus =
     "h.state, h.current_slot_id, h.current_title, h.outbox_pending, h.media_missing, "
     "h.volume_percent, h.storage_free_bytes, h.cpu_temp_millicelsius, h.link_interface, "
     "h.link_type, h.link_signal_dbm, h.clock_offset_us, h.clock_round_trip_us, "
-    "h.agent_version, h.schedule_horizon_end_us, h.runway_end_us, h.last_seq, h.amplifier_on "
-    "FROM nodes n LEFT JOIN node_status h USING (node_id)";
+    "h.agent_version, h.schedule_horizon_end_us, h.runway_end_us, h.last_seq, h.amplifier_on, "
+    "h.problems FROM nodes n LEFT JOIN node_status h USING (node_id)";
 
 using detail::optional_column;
 
@@ -42,26 +51,33 @@ NodeStatus read_status(SQLite::Statement& q) {
         return s;
     }
     LastHeartbeat h;
+    auto text = [&](int column) {
+        return q.getColumn(column).isNull() ? std::string() : q.getColumn(column).getString();
+    };
+    auto number = [&](int column) {
+        return q.getColumn(column).isNull() ? 0 : q.getColumn(column).getInt64();
+    };
     h.received_us = q.getColumn(4).getInt64();
-    h.node_time_us = q.getColumn(5).getInt64();
-    h.state = q.getColumn(6).getString();
-    h.current_slot_id = q.getColumn(7).getString();
-    h.current_title = q.getColumn(8).getString();
-    h.outbox_pending = static_cast<std::uint32_t>(q.getColumn(9).getInt64());
-    h.media_missing = static_cast<std::uint32_t>(q.getColumn(10).getInt64());
-    h.volume_percent = static_cast<std::uint32_t>(q.getColumn(11).getInt64());
-    h.storage_free_bytes = static_cast<std::uint64_t>(q.getColumn(12).getInt64());
+    h.node_time_us = number(5);
+    h.state = text(6);
+    h.current_slot_id = text(7);
+    h.current_title = text(8);
+    h.outbox_pending = static_cast<std::uint32_t>(number(9));
+    h.media_missing = static_cast<std::uint32_t>(number(10));
+    h.volume_percent = optional_column<std::uint32_t>(q, 11);
+    h.storage_free_bytes = optional_column<std::uint64_t>(q, 12);
     h.cpu_temp_millicelsius = optional_column<std::int32_t>(q, 13);
-    h.link_interface = q.getColumn(14).getString();
-    h.link_type = q.getColumn(15).getString();
+    h.link_interface = text(14);
+    h.link_type = text(15);
     h.link_signal_dbm = optional_column<std::int32_t>(q, 16);
     h.clock_offset_us = optional_column<std::int64_t>(q, 17);
-    h.clock_round_trip_us = q.getColumn(18).getInt64();
-    h.agent_version = q.getColumn(19).getString();
-    h.schedule_horizon_end_us = q.getColumn(20).getInt64();
-    h.runway_end_us = q.getColumn(21).getInt64();
-    h.last_seq = static_cast<std::uint64_t>(q.getColumn(22).getInt64());
-    h.amplifier_on = q.getColumn(23).getInt() != 0;
+    h.clock_round_trip_us = number(18);
+    h.agent_version = text(19);
+    h.schedule_horizon_end_us = number(20);
+    h.runway_end_us = number(21);
+    h.last_seq = optional_column<std::uint64_t>(q, 22);
+    h.amplifier_on = number(23) != 0;
+    h.problems = text(24);
     s.heartbeat = std::move(h);
     return s;
 }
@@ -95,33 +111,79 @@ std::string optional_time(std::int64_t us) {
 
 }  // namespace
 
-std::string heartbeat_problem(const wire::Heartbeat& h) {
+CheckedHeartbeat check_heartbeat(const wire::Heartbeat& h) {
+    CheckedHeartbeat out;
+    out.heartbeat = h;
+    wire::Heartbeat& c = out.heartbeat;
+    auto note = [&](std::string field, std::string why) {
+        out.unknown.insert(field);
+        out.problems.push_back(fmt::format("{}: {}", field, why));
+    };
+    auto clipped = [](const std::string& text) { return detail::clip(text, 32); };
     const auto& state = h.state();
     if (!state.empty() && state != "idle" && state != "playing" && state != "emergency") {
-        return fmt::format("state '{}' is not idle, playing or emergency", state.substr(0, 32));
+        note("state", fmt::format("'{}' is not idle, playing or emergency", clipped(state)));
     }
-    if (h.current_slot_id().size() > 256 || h.current_title().size() > 512 ||
-        h.link_interface().size() > 64 || h.link_type().size() > 32 ||
-        h.agent_version().size() > 64) {
-        return "a text field is longer than allowed";
+    auto text_field = [&](const std::string& name, const std::string& value, std::size_t bytes) {
+        if (value.size() > bytes) {
+            note(name, fmt::format("{} bytes, more than {}", value.size(), bytes));
+        }
+    };
+    text_field("current_slot_id", h.current_slot_id(), kHeartbeatIdBytes);
+    text_field("link_interface", h.link_interface(), kHeartbeatWordBytes);
+    text_field("link_type", h.link_type(), kHeartbeatWordBytes);
+    text_field("agent_version", h.agent_version(), kHeartbeatWordBytes);
+    if (h.current_title().size() > kHeartbeatTitleBytes) {
+        // A title is still worth showing cut.
+        std::size_t cut = kHeartbeatTitleBytes;
+        while (cut > 0 && (static_cast<unsigned char>(h.current_title()[cut]) & 0xC0) == 0x80) {
+            --cut;
+        }
+        c.set_current_title(h.current_title().substr(0, cut) + "…");
+        out.problems.push_back(fmt::format("current_title: {} bytes, cut to {}",
+                                           h.current_title().size(), kHeartbeatTitleBytes));
     }
     if (h.volume_percent() > 100) {
-        return fmt::format("volume {} % is not within 0..100", h.volume_percent());
+        note("volume_percent", fmt::format("{} is not within 0..100", h.volume_percent()));
     }
     constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-    if (h.storage_free_bytes() > kMax || h.last_seq() > kMax) {
-        return "a counter is out of range";
+    if (h.storage_free_bytes() > kMax) {
+        note("storage_free_bytes", "not below 2^63");
     }
-    return {};
+    if (h.last_seq() > kMax) {
+        note("last_seq", "not below 2^63");
+    }
+    if (h.has_cpu_temp_millicelsius() &&
+        (h.cpu_temp_millicelsius() < kMinCpuMillicelsius ||
+         h.cpu_temp_millicelsius() > kMaxCpuMillicelsius)) {
+        note("cpu_temp_millicelsius",
+             fmt::format("{} is not within {}..{}", h.cpu_temp_millicelsius(),
+                         kMinCpuMillicelsius, kMaxCpuMillicelsius));
+    }
+    if (h.has_link_signal_dbm() &&
+        (h.link_signal_dbm() < kMinSignalDbm || h.link_signal_dbm() > kMaxSignalDbm)) {
+        note("link_signal_dbm", fmt::format("{} is not within {}..{}", h.link_signal_dbm(),
+                                            kMinSignalDbm, kMaxSignalDbm));
+    }
+    for (const auto& [name, value] :
+         {std::pair<const char*, std::int64_t>{"node_time_us", h.node_time_us()},
+          {"clock_round_trip_us", h.clock_round_trip_us()},
+          {"schedule_horizon_end_us", h.schedule_horizon_end_us()},
+          {"runway_end_us", h.runway_end_us()}}) {
+        if (value < 0) {
+            note(name, fmt::format("{} is negative", value));
+        }
+    }
+    return out;
 }
 
-Result<void> record_heartbeat(SQLite::Database& db, const std::string& node_id,
-                              const wire::Heartbeat& h, std::int64_t received_us) {
-    if (auto why = heartbeat_problem(h); !why.empty()) {
-        return fail(Error::Code::invalid_input,
-                    fmt::format("heartbeat of node '{}': {}", node_id, why));
-    }
-    return in_transaction(db, [&]() -> Result<void> {
+Result<void> record_heartbeat(WriteTx& tx, const std::string& node_id,
+                              const wire::Heartbeat& heartbeat, std::int64_t received_us) {
+    SQLite::Database& db = tx.db();
+    const CheckedHeartbeat checked = check_heartbeat(heartbeat);
+    const wire::Heartbeat& h = checked.heartbeat;
+    auto known = [&](const char* field) { return !checked.unknown.contains(field); };
+    return in_savepoint(tx, [&]() -> Result<void> {
         SQLite::Statement exists(db, "SELECT 1 FROM nodes WHERE node_id = ?");
         exists.bind(1, node_id);
         if (!exists.executeStep()) {
@@ -133,37 +195,67 @@ Result<void> record_heartbeat(SQLite::Database& db, const std::string& node_id,
             "current_slot_id, current_title, outbox_pending, media_missing, volume_percent, "
             "storage_free_bytes, cpu_temp_millicelsius, link_interface, link_type, "
             "link_signal_dbm, clock_offset_us, clock_round_trip_us, agent_version, "
-            "schedule_horizon_end_us, runway_end_us, last_seq, amplifier_on) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            "schedule_horizon_end_us, runway_end_us, last_seq, amplifier_on, problems) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        // Unbound parameters are NULL: a field out of range is stored as unknown.
         q.bind(1, node_id);
         q.bind(2, static_cast<int64_t>(received_us));
-        q.bind(3, static_cast<int64_t>(h.node_time_us()));
-        q.bind(4, h.state());
-        q.bind(5, h.current_slot_id());
+        if (known("node_time_us")) {
+            q.bind(3, static_cast<int64_t>(h.node_time_us()));
+        }
+        if (known("state")) {
+            q.bind(4, h.state());
+        }
+        if (known("current_slot_id")) {
+            q.bind(5, h.current_slot_id());
+        }
         q.bind(6, h.current_title());
         q.bind(7, static_cast<int64_t>(h.outbox_pending()));
         q.bind(8, static_cast<int64_t>(h.media_missing()));
-        q.bind(9, static_cast<int64_t>(h.volume_percent()));
-        q.bind(10, static_cast<int64_t>(h.storage_free_bytes()));
-        if (h.has_cpu_temp_millicelsius()) {
+        if (known("volume_percent")) {
+            q.bind(9, static_cast<int64_t>(h.volume_percent()));
+        }
+        if (known("storage_free_bytes")) {
+            q.bind(10, static_cast<int64_t>(h.storage_free_bytes()));
+        }
+        if (h.has_cpu_temp_millicelsius() && known("cpu_temp_millicelsius")) {
             q.bind(11, h.cpu_temp_millicelsius());
         }
-        q.bind(12, h.link_interface());
-        q.bind(13, h.link_type());
-        if (h.has_link_signal_dbm()) {
+        if (known("link_interface")) {
+            q.bind(12, h.link_interface());
+        }
+        if (known("link_type")) {
+            q.bind(13, h.link_type());
+        }
+        if (h.has_link_signal_dbm() && known("link_signal_dbm")) {
             q.bind(14, h.link_signal_dbm());
         }
         if (h.has_clock_offset_us()) {
             q.bind(15, static_cast<int64_t>(h.clock_offset_us()));
         }
-        q.bind(16, static_cast<int64_t>(h.clock_round_trip_us()));
-        q.bind(17, h.agent_version());
-        q.bind(18, static_cast<int64_t>(h.schedule_horizon_end_us()));
-        q.bind(19, static_cast<int64_t>(h.runway_end_us()));
-        q.bind(20, static_cast<int64_t>(h.last_seq()));
+        if (known("clock_round_trip_us")) {
+            q.bind(16, static_cast<int64_t>(h.clock_round_trip_us()));
+        }
+        if (known("agent_version")) {
+            q.bind(17, h.agent_version());
+        }
+        if (known("schedule_horizon_end_us")) {
+            q.bind(18, static_cast<int64_t>(h.schedule_horizon_end_us()));
+        }
+        if (known("runway_end_us")) {
+            q.bind(19, static_cast<int64_t>(h.runway_end_us()));
+        }
+        if (known("last_seq")) {
+            q.bind(20, static_cast<int64_t>(h.last_seq()));
+        }
         q.bind(21, h.amplifier_on() ? 1 : 0);
+        std::string problems;
+        for (const auto& p : checked.problems) {
+            problems += (problems.empty() ? "" : "; ") + p;
+        }
+        q.bind(22, problems);
         q.exec();
-        touch_node(db, node_id, received_us, h.agent_version());
+        touch_node(tx, node_id, received_us, known("agent_version") ? h.agent_version() : "");
         return {};
     });
 }
@@ -243,9 +335,10 @@ std::string render_node_status(const std::vector<NodeStatus>& statuses, std::int
         any_flagged = any_flagged || offset_flagged(h, offset_warn_us);
         rows.push_back(
             {s.node_id, heard, detail::play_state_text(h.state, language),
-             h.current_title.empty() ? "-" : h.current_title, fmt::format("{} %", h.volume_percent),
+             h.current_title.empty() ? "-" : h.current_title,
+             h.volume_percent ? fmt::format("{} %", *h.volume_percent) : "?",
              h.amplifier_on ? (vi ? "bật" : "on") : (vi ? "tắt" : "off"),
-             detail::size_text(h.storage_free_bytes),
+             h.storage_free_bytes ? detail::size_text(*h.storage_free_bytes) : "?",
              h.cpu_temp_millicelsius
                  ? fmt::format("{:.1f} °C", static_cast<double>(*h.cpu_temp_millicelsius) / 1e3)
                  : "-",
@@ -289,9 +382,9 @@ nlohmann::json node_status_json(const std::vector<NodeStatus>& statuses, std::in
             {"state", h.state},
             {"current_slot_id", h.current_slot_id},
             {"current_title", h.current_title},
-            {"volume_percent", h.volume_percent},
+            {"volume_percent", nullable(h.volume_percent)},
             {"amplifier_on", h.amplifier_on},
-            {"storage_free_bytes", h.storage_free_bytes},
+            {"storage_free_bytes", nullable(h.storage_free_bytes)},
             {"cpu_temp_celsius",
              h.cpu_temp_millicelsius
                  ? nlohmann::json(static_cast<double>(*h.cpu_temp_millicelsius) / 1e3)
@@ -308,7 +401,8 @@ nlohmann::json node_status_json(const std::vector<NodeStatus>& statuses, std::in
             {"runway_hours", nullable(hours)},
             {"outbox_pending", h.outbox_pending},
             {"media_missing", h.media_missing},
-            {"last_seq", h.last_seq}};
+            {"last_seq", nullable(h.last_seq)},
+            {"problems", h.problems}};
         out.push_back(std::move(row));
     }
     return out;

@@ -1,39 +1,27 @@
 // C:HEARTBEAT — the node is alive and says how it is; S:HEARTBEAT-ACK carries the controller's
 // clock for the node's offset measurement.
-#include <spdlog/spdlog.h>
-
-#include "loa/controller/gateway/controller_server.hpp"
-#include "loa/controller/fleet/node_registry.hpp"
-#include "loa/controller/fleet/node_status.hpp"
+#include "gateway_writes.hpp"
 #include "loa/controller/common/time_text.hpp"
+#include "loa/controller/gateway/node_gateway.hpp"
 
 namespace loa::controller {
 
-void ControllerServer::handle_heartbeat(Peer& peer, const std::string& routing_id,
-                                        const wire::Envelope& in, std::int64_t received_us) {
+void NodeGateway::handle_heartbeat(Peer& peer, const std::string& routing_id,
+                                   const wire::Envelope& in, std::int64_t received_us) {
     const auto& heartbeat = in.heartbeat();
-    const std::string node_id = peer.node_id;  // `peer` is gone after a failed send
-    if (auto why = heartbeat_problem(heartbeat); !why.empty()) {
-        spdlog::warn("node {}: heartbeat refused: {}", node_id, why);
-        try {
-            touch_node(db_, node_id, received_us);  // it is alive all the same
-        } catch (const std::exception& e) {
-            spdlog::error("node {}: cannot record heartbeat: {}", node_id, e.what());
-        }
-        send_error(routing_id, wire::MALFORMED, "heartbeat: " + why, in.message_id());
-        return;
-    }
-    // The ack leaves before the heartbeat is written: t2 is when the frame arrived, t3 is taken
-    // just before sending, and the node's offset does not depend on how long the write takes.
+    session_stats_.heartbeats.fetch_add(1, std::memory_order_relaxed);
+    // Stored with the rest of the round; a field out of range is kept as unknown, field by field
+    // (check_heartbeat), so the node is never refused for one bad reading. Only the latest of a
+    // round is stored.
+    pending_->heartbeats[peer.node_id] = {heartbeat, received_us};
+    // The ack leaves at once: it promises nothing about storage. t2 is when the frame arrived,
+    // t3 is taken just before sending, so the node's offset does not depend on the writer.
     wire::Envelope out;
     auto* ack = out.mutable_heartbeat_ack();
     ack->set_node_time_us(heartbeat.node_time_us());
     ack->set_controller_receive_us(received_us);
     ack->set_controller_send_us(now_us());
     send(routing_id, std::move(out), in.message_id());
-    if (auto recorded = record_heartbeat(db_, node_id, heartbeat, received_us); !recorded) {
-        spdlog::error("node {}: cannot record heartbeat: {}", node_id, recorded.error().message);
-    }
 }
 
 }  // namespace loa::controller

@@ -3,7 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "loa/controller/gateway/controller_server.hpp"
+#include "gateway_writes.hpp"
+#include "loa/controller/gateway/node_gateway.hpp"
 #include "loa/controller/fleet/node_registry.hpp"
 #include "loa/controller/common/time_text.hpp"
 #include "loa/protocol/envelope.hpp"
@@ -11,7 +12,7 @@
 
 namespace loa::controller {
 
-void ControllerServer::handle_hello(const std::string& routing_id, const std::string& node_id,
+void NodeGateway::handle_hello(const std::string& routing_id, const std::string& node_id,
                                     const wire::Envelope& in) {
     const auto& hello = in.hello();
     // Who this is comes from the key the connection authenticated with (ZAP), never from the
@@ -30,7 +31,7 @@ void ControllerServer::handle_hello(const std::string& routing_id, const std::st
                    in.message_id());
         return;
     }
-    auto node = find_node(db_, node_id);
+    auto node = find_node(reader(), node_id);
     if (!node) {
         spdlog::warn("hello from unknown node '{}' refused", node_id);
         send_error(routing_id, wire::UNKNOWN_NODE, "node '" + node_id + "' is not registered",
@@ -56,11 +57,7 @@ void ControllerServer::handle_hello(const std::string& routing_id, const std::st
     peer.commands_sent_us.clear();  // a new session: every pending command is sent again
     peer.next_command_check_us = 0;
     peer.version = protocol::accepted_version(in.version());  // what it is sent from now on
-    try {
-        touch_node(db_, peer.node_id, peer.last_seen_us, hello.agent_version());
-    } catch (const std::exception& e) {
-        spdlog::error("node {}: cannot record hello: {}", peer.node_id, e.what());
-    }
+    pending_->hellos[node_id] = {peer.last_seen_us, hello.agent_version()};
     spdlog::info("node {} said hello (agent {}, timeline {})", peer.node_id, hello.agent_version(),
                  hello.timeline_hash().substr(0, 12));
     wire::Envelope out;

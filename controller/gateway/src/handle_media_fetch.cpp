@@ -4,7 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "loa/controller/gateway/controller_server.hpp"
+#include "loa/controller/gateway/node_gateway.hpp"
 #include "loa/protocol/envelope.hpp"
 
 namespace loa::controller {
@@ -14,18 +14,18 @@ namespace {
 constexpr std::size_t kManifestCacheEntries = 256;
 }  // namespace
 
-std::shared_ptr<const media::ChunkManifest> ControllerServer::manifest_of(
+std::shared_ptr<const media::ChunkManifest> NodeGateway::manifest_of(
     const std::string& media_hash, std::string& why) {
     if (auto cached = manifests_.find(media_hash); cached != manifests_.end()) {
         return cached->second;
     }
     // The store refuses anything that is not a content hash, so a request cannot name a path.
-    if (!store_.contains(media_hash)) {
+    if (!content_.contains(media_hash)) {
         why = "no media " + media_hash + " on this controller";
         return nullptr;
     }
     auto made =
-        media::ChunkManifest::of_file(store_.path_for(media_hash), options_.transfer_chunk_bytes);
+        media::ChunkManifest::of_file(content_.path_for(media_hash), options_.transfer_chunk_bytes);
     if (!made) {
         why = made.error().message;
         return nullptr;
@@ -46,7 +46,7 @@ std::shared_ptr<const media::ChunkManifest> ControllerServer::manifest_of(
     return manifest;
 }
 
-void ControllerServer::handle_manifest_request(const std::string& routing_id,
+void NodeGateway::handle_manifest_request(const std::string& routing_id,
                                                const wire::Envelope& in) {
     const std::string& hash = in.manifest_request().media_hash();
     std::string why;
@@ -66,16 +66,16 @@ void ControllerServer::handle_manifest_request(const std::string& routing_id,
     }
 }
 
-void ControllerServer::handle_chunk_request(const std::string& routing_id,
+void NodeGateway::handle_chunk_request(const std::string& routing_id,
                                             const wire::Envelope& in) {
     const auto& request = in.chunk_request();
-    auto size = store_.size_of(request.media_hash());
+    auto size = content_.size_of(request.media_hash());
     if (!size) {
         send_error(routing_id, wire::NOT_FOUND, size.error().message, in.message_id());
         return;
     }
     std::uint32_t length = std::min(request.length(), protocol::kMaxChunkBytes);
-    auto data = store_.read_chunk(request.media_hash(), request.offset(), length);
+    auto data = content_.read_chunk(request.media_hash(), request.offset(), length);
     if (!data) {
         send_error(routing_id, wire::NOT_FOUND, data.error().message, in.message_id());
         return;

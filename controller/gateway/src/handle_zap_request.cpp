@@ -4,7 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include "loa/controller/people/action_log.hpp"
-#include "loa/controller/gateway/controller_server.hpp"
+#include "enrollment_gate.hpp"
+#include "gateway_writes.hpp"
+#include "loa/controller/gateway/node_gateway.hpp"
 #include "loa/controller/fleet/node_enrollment.hpp"
 #include "loa/controller/common/time_text.hpp"
 #include "loa/protocol/curve_keys.hpp"
@@ -16,7 +18,7 @@ constexpr std::int64_t kRefusalWindowUs = 60'000'000;
 constexpr int kRefusalLinesPerWindow = 10;
 }  // namespace
 
-void ControllerServer::handle_zap_request() {
+void NodeGateway::handle_zap_request() {
     // version, request id, domain, address, identity, mechanism, credentials...
     std::vector<zmq::message_t> request;
     do {
@@ -43,11 +45,21 @@ void ControllerServer::handle_zap_request() {
     } else {
         const std::string key = protocol::z85_key_text(request[6].data<std::uint8_t>());
         if (domain == kEnrollDomain) {
-            // Anyone may knock on the enrollment endpoint; only a valid token gets further.
-            status = "200";
-            status_text = "OK";
-            user_id = key;
-        } else if (auto node = node_for_key(db_, key); node && domain == kNodeDomain) {
+            // Any key may knock on the enrollment endpoint while a token is outstanding and the
+            // endpoint's limits allow; only a valid token gets further.
+            const std::string why = gate_ ? gate_->admit(address, token_outstanding()) : "";
+            if (why.empty()) {
+                status = "200";
+                status_text = "OK";
+                user_id = key;
+            } else {
+                status = "300";  // a temporary refusal: the device may try again later
+                status_text = why;
+                session_stats_.enrollment_connections_refused.fetch_add(
+                    1, std::memory_order_relaxed);
+                log_refusal({"address:" + address, "node.enroll", "", why});
+            }
+        } else if (auto node = node_for_key(reader(), key); node && domain == kNodeDomain) {
             status = "200";
             status_text = "OK";
             user_id = *node;
@@ -65,7 +77,27 @@ void ControllerServer::handle_zap_request() {
     zap_.send(zmq::message_t(), zmq::send_flags::none);  // no metadata
 }
 
-void ControllerServer::log_refusal(const Refusal& refusal) {
+bool NodeGateway::token_outstanding() {
+    const std::int64_t now = now_us();
+    if (token_outstanding_until_us_ > now) {
+        return true;
+    }
+    try {
+        SQLite::Statement q(reader(),
+                            "SELECT 1 FROM enrollment_tokens WHERE used_us IS NULL AND "
+                            "expires_us > ? LIMIT 1");
+        q.bind(1, static_cast<int64_t>(now));
+        if (q.executeStep()) {
+            token_outstanding_until_us_ = now + 1'000'000;  // tokens last hours: ask once a second
+            return true;
+        }
+    } catch (const std::exception& e) {
+        spdlog::error("enrollment: cannot read the tokens: {}", e.what());
+    }
+    return false;
+}
+
+void NodeGateway::log_refusal(const Refusal& refusal) {
     const std::int64_t now = now_us();
     auto record = [&](const Refusal& r, nlohmann::json detail) {
         detail["reason"] = r.reason;
@@ -78,9 +110,7 @@ void ControllerServer::log_refusal(const Refusal& refusal) {
         entry.area = std::string(kEveryArea);
         entry.outcome = Outcome::refused;
         entry.detail = std::move(detail);
-        if (auto recorded = record_action(db_, entry); !recorded) {
-            spdlog::error("action log: {}", recorded.error().message);
-        }
+        pending_->actions.push_back(std::move(entry));
     };
     if (now - refusal_window_start_us_ >= kRefusalWindowUs) {
         if (refusals_suppressed_ > 0) {
@@ -103,10 +133,10 @@ void ControllerServer::log_refusal(const Refusal& refusal) {
     record(refusal, nlohmann::json::object());
 }
 
-void ControllerServer::cut_off_revoked() {
+void NodeGateway::cut_off_revoked() {
     std::vector<std::string> revoked;
     try {
-        revoked = revoked_nodes(db_);
+        revoked = revoked_nodes(reader());
     } catch (const std::exception& e) {
         spdlog::error("cannot read revoked nodes: {}", e.what());
         return;

@@ -4,21 +4,27 @@
 
 #include <spdlog/spdlog.h>
 
-#include "loa/controller/gateway/controller_server.hpp"
+#include "gateway_writes.hpp"
+#include "loa/controller/gateway/node_gateway.hpp"
 #include "loa/controller/fleet/node_commands.hpp"
 #include "loa/controller/common/time_text.hpp"
 
 namespace loa::controller {
 
-void ControllerServer::push_commands(Peer& peer, const std::string& routing_id) {
+void NodeGateway::push_commands(Peer& peer, const std::string& routing_id) {
     const std::int64_t now = now_us();
     const std::int64_t resend_us = options_.command_resend_ms * 1000;
     peer.next_command_check_us = now + resend_us;
-    auto due = due_commands(db_, peer.node_id, now);
-    if (!due) {
-        spdlog::error("node {}: cannot read its commands: {}", peer.node_id, due.error().message);
+    auto commands = due_commands(reader(), peer.node_id, now);
+    if (!commands) {
+        spdlog::error("node {}: cannot read its commands: {}", peer.node_id,
+                      commands.error().message);
         return;
     }
+    // Expired ones are marked so by the writer with the round; they are not sent.
+    pending_->expired_commands.insert(pending_->expired_commands.end(),
+                                      commands->expired.begin(), commands->expired.end());
+    auto* due = &commands->due;
     // Answered, expired or cancelled commands are no longer due: forget them.
     std::map<std::uint64_t, std::int64_t> still_due;
     for (const auto& command : *due) {

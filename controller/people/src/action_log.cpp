@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 
 #include "loa/controller/store/database.hpp"
+#include "loa/controller/store/node_errors.hpp"
 #include "loa/controller/common/time_text.hpp"
 #include "loa/controller/common/text_table.hpp"
 
@@ -47,6 +48,65 @@ std::string detail_cell(const LoggedAction& a) {
     return text.empty() ? "-" : shortened(text, kDetailChars);
 }
 
+/// How much of each field a row keeps (bytes, cut at a character boundary).
+constexpr std::size_t kMaxNameBytes = 128;
+constexpr std::size_t kMaxTargetBytes = 512;
+constexpr std::size_t kMaxDetailStringBytes = 1024;
+constexpr std::size_t kMaxDetailBytes = 8192;
+
+/// `text` valid UTF-8 and at most `bytes` long, cut at a character boundary; a cut says how much
+/// was left out.
+std::string bounded_field(std::string_view text, std::size_t bytes) {
+    std::string valid = nlohmann::json(std::string(text))
+                            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    // dump() quoted and escaped it; take the text back.
+    valid = nlohmann::json::parse(valid).get<std::string>();
+    if (valid.size() <= bytes) {
+        return valid;
+    }
+    std::size_t cut = bytes;
+    while (cut > 0 && (static_cast<unsigned char>(valid[cut]) & 0xC0) == 0x80) {
+        --cut;
+    }
+    return fmt::format("{}…(+{} byte)", valid.substr(0, cut), valid.size() - cut);
+}
+
+/// The detail as stored: every string in it bounded, and the whole bounded too.
+std::string bounded_detail(const nlohmann::json& detail) {
+    nlohmann::json copy = detail;
+    std::function<void(nlohmann::json&)> bound = [&](nlohmann::json& j) {
+        if (j.is_string()) {
+            j = bounded_field(j.get_ref<const std::string&>(), kMaxDetailStringBytes);
+        } else if (j.is_structured()) {
+            for (auto& child : j) {
+                bound(child);
+            }
+        }
+    };
+    bound(copy);
+    std::string text = copy.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (text.size() > kMaxDetailBytes) {
+        text = nlohmann::json{{"truncated", bounded_field(text, kMaxDetailBytes)}}.dump();
+    }
+    return text;
+}
+
+/// `text` as a terminal may show it: control characters (which could move the cursor, erase a
+/// line or forge a row on an auditor's terminal) written as \xNN.
+std::string printable(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7f) {
+            out += fmt::format("\\x{:02x}", byte);
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
 /// "2026-11-24 05:30:00": the local time to the second.
 std::string when_text(std::int64_t at_us) {
     std::string text = format_local(at_us).substr(0, 19);
@@ -56,27 +116,39 @@ std::string when_text(std::int64_t at_us) {
 
 }  // namespace
 
-Result<std::int64_t> record_action(SQLite::Database& db, const LoggedAction& entry) {
+Result<std::int64_t> record_action(WriteTx& tx, const LoggedAction& entry) {
+    SQLite::Database& db = tx.db();
     return guard_storage([&]() -> Result<std::int64_t> {
         SQLite::Statement insert(db,
                                  "INSERT INTO action_log (at_us, actor, actor_role, action, "
                                  "target, area_path, outcome, detail) "
                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+        // Whatever a stranger sent (a 4 MiB login name) is kept only in part: the log is
+        // append-only, so a row must never be able to grow it by more than a few kilobytes.
         insert.bind(1, static_cast<int64_t>(entry.at_us));
-        insert.bind(2, entry.actor);
-        insert.bind(3, entry.actor_role);
-        insert.bind(4, entry.action);
-        insert.bind(5, entry.target);
-        insert.bind(6, entry.area);
+        insert.bind(2, bounded_field(entry.actor, kMaxNameBytes));
+        insert.bind(3, bounded_field(entry.actor_role, kMaxNameBytes));
+        insert.bind(4, bounded_field(entry.action, kMaxNameBytes));
+        insert.bind(5, bounded_field(entry.target, kMaxTargetBytes));
+        insert.bind(6, bounded_field(entry.area, kMaxTargetBytes));
         insert.bind(7, std::string(outcome_name(entry.outcome)));
-        // Replace invalid UTF-8 (a file name, a node's message) rather than fail to log.
-        insert.bind(8, entry.detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        insert.bind(8, bounded_detail(entry.detail));
         insert.exec();
+        // A refusal of a node's message is that node's last error (the fleet view).
+        if (entry.actor.starts_with("node:") && entry.outcome == Outcome::refused) {
+            const auto reason = entry.detail.is_object() ? entry.detail.find("reason")
+                                                         : entry.detail.end();
+            NodeErrors(tx).record(entry.actor.substr(5), "refused-message", entry.at_us,
+                                  entry.action,
+                                  reason != entry.detail.end() && reason->is_string()
+                                      ? reason->get<std::string>()
+                                      : std::string());
+        }
         return db.getLastInsertRowid();
     });
 }
 
-Result<std::int64_t> record_action(SQLite::Database& db, const Principal& who, std::string action,
+Result<std::int64_t> record_action(WriteTx& tx, const Principal& who, std::string action,
                                    std::string target, std::string area, Outcome outcome,
                                    nlohmann::json detail, std::int64_t now) {
     LoggedAction entry;
@@ -91,7 +163,7 @@ Result<std::int64_t> record_action(SQLite::Database& db, const Principal& who, s
     if (who.token_id != 0) {
         entry.detail["token_id"] = who.token_id;
     }
-    return record_action(db, entry);
+    return record_action(tx, entry);
 }
 
 Result<std::vector<LoggedAction>> list_actions(SQLite::Database& db, const ActionFilter& filter) {
@@ -152,10 +224,13 @@ std::string render_actions(const std::vector<LoggedAction>& actions, Language la
                                       "Target", "Area", "Outcome", "Detail"};
     std::vector<std::vector<std::string>> rows;
     for (const auto& a : actions) {
-        rows.push_back({std::to_string(a.action_id), when_text(a.at_us), a.actor, a.actor_role,
-                        a.action, a.target.empty() ? "-" : shortened(a.target, kTargetChars),
-                        scope_text(a.area, language),
-                        std::string(outcome_text(a.outcome, language)), detail_cell(a)});
+        // Every cell printable: a name or reason a stranger chose must not drive the terminal.
+        rows.push_back({std::to_string(a.action_id), when_text(a.at_us),
+                        printable(shortened(a.actor, kTargetChars)), printable(a.actor_role),
+                        printable(a.action),
+                        a.target.empty() ? "-" : printable(shortened(a.target, kTargetChars)),
+                        printable(scope_text(a.area, language)),
+                        std::string(outcome_text(a.outcome, language)), printable(detail_cell(a))});
     }
     std::vector<bool> right(header.size(), false);
     right[0] = true;

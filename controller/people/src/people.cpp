@@ -263,34 +263,19 @@ std::optional<Error> name_or_scope_problem(const NewUser& user) {
 
 /// add_user and add_first_user: `only_first` refuses when any user exists, checked in the
 /// transaction that stores the user.
-Result<UserRecord> store_user(SQLite::Database& db, const NewUser& user, std::int64_t now,
+Result<UserRecord> store_user(WriteTx& tx, const NewUser& given, std::int64_t now,
                               bool only_first) {
-    auto invalid = [&](const std::string& why) {
-        return fail(Error::Code::invalid_input, fmt::format("user '{}': {}", user.name, why));
-    };
-    if (auto problem = name_or_scope_problem(user)) {
+    SQLite::Database& db = tx.db();
+    NewUser user = given;
+    if (user.password_hash.empty()) {
+        // Slow (Argon2id) and inside the writer: callers on the API hash first.
+        if (auto hashed = hash_password(user); !hashed) {
+            return std::unexpected(hashed.error());
+        }
+    } else if (auto problem = name_or_scope_problem(user)) {
         return std::unexpected(*problem);
     }
-    if (code_points(user.password) < kMinPasswordLength) {
-        return invalid(
-            fmt::format("mật khẩu cần ít nhất {} ký tự / a password has at least {} "
-                        "characters",
-                        kMinPasswordLength, kMinPasswordLength));
-    }
-    if (user.password.size() > kMaxPasswordBytes) {
-        return invalid(fmt::format("a password has at most {} bytes", kMaxPasswordBytes));
-    }
-    if (auto ready = ensure_sodium(); !ready) {
-        return std::unexpected(ready.error());
-    }
-    std::array<char, crypto_pwhash_STRBYTES> hash{};
-    if (crypto_pwhash_str_alg(hash.data(), user.password.data(), user.password.size(),
-                              crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                              crypto_pwhash_MEMLIMIT_INTERACTIVE,
-                              crypto_pwhash_ALG_ARGON2ID13) != 0) {
-        return fail(Error::Code::storage, "hashing the password ran out of memory");
-    }
-    return in_transaction(db, [&]() -> Result<UserRecord> {
+    return in_savepoint(tx, [&]() -> Result<UserRecord> {
         if (only_first) {
             SQLite::Statement any(db, "SELECT 1 FROM users LIMIT 1");
             if (any.executeStep()) {
@@ -317,7 +302,7 @@ Result<UserRecord> store_user(SQLite::Database& db, const NewUser& user, std::in
         insert.bind(2, record.display_name);
         insert.bind(3, std::string(role_name(record.role)));
         insert.bind(4, record.area);
-        insert.bind(5, std::string(hash.data()));
+        insert.bind(5, user.password_hash);
         insert.bind(6, static_cast<int64_t>(now));
         insert.exec();
         record.user_id = db.getLastInsertRowid();
@@ -327,12 +312,45 @@ Result<UserRecord> store_user(SQLite::Database& db, const NewUser& user, std::in
 
 }  // namespace
 
-Result<UserRecord> add_user(SQLite::Database& db, const NewUser& user, std::int64_t now) {
-    return store_user(db, user, now, false);
+Result<void> hash_password(NewUser& user) {
+    auto invalid = [&](const std::string& why) {
+        return fail(Error::Code::invalid_input, fmt::format("user '{}': {}", user.name, why));
+    };
+    if (auto problem = name_or_scope_problem(user)) {
+        return std::unexpected(*problem);
+    }
+    if (code_points(user.password) < kMinPasswordLength) {
+        return invalid(
+            fmt::format("mật khẩu cần ít nhất {} ký tự / a password has at least {} "
+                        "characters",
+                        kMinPasswordLength, kMinPasswordLength));
+    }
+    if (user.password.size() > kMaxPasswordBytes) {
+        return invalid(fmt::format("mật khẩu dài tối đa {} byte / a password has at most {} bytes",
+                                   kMaxPasswordBytes, kMaxPasswordBytes));
+    }
+    if (auto ready = ensure_sodium(); !ready) {
+        return std::unexpected(ready.error());
+    }
+    std::array<char, crypto_pwhash_STRBYTES> hash{};
+    if (crypto_pwhash_str_alg(hash.data(), user.password.data(), user.password.size(),
+                              crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                              crypto_pwhash_ALG_ARGON2ID13) != 0) {
+        return fail(Error::Code::storage, "hashing the password ran out of memory");
+    }
+    user.password_hash = hash.data();
+    sodium_memzero(user.password.data(), user.password.size());
+    user.password.clear();
+    return {};
 }
 
-Result<UserRecord> add_first_user(SQLite::Database& db, const NewUser& user, std::int64_t now) {
-    return store_user(db, user, now, true);
+Result<UserRecord> add_user(WriteTx& tx, const NewUser& user, std::int64_t now) {
+    return store_user(tx, user, now, false);
+}
+
+Result<UserRecord> add_first_user(WriteTx& tx, const NewUser& user, std::int64_t now) {
+    return store_user(tx, user, now, true);
 }
 
 Result<void> check_new_user(SQLite::Database& db, const NewUser& user) {
@@ -383,8 +401,9 @@ Result<std::vector<UserRecord>> list_users(SQLite::Database& db, std::string_vie
     });
 }
 
-Result<UserRecord> disable_user(SQLite::Database& db, std::string_view name, std::int64_t now) {
-    return in_transaction(db, [&]() -> Result<UserRecord> {
+Result<UserRecord> disable_user(WriteTx& tx, std::string_view name, std::int64_t now) {
+    SQLite::Database& db = tx.db();
+    return in_savepoint(tx, [&]() -> Result<UserRecord> {
         auto user = find_user(db, name);
         if (!user) {
             return user;
@@ -437,8 +456,9 @@ Result<Principal> check_password(SQLite::Database& db, std::string_view name,
     });
 }
 
-Result<IssuedToken> issue_token(SQLite::Database& db, std::int64_t user_id, std::string label,
+Result<IssuedToken> issue_token(WriteTx& tx, std::int64_t user_id, std::string label,
                                 std::optional<std::int64_t> expires_us, std::int64_t now) {
+    SQLite::Database& db = tx.db();
     if (auto ready = ensure_sodium(); !ready) {
         return std::unexpected(ready.error());
     }
@@ -454,7 +474,7 @@ Result<IssuedToken> issue_token(SQLite::Database& db, std::int64_t user_id, std:
     IssuedToken issued;
     issued.secret = std::string(kTokenPrefix) + hex.data();
     sodium_memzero(hex.data(), hex.size());
-    return in_transaction(db, [&]() -> Result<IssuedToken> {
+    return in_savepoint(tx, [&]() -> Result<IssuedToken> {
         SQLite::Statement insert(db,
                                  "INSERT INTO api_tokens (user_id, token_hash, label, created_us, "
                                  "expires_us) VALUES (?, ?, ?, ?, ?)");
@@ -488,8 +508,6 @@ Result<Principal> authenticate_token(SQLite::Database& db, std::string_view secr
                              "unknown API token (loactl login gives a new one)");
         }
         const TokenRecord token = read_token(q);
-        // End the read before the write below: a read upgraded to a write cannot wait for
-        // another connection's commit (SQLite answers "locked" at once, not after the timeout).
         q.reset();
         if (token.revoked_us) {
             return forbidden(fmt::format("mã truy cập #{} của '{}' đã bị thu hồi", token.token_id,
@@ -510,17 +528,21 @@ Result<Principal> authenticate_token(SQLite::Database& db, std::string_view secr
             return forbidden(fmt::format("người dùng '{}' đã bị vô hiệu hoá", user->name),
                              fmt::format("user '{}' is disabled", user->name));
         }
-        // At most once a minute: every write wakes the daemon (PRAGMA data_version), which then
-        // looks at every node's timeline again; a read-only command should not cost that.
-        SQLite::Statement used(db,
-                               "UPDATE api_tokens SET last_used_us = ? WHERE token_id = ? "
-                               "AND (last_used_us IS NULL OR last_used_us < ?)");
-        used.bind(1, static_cast<int64_t>(now));
-        used.bind(2, static_cast<int64_t>(token.token_id));
-        used.bind(3, static_cast<int64_t>(now - 60'000'000));
-        used.exec();
-        return principal_of(*user, token.token_id);
+        Principal who = principal_of(*user, token.token_id);
+        who.token_last_used_us = token.last_used_us;
+        return who;
     });
+}
+
+Result<void> note_token_use(WriteTx& tx, std::int64_t token_id, std::int64_t now) {
+    SQLite::Statement used(tx.db(),
+                           "UPDATE api_tokens SET last_used_us = ? WHERE token_id = ? "
+                           "AND (last_used_us IS NULL OR last_used_us < ?)");
+    used.bind(1, static_cast<int64_t>(now));
+    used.bind(2, static_cast<int64_t>(token_id));
+    used.bind(3, static_cast<int64_t>(now));
+    used.exec();
+    return {};
 }
 
 std::optional<Principal> token_holder(SQLite::Database& db, std::string_view secret) {
@@ -543,8 +565,9 @@ std::optional<Principal> token_holder(SQLite::Database& db, std::string_view sec
     return holder ? std::optional<Principal>(*holder) : std::nullopt;
 }
 
-Result<TokenRecord> revoke_token(SQLite::Database& db, std::int64_t token_id, std::int64_t now) {
-    return in_transaction(db, [&]() -> Result<TokenRecord> {
+Result<TokenRecord> revoke_token(WriteTx& tx, std::int64_t token_id, std::int64_t now) {
+    SQLite::Database& db = tx.db();
+    return in_savepoint(tx, [&]() -> Result<TokenRecord> {
         auto token = find_token(db, token_id);
         if (!token) {
             return token;

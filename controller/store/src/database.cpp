@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
 
 #include "loa/controller/store/airtime_rollup.hpp"
 
@@ -601,6 +602,114 @@ constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
         UPDATE change_counters SET value = value + 1 WHERE topic = 'keys'; END;
     CREATE TRIGGER keys_token_changed AFTER UPDATE ON enrollment_tokens BEGIN
         UPDATE change_counters SET value = value + 1 WHERE topic = 'keys'; END;
+    )sql",
+    // 11: audit integrity and the fleet view (issue 16).
+    // - Heartbeat fields out of range are kept as unknown (NULL) one by one, with a note of
+    //   which and why, instead of the whole heartbeat being refused: node_status is rebuilt
+    //   with nullable columns and `problems`.
+    // - A play withdrawn after it was booked (a campaign paused, a plan replaced, media
+    //   rejected) is remembered, so that a node that had it in its timeline and played it
+    //   still counts it for the campaign that booked it; a confirmation of a slot never booked
+    //   for that node is kept apart instead. Kept ~35 days past the play (docs/audit.md).
+    // - Refused confirmations get a key of their own: a sequence number used again with
+    //   another content is kept apart visibly, not dropped as a duplicate.
+    // - Each node's last error, kept as it is found (confirmations, commands, refusals) so the
+    //   fleet view reads one row per node instead of scanning confirmations.
+    R"sql(
+    CREATE TABLE node_status_v11 (
+        node_id TEXT PRIMARY KEY REFERENCES nodes(node_id),
+        received_us INTEGER NOT NULL,
+        node_time_us INTEGER,
+        state TEXT,
+        current_slot_id TEXT,
+        current_title TEXT,
+        outbox_pending INTEGER,
+        media_missing INTEGER,
+        volume_percent INTEGER,
+        storage_free_bytes INTEGER,
+        cpu_temp_millicelsius INTEGER,
+        link_interface TEXT,
+        link_type TEXT,
+        link_signal_dbm INTEGER,
+        clock_offset_us INTEGER,
+        clock_round_trip_us INTEGER,
+        agent_version TEXT,
+        schedule_horizon_end_us INTEGER,
+        runway_end_us INTEGER,
+        last_seq INTEGER,
+        amplifier_on INTEGER,
+        problems TEXT NOT NULL DEFAULT ''  -- fields out of range, "field: why; …"
+    );
+    INSERT INTO node_status_v11 SELECT *, '' FROM node_status;
+    DROP TABLE node_status;
+    ALTER TABLE node_status_v11 RENAME TO node_status;
+
+    CREATE TABLE slots_withdrawn (
+        node_id TEXT NOT NULL,
+        slot_id TEXT NOT NULL,
+        campaign_id TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        media_hash TEXT NOT NULL,
+        start_us INTEGER NOT NULL,
+        duration_us INTEGER NOT NULL,
+        PRIMARY KEY (node_id, slot_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX slots_withdrawn_by_start ON slots_withdrawn (start_us);
+    -- Runs after slots_confirmed_kept: a confirmed slot is never deleted, so never withdrawn.
+    CREATE TRIGGER slots_withdrawn_kept AFTER DELETE ON slots BEGIN
+        INSERT OR REPLACE INTO slots_withdrawn VALUES (OLD.node_id, OLD.slot_id, OLD.campaign_id,
+            OLD.item_id, OLD.media_hash, OLD.start_us, OLD.duration_us);
+    END;
+    CREATE TRIGGER slots_booked_again AFTER INSERT ON slots BEGIN
+        DELETE FROM slots_withdrawn WHERE node_id = NEW.node_id AND slot_id = NEW.slot_id;
+    END;
+
+    CREATE TABLE refused_confirmations_v11 (
+        refusal_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        node_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        confirmation BLOB NOT NULL,
+        received_us INTEGER NOT NULL
+    );
+    INSERT INTO refused_confirmations_v11 (node_id, seq, reason, confirmation, received_us)
+    SELECT node_id, seq, reason, confirmation, received_us FROM refused_confirmations
+    ORDER BY received_us, node_id, seq;
+    DROP TABLE refused_confirmations;
+    ALTER TABLE refused_confirmations_v11 RENAME TO refused_confirmations;
+    CREATE INDEX refused_confirmations_by_node ON refused_confirmations (node_id, seq);
+
+    CREATE TABLE node_errors (
+        node_id TEXT PRIMARY KEY,
+        source TEXT NOT NULL,   -- confirmation, command, refused-confirmation, refused-message
+        at_us INTEGER NOT NULL,
+        subject TEXT NOT NULL,  -- what failed: the play, the command, the number, the message
+        reason TEXT NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO node_errors (node_id, source, at_us, subject, reason)
+    SELECT node_id, source, at_us, subject, reason FROM (
+        SELECT *, row_number() OVER (PARTITION BY node_id ORDER BY at_us DESC) AS n FROM (
+            SELECT c.node_id, 'confirmation' AS source, c.received_us AS at_us,
+                CASE WHEN coalesce(s.title, m.title, '') = '' THEN c.slot_id
+                ELSE coalesce(s.title, m.title) || ', ' || c.slot_id END AS subject,
+                c.reason AS reason
+            FROM confirmations c
+                LEFT JOIN slots s ON s.node_id = c.node_id AND s.slot_id = c.slot_id
+                LEFT JOIN media m ON m.media_hash = c.media_hash
+            WHERE c.outcome = 'failed'
+            UNION ALL
+            SELECT node_id, 'command', coalesce(result_received_us, issued_us),
+                command_id || ' ' || kind, coalesce(message, '')
+            FROM commands WHERE state = 'done' AND ok = 0
+            UNION ALL
+            SELECT node_id, 'refused-confirmation', received_us, 'seq ' || seq, reason
+            FROM refused_confirmations
+            UNION ALL
+            SELECT substr(actor, 6), 'refused-message', at_us, action,
+                coalesce(json_extract(detail, '$.reason'), '')
+            FROM action_log
+            WHERE actor >= 'node:' AND actor < 'node;' AND outcome = 'refused'))
+    WHERE n = 1;
     )sql",
 };
 

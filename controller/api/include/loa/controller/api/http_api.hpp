@@ -12,7 +12,8 @@
 
 namespace loa::controller {
 
-class ControllerServer;
+class NodeGateway;
+class Store;
 
 struct ApiOptions {
     /// Where to listen. Loopback by default: remote use goes through a reverse proxy or TLS
@@ -41,8 +42,11 @@ struct ApiRouteInfo {
 /// what, status, time taken) and so is every failure, with the reason.
 class ApiServer {
   public:
+    /// `store` is the database the API reads and changes through its writer; when null, the API
+    /// opens `<data_dir>/controller.db` with a writer of its own (loactl serving itself).
     /// `nodes`, when given, is the ZeroMQ side of the same process: /metrics reads its counters.
-    explicit ApiServer(ApiOptions options, const ControllerServer* nodes = nullptr);
+    explicit ApiServer(ApiOptions options, Store* store = nullptr,
+                       const NodeGateway* nodes = nullptr);
     ~ApiServer();
     ApiServer(const ApiServer&) = delete;
     ApiServer& operator=(const ApiServer&) = delete;

@@ -8,30 +8,27 @@
 #include <SQLiteCpp/Database.h>
 
 #include "loa/controller/common/error.hpp"
+#include "loa/controller/store/writer.hpp"
 #include "loa/protocol/loa.pb.h"
 
 namespace loa::controller {
 
-/// Stores the confirmations of `report` in one transaction. A confirmation already received (same
-/// node and sequence number) is not stored twice; one for a slot already confirmed under another
-/// number is kept apart. One that makes no sense (sequence number 0 excepted: it cannot be
-/// acked) is kept apart in `refused_confirmations` with the reason, so that it neither counts as
-/// airtime nor blocks the node's outbox. Outcome INTERRUPTED (cut short by an emergency) counts
-/// the part that aired. A play of an emergency has the slot id "emergency:<emergency id>:<n>"
-/// and no booked slot; it counts for the emergency's campaign. Audio levels, frames rendered and
-/// the offset into the media are kept with the confirmation. Returns the sequence numbers now
-/// safely on disk, to be acked.
-Result<std::vector<std::uint64_t>> ingest_confirmations(SQLite::Database& db,
+/// Stores the confirmations of `report`. A confirmation already received (same node, sequence
+/// number and content) is not stored twice. Kept apart in `refused_confirmations` with the
+/// reason, so that it neither counts as airtime nor blocks the node's outbox: one that makes no
+/// sense (sequence number 0 excepted: it cannot be acked), one for a slot already confirmed under
+/// another number, one that reuses a number stored with another content (a device that lost its
+/// store), one for a slot never booked for that node, one of an emergency never sent to it.
+/// A confirmation of a slot booked and withdrawn since (the node had it in its timeline) counts
+/// for the campaign that booked it, as a play without a booked slot. Outcome INTERRUPTED (cut
+/// short by an emergency) counts the part that aired. A play of an emergency has the slot id
+/// "emergency:<emergency id>:<n>" and counts for the emergency's campaign. Audio levels, frames
+/// rendered and the offset into the media are kept with the confirmation. Failed plays and
+/// refusals become the node's last error. Returns the sequence numbers to ack once committed.
+Result<std::vector<std::uint64_t>> ingest_confirmations(WriteTx& tx,
                                                         const std::string& node_id,
                                                         const wire::PlaybackReport& report,
                                                         std::int64_t now);
-
-/// Sets up the connection confirmations are stored through (the daemon's): a page cache of
-/// 256 MiB, as the indexes of a large confirmations table are written all over, and a
-/// checkpoint every 64 MiB of WAL rather than every 4 MiB, so that pages written by several
-/// commits in a row are copied into the database once. Other connections keep the defaults of
-/// open_database.
-void tune_for_ingest(SQLite::Database& db);
 
 /// A report as it arrived from a node.
 struct NodeReport {
@@ -45,6 +42,6 @@ struct NodeReport {
 /// The answer holds, per report in order, the sequence numbers to ack or why it was refused; it
 /// is an error only when the transaction itself failed (then nothing is stored or acked).
 Result<std::vector<Result<std::vector<std::uint64_t>>>> ingest_reports(
-    SQLite::Database& db, const std::vector<NodeReport>& reports, std::int64_t now);
+    WriteTx& tx, const std::vector<NodeReport>& reports, std::int64_t now);
 
 }  // namespace loa::controller

@@ -8,6 +8,7 @@
 #include <SQLiteCpp/Database.h>
 
 #include "loa/controller/common/error.hpp"
+#include "loa/controller/store/writer.hpp"
 
 namespace loa::controller {
 
@@ -33,13 +34,27 @@ struct BookingResult {
     std::vector<std::string> unplaced;  ///< "node: item — reason" for items that did not fit
 };
 
-/// Checks and stores a campaign and books its plays on every node in its areas, in one
-/// transaction: invalid input changes nothing.
-Result<BookingResult> add_campaign(SQLite::Database& db, const CampaignSpec& spec, std::int64_t now,
+/// A campaign checked and its plays computed, ready to be stored (commit_campaign; the type is in
+/// booking.hpp).
+struct CampaignBooking;
+
+/// Checks a campaign (its id, window, items imported and approved for air, areas) and computes
+/// its plays on every node in its areas. Reads only, through `db` (a snapshot): the engine may
+/// take long, so this runs outside the writer.
+Result<CampaignBooking> plan_campaign(SQLite::Database& db, const CampaignSpec& spec,
+                                      std::int64_t now, const BookingRules& rules = {});
+
+/// Stores a planned campaign and its plays, checking again what the writer's transaction holds
+/// (the id still free, the media still approved). Invalid input changes nothing.
+Result<BookingResult> commit_campaign(WriteTx& tx, const CampaignBooking& booking);
+
+/// plan_campaign and commit_campaign in one change (the engine runs inside the writer: for tests,
+/// tools, and compute_then_commit's last attempt).
+Result<BookingResult> add_campaign(WriteTx& tx, const CampaignSpec& spec, std::int64_t now,
                                    const BookingRules& rules = {});
 
 /// Books on `node_id` the plays still ahead of every active campaign that targets it.
-Result<BookingResult> book_node(SQLite::Database& db, const std::string& node_id, std::int64_t now,
+Result<BookingResult> book_node(WriteTx& tx, const std::string& node_id, std::int64_t now,
                                 const BookingRules& rules = {});
 
 Result<CampaignSpec> find_campaign(SQLite::Database& db, const std::string& campaign_id);

@@ -10,6 +10,8 @@
 
 #include "loa/controller/booking/campaign_book.hpp"
 #include "loa/controller/common/error.hpp"
+#include "loa/controller/store/writer.hpp"
+#include "loa/controller/store/writer.hpp"
 
 namespace loa::controller {
 
@@ -22,7 +24,7 @@ struct PauseResult {
 /// (by `who`), in one transaction. Nodes get their shorter timeline at the next push. Refused:
 /// an unknown campaign (not_found), one already paused (conflict), one whose window is over
 /// (invalid_input).
-Result<PauseResult> pause_campaign(SQLite::Database& db, const std::string& campaign_id,
+Result<PauseResult> pause_campaign(WriteTx& tx, const std::string& campaign_id,
                                    const std::string& who, std::int64_t now);
 
 struct ResumeResult {
@@ -34,8 +36,15 @@ struct ResumeResult {
 
 /// Resumes a paused campaign. One booked with add_campaign is booked again on its nodes from
 /// `now` (with BookingRules' lead time); one from a plan is booked at the plan's next
-/// application. Refused: unknown (not_found), not paused (conflict).
-Result<ResumeResult> resume_campaign(SQLite::Database& db, const std::string& campaign_id,
+/// application. Refused: unknown (not_found), not paused (conflict). In two halves: plan_resume
+/// computes the plays on a snapshot (the engine may take long), commit_resume clears the pause
+/// and books them in the writer.
+struct ResumePlan;
+Result<ResumePlan> plan_resume(SQLite::Database& db, const std::string& campaign_id,
+                               std::int64_t now, const BookingRules& rules = {});
+Result<ResumeResult> commit_resume(WriteTx& tx, const ResumePlan& plan);
+/// Both halves in one change (tests, tools).
+Result<ResumeResult> resume_campaign(WriteTx& tx, const std::string& campaign_id,
                                      std::int64_t now, const BookingRules& rules = {});
 
 /// When the campaign was paused; empty if it is not.

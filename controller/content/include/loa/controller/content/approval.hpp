@@ -9,6 +9,7 @@
 #include <SQLiteCpp/Database.h>
 
 #include "loa/controller/common/error.hpp"
+#include "loa/controller/store/writer.hpp"
 
 namespace loa::controller {
 
@@ -33,7 +34,7 @@ struct DecisionResult {
 /// transaction. Rejecting media takes back its booked plays that have not started by `now`, so
 /// that withdrawn content does not air. Refused: unknown media (not_found), or a decision equal
 /// to the media's current state (conflict).
-Result<DecisionResult> decide_media(SQLite::Database& db, const std::string& media_hash,
+Result<DecisionResult> decide_media(WriteTx& tx, const std::string& media_hash,
                                     Decision decision, const std::string& decided_by,
                                     const std::string& note, std::int64_t now);
 

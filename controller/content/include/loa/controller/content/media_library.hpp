@@ -11,6 +11,7 @@
 #include <SQLiteCpp/Database.h>
 
 #include "loa/controller/common/error.hpp"
+#include "loa/controller/store/writer.hpp"
 #include "loa/media/content_store.hpp"
 #include "loa/media/opus_transcode.hpp"
 
@@ -71,19 +72,33 @@ struct ImportOptions {
     std::string area = "/";
 };
 
-/// Imports `file`, after checking every part of it, and records it.
-///
-/// For loudspeakers (MediaUse::speaker) the file must be audio that decodes whole, with no video
-/// stream (cover art is fine), no longer than the limit and not quieter than the silence floor.
-/// Its loudness is normalised and it is transcoded to the canonical format; the original and the
-/// canonical file are both stored by content hash.
-/// For panel boards (MediaUse::panel) it must be a PNG or JPEG image or a video that decodes whole,
-/// no longer than the limit; it is stored as imported.
-///
-/// A refused file leaves the database and the store as they were; the error names the file and
-/// says why. Options out of range are refused with Error::Code::invalid_input. Importing the
-/// same original again finds the first import (already_present).
-Result<ImportResult> import_media(SQLite::Database& db, media::ContentStore& store,
+/// The slow half of an import, done outside the writer: `file` checked in every part, and
+/// stored. For loudspeakers (MediaUse::speaker) the file must be audio that decodes whole, with no
+/// video stream (cover art is fine), no longer than the limit and not quieter than the silence
+/// floor. Its loudness is normalised and it is transcoded to the canonical format; the original
+/// and the canonical file are both stored by content hash. For panel boards (MediaUse::panel) it
+/// must be a PNG or JPEG image or a video that decodes whole, no longer than the limit; it is
+/// stored as imported. The same original imported before (read through `db`) is not decoded
+/// again. A refused file leaves the store as it was; the error names the file and says why.
+/// Options out of range are refused with Error::Code::invalid_input.
+struct PreparedImport {
+    MediaRecord record;
+    bool already_present = false;  ///< the original was found imported already
+    bool for_panel = false;
+    std::string area = "/";  ///< the importer's scope
+};
+Result<PreparedImport> prepare_import(SQLite::Database& db, media::ContentStore& store,
+                                      const std::filesystem::path& file, std::string title,
+                                      const ImportOptions& options = {});
+
+/// The short half, in the writer: records the prepared media, or finds the same original
+/// recorded already (already_present). The same content imported again from outside its scope
+/// widens the scope to the smallest one holding both.
+Result<ImportResult> record_import(WriteTx& tx, const PreparedImport& prepared, std::int64_t now);
+
+/// prepare_import and record_import in one change (the slow half inside the writer: for tests and
+/// tools).
+Result<ImportResult> import_media(WriteTx& tx, media::ContentStore& store,
                                   const std::filesystem::path& file, std::string title,
                                   std::int64_t now, const ImportOptions& options = {});
 

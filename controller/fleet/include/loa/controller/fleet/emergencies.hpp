@@ -12,6 +12,7 @@
 
 #include "loa/controller/common/language.hpp"
 #include "loa/controller/common/error.hpp"
+#include "loa/controller/store/writer.hpp"
 
 namespace loa::controller {
 
@@ -42,7 +43,7 @@ struct EmergencySent {
 /// unknown node, media or campaign, media a targeted node cannot play (audio is for loudspeakers,
 /// images and video for panel boards), an expiry not ahead of `now`, `repeat` 0 without
 /// until_expiry, or no node chosen.
-Result<EmergencySent> send_emergency(SQLite::Database& db, const EmergencySpec& spec,
+Result<EmergencySent> send_emergency(WriteTx& tx, const EmergencySpec& spec,
                                      std::int64_t now);
 
 struct EmergencyCancelled {
@@ -55,7 +56,7 @@ struct EmergencyCancelled {
 /// Queues CancelEmergency for every node the emergency was sent to and marks its unanswered
 /// Emergency commands cancelled. Refused (nothing changed) for an unknown emergency, one already
 /// cancelled, or one already expired.
-Result<EmergencyCancelled> cancel_emergency(SQLite::Database& db, const std::string& emergency_id,
+Result<EmergencyCancelled> cancel_emergency(WriteTx& tx, const std::string& emergency_id,
                                             std::int64_t now);
 
 struct EmergencyRecord {

@@ -12,6 +12,7 @@
 
 #include "loa/controller/common/language.hpp"
 #include "loa/controller/common/error.hpp"
+#include "loa/controller/store/writer.hpp"
 #include "loa/protocol/loa.pb.h"
 
 namespace loa::controller {
@@ -46,13 +47,26 @@ std::string command_kind(const wire::Command& command);
 /// command_id and issued_us are filled in) for `node_id`. Refused with invalid_input and nothing
 /// stored when the node does not exist, the action is missing or out of range (volume above 100,
 /// a log of 0 bytes or more than kMaxLogBytes). Emergencies go through send_emergency.
-Result<CommandRecord> queue_command(SQLite::Database& db, const std::string& node_id,
+Result<CommandRecord> queue_command(WriteTx& tx, const std::string& node_id,
                                     wire::Command action, std::int64_t now);
 
-/// The commands to send `node_id` now, oldest first. A pending command whose expiry has passed is
-/// marked expired (with the reason) and left out: an emergency is never sent late.
-Result<std::vector<wire::Command>> due_commands(SQLite::Database& db, const std::string& node_id,
-                                                std::int64_t now);
+/// A pending command whose expiry passed before it was sent again.
+struct ExpiredCommand {
+    std::int64_t command_id = 0;
+    std::int64_t expires_us = 0;
+};
+
+struct DueCommands {
+    std::vector<wire::Command> due;       ///< pending, oldest first, to send
+    std::vector<ExpiredCommand> expired;  ///< to mark expired (expire_commands), never sent
+};
+
+/// The node's pending commands at `now` (reads only: the node gateway asks on its loop).
+Result<DueCommands> due_commands(SQLite::Database& db, const std::string& node_id,
+                                 std::int64_t now);
+
+/// Marks commands expired; they are never sent again.
+Result<void> expire_commands(WriteTx& tx, const std::vector<ExpiredCommand>& expired);
 
 /// Empty when a CommandResult can be stored; otherwise what is wrong with it.
 std::string command_result_problem(const wire::CommandResult& result);
@@ -60,7 +74,7 @@ std::string command_result_problem(const wire::CommandResult& result);
 /// Stores the node's answer to one of its commands and commits. True when stored; false (nothing
 /// changed) for a command it does not have, or one already answered: a result sent twice is
 /// stored once. A result with a problem (command_result_problem) is refused with invalid_input.
-Result<bool> record_command_result(SQLite::Database& db, const std::string& node_id,
+Result<bool> record_command_result(WriteTx& tx, const std::string& node_id,
                                    const wire::CommandResult& result, std::int64_t now);
 
 /// Commands, newest first; only those of `node_id` when given (not_found if no such node), only

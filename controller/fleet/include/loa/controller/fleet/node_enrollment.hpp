@@ -12,6 +12,7 @@
 #include <SQLiteCpp/Database.h>
 
 #include "loa/controller/common/error.hpp"
+#include "loa/controller/store/writer.hpp"
 
 namespace loa::controller {
 
@@ -33,7 +34,7 @@ struct IssuedEnrollmentToken {
 /// Issues a one-time token for `node_id` (which must exist). Enrolling with it registers a new
 /// key for the node: the first key of a new device, or a replacement (rotation) whose old keys
 /// are retired; a revoked node is reinstated by enrolling again.
-Result<IssuedEnrollmentToken> issue_enrollment_token(SQLite::Database& db, std::string_view node_id,
+Result<IssuedEnrollmentToken> issue_enrollment_token(WriteTx& tx, std::string_view node_id,
                                                      std::string_view controller_public_key,
                                                      std::string_view issued_by,
                                                      std::int64_t now_us, std::int64_t lifetime_us);
@@ -47,7 +48,7 @@ struct EnrolledNode {
 
 /// Redeems the token's secret for `public_key` (Z85) in one transaction; refuses unknown, used,
 /// expired tokens and keys already enrolled, saying which, and then changes nothing.
-Result<EnrolledNode> redeem_enrollment_token(SQLite::Database& db, std::string_view secret_hex,
+Result<EnrolledNode> redeem_enrollment_token(WriteTx& tx, std::string_view secret_hex,
                                              std::string_view public_key, std::int64_t now_us);
 
 /// The node an active (enrolled, not retired, node not revoked) key belongs to.
@@ -55,11 +56,11 @@ std::optional<std::string> node_for_key(SQLite::Database& db, std::string_view p
 
 /// Registers `public_key` for `node_id` directly (tests, benchmarks and migrations of a fleet
 /// whose keys are known); retires the node's other keys when `replace` is set.
-Result<void> enroll_key(SQLite::Database& db, std::string_view node_id, std::string_view public_key,
+Result<void> enroll_key(WriteTx& tx, std::string_view node_id, std::string_view public_key,
                         std::int64_t now_us, bool replace = false);
 
 /// Revokes a node: retires every key and refuses it from now on. Its history stays.
-Result<void> revoke_node(SQLite::Database& db, std::string_view node_id, std::string_view reason,
+Result<void> revoke_node(WriteTx& tx, std::string_view node_id, std::string_view reason,
                          std::int64_t now_us);
 
 /// Nodes that are revoked, for cutting off their live sessions.

@@ -10,13 +10,17 @@
 
 #include "loa/controller/common/language.hpp"
 #include "loa/controller/common/error.hpp"
+#include "loa/controller/store/writer.hpp"
 #include "loa/protocol/loa.pb.h"
 
 namespace loa::controller {
 
+/// What is wrong with a MEDIA-STATUS (too many items, a bad hash, an unknown state); nothing.
+Result<void> check_media_status(const std::string& node_id, const wire::MediaStatus& status);
+
 /// Replaces what the controller knows of `node_id`'s media with `status`. A report naming
 /// something that is not a content hash or a state is refused whole and nothing changes.
-Result<void> record_media_status(SQLite::Database& db, const std::string& node_id,
+Result<void> record_media_status(WriteTx& tx, const std::string& node_id,
                                  const wire::MediaStatus& status, std::int64_t now);
 
 /// One media file a node needs for plays in a period and does not report ready.

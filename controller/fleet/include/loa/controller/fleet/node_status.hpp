@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 
 #include "loa/controller/common/language.hpp"
 #include "loa/controller/common/error.hpp"
+#include "loa/controller/store/writer.hpp"
 #include "loa/protocol/loa.pb.h"
 
 namespace loa::controller {
@@ -19,13 +21,18 @@ namespace loa::controller {
 /// A node clock further than this from the controller's is marked in the status (50 ms).
 inline constexpr std::int64_t kClockOffsetWarnUs = 50'000;
 
-/// Empty when a heartbeat can be stored; otherwise what is wrong with it.
-std::string heartbeat_problem(const wire::Heartbeat& heartbeat);
+/// A heartbeat as it is stored: each field out of range (protocol/README.md, "Heartbeat") is
+/// unknown, with a note of why; a title too long is cut. The rest of the heartbeat stands.
+struct CheckedHeartbeat {
+    wire::Heartbeat heartbeat;
+    std::set<std::string> unknown;      ///< fields stored as unknown
+    std::vector<std::string> problems;  ///< "field: why"
+};
+CheckedHeartbeat check_heartbeat(const wire::Heartbeat& heartbeat);
 
-/// Replaces the node's last heartbeat with `heartbeat`, received at `received_us`, and records
-/// that the node was heard (`nodes.last_seen_us`, agent version). A heartbeat with a problem
-/// (heartbeat_problem) is refused with Error::Code::invalid_input and nothing changes.
-Result<void> record_heartbeat(SQLite::Database& db, const std::string& node_id,
+/// Replaces the node's last heartbeat with `heartbeat` (checked field by field), received at
+/// `received_us`, and records that the node was heard (`nodes.last_seen_us`, agent version).
+Result<void> record_heartbeat(WriteTx& tx, const std::string& node_id,
                               const wire::Heartbeat& heartbeat, std::int64_t received_us);
 
 /// The last heartbeat of a node, as stored.
@@ -37,8 +44,8 @@ struct LastHeartbeat {
     std::string current_title;
     std::uint32_t outbox_pending = 0;
     std::uint32_t media_missing = 0;
-    std::uint32_t volume_percent = 0;
-    std::uint64_t storage_free_bytes = 0;
+    std::optional<std::uint32_t> volume_percent;      ///< empty: unknown (out of range)
+    std::optional<std::uint64_t> storage_free_bytes;  ///< empty: unknown (out of range)
     std::optional<std::int32_t> cpu_temp_millicelsius;
     std::string link_interface;
     std::string link_type;
@@ -48,8 +55,9 @@ struct LastHeartbeat {
     std::string agent_version;
     std::int64_t schedule_horizon_end_us = 0;
     std::int64_t runway_end_us = 0;  ///< 0: the node has not worked it out
-    std::uint64_t last_seq = 0;
+    std::optional<std::uint64_t> last_seq;  ///< empty: unknown (out of range)
     bool amplifier_on = false;
+    std::string problems;  ///< fields the node sent out of range: "field: why; …"
 };
 
 struct NodeStatus {

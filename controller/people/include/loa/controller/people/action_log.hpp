@@ -13,6 +13,7 @@
 #include "loa/controller/common/language.hpp"
 #include "loa/controller/common/area_scope.hpp"
 #include "loa/controller/common/error.hpp"
+#include "loa/controller/store/writer.hpp"
 #include "loa/controller/people/people.hpp"
 
 namespace loa::controller {
@@ -36,10 +37,10 @@ struct LoggedAction {
 };
 
 /// Appends `entry` (its action_id is ignored) and returns the new action_id.
-Result<std::int64_t> record_action(SQLite::Database& db, const LoggedAction& entry);
+Result<std::int64_t> record_action(WriteTx& tx, const LoggedAction& entry);
 
 /// Appends what `who` did (or was refused) at `now`: the person's name and role as actor.
-Result<std::int64_t> record_action(SQLite::Database& db, const Principal& who, std::string action,
+Result<std::int64_t> record_action(WriteTx& tx, const Principal& who, std::string action,
                                    std::string target, std::string area, Outcome outcome,
                                    nlohmann::json detail, std::int64_t now);
 

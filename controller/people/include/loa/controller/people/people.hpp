@@ -12,6 +12,7 @@
 
 #include "loa/controller/common/area_scope.hpp"
 #include "loa/controller/common/error.hpp"
+#include "loa/controller/store/writer.hpp"
 
 namespace loa::controller {
 
@@ -55,6 +56,8 @@ struct Principal {
     Role role = Role::auditor;
     std::string area = std::string(kEveryArea);  ///< the scope: kEveryArea or an area path
     std::int64_t token_id = 0;                   ///< the token used, 0 after a password
+    /// When the token was last used before this request, as recorded (at most once a minute).
+    std::optional<std::int64_t> token_last_used_us;
 };
 
 /// Done when `who`'s role includes `what` and `area` lies in `who`'s scope; otherwise
@@ -73,6 +76,8 @@ struct NewUser {
     Role role = Role::auditor;
     std::string area;  ///< scope: kEveryArea or an area path
     std::string password;
+    /// The password's Argon2id hash (hash_password); when empty, add_user hashes `password`.
+    std::string password_hash;
 };
 
 struct UserRecord {
@@ -85,13 +90,18 @@ struct UserRecord {
     std::optional<std::int64_t> disabled_us;
 };
 
+/// Checks the new user's name, scope and password and replaces the password by its Argon2id hash
+/// (libsodium crypto_pwhash_str, interactive limits: about 0.1 s and 64 MiB on purpose). Done
+/// before the change is queued, so the writer never waits for it.
+Result<void> hash_password(NewUser& user);
+
 /// Stores a user with its password hashed by Argon2id (libsodium crypto_pwhash_str, interactive
 /// limits). Refused (nothing stored): a bad name or scope, a short password, a name taken.
-Result<UserRecord> add_user(SQLite::Database& db, const NewUser& user, std::int64_t now);
+Result<UserRecord> add_user(WriteTx& tx, const NewUser& user, std::int64_t now);
 
 /// add_user for the very first user: refused (Code::conflict, nothing stored) when any user
 /// exists, checked in the transaction that stores it, so two first users cannot both be added.
-Result<UserRecord> add_first_user(SQLite::Database& db, const NewUser& user, std::int64_t now);
+Result<UserRecord> add_first_user(WriteTx& tx, const NewUser& user, std::int64_t now);
 
 /// What add_user would refuse but for the password (a bad name or scope, a name taken), so
 /// that nobody types a password for a user that cannot be added.
@@ -106,7 +116,7 @@ Result<UserRecord> find_user(SQLite::Database& db, std::string_view name);
 Result<std::vector<UserRecord>> list_users(SQLite::Database& db, std::string_view scope);
 
 /// Marks the user disabled: its password and tokens are refused from now on.
-Result<UserRecord> disable_user(SQLite::Database& db, std::string_view name, std::int64_t now);
+Result<UserRecord> disable_user(WriteTx& tx, std::string_view name, std::int64_t now);
 
 /// The user named `name` if `password` is theirs and they are not disabled; a wrong name and a
 /// wrong password get the same refusal (Code::forbidden).
@@ -131,21 +141,25 @@ struct IssuedToken {
 };
 
 /// A new API token for `user_id` (32 random bytes); `expires_us` empty: until revoked.
-Result<IssuedToken> issue_token(SQLite::Database& db, std::int64_t user_id, std::string label,
+Result<IssuedToken> issue_token(WriteTx& tx, std::int64_t user_id, std::string label,
                                 std::optional<std::int64_t> expires_us, std::int64_t now);
 
-/// The person `secret` stands for, recording that the token was used. Refused
+/// The person `secret` stands for. Reads only: that the token was used is recorded by
+/// note_token_use, which the API queues without waiting at most once a minute. Refused
 /// (Code::forbidden, the reason in the message): an unknown, revoked or expired token, or one of
 /// a disabled user.
 Result<Principal> authenticate_token(SQLite::Database& db, std::string_view secret,
                                      std::int64_t now);
+
+/// Records that token `token_id` was used at `now`.
+Result<void> note_token_use(WriteTx& tx, std::int64_t token_id, std::int64_t now);
 
 /// Who `secret` belongs to whatever its state (revoked, expired, disabled), so that a refusal
 /// can be logged under their name; empty for an unknown token.
 std::optional<Principal> token_holder(SQLite::Database& db, std::string_view secret);
 
 /// Revokes a token; refused if it is unknown or already revoked.
-Result<TokenRecord> revoke_token(SQLite::Database& db, std::int64_t token_id, std::int64_t now);
+Result<TokenRecord> revoke_token(WriteTx& tx, std::int64_t token_id, std::int64_t now);
 
 Result<TokenRecord> find_token(SQLite::Database& db, std::int64_t token_id);
 

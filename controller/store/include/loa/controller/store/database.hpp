@@ -11,7 +11,7 @@
 namespace loa::controller {
 
 /// Schema version this build writes; older databases are migrated step by step on open.
-inline constexpr int kSchemaVersion = 10;
+inline constexpr int kSchemaVersion = 11;
 
 /// Opens (creating if needed) the database at `file` in WAL mode and runs pending migrations, in
 /// one exclusive transaction. Only the Store's writer, tests and tools use a connection opened so:
@@ -34,11 +34,6 @@ int schema_version(SQLite::Database& db);
 /// Runs `work`, turning SQLite exceptions into Error::Code::storage.
 template <typename F>
 auto guard_storage(F&& work) -> decltype(work());
-
-/// Runs `work` inside a transaction, turning SQLite exceptions into Error::Code::storage.
-/// `work` returns a Result; the transaction commits only if it holds a value.
-template <typename F>
-auto in_transaction(SQLite::Database& db, F&& work) -> decltype(work());
 
 }  // namespace loa::controller
 

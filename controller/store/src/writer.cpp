@@ -1,0 +1,199 @@
+// The writer thread: takes what is queued, runs each change in a savepoint of one transaction,
+// commits once, then answers every change.
+#include "loa/controller/store/writer.hpp"
+
+#include <chrono>
+
+#include <fmt/core.h>
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+namespace loa::controller {
+
+namespace detail {
+
+Error error_of_exception(const std::exception& e) {
+    if (dynamic_cast<const SQLite::Exception*>(&e) != nullptr) {
+        return {Error::Code::storage, std::string("database: ") + e.what()};
+    }
+    return {Error::Code::storage, std::string("lỗi khi ghi / error while writing: ") + e.what()};
+}
+
+}  // namespace detail
+
+namespace {
+
+/// Whether `e` says the database is locked by another process (SQLITE_BUSY after the timeout).
+bool is_busy(const SQLite::Exception& e) {
+    return (e.getErrorCode() & 0xff) == SQLITE_BUSY;
+}
+
+}  // namespace
+
+Writer::Writer(std::unique_ptr<SQLite::Database> connection, WriterOptions options)
+    : db_(std::move(connection)), options_(options) {
+    thread_ = std::thread([this] { loop(); });
+}
+
+Writer::~Writer() {
+    stop();
+}
+
+void Writer::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (std::this_thread::get_id() == thread_.get_id()) {
+        return;  // a change's answer stopping the writer: the loop ends after this batch
+    }
+    std::call_once(joined_, [this] {
+        if (thread_.joinable()) {
+            thread_.join();
+        }
+    });
+}
+
+void Writer::post(std::function<Result<void>(WriteTx&)> change,
+                  std::function<void(const Result<void>&)> after) {
+    struct State {
+        std::function<Result<void>(WriteTx&)> work;
+        std::function<void(const Result<void>&)> after;
+        std::optional<Result<void>> result;
+    };
+    auto state = std::make_shared<State>(State{std::move(change), std::move(after), std::nullopt});
+    Job job;
+    job.apply = [state](WriteTx& tx) {
+        try {
+            state->result.emplace(state->work(tx));
+        } catch (const std::exception& e) {
+            state->result.emplace(std::unexpected(detail::error_of_exception(e)));
+        }
+        return state->result->has_value();
+    };
+    job.complete = [state](const Error* commit_error) {
+        Result<void> outcome = commit_error && (!state->result || state->result->has_value())
+                                   ? Result<void>(std::unexpected(*commit_error))
+                                   : state->result.value_or(Result<void>(std::unexpected(
+                                         Error{Error::Code::storage, "the change was never run"})));
+        if (state->after) {
+            try {
+                state->after(outcome);
+            } catch (const std::exception& e) {
+                spdlog::error("writer: a change's answer failed: {}", e.what());
+            }
+        }
+    };
+    enqueue(std::move(job));
+}
+
+void Writer::enqueue(Job job) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!stopping_) {
+            queue_.push_back(std::move(job));
+            stats_.queued.store(queue_.size(), std::memory_order_relaxed);
+            wake_.notify_one();
+            return;
+        }
+    }
+    const Error stopped{Error::Code::storage,
+                        "bộ điều khiển đang dừng, không ghi được / the controller is stopping: "
+                        "nothing more is written"};
+    job.complete(&stopped);
+}
+
+void Writer::loop() {
+    std::deque<Job> batch;
+    for (;;) {
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) {
+                return;  // stopping, and everything queued is committed
+            }
+            while (!queue_.empty() && batch.size() < options_.max_batch) {
+                batch.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
+            stats_.queued.store(queue_.size(), std::memory_order_relaxed);
+        }
+        commit_batch(batch);
+        batch.clear();
+    }
+}
+
+void Writer::commit_batch(std::deque<Job>& batch) {
+    const auto started = std::chrono::steady_clock::now();
+    WriteTx tx(*db_);
+    std::optional<Error> failure;
+    // BEGIN IMMEDIATE takes the write lock first, so no later statement of the transaction can
+    // be refused for a snapshot that moved (SQLITE_BUSY_SNAPSHOT). Inside this process nobody
+    // else writes; another process may, and then the busy timeout and these retries wait for it.
+    for (;;) {
+        try {
+            db_->exec("BEGIN IMMEDIATE");
+            break;
+        } catch (const SQLite::Exception& e) {
+            if (is_busy(e) && std::chrono::steady_clock::now() - started <
+                                  std::chrono::milliseconds(options_.lock_wait_ms)) {
+                continue;  // the busy timeout already waited; try again until our own limit
+            }
+            failure = Error{Error::Code::storage,
+                            fmt::format("database: cannot start writing: {}", e.what())};
+            break;
+        }
+    }
+    std::uint64_t kept = 0;
+    if (!failure) {
+        try {
+            for (auto& job : batch) {
+                db_->exec("SAVEPOINT change");
+                bool keep = false;
+                try {
+                    keep = job.apply(tx);
+                } catch (...) {
+                    keep = false;  // apply converts exceptions; this is only a last guard
+                }
+                if (!keep) {
+                    db_->exec("ROLLBACK TO change");
+                    stats_.changes_refused.fetch_add(1, std::memory_order_relaxed);
+                } else {
+                    ++kept;
+                }
+                db_->exec("RELEASE change");
+            }
+            db_->exec("COMMIT");
+        } catch (const std::exception& e) {
+            failure = Error{Error::Code::storage,
+                            fmt::format("database: the changes could not be committed: {}",
+                                        e.what())};
+            try {
+                db_->exec("ROLLBACK");
+            } catch (const std::exception&) {
+                // The transaction is gone already (a failed COMMIT rolls back on its own).
+            }
+        }
+    }
+    if (failure) {
+        stats_.failed_commits.fetch_add(1, std::memory_order_relaxed);
+        spdlog::error("writer: {} change(s) not stored: {}", batch.size(), failure->message);
+    } else {
+        stats_.commits.fetch_add(1, std::memory_order_relaxed);
+        stats_.changes.fetch_add(kept, std::memory_order_relaxed);
+    }
+    if (batch.size() > stats_.largest_batch.load(std::memory_order_relaxed)) {
+        stats_.largest_batch.store(batch.size(), std::memory_order_relaxed);
+    }
+    stats_.busy_us.fetch_add(static_cast<std::uint64_t>(
+                                 std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::steady_clock::now() - started)
+                                     .count()),
+                             std::memory_order_relaxed);
+    for (auto& job : batch) {
+        job.complete(failure ? &*failure : nullptr);
+    }
+}
+
+}  // namespace loa::controller
