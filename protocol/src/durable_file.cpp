@@ -177,6 +177,15 @@ std::expected<bool, std::string> create_file_durably(const std::filesystem::path
     return true;
 }
 
+std::expected<void, std::string> rename_durably(const std::filesystem::path& from,
+                                                const std::filesystem::path& to) {
+    if (::rename(from.c_str(), to.c_str()) != 0) {
+        return std::unexpected(fmt::format("{} → {}: không đổi tên được / cannot rename: {}",
+                                           from.string(), to.string(), std::strerror(errno)));
+    }
+    return sync_directory(directory_of(to));
+}
+
 void testing::fail_next_durable_write_before_rename() {
     g_fail_before_rename = true;
 }

@@ -27,6 +27,11 @@ std::expected<bool, std::string> create_file_durably(
     std::filesystem::perms mode = std::filesystem::perms::owner_read |
                                   std::filesystem::perms::owner_write);
 
+/// Renames `from` over `to` (same directory) and syncs the directory: after it returns, a power
+/// cut leaves `to` with `from`'s content. The error names the files and why.
+std::expected<void, std::string> rename_durably(const std::filesystem::path& from,
+                                                const std::filesystem::path& to);
+
 namespace testing {
 /// Test-only fault injection: the next durable write of this process stops after its temporary
 /// file is written and synced and before the rename, as a crash there would, and fails.
