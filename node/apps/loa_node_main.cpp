@@ -94,14 +94,16 @@ int main(int argc, char** argv) {
                    "the agent's log, rotated at 1 MiB (default <data>/agent.log; '' for none)");
     auto* enroll = app.add_subcommand(
         "enroll",
-        "register this device with a controller: make its key pair, trade the "
-        "one-time token from `loactl node enroll` for the node's identity, and write "
-        "<data>/node.conf and <data>/node.key");
+        "đăng ký thiết bị này với máy chủ: tạo cặp khoá, đổi mã dùng một lần của `loactl node "
+        "enroll` lấy danh tính của nút, ghi <data>/node.conf và <data>/node.key / register this "
+        "device with a controller: make its key pair, trade the one-time token from `loactl node "
+        "enroll` for the node's identity, and write <data>/node.conf and <data>/node.key");
     enroll->fallthrough();  // --data and the logging options may follow `enroll`
     loa::node::EnrollRequest enroll_request;
     enroll
         ->add_option("--controller", enroll_request.endpoint,
-                     "the controller's enrollment endpoint, e.g. tcp://loa.example.vn:5600")
+                     "cổng đăng ký của máy chủ / the controller's enrollment endpoint, e.g. "
+                     "tcp://loa.example.vn:5600")
         ->required();
     enroll
         ->add_option("--token", enroll_request.token,

@@ -142,7 +142,16 @@ void NodeAgent::run(const std::atomic<bool>& stop) {
     if (int n = store_.recover_interrupted(); n > 0) {
         spdlog::warn("{} play(s) interrupted by the last shutdown confirmed as failed", n);
     }
-    player_thread_ = std::thread([this] { player_loop(); });
+    player_thread_ = std::thread([this] {
+        // player_loop() survives what a round throws; this is for anything outside a round.
+        try {
+            player_loop();
+        } catch (const std::exception& e) {
+            give_up(std::string("player: ") + e.what());
+        } catch (...) {
+            give_up("player: an unknown exception");
+        }
+    });
     Control control(*this);
     Session session(options_, store_, media_, control);
     session.run(stop);
