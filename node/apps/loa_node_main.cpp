@@ -164,6 +164,15 @@ int main(int argc, char** argv) {
     // Identity and keys come from enrollment; --id and --controller may override (a relay).
     auto config = loa::node::read_node_config(loa::node::node_config_file(options.data_dir));
     auto keys = loa::protocol::read_key_file(loa::node::node_key_file(options.data_dir));
+    std::error_code ec;
+    if (!keys && std::filesystem::exists(loa::node::node_key_file(options.data_dir), ec)) {
+        // Never replaced silently: a new key is a new enrollment the operator must allow.
+        spdlog::critical(
+            "khoá của thiết bị không dùng được / this device's key cannot be used: {} (enroll "
+            "again with a new token: loa-node enroll --controller tcp://HOST:PORT --token TOKEN)",
+            keys.error());
+        return 2;
+    }
     if (!config || !keys) {
         spdlog::critical(
             "this device is not enrolled: {} (run loa-node enroll --controller "

@@ -238,3 +238,28 @@ TEST_CASE("enrollment waits double from the first up to their cap, within 25 % e
     CHECK(enrollment_retry_delay(1, first, cap, 0.0) == 3750ms);
     CHECK(enrollment_retry_delay(1, first, cap, 9.0) == 6250ms);
 }
+
+TEST_CASE("loa-node with an empty or cut node.key refuses to start, naming it, and leaves it be",
+          "[enroll]") {
+    TempDir dir;
+    const fs::path data = dir / "node";
+    const auto keys = protocol::generate_curve_key_pair();
+    REQUIRE(node::write_node_config(node::node_config_file(data),
+                                    {"ta-van-01", "speaker", "vn/lao-cai/sa-pa/ta-van",
+                                     "tcp://127.0.0.1:5599", keys.public_key}));
+    const std::string content = GENERATE(std::string(""), std::string("public "));
+    INFO("node.key holds '" << content << "'");
+    loa::test::write_file(node::node_key_file(data), content);
+
+    int status = -1;
+    const std::string out = loa::test::capture_shell(
+        fmt::format("'{}' --data '{}' --sink fake --log-file '' 2>&1", LOA_NODE_BIN, data.string()),
+        &status);
+    INFO(out);
+    CHECK(status == 2);
+    CHECK_THAT(out, Catch::Matchers::Contains(node::node_key_file(data).string()) &&
+                        Catch::Matchers::Contains("cannot be used") &&
+                        Catch::Matchers::Contains("new token"));
+    CHECK(loa::test::read_file(node::node_key_file(data)) == content);
+    CHECK_FALSE(fs::exists(data / "node.db"));  // it never started
+}
