@@ -94,19 +94,35 @@ int main(int argc, char** argv) {
                    "the agent's log, rotated at 1 MiB (default <data>/agent.log; '' for none)");
     auto* enroll = app.add_subcommand(
         "enroll",
-        "register this device with a controller: make its key pair, trade the "
-        "one-time token from `loactl node enroll` for the node's identity, and write "
-        "<data>/node.conf and <data>/node.key");
+        "đăng ký thiết bị này với máy chủ: tạo cặp khoá, đổi mã dùng một lần của `loactl node "
+        "enroll` lấy danh tính của nút, ghi <data>/node.conf và <data>/node.key / register this "
+        "device with a controller: make its key pair, trade the one-time token from `loactl node "
+        "enroll` for the node's identity, and write <data>/node.conf and <data>/node.key");
     enroll->fallthrough();  // --data and the logging options may follow `enroll`
     loa::node::EnrollRequest enroll_request;
     enroll
         ->add_option("--controller", enroll_request.endpoint,
-                     "the controller's enrollment endpoint, e.g. tcp://loa.example.vn:5600")
+                     "cổng đăng ký của máy chủ / the controller's enrollment endpoint, e.g. "
+                     "tcp://loa.example.vn:5600")
         ->required();
-    enroll->add_option("--token", enroll_request.token, "the token, as printed")->required();
-    int enroll_timeout_s = 60;
-    enroll->add_option("--timeout", enroll_timeout_s, "give up after this many seconds")
-        ->capture_default_str();
+    enroll
+        ->add_option("--token", enroll_request.token,
+                     "mã đăng ký, nguyên như in ra (loa1.…) / the token, as printed (loa1.…)")
+        ->required();
+    enroll
+        ->add_option("--tries", enroll_request.tries,
+                     "gửi ENROLL tối đa ngần này lần khi không có trả lời hoặc máy chủ bận, cách "
+                     "nhau 5 s, 10 s, 20 s … tối đa 60 s (±25 % ngẫu nhiên); mã sai hoặc đã dùng "
+                     "thì dừng ngay (mặc định 10) / send ENROLL at most this many times while "
+                     "unanswered or busy, 5 s, 10 s, 20 s … up to 60 s apart (±25 % at random); a "
+                     "bad or used token stops at once (default 10)")
+        ->check(CLI::Range(1, 1000));
+    int enroll_timeout_s = 600;
+    enroll
+        ->add_option("--timeout", enroll_timeout_s,
+                     "bỏ cuộc sau ngần này giây (mặc định 600) / give up after this many seconds "
+                     "(default 600)")
+        ->check(CLI::Range(1, 86'400));
     CLI11_PARSE(app, argc, argv);
     loa::protocol::silence_protobuf_log();
     if (enroll->parsed()) {
@@ -115,7 +131,7 @@ int main(int argc, char** argv) {
         enroll_request.agent_version = loa::node::kAgentVersion;
         auto enrolled = loa::node::enroll_device(enroll_request);
         if (!enrolled) {
-            spdlog::critical("enrollment failed: {}", enrolled.error());
+            spdlog::critical("đăng ký thất bại / enrollment failed: {}", enrolled.error());
             return 1;
         }
         spdlog::info("enrolled as node {} ({}, {}); controller {}; configuration in {}",
@@ -148,6 +164,15 @@ int main(int argc, char** argv) {
     // Identity and keys come from enrollment; --id and --controller may override (a relay).
     auto config = loa::node::read_node_config(loa::node::node_config_file(options.data_dir));
     auto keys = loa::protocol::read_key_file(loa::node::node_key_file(options.data_dir));
+    std::error_code ec;
+    if (!keys && std::filesystem::exists(loa::node::node_key_file(options.data_dir), ec)) {
+        // Never replaced silently: a new key is a new enrollment the operator must allow.
+        spdlog::critical(
+            "khoá của thiết bị không dùng được / this device's key cannot be used: {} (enroll "
+            "again with a new token: loa-node enroll --controller tcp://HOST:PORT --token TOKEN)",
+            keys.error());
+        return 2;
+    }
     if (!config || !keys) {
         spdlog::critical(
             "this device is not enrolled: {} (run loa-node enroll --controller "
@@ -176,6 +201,16 @@ int main(int argc, char** argv) {
     try {
         loa::node::NodeAgent agent(options);
         agent.run(g_stop);
+        if (agent.failed()) {
+            // Both threads are stopped and the store closed: a clean exit the service manager
+            // answers with a fresh start (deploy/loa-node.service: Restart=always).
+            spdlog::critical(
+                "tác tử dừng vì một luồng lỗi liên tục / the agent stopped: a thread kept "
+                "failing: {}",
+                agent.failure());
+            spdlog::default_logger()->flush();
+            return 3;
+        }
         restart = agent.restart_requested() && !g_stop;
     } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());

@@ -32,6 +32,9 @@ class AgentControl {
     virtual bool restart_requested() = 0;
     /// The newest bytes of the agent's log.
     virtual std::string log_tail(std::size_t max_bytes) = 0;
+    /// A thread has failed for too long (FaultGuard): the agent stops, and its main exits 3.
+    virtual void give_up(const std::string& reason) = 0;
+    virtual bool given_up() = 0;
 };
 
 }  // namespace loa::node::detail

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent_control.hpp"
+#include "fault_guard.hpp"
 #include "hook_command.hpp"
 #include "session.hpp"
 #include "wall_clock.hpp"
@@ -25,6 +26,9 @@ constexpr std::int64_t kResumeLeadUs = 400'000;
 /// While an emergency's media is still on its way, the player looks again this often.
 constexpr std::int64_t kRecheckUs = 200'000;
 constexpr auto kHookTimeout = std::chrono::seconds(10);
+/// After a fault the player waits this long before it looks again, doubling while faults go on.
+constexpr std::int64_t kFaultBackoffUs = 1'000'000;
+constexpr std::int64_t kFaultBackoffMaxUs = 30'000'000;
 /// A panel's loop shows an item only if it ends this long before the next booked play prerolls.
 constexpr std::int64_t kFillMarginUs = 200'000;
 
@@ -96,6 +100,8 @@ class NodeAgent::Control final : public detail::AgentControl {
         agent_.wake_player();
     }
     bool restart_requested() override { return agent_.restart_.load(); }
+    void give_up(const std::string& reason) override { agent_.give_up("session: " + reason); }
+    bool given_up() override { return agent_.failed_.load(); }
     std::string log_tail(std::size_t max_bytes) override {
         if (agent_.options_.log_file.empty()) {
             return "this agent keeps no log file (--log-file)\n";
@@ -136,7 +142,16 @@ void NodeAgent::run(const std::atomic<bool>& stop) {
     if (int n = store_.recover_interrupted(); n > 0) {
         spdlog::warn("{} play(s) interrupted by the last shutdown confirmed as failed", n);
     }
-    player_thread_ = std::thread([this] { player_loop(); });
+    player_thread_ = std::thread([this] {
+        // player_loop() survives what a round throws; this is for anything outside a round.
+        try {
+            player_loop();
+        } catch (const std::exception& e) {
+            give_up(std::string("player: ") + e.what());
+        } catch (...) {
+            give_up("player: an unknown exception");
+        }
+    });
     Control control(*this);
     Session session(options_, store_, media_, control);
     session.run(stop);
@@ -144,6 +159,22 @@ void NodeAgent::run(const std::atomic<bool>& stop) {
     player_.stop();
     wake_player();
     player_thread_.join();
+}
+
+void NodeAgent::give_up(const std::string& reason) {
+    {
+        std::lock_guard lock(failure_mutex_);
+        if (failure_.empty()) {
+            failure_ = reason;
+        }
+    }
+    failed_ = true;
+    wake_player();
+}
+
+std::string NodeAgent::failure() {
+    std::lock_guard lock(failure_mutex_);
+    return failure_;
 }
 
 void NodeAgent::wake_player() {
@@ -163,7 +194,8 @@ void NodeAgent::wait_until(std::int64_t deadline_us, std::uint64_t seen_generati
     std::unique_lock lock(wake_mutex_);
     auto deadline = std::chrono::system_clock::time_point(std::chrono::microseconds(deadline_us));
     wake_.wait_until(lock, deadline, [&] {
-        return stopping_.load() || restart_.load() || wake_generation_ != seen_generation;
+        return stopping_.load() || restart_.load() || failed_.load() ||
+               wake_generation_ != seen_generation;
     });
 }
 
@@ -198,71 +230,122 @@ void NodeAgent::set_now_playing(std::string state, const wire::Slot* slot) {
 }
 
 void NodeAgent::player_loop() {
-    while (!stopping_ && !restart_) {
-        preempted_ = false;
-        // Taken before the store is read: a wake-up (new timeline, emergency, media) that comes
-        // while the store is read ends the wait below at once instead of being missed, which
-        // could hold an emergency back until the next play's preroll.
-        const std::uint64_t seen = wake_generation();
-        if (auto active = store_.active_emergency(); active && play_emergency(*active)) {
+    // A fault (the store, GStreamer) is logged and survived: the player stops what it was
+    // doing, confirms a play the fault cut, waits (1 s, doubling up to 30 s while faults go on)
+    // and looks again. Only a fault streak of give_up_after_us stops the agent.
+    detail::FaultGuard faults("player", options_.give_up_after_us);
+    std::int64_t backoff_us = kFaultBackoffUs;
+    while (!stopping_ && !restart_ && !failed_) {
+        std::string fault;
+        try {
+            player_round();
+            faults.success();
+            backoff_us = kFaultBackoffUs;
             continue;
+        } catch (const std::exception& e) {
+            fault = e.what();
+        } catch (...) {
+            fault = "an unknown exception";
         }
-        auto next = store_.next_pending();
-        if (!next) {
-            wait_until(now_us() + 1'000'000, seen);
-            continue;
+        if (faults.fault(detail::steady_us(), fault)) {
+            give_up("player: " + faults.reason());
+            break;
         }
-        const std::int64_t now = now_us();
-        if (now < next->start_us() - options_.preroll_lead_us) {
-            if (!fill_panel_session(*next, now)) {
-                wait_until(next->start_us() - options_.preroll_lead_us, seen);
-            }
-            continue;  // the timeline may have changed meanwhile
-        }
-        // Late: a node that boots or gets power back mid-item joins it where it should be, if
-        // enough of it is left to be worth hearing.
-        const bool late = now > next->start_us() + options_.late_grace_us;
-        const std::int64_t join_at = now + kResumeLeadUs;
-        const std::int64_t left = next->start_us() + next->duration_us() - join_at;
-        const bool worth_joining =
-            next->duration_us() > 0 &&
-            static_cast<double>(left) > options_.resume_share * next->duration_us();
-        if (late && !worth_joining) {
-            if (awaited_media_slot_ == next->slot_id()) {
-                // It was due while its file was still on its way: the file, not the clock, is
-                // what the operator has to look at.
-                spdlog::error("play {} failed: media {} missing", next->slot_id(),
-                              next->media_hash().substr(0, 12));
-                store_.confirm(*next, wire::FAILED, "media-missing", 0, 0);
-            } else {
-                spdlog::warn("play {} skipped: late by {:.1f} s", next->slot_id(),
-                             (now - next->start_us()) / 1e6);
-                store_.confirm(*next, wire::SKIPPED, "late", 0, 0);
-            }
-            continue;
-        }
-        if (!media_.contains(next->media_hash())) {
-            // The download may still finish in time to air it, from its start or joined late
-            // (a timeline that arrives mid-item brings its media with it); a finished download
-            // wakes the player at once.
-            awaited_media_slot_ = next->slot_id();
-            wait_until(now + kRecheckUs, seen);
-            continue;
-        }
-        std::int64_t offset = 0;
-        if (late) {
-            offset = join_at - next->start_us();
-            spdlog::warn("play {} joined late, {:.1f} s in", next->slot_id(), offset / 1e6);
-        }
-        // The cached file is checked once more before it goes on air: a file damaged on disk
-        // is deleted here, fetched again by the session, or confirmed media-missing if too late.
-        if (auto intact = media_.verify(next->media_hash()); !intact) {
-            spdlog::error("play {}: {}", next->slot_id(), intact.error().message);
-            continue;
-        }
-        play_slot(*next, offset);
+        recover_player();
+        pause_player(backoff_us);
+        backoff_us = std::min(backoff_us * 2, kFaultBackoffMaxUs);
     }
     set_now_playing("idle", nullptr);
+}
+
+void NodeAgent::player_round() {
+    preempted_ = false;
+    // Taken before the store is read: a wake-up (new timeline, emergency, media) that comes
+    // while the store is read ends the wait below at once instead of being missed, which
+    // could hold an emergency back until the next play's preroll.
+    const std::uint64_t seen = wake_generation();
+    if (auto active = store_.active_emergency(); active && play_emergency(*active)) {
+        return;
+    }
+    auto next = store_.next_pending();
+    if (!next) {
+        wait_until(now_us() + 1'000'000, seen);
+        return;
+    }
+    const std::int64_t now = now_us();
+    if (now < next->start_us() - options_.preroll_lead_us) {
+        if (!fill_panel_session(*next, now)) {
+            wait_until(next->start_us() - options_.preroll_lead_us, seen);
+        }
+        return;  // the timeline may have changed meanwhile
+    }
+    // Late: a node that boots or gets power back mid-item joins it where it should be, if
+    // enough of it is left to be worth hearing.
+    const bool late = now > next->start_us() + options_.late_grace_us;
+    const std::int64_t join_at = now + kResumeLeadUs;
+    const std::int64_t left = next->start_us() + next->duration_us() - join_at;
+    const bool worth_joining =
+        next->duration_us() > 0 &&
+        static_cast<double>(left) > options_.resume_share * next->duration_us();
+    if (late && !worth_joining) {
+        if (awaited_media_slot_ == next->slot_id()) {
+            // It was due while its file was still on its way: the file, not the clock, is
+            // what the operator has to look at.
+            spdlog::error("play {} failed: media {} missing", next->slot_id(),
+                          next->media_hash().substr(0, 12));
+            store_.confirm(*next, wire::FAILED, "media-missing", 0, 0);
+        } else {
+            spdlog::warn("play {} skipped: late by {:.1f} s", next->slot_id(),
+                         (now - next->start_us()) / 1e6);
+            store_.confirm(*next, wire::SKIPPED, "late", 0, 0);
+        }
+        return;
+    }
+    if (!media_.contains(next->media_hash())) {
+        // The download may still finish in time to air it, from its start or joined late
+        // (a timeline that arrives mid-item brings its media with it); a finished download
+        // wakes the player at once.
+        awaited_media_slot_ = next->slot_id();
+        wait_until(now + kRecheckUs, seen);
+        return;
+    }
+    std::int64_t offset = 0;
+    if (late) {
+        offset = join_at - next->start_us();
+        spdlog::warn("play {} joined late, {:.1f} s in", next->slot_id(), offset / 1e6);
+    }
+    // The cached file is checked once more before it goes on air: a file damaged on disk
+    // is deleted here, fetched again by the session, or confirmed media-missing if too late.
+    if (auto intact = media_.verify(next->media_hash()); !intact) {
+        spdlog::error("play {}: {}", next->slot_id(), intact.error().message);
+        return;
+    }
+    play_slot(*next, offset);
+}
+
+void NodeAgent::recover_player() {
+    try {
+        player_.stop();
+        set_now_playing("idle", nullptr);
+        {
+            std::lock_guard lock(playing_mutex_);
+            playing_emergency_id_.clear();
+        }
+        // A play marked started is never replayed; while the agent lives on it is confirmed
+        // now rather than at the next start.
+        if (int n = store_.recover_interrupted("player-error"); n > 0) {
+            spdlog::warn("{} play(s) cut by the player's fault confirmed as failed", n);
+        }
+    } catch (const std::exception& e) {
+        // The store may be what failed: the next start confirms the play (agent-restarted).
+        spdlog::error("player thread: cleaning up after the fault: {}", e.what());
+    }
+}
+
+void NodeAgent::pause_player(std::int64_t us) {
+    std::unique_lock lock(wake_mutex_);
+    wake_.wait_for(lock, std::chrono::microseconds(us),
+                   [&] { return stopping_.load() || restart_.load() || failed_.load(); });
 }
 
 PlayItem NodeAgent::item_for(const wire::Slot& slot, std::int64_t offset_us) const {

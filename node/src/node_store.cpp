@@ -69,6 +69,16 @@ CREATE TABLE emergencies (
     state TEXT NOT NULL DEFAULT 'active'
 );
 )sql",
+    // 3: whether this store has been welcomed (protocol/README.md, "Sequence numbers"). A store
+    // that holds a timeline, a command or has numbered a confirmation was in a session before;
+    // a store created now was not, and numbers above what WELCOME says the controller holds.
+    R"sql(
+INSERT OR IGNORE INTO meta (key, value)
+SELECT 'welcomed', 'before schema 3'
+WHERE EXISTS (SELECT 1 FROM meta WHERE key = 'timeline_hash')
+   OR EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'outbox' AND seq > 0)
+   OR EXISTS (SELECT 1 FROM commands);
+)sql",
 };
 
 constexpr const char* kSlotColumns =
@@ -124,6 +134,26 @@ std::optional<std::string> get_meta(SQLite::Database& db, const char* key) {
         return std::nullopt;
     }
     return q.getColumn(0).getString();
+}
+
+constexpr std::uint64_t kMaxWelcomeSeq = std::uint64_t{1} << 62;
+
+/// The highest sequence number AUTOINCREMENT has handed out (0 if none).
+std::uint64_t read_sequence(SQLite::Database& db) {
+    SQLite::Statement q(db, "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'");
+    return q.executeStep() ? static_cast<std::uint64_t>(q.getColumn(0).getInt64()) : 0;
+}
+
+/// Sets where AUTOINCREMENT continues: the next confirmation gets `seq` + 1.
+void write_sequence(SQLite::Database& db, std::int64_t seq) {
+    SQLite::Statement update(db, "UPDATE sqlite_sequence SET seq = ? WHERE name = 'outbox'");
+    update.bind(1, static_cast<int64_t>(seq));
+    if (update.exec() == 0) {
+        SQLite::Statement insert(db,
+                                 "INSERT INTO sqlite_sequence (name, seq) VALUES ('outbox', ?)");
+        insert.bind(1, static_cast<int64_t>(seq));
+        insert.exec();
+    }
 }
 
 std::string serialize(const google::protobuf::MessageLite& message) {
@@ -299,7 +329,7 @@ void NodeStore::insert_confirmation(const wire::Slot& slot, const wire::Confirma
     ++outbox_generation_;
 }
 
-int NodeStore::recover_interrupted() {
+int NodeStore::recover_interrupted(const std::string& reason) {
     std::vector<std::pair<wire::Slot, std::int64_t>> interrupted;
     {
         std::lock_guard lock(mutex_);
@@ -311,7 +341,7 @@ int NodeStore::recover_interrupted() {
         }
     }
     for (const auto& [slot, started] : interrupted) {
-        confirm(slot, wire::FAILED, "agent-restarted", started, 0);
+        confirm(slot, wire::FAILED, reason, started, 0);
     }
     return static_cast<int>(interrupted.size());
 }
@@ -368,8 +398,46 @@ void NodeStore::acknowledge(const std::vector<std::uint64_t>& seqs) {
 
 std::uint64_t NodeStore::last_seq() {
     std::lock_guard lock(mutex_);
-    SQLite::Statement q(*db_, "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'");
-    return q.executeStep() ? static_cast<std::uint64_t>(q.getColumn(0).getInt64()) : 0;
+    return read_sequence(*db_);
+}
+
+WelcomeNumbering NodeStore::on_welcome(std::uint64_t controller_highest, std::int64_t now_us) {
+    std::lock_guard lock(mutex_);
+    SQLite::Transaction tx(*db_);
+    WelcomeNumbering result;
+    result.first_welcome = !get_meta(*db_, "welcomed").has_value();
+    result.before = read_sequence(*db_);
+    // A controller holds numbers below 2^63 (SQLite's integers); one near that is not a number a
+    // node ever assigned, and moving above it would leave no room for more.
+    result.out_of_range = controller_highest >= kMaxWelcomeSeq;
+    const auto highest =
+        result.out_of_range ? std::int64_t{0} : static_cast<std::int64_t>(controller_highest);
+    if (result.first_welcome && highest > 0) {
+        // Nothing of this store was ever sent: every confirmation it queued is moved above the
+        // controller's numbers, in order. Negated first, so no number collides on the way.
+        db_->exec("UPDATE outbox SET seq = -seq");
+        SQLite::Statement shift(*db_, "UPDATE outbox SET seq = ? - seq");
+        shift.bind(1, static_cast<int64_t>(highest));
+        result.renumbered = static_cast<std::uint64_t>(shift.exec());
+        write_sequence(*db_, highest + static_cast<std::int64_t>(result.before));
+    } else if (!result.first_welcome && highest > static_cast<std::int64_t>(result.before)) {
+        // Numbers already sent keep theirs: only new confirmations start above the controller's.
+        write_sequence(*db_, highest);
+    }
+    if (result.first_welcome) {
+        set_meta(*db_, "welcomed", std::to_string(now_us));
+    }
+    result.after = read_sequence(*db_);
+    tx.commit();
+    if (result.renumbered > 0) {
+        ++outbox_generation_;
+    }
+    return result;
+}
+
+bool NodeStore::welcomed_before() {
+    std::lock_guard lock(mutex_);
+    return get_meta(*db_, "welcomed").has_value();
 }
 
 std::int64_t NodeStore::horizon_end_us() {

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "device_status.hpp"
+#include "fault_guard.hpp"
 #include "loa/protocol/envelope.hpp"
 #include "loa/protocol/limits.hpp"
 #include "wall_clock.hpp"
@@ -80,7 +81,8 @@ Session::Session(const AgentOptions& options, NodeStore& store, media::ContentSt
 
 void Session::run(const std::atomic<bool>& stop) {
     spdlog::info("node {} connecting to {}", options_.node_id, options_.controller);
-    while (!stop.load() && !agent_.restart_requested()) {
+    detail::FaultGuard faults("session", options_.give_up_after_us);
+    while (!stop.load() && !agent_.restart_requested() && !agent_.given_up()) {
         zmq::pollitem_t items[] = {{dealer_.handle(), 0, ZMQ_POLLIN, 0}};
         try {
             zmq::poll(items, 1, std::chrono::milliseconds(50));
@@ -90,6 +92,16 @@ void Session::run(const std::atomic<bool>& stop) {
             }
             continue;  // a signal (SIGTERM): look at the stop flag
         }
+        // A fault handling one message or one timer (the store, a full disk) is logged and the
+        // session goes on: what was not done is done again by the protocol's own retries
+        // (unacked messages are sent again, so are hellos and reports).
+        bool faulted = false;
+        auto caught = [&](std::string_view where, std::string_view what) {
+            faulted = true;
+            if (faults.fault(detail::steady_us(), fmt::format("{}: {}", where, what))) {
+                agent_.give_up(faults.reason());
+            }
+        };
         while (true) {
             zmq::message_t frame;
             if (!dealer_.recv(frame, zmq::recv_flags::dontwait)) {
@@ -103,9 +115,24 @@ void Session::run(const std::atomic<bool>& stop) {
                 }
             }
             last_heard_us_ = now_us();
-            on_frame(frame.to_string_view());
+            try {
+                on_frame(frame.to_string_view());
+            } catch (const std::exception& e) {
+                caught("a message from the controller", e.what());
+            } catch (...) {
+                caught("a message from the controller", "an unknown exception");
+            }
         }
-        tick();
+        try {
+            tick();
+        } catch (const std::exception& e) {
+            caught("timers", e.what());
+        } catch (...) {
+            caught("timers", "an unknown exception");
+        }
+        if (!faulted) {
+            faults.success();
+        }
     }
 }
 
@@ -531,6 +558,41 @@ void Session::on_error(const wire::Error& error) {
     }
 }
 
+bool Session::take_numbering(const wire::Welcome& welcome) {
+    WelcomeNumbering numbering;
+    try {
+        numbering = store_.on_welcome(welcome.highest_seq(), now_us());
+    } catch (const std::exception& e) {
+        // Reports must not go out under numbers that may still have to move: the HELLO is said
+        // again (with its back-off) and this WELCOME's successor tries again.
+        spdlog::error("WELCOME not taken in (sequence numbers not settled): {}", e.what());
+        return false;
+    }
+    if (numbering.out_of_range) {
+        spdlog::warn(
+            "the controller says it holds confirmation number {}, which no node assigns (2^62 or "
+            "more): ignored",
+            welcome.highest_seq());
+    } else if (numbering.renumbered > 0) {
+        spdlog::warn(
+            "first WELCOME of this store: the controller holds confirmation numbers up to {}, so "
+            "the {} confirmation(s) queued before it are numbered {} to {} (a new or re-imaged "
+            "device never reuses a number of its past)",
+            welcome.highest_seq(), numbering.renumbered, welcome.highest_seq() + 1,
+            numbering.after);
+    } else if (!numbering.first_welcome && numbering.after != numbering.before) {
+        spdlog::warn(
+            "the controller holds confirmation numbers up to {}, at or above this node's next "
+            "number {}: new confirmations are numbered from {} (was this store restored from an "
+            "older copy?); numbers already assigned keep theirs",
+            welcome.highest_seq(), numbering.before + 1, numbering.after + 1);
+    } else if (numbering.first_welcome && welcome.highest_seq() > 0) {
+        spdlog::info("first WELCOME of this store: confirmations are numbered from {}",
+                     numbering.after + 1);
+    }
+    return true;
+}
+
 void Session::on_frame(std::string_view frame) {
     auto decoded = protocol::decode(frame, protocol::kMaxControllerFrameBytes);
     if (!decoded) {
@@ -540,6 +602,9 @@ void Session::on_frame(std::string_view frame) {
     const wire::Envelope& in = *decoded;
     switch (in.body_case()) {
         case wire::Envelope::kWelcome:
+            if (!take_numbering(in.welcome())) {
+                return;  // not welcomed: nothing is sent until the numbering is settled
+            }
             welcomed_ = true;
             hello_retry_us_ = kHelloRetryUs;
             if (const auto v = in.welcome().accepted_version();

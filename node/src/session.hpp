@@ -36,6 +36,9 @@ class Session {
 
   private:
     void on_frame(std::string_view frame);
+    /// Takes in WELCOME's highest sequence number; false if the store could not (then the
+    /// WELCOME is not taken: nothing may be reported before the numbering is settled).
+    bool take_numbering(const wire::Welcome& welcome);
     void on_schedule_update(const wire::Envelope& in);
     void on_error(const wire::Error& error);
     void on_command(const wire::Envelope& in);

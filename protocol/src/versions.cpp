@@ -16,6 +16,8 @@ wire::ErrorCode version_1_code(wire::ErrorCode code) {
         case wire::TOO_LARGE:
         case wire::NOT_ALLOWED:
             return wire::MALFORMED;  // both: that message was refused, the session goes on
+        case wire::BUSY:
+            return wire::INTERNAL;  // not served this time; what a version 1 node sends again
         default:
             return code;
     }
@@ -42,6 +44,7 @@ std::optional<wire::Envelope> downgrade(wire::Envelope envelope, std::uint32_t v
             // A version 1 node would keep it as an unknown field; it is left out so that what
             // such a node receives is exactly what a version 1 controller sent.
             envelope.mutable_welcome()->clear_node_id();
+            envelope.mutable_welcome()->clear_highest_seq();
             break;
         default:
             break;

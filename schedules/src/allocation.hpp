@@ -81,10 +81,12 @@ using Allocation = std::map<std::pair<std::size_t, std::size_t>, int>;
 std::optional<std::size_t> greedy_allocation(const AllocationModel& model, Allocation& allocation);
 
 /// The exact path (an integer program): an allocation meeting every bucket, or nothing when
-/// there is none. `note` is set when the search stopped at its limit without deciding.
+/// there is none. `note` is set when the search stopped at its limit without deciding;
+/// `solver_error` when GLPK failed (with no allocation if it failed before finding one).
 struct ExactAllocation {
     std::optional<Allocation> allocation;
     std::string note;
+    std::string solver_error;
 };
 ExactAllocation exact_allocation(const AllocationModel& model);
 

@@ -99,6 +99,7 @@ class ClassSolver {
     AllocationModel model_;
     Allocation allocation_;
     std::string note_;
+    std::string solver_error_;
     bool searched_ = false;
 
     const ClassCampaign& campaign(std::size_t c) const { return input_.campaigns[c]; }
@@ -391,8 +392,16 @@ class ClassSolver {
         searched_ = true;
         auto exact = exact_allocation(model_);
         note_ = exact.note;
+        solver_error_ = exact.solver_error;
         if (exact.allocation) {
             allocation_ = std::move(*exact.allocation);
+        } else if (!solver_error_.empty()) {
+            // Not a proven shortfall: the operator must not read it as one.
+            note_ =
+                "bộ giải chính xác (GLPK) gặp lỗi nên giữ cách xếp nhanh; chỉ tiêu có thể vẫn vừa "
+                "/ the exact solver (GLPK) failed, so the fast path's allocation stands; the quota "
+                "may fit all the same: " +
+                solver_error_;
         }
     }
 
@@ -479,6 +488,7 @@ class ClassSolver {
         result.timeline = std::move(timeline);
         result.outcomes = std::move(outcomes_);
         result.searched = searched_;
+        result.solver_error = solver_error_;
         return result;
     }
 };

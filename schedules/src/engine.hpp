@@ -96,6 +96,8 @@ struct BucketOutcome {
 struct ClassResult {
     std::shared_ptr<const Timeline> timeline;
     bool searched = false;  ///< the fast path fell short and the exact search ran
+    /// GLPK failed during the exact search (its message); such a result is never cached.
+    std::string solver_error;
     std::map<std::string, std::vector<BucketOutcome>> outcomes;  ///< by campaign id
 };
 

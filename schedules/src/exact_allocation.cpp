@@ -77,11 +77,16 @@ class ExactAllocator {
             case IntegerProgram::Outcome::infeasible:
                 return {};
             case IntegerProgram::Outcome::search_limit:
-                return {std::nullopt, "the exact search stopped at its limit without deciding"};
+                return {std::nullopt, "the exact search stopped at its limit without deciding", {}};
+            case IntegerProgram::Outcome::solver_failed:
+                return {std::nullopt, {}, program_.failure()};
         }
         Allocation found = read();
-        spread(found);
-        return {std::move(found), {}};
+        if (!spread(found)) {
+            // The allocation found meets every quota; only its spreading was lost.
+            return {std::move(found), {}, program_.failure() + " (while spreading plays)"};
+        }
+        return {std::move(found), {}, {}};
     }
 
   private:
@@ -213,7 +218,8 @@ class ExactAllocator {
     /// each play beyond the first of its campaign in a session (and a little on every play, so
     /// none is added beyond the quotas) improves it; the best found within a small node budget
     /// replaces it. Deterministic: the budget is a node count.
-    void spread(Allocation& found) {
+    /// False when GLPK failed (`found` is then left as it was).
+    bool spread(Allocation& found) {
         constexpr int kSpreadingNodes = 2'000;
         std::map<std::pair<std::size_t, std::size_t>, Terms> per_session;
         for (const auto& [key, column] : column_) {
@@ -231,6 +237,7 @@ class ExactAllocator {
             outcome == IntegerProgram::Outcome::improved_at_limit) {
             found = read();
         }
+        return outcome != IntegerProgram::Outcome::solver_failed;
     }
 
     Allocation read() const {

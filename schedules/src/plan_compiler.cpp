@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cmath>
 #include <set>
+#include <system_error>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
@@ -13,6 +14,7 @@
 #include <sodium.h>
 
 #include "engine.hpp"
+#include "integer_program.hpp"
 #include "loa/schedules/area_path.hpp"
 #include "loa/schedules/lunar_calendar.hpp"
 
@@ -149,6 +151,11 @@ std::string campaign_text(const ClassCampaign& c) {
 
 const char* kind_name(NodeKind kind) {
     return kind == NodeKind::speaker ? "speaker" : "panel";
+}
+
+/// A node class as the quota report names it: "<area path> (<kind>)".
+std::string class_name(const ClassInput& input) {
+    return input.area->area->path + " (" + kind_name(input.kind) + ")";
 }
 
 /// Nodes of one area and kind: they always share a class.
@@ -462,26 +469,62 @@ std::expected<CompiledPlan, std::vector<PlanProblem>> PlanCompiler::compile(cons
     const std::size_t reused = results.size();
 
     // Classes are independent: solve them on a small pool; the order never shows in the output.
+    // A worker never lets an exception out (it would end the process): a class whose solve
+    // threw is reported as a plan problem, the others are still solved.
     std::vector<ClassResult> solved(unsolved.size());
+    std::vector<std::string> thrown(unsolved.size());
     std::atomic<std::size_t> next{0};
     auto work = [&] {
         for (std::size_t i = next++; i < unsolved.size(); i = next++) {
-            solved[i] =
-                solve_class(*unsolved[i].second, compilation.from_day(), compilation.days());
+            try {
+                solved[i] =
+                    solve_class(*unsolved[i].second, compilation.from_day(), compilation.days());
+            } catch (const std::exception& e) {
+                thrown[i] = e.what();
+            } catch (...) {
+                thrown[i] = "an exception that is not a std::exception";
+            }
         }
+        // GLPK keeps an environment per thread; the calling thread may live on for a long time.
+        release_solver_environment();
     };
     if (threads == 0) {
         threads = std::max(1u, std::thread::hardware_concurrency());
     }
-    std::vector<std::jthread> pool;
-    for (unsigned t = 1; t < threads && t < unsolved.size(); ++t) {
-        pool.emplace_back(work);
+    {
+        std::vector<std::jthread> pool;
+        for (unsigned t = 1; t < threads && t < unsolved.size(); ++t) {
+            try {
+                pool.emplace_back(work);
+            } catch (const std::system_error&) {
+                break;  // no more threads to be had: the ones running and this one do the rest
+            }
+        }
+        work();
     }
-    work();
-    pool.clear();
+    std::vector<PlanProblem> failures;
+    for (std::size_t i = 0; i < unsolved.size(); ++i) {
+        if (!thrown[i].empty()) {
+            failures.push_back(
+                {0, class_name(*unsolved[i].second) +
+                        ": không xếp được lịch, không có gì thay đổi / could not be scheduled, "
+                        "nothing was changed: " +
+                        thrown[i]});
+        }
+    }
+    if (!failures.empty()) {
+        return std::unexpected(std::move(failures));  // the cache keeps the last good compile
+    }
     std::size_t searched = 0;
+    std::vector<std::string> solver_errors;
+    std::vector<std::string> failed_fingerprints;
     for (std::size_t i = 0; i < unsolved.size(); ++i) {
         searched += solved[i].searched ? 1 : 0;
+        if (!solved[i].solver_error.empty()) {
+            solver_errors.push_back(class_name(*unsolved[i].second) + ": " +
+                                    solved[i].solver_error);
+            failed_fingerprints.push_back(*unsolved[i].first);
+        }
         results.emplace(*unsolved[i].first, std::move(solved[i]));
     }
 
@@ -489,6 +532,11 @@ std::expected<CompiledPlan, std::vector<PlanProblem>> PlanCompiler::compile(cons
     out.classes_computed = unsolved.size();
     out.classes_reused = reused;
     out.classes_searched = searched;
+    out.solver_errors = std::move(solver_errors);
+    // A class the solver failed on is solved again next time, not served from the cache.
+    for (const auto& fingerprint : failed_fingerprints) {
+        results.erase(fingerprint);
+    }
     cache_->classes = std::move(results);
     return out;
 }

@@ -234,6 +234,8 @@ class FakeController {
     /// The version WELCOME accepts (set an older one to act as an older controller), and the
     /// versions the last HELLO and the last other message were stamped with.
     std::atomic<std::uint32_t> accepted_version{protocol::kProtocolVersion};
+    /// WELCOME's highest_seq: the highest confirmation number this controller holds for the node.
+    std::atomic<std::uint64_t> highest_seq{0};
     std::atomic<std::uint32_t> hello_version{0};
     std::atomic<std::uint32_t> message_version{0};
     std::set<std::string> schedule_acks() {
@@ -367,6 +369,7 @@ class FakeController {
                 welcome.mutable_welcome()->set_accepted_version(accepted_version.load());
                 welcome.mutable_welcome()->set_controller_time_us(wall_now_us());
                 welcome.mutable_welcome()->set_heartbeat_interval_ms(300);
+                welcome.mutable_welcome()->set_highest_seq(highest_seq.load());
                 send(peer, std::move(welcome), id);
                 std::lock_guard lock(mutex_);
                 peer_ = peer;
@@ -546,6 +549,8 @@ class RunningAgent {
     }
     bool returned() const { return returned_.load(); }
     bool restart_requested() const { return agent_->restart_requested(); }
+    bool failed() const { return agent_->failed(); }
+    std::string failure() { return agent_->failure(); }
     std::string error() {
         std::lock_guard lock(mutex_);
         return error_;

@@ -32,6 +32,7 @@ TEST_CASE("downgrade to version 1 maps the codes version 1 lacks to the nearest 
         {wire::ENROLLMENT_REFUSED, wire::UNKNOWN_NODE},
         {wire::TOO_LARGE, wire::MALFORMED},
         {wire::NOT_ALLOWED, wire::MALFORMED},
+        {wire::BUSY, wire::INTERNAL},
         {wire::MALFORMED, wire::MALFORMED},
         {wire::UNSUPPORTED_VERSION, wire::UNSUPPORTED_VERSION},
         {wire::NEED_HELLO, wire::NEED_HELLO},
@@ -65,10 +66,12 @@ TEST_CASE("downgrade to version 1 leaves out what version 1 does not have") {
     welcome.mutable_welcome()->set_controller_time_us(1'000'000);
     welcome.mutable_welcome()->set_heartbeat_interval_ms(30'000);
     welcome.mutable_welcome()->set_node_id("ta-van-01");
+    welcome.mutable_welcome()->set_highest_seq(4711);
 
     auto down = downgrade(welcome, 1);
     REQUIRE(down.has_value());
     CHECK(down->welcome().node_id().empty());
+    CHECK(down->welcome().highest_seq() == 0);
     // Byte for byte what a version 1 controller would have sent.
     v1::Envelope expected;
     expected.set_version(1);
@@ -82,6 +85,7 @@ TEST_CASE("downgrade to version 1 leaves out what version 1 does not have") {
     auto kept = downgrade(welcome, 2);
     REQUIRE(kept.has_value());
     CHECK(kept->welcome().node_id() == "ta-van-01");
+    CHECK(kept->welcome().highest_seq() == 4711);
 
     SECTION("message types of version 2 have no version 1 form") {
         wire::Envelope enrolled;

@@ -57,6 +57,10 @@ struct AgentOptions {
     std::string amplifier_command;
     /// The agent's log, whose tail a SendLog command returns ("" : none kept).
     std::filesystem::path log_file;
+    /// A fault in the player or the session thread is logged and survived; a thread that keeps
+    /// failing this long without one good round stops the agent (failed(): its main exits 3, and
+    /// the service manager starts it afresh). 0: never give up.
+    std::int64_t give_up_after_us = 300'000'000;
 };
 
 /// Runs two threads: the caller's, in run(), for ZeroMQ; and a player thread for GStreamer.
@@ -72,11 +76,23 @@ class NodeAgent {
     /// A Restart command ended run(): the caller should start the agent again.
     bool restart_requested() const { return restart_.load(); }
 
+    /// A thread kept failing (AgentOptions::give_up_after_us) and ended run(); failure() says
+    /// which and with what. The caller should exit non-zero.
+    bool failed() const { return failed_.load(); }
+    std::string failure();
+
   private:
     class Control;
     friend class Control;
 
     void player_loop();
+    /// One look at what to play next, and playing it: the body of player_loop().
+    void player_round();
+    /// After a fault in player_round(): nothing left on air, a play cut by it confirmed.
+    void recover_player();
+    /// Waits `us`, or less if the agent stops.
+    void pause_player(std::int64_t us);
+    void give_up(const std::string& reason);
     /// Plays the active emergency's next play; false if it cannot play now (media not here).
     bool play_emergency(const ActiveEmergency& active);
     /// A panel inside a session, before its next booked play: shows the session's next item
@@ -99,6 +115,9 @@ class NodeAgent {
     Player player_;
     std::atomic<bool> stopping_{false};
     std::atomic<bool> restart_{false};
+    std::atomic<bool> failed_{false};
+    std::mutex failure_mutex_;
+    std::string failure_;
     std::mutex wake_mutex_;
     std::condition_variable wake_;
     std::uint64_t wake_generation_ = 0;

@@ -29,6 +29,15 @@ struct ActiveEmergency {
     std::uint32_t plays_done = 0;
 };
 
+/// What a WELCOME did to the numbering of confirmations (NodeStore::on_welcome).
+struct WelcomeNumbering {
+    bool first_welcome = false;    ///< this store had never been welcomed
+    std::uint64_t renumbered = 0;  ///< confirmations queued before it, moved above the controller's
+    std::uint64_t before = 0;      ///< the highest number assigned, before and after
+    std::uint64_t after = 0;
+    bool out_of_range = false;  ///< the controller's number was 2^62 or more: not taken in
+};
+
 /// Thread-safe (one connection behind a mutex): the player thread and the network thread share
 /// it. Every method commits before it returns.
 class NodeStore {
@@ -72,6 +81,16 @@ class NodeStore {
     /// The highest confirmation sequence number ever assigned (0 if none).
     std::uint64_t last_seq();
 
+    /// Takes in WELCOME's `highest_seq` (the highest number the controller holds for this node),
+    /// in one transaction, before the session sends anything. A store never welcomed before (new,
+    /// or on a re-imaged device) moves the confirmations it queued offline above that number,
+    /// in order (none of them was ever sent), and numbers on from there. A store welcomed before
+    /// renumbers nothing (it may have sent those numbers); if the controller holds a number at
+    /// or above its next one, new confirmations start above it (after = highest).
+    WelcomeNumbering on_welcome(std::uint64_t controller_highest, std::int64_t now_us);
+    /// Whether a WELCOME was ever taken in by this store.
+    bool welcomed_before();
+
     /// Settings that must survive a restart (volume, amplifier).
     std::optional<std::string> setting(const std::string& key);
     void set_setting(const std::string& key, const std::string& value);
@@ -102,9 +121,9 @@ class NodeStore {
     /// an unacked confirmation. Returns the rows removed.
     int prune(std::int64_t before_us);
 
-    /// Plays that were started but never finished (the agent died): confirms them as failed
-    /// with reason "agent-restarted". Returns how many.
-    int recover_interrupted();
+    /// Plays that were started but never finished (the agent died, or the player thread failed
+    /// during them): confirms them as failed with `reason`. Returns how many.
+    int recover_interrupted(const std::string& reason = "agent-restarted");
 
     /// Up to `limit` unacked confirmations, oldest first.
     std::vector<wire::Confirmation> outbox(int limit);

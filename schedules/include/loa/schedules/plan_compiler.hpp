@@ -57,6 +57,10 @@ struct CompiledPlan {
     std::size_t classes_computed = 0;  ///< node classes solved in this call (not from cache)
     std::size_t classes_reused = 0;
     std::size_t classes_searched = 0;  ///< of those solved, how many needed the exact search
+    /// Node classes on which the exact solver (GLPK) failed, each "<area> (<kind>): <error>":
+    /// their timelines are the fast path's allocation, their unmet quotas say so in `reason`,
+    /// and the next compile solves them again (they are not cached).
+    std::vector<std::string> solver_errors;
 };
 
 /// A problem that makes a plan unusable: where it was declared and why it is wrong.
@@ -87,7 +91,9 @@ class PlanCompiler {
     PlanCompiler& operator=(const PlanCompiler&) = delete;
 
     /// Solves the plan over the horizon with `threads` workers (0: hardware concurrency).
-    /// Fails with the plan's problems when it is invalid.
+    /// Fails with the plan's problems when it is invalid, or when solving a node class threw
+    /// (e.g. out of memory: that problem names the class; nothing of this compile is kept).
+    /// Never throws from a worker thread; a GLPK failure is not a problem but `solver_errors`.
     std::expected<CompiledPlan, std::vector<PlanProblem>> compile(const Plan& plan,
                                                                   const Horizon& horizon,
                                                                   unsigned threads = 0);
