@@ -16,8 +16,8 @@
 #include "bench_support.hpp"
 #include "loa/controller/audit/airtime_report.hpp"
 #include "loa/controller/audit/confirmation_ingest.hpp"
-#include "loa/controller/store/database.hpp"
 #include "loa/controller/common/time_text.hpp"
+#include "loa/controller/store/database.hpp"
 #include "loa/protocol/loa.pb.h"
 
 namespace fs = std::filesystem;
@@ -186,7 +186,8 @@ IngestResult ingest_phase(const fs::path& dir, const Options& options) {
         for (std::size_t j = i; j < std::min(reports.size(), i + options.reports_per_commit); ++j) {
             round.push_back({reports[j].first, &reports[j].second});
         }
-        auto acked = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) { return lc::ingest_reports(tx, round, now); });
+        auto acked = loa::controller::write_directly(
+            db, [&](loa::controller::WriteTx& tx) { return lc::ingest_reports(tx, round, now); });
         if (!acked) {
             throw std::runtime_error(acked.error().message);
         }

@@ -34,9 +34,9 @@
 #include <zmq.hpp>
 
 #include "bench_support.hpp"
-#include "loa/controller/store/database.hpp"
 #include "loa/controller/fleet/node_enrollment.hpp"
 #include "loa/controller/fleet/node_registry.hpp"
+#include "loa/controller/store/database.hpp"
 #include "loa/protocol/curve_keys.hpp"
 #include "loa/protocol/envelope.hpp"
 #include "loa/protocol/limits.hpp"
@@ -846,12 +846,21 @@ int main(int argc, char** argv) {
                 rec.node_id = fmt::format("storm-{:05}", i);
                 rec.kind = "speaker";
                 rec.area_path = "vn/bench";
-                if (auto added = loa::controller::write_directly(**db, [&](loa::controller::WriteTx& tx) { return controller::add_node(tx, rec, now_us()); }); !added) {
+                if (auto added = loa::controller::write_directly(**db,
+                                                                 [&](loa::controller::WriteTx& tx) {
+                                                                     return controller::add_node(
+                                                                         tx, rec, now_us());
+                                                                 });
+                    !added) {
                     throw std::runtime_error(added.error().message);
                 }
                 keys.push_back(protocol::generate_curve_key_pair());
-                if (auto enrolled =
-                        loa::controller::write_directly(**db, [&](loa::controller::WriteTx& tx) { return controller::enroll_key(tx, rec.node_id, keys.back().public_key, now_us()); });
+                if (auto enrolled = loa::controller::write_directly(
+                        **db,
+                        [&](loa::controller::WriteTx& tx) {
+                            return controller::enroll_key(tx, rec.node_id, keys.back().public_key,
+                                                          now_us());
+                        });
                     !enrolled) {
                     throw std::runtime_error(enrolled.error().message);
                 }

@@ -11,10 +11,10 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
-#include "loa/controller/gateway/node_gateway.hpp"
-#include "loa/controller/store/store.hpp"
 #include "loa/controller/api/http_api.hpp"
 #include "loa/controller/fleet/node_enrollment.hpp"
+#include "loa/controller/gateway/node_gateway.hpp"
+#include "loa/controller/store/store.hpp"
 #include "loa/protocol/curve_keys.hpp"
 #include "loa/protocol/envelope.hpp"
 

@@ -117,7 +117,8 @@ struct Week : RunningServer {
         spec.name = kCampaignName;
         spec.window_start_us = kWeekStart;
         spec.window_end_us = kWeekEnd;
-        auto booked = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return lc::add_campaign(tx, spec, kNow); });
+        auto booked = loa::controller::write_directly(
+            *db, [&](loa::controller::WriteTx& tx) { return lc::add_campaign(tx, spec, kNow); });
         REQUIRE(booked.has_value());
         REQUIRE(booked->slots_booked == 56);  // each item once a day, 7 days, 4 nodes
         SQLite::Statement q(*db,
@@ -148,7 +149,8 @@ struct Week : RunningServer {
         e.node_ids = {"ta-van-01"};
         e.expires_us = cut.start_us + kHourUs;
         e.campaign_id = "thien-tai";
-        auto sent = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, e, kNow); });
+        auto sent = loa::controller::write_directly(
+            *db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, e, kNow); });
         REQUIRE(sent.has_value());
         emergency_id = sent->emergency_id;
     }
@@ -245,8 +247,9 @@ struct Week : RunningServer {
     }
 
     void report_days(const std::string& node_id, int first, int last, std::int64_t at) {
-        auto acked =
-            loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return lc::ingest_confirmations(tx, node_id, confirmations(node_id, first, last), at); });
+        auto acked = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) {
+            return lc::ingest_confirmations(tx, node_id, confirmations(node_id, first, last), at);
+        });
         REQUIRE(acked.has_value());
     }
 
@@ -716,7 +719,9 @@ TEST_CASE("a scripted week: every planned play explained, in every format") {
     w.next_seq["y-ty-01"] += 6;  // numbered, not sent
     wire::Heartbeat hb;
     hb.set_last_seq(12);
-    REQUIRE(loa::controller::write_directly(*w.db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, "y-ty-01", hb, kMonday); }));
+    REQUIRE(loa::controller::write_directly(*w.db, [&](loa::controller::WriteTx& tx) {
+        return lc::record_heartbeat(tx, "y-ty-01", hb, kMonday);
+    }));
 
     std::map<std::string, int> reported = {
         {"ta-van-01", 5}, {"ta-van-02", 5}, {"y-ty-01", 2}, {"y-ty-02", 5}};
@@ -794,7 +799,9 @@ TEST_CASE("a scripted week: every planned play explained, in every format") {
         w.stop = true;
         w.thread.join();
         hb.set_last_seq(14);
-        REQUIRE(loa::controller::write_directly(*w.db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, "y-ty-01", hb, kAfter); }));
+        REQUIRE(loa::controller::write_directly(*w.db, [&](loa::controller::WriteTx& tx) {
+            return lc::record_heartbeat(tx, "y-ty-01", hb, kAfter);
+        }));
         reported = {{"ta-van-01", 6}, {"ta-van-02", 6}, {"y-ty-01", 6}, {"y-ty-02", 6}};
 
         auto rows = w.expected(by_node, reported, kAfter);
@@ -924,12 +931,14 @@ TEST_CASE("nothing done later changes a report of the past") {
     w.db->exec("UPDATE campaigns SET name = 'Tên mới' WHERE campaign_id = 'thien-tai'");
     w.db->exec(
         "UPDATE nodes SET area_path = 'vn/lao-cai/bac-ha/ban-pho' WHERE node_id = 'y-ty-02'");
-    REQUIRE(
-        loa::controller::write_directly(*w.db, [&](loa::controller::WriteTx& tx) { return lc::decide_media(tx, w.b, lc::Decision::rejected, "approver", "sai nội dung", later); }));
+    REQUIRE(loa::controller::write_directly(*w.db, [&](loa::controller::WriteTx& tx) {
+        return lc::decide_media(tx, w.b, lc::Decision::rejected, "approver", "sai nội dung", later);
+    }));
     auto next = w.campaign("thien-tai-2", {w.a}, {"vn/lao-cai"});
     next.window_start_us = later + kHourUs;
     next.window_end_us = later + 3 * kDayUs;
-    REQUIRE(loa::controller::write_directly(*w.db, [&](loa::controller::WriteTx& tx) { return lc::add_campaign(tx, next, later); }));
+    REQUIRE(loa::controller::write_directly(
+        *w.db, [&](loa::controller::WriteTx& tx) { return lc::add_campaign(tx, next, later); }));
 
     // Confirmed plays can be neither taken back nor moved; confirmations never change.
     SQLite::Statement drop(

@@ -20,7 +20,10 @@ struct Booked : ControllerFixture {
         node("a-mu-sung-01", "vn/lao-cai/bat-xat/a-mu-sung");
         a = tone(2.0, 440);
         b = tone(3.0, 660);
-        REQUIRE(loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return controller::add_campaign(tx, campaign("thien-tai", {a, b}, {"vn/lao-cai"}), kNow); }));
+        REQUIRE(loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) {
+            return controller::add_campaign(tx, campaign("thien-tai", {a, b}, {"vn/lao-cai"}),
+                                            kNow);
+        }));
     }
 
     /// A report confirming the node's plays: the first played (with `extra_us` more than
@@ -68,10 +71,14 @@ struct Booked : ControllerFixture {
 TEST_CASE("the same report ingested twice counts once") {
     Booked f;
     auto report = f.played("ta-van-01", 0);
-    auto first = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::ingest_confirmations(tx, "ta-van-01", report, kNow); });
+    auto first = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::ingest_confirmations(tx, "ta-van-01", report, kNow);
+    });
     REQUIRE(first.has_value());
     CHECK(*first == std::vector<std::uint64_t>{1, 2});
-    auto second = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::ingest_confirmations(tx, "ta-van-01", report, kNow); });
+    auto second = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::ingest_confirmations(tx, "ta-van-01", report, kNow);
+    });
     REQUIRE(second.has_value());
     CHECK(*second == std::vector<std::uint64_t>{1, 2});  // acked again, stored once
     CHECK(f.count("confirmations") == 2);
@@ -84,7 +91,9 @@ TEST_CASE("a nonsensical confirmation is kept apart with its reason, and the res
     Booked f;
     auto report = f.played("ta-van-01", 0);
     report.mutable_confirmations(1)->set_actual_end_us(1);  // a play ending before it starts
-    auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::ingest_confirmations(tx, "ta-van-01", report, kNow); });
+    auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::ingest_confirmations(tx, "ta-van-01", report, kNow);
+    });
     REQUIRE(r.has_value());
     CHECK(*r == std::vector<std::uint64_t>{1, 2});  // both acked: the outbox is not blocked
     CHECK(f.count("confirmations") == 1);
@@ -100,7 +109,9 @@ TEST_CASE("a report with sequence number 0 is refused whole and stores nothing")
     Booked f;
     auto report = f.played("ta-van-01", 0);
     report.mutable_confirmations(1)->set_seq(0);
-    auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::ingest_confirmations(tx, "ta-van-01", report, kNow); });
+    auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::ingest_confirmations(tx, "ta-van-01", report, kNow);
+    });
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error().message.find("sequence number 0") != std::string::npos);
     CHECK(f.count("confirmations") == 0);
@@ -109,10 +120,14 @@ TEST_CASE("a report with sequence number 0 is refused whole and stores nothing")
 
 TEST_CASE("the report compares planned and confirmed airtime per node and in total") {
     Booked f;
-    REQUIRE(
-        loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::ingest_confirmations(tx, "ta-van-01", f.played("ta-van-01", 100'000), kNow); }));
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::ingest_confirmations(tx, "a-mu-sung-01",
-                                             f.played("a-mu-sung-01", 0, wire::FAILED), kNow); }));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::ingest_confirmations(tx, "ta-van-01", f.played("ta-van-01", 100'000),
+                                                kNow);
+    }));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::ingest_confirmations(tx, "a-mu-sung-01",
+                                                f.played("a-mu-sung-01", 0, wire::FAILED), kNow);
+    }));
     auto r = f.report();
     REQUIRE(r.rows.size() == 2);
     const auto& bat_xat = r.rows[0];  // sorted by area
@@ -146,7 +161,9 @@ TEST_CASE("plays not yet confirmed are counted apart") {
 
 TEST_CASE("the table aligns Vietnamese text and speaks either language") {
     Booked f;
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::ingest_confirmations(tx, "ta-van-01", f.played("ta-van-01", 0), kNow); }));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::ingest_confirmations(tx, "ta-van-01", f.played("ta-van-01", 0), kNow);
+    }));
     auto r = f.report();
     std::string vi = controller::render_table(r, controller::Language::vi);
     std::string en = controller::render_table(r, controller::Language::en);

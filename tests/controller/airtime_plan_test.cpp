@@ -108,7 +108,9 @@ struct Planned : ControllerFixture {
     void apply(const std::string& title, const std::string& items, int plays_per_day,
                schedules::Date from, std::int64_t now) {
         write_file(file, plan_text(bao_lu, sat_lo, title, items, plays_per_day));
-        auto applied = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return lc::apply_plan(tx, file, from, 3, now, false); });
+        auto applied = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) {
+            return lc::apply_plan(tx, file, from, 3, now, false);
+        });
         REQUIRE(applied.has_value());
         REQUIRE(applied->applied);
     }
@@ -140,7 +142,9 @@ struct Planned : ControllerFixture {
             c->set_actual_end_us(q.getColumn(2).getInt64() + q.getColumn(3).getInt64());
         }
         REQUIRE(report.confirmations_size() == 2);
-        REQUIRE(loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return lc::ingest_confirmations(tx, node_id, report, kDay0 + (day + 1) * kDayUs); }));
+        REQUIRE(loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) {
+            return lc::ingest_confirmations(tx, node_id, report, kDay0 + (day + 1) * kDayUs);
+        }));
     }
 
     lc::AirtimeReport report(std::int64_t from, std::int64_t to, std::int64_t now,

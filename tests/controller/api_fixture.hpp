@@ -10,10 +10,10 @@
 #include <nlohmann/json.hpp>
 
 #include "controller_fixture.hpp"
-#include "loa/controller/people/action_log.hpp"
 #include "loa/controller/api/http_api.hpp"
-#include "loa/controller/people/people.hpp"
 #include "loa/controller/common/time_text.hpp"
+#include "loa/controller/people/action_log.hpp"
+#include "loa/controller/people/people.hpp"
 
 namespace loa::test {
 
@@ -54,11 +54,15 @@ struct ApiFixture : ControllerFixture {
     }
 
     void person(const std::string& name, controller::Role role, const std::string& area) {
-        auto user = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return controller::add_user(tx, {name, "", role, area, "mật-khẩu-" + name},
-                                         controller::now_us()); });
+        auto user = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) {
+            return controller::add_user(tx, {name, "", role, area, "mật-khẩu-" + name},
+                                        controller::now_us());
+        });
         REQUIRE(user.has_value());
-        auto token =
-            loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return controller::issue_token(tx, user->user_id, "test", std::nullopt, controller::now_us()); });
+        auto token = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) {
+            return controller::issue_token(tx, user->user_id, "test", std::nullopt,
+                                           controller::now_us());
+        });
         REQUIRE(token.has_value());
         tokens[name] = token->secret;
     }

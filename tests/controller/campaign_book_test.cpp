@@ -14,7 +14,10 @@ TEST_CASE("a campaign books its items in order on every node of its areas") {
     f.node("a-mu-sung-01", "vn/lao-cai/bat-xat/a-mu-sung");
     auto a = f.tone(2.0, 440);
     auto b = f.tone(3.0, 660);
-    auto booked = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::add_campaign(tx, f.campaign("thien-tai", {a, b}, {"vn/lao-cai/sa-pa"}), kNow); });
+    auto booked = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::add_campaign(tx, f.campaign("thien-tai", {a, b}, {"vn/lao-cai/sa-pa"}),
+                                        kNow);
+    });
     REQUIRE(booked.has_value());
     CHECK(booked->slots_booked == 4);
     CHECK(booked->nodes_targeted == 2);
@@ -36,7 +39,9 @@ TEST_CASE("a campaign books its items in order on every node of its areas") {
 TEST_CASE("a node added after a campaign gets the plays still ahead") {
     ControllerFixture f;
     auto a = f.tone(2.0);
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::add_campaign(tx, f.campaign("c1", {a}, {"vn/lao-cai"}), kNow); }));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::add_campaign(tx, f.campaign("c1", {a}, {"vn/lao-cai"}), kNow);
+    }));
     CHECK(f.count("slots") == 0);
     f.node("ta-van-01", "vn/lao-cai/sa-pa/ta-van");
     CHECK(f.count("slots") == 1);
@@ -49,26 +54,36 @@ TEST_CASE("invalid campaigns and nodes are refused with a reason, changing nothi
     auto spec = f.campaign("c1", {a}, {"vn/lao-cai"});
     SECTION("window ends before it starts") {
         std::swap(spec.window_start_us, spec.window_end_us);
-        auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::add_campaign(tx, spec, kNow); });
+        auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return controller::add_campaign(tx, spec, kNow);
+        });
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().message.find("ends before it starts") != std::string::npos);
     }
     SECTION("unknown media") {
         spec.media_hashes.push_back(std::string(64, 'f'));
-        auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::add_campaign(tx, spec, kNow); });
+        auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return controller::add_campaign(tx, spec, kNow);
+        });
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().message.find("item 2") != std::string::npos);
     }
     SECTION("bad area") {
         spec.areas = {"vn/Lào Cai"};
-        auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::add_campaign(tx, spec, kNow); });
+        auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return controller::add_campaign(tx, spec, kNow);
+        });
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().message.find("vn/Lào Cai") != std::string::npos);
     }
     SECTION("duplicate id") {
-        REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::add_campaign(tx, spec, kNow); }));
+        REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return controller::add_campaign(tx, spec, kNow);
+        }));
         auto before = f.count("slots");
-        auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::add_campaign(tx, spec, kNow); });
+        auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return controller::add_campaign(tx, spec, kNow);
+        });
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().code == controller::Error::Code::conflict);
         CHECK(f.count("slots") == before);
@@ -76,7 +91,10 @@ TEST_CASE("invalid campaigns and nodes are refused with a reason, changing nothi
         return;
     }
     SECTION("bad node") {
-        auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::add_node(tx, {.node_id = "ta-van-02", .kind = "radio", .area_path = "vn/x"}, kNow); });
+        auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return controller::add_node(
+                tx, {.node_id = "ta-van-02", .kind = "radio", .area_path = "vn/x"}, kNow);
+        });
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().message.find("radio") != std::string::npos);
         CHECK(f.count("nodes") == 1);

@@ -7,12 +7,12 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
-#include "loa/controller/content/approval.hpp"
 #include "loa/controller/booking/campaign_book.hpp"
-#include "loa/controller/store/database.hpp"
-#include "loa/controller/store/store.hpp"
+#include "loa/controller/content/approval.hpp"
 #include "loa/controller/content/media_library.hpp"
 #include "loa/controller/fleet/node_registry.hpp"
+#include "loa/controller/store/database.hpp"
+#include "loa/controller/store/store.hpp"
 #include "loa/media/content_store.hpp"
 #include "test_support.hpp"
 
@@ -53,8 +53,10 @@ struct ControllerFixture {
     }
 
     void node(const std::string& id, const std::string& area) {
-        auto added =
-            loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return controller::add_node(tx, {.node_id = id, .kind = "speaker", .area_path = area}, kNow); });
+        auto added = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) {
+            return controller::add_node(tx, {.node_id = id, .kind = "speaker", .area_path = area},
+                                        kNow);
+        });
         REQUIRE(added.has_value());
     }
 
@@ -75,8 +77,10 @@ struct ControllerFixture {
 
     /// Approves imported media for air, as an approver would; returns its hash.
     std::string approve(const std::string& media_hash) {
-        auto decided = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return controller::decide_media(tx, media_hash, controller::Decision::approved,
-                                                "approver", "", kNow); });
+        auto decided = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) {
+            return controller::decide_media(tx, media_hash, controller::Decision::approved,
+                                            "approver", "", kNow);
+        });
         REQUIRE(decided.has_value());
         return media_hash;
     }
@@ -85,7 +89,9 @@ struct ControllerFixture {
     std::string tone(double seconds, double frequency = 440.0) {
         auto file = dir / ("tone-" + std::to_string(frequency) + ".wav");
         make_tone(file, seconds, 22050, frequency);
-        auto imported = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, store, file, "Bản tin", kNow); });
+        auto imported = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) {
+            return controller::import_media(tx, store, file, "Bản tin", kNow);
+        });
         REQUIRE(imported.has_value());
         return approve(imported->media.media_hash);
     }

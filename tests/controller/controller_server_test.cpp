@@ -16,7 +16,9 @@ TEST_CASE("an enrolled node is welcomed and sent its timeline") {
     auto spec = f.campaign("c1", {a}, {"vn/lao-cai"});
     spec.window_start_us = controller::now_us() + 60 * kSecondUs;
     spec.window_end_us = spec.window_start_us + 600 * kSecondUs;
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::add_campaign(tx, spec, controller::now_us()); }));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::add_campaign(tx, spec, controller::now_us());
+    }));
     f.start();
 
     auto node = f.connect_as("ta-van-01");

@@ -7,9 +7,9 @@
 #include "controller_fixture.hpp"
 #include "loa/controller/audit/airtime_report.hpp"
 #include "loa/controller/audit/confirmation_ingest.hpp"
+#include "loa/controller/booking/node_timeline.hpp"
 #include "loa/controller/fleet/emergencies.hpp"
 #include "loa/controller/fleet/node_status.hpp"
-#include "loa/controller/booking/node_timeline.hpp"
 #include "loa/controller/fleet/sequence_gaps.hpp"
 
 using namespace loa;
@@ -23,7 +23,9 @@ struct Fleet : ControllerFixture {
     Fleet() {
         node("ta-van-01", "vn/lao-cai/sa-pa/ta-van");
         hash = tone(4.0);
-        REQUIRE(loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return lc::add_campaign(tx, campaign("thien-tai", {hash}, {"vn/lao-cai"}), kNow); }));
+        REQUIRE(loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) {
+            return lc::add_campaign(tx, campaign("thien-tai", {hash}, {"vn/lao-cai"}), kNow);
+        }));
     }
 
     /// The booked play of ta-van-01, confirmed as `outcome` under `seq`.
@@ -50,7 +52,9 @@ struct Fleet : ControllerFixture {
         for (auto& c : confirmations) {
             *report.add_confirmations() = std::move(c);
         }
-        auto acked = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return lc::ingest_confirmations(tx, "ta-van-01", report, kNow); });
+        auto acked = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) {
+            return lc::ingest_confirmations(tx, "ta-van-01", report, kNow);
+        });
         REQUIRE(acked.has_value());
         return *acked;
     }
@@ -149,7 +153,8 @@ TEST_CASE("an emergency play has no booked slot and counts for its emergency's c
     spec.repeat = 2;
     spec.expires_us = kNow + 3600 * kSecondUs;
     spec.campaign_id = "thien-tai";
-    auto sent = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, spec, kNow); });
+    auto sent = loa::controller::write_directly(
+        *f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, spec, kNow); });
     REQUIRE(sent.has_value());
 
     auto first = f.emergency_play(1, sent->emergency_id, 1, 4.0);
@@ -240,7 +245,9 @@ TEST_CASE("sequence gaps: missing from the record below the highest, and not yet
     f.ingest(sent);
     wire::Heartbeat hb;
     hb.set_last_seq(14);
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, "ta-van-01", hb, kNow); }));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::record_heartbeat(tx, "ta-van-01", hb, kNow);
+    }));
 
     auto gaps = lc::sequence_gaps(*f.db);
     REQUIRE(gaps.has_value());

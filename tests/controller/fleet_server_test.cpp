@@ -5,10 +5,10 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
+#include "loa/controller/common/time_text.hpp"
 #include "loa/controller/fleet/emergencies.hpp"
 #include "loa/controller/fleet/node_commands.hpp"
 #include "loa/controller/fleet/node_status.hpp"
-#include "loa/controller/common/time_text.hpp"
 #include "server_fixture.hpp"
 
 using namespace loa;
@@ -28,7 +28,9 @@ std::unique_ptr<SQLite::Database> other_connection(const RunningServer& f) {
 lc::CommandRecord queue_volume(SQLite::Database& db, const std::string& node, std::uint32_t pct) {
     wire::Command action;
     action.mutable_set_volume()->set_percent(pct);
-    auto queued = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) { return lc::queue_command(tx, node, action, lc::now_us()); });
+    auto queued = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) {
+        return lc::queue_command(tx, node, action, lc::now_us());
+    });
     REQUIRE(queued.has_value());
     return *queued;
 }
@@ -182,7 +184,9 @@ TEST_CASE("a command queued by another connection reaches the connected node at 
     auto loactl = other_connection(f);  // as loactl would
     wire::Command restart;
     restart.mutable_restart();
-    auto queued = loa::controller::write_directly(*loactl, [&](loa::controller::WriteTx& tx) { return lc::queue_command(tx, "ta-van-01", restart, lc::now_us()); });
+    auto queued = loa::controller::write_directly(*loactl, [&](loa::controller::WriteTx& tx) {
+        return lc::queue_command(tx, "ta-van-01", restart, lc::now_us());
+    });
     REQUIRE(queued.has_value());
     // Well before the 10 s resend: the server notices the database changed.
     auto command = node->receive_within(wire::Envelope::kCommand, 2000);
@@ -244,7 +248,9 @@ TEST_CASE("an emergency whose expiry has passed is never sent; it is marked expi
     spec.media_hash = hash;
     spec.node_ids = {"ta-van-01"};
     spec.expires_us = lc::now_us() + 400'000;
-    auto sent = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, spec, lc::now_us()); });
+    auto sent = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::send_emergency(tx, spec, lc::now_us());
+    });
     REQUIRE(sent.has_value());
     const auto volume = queue_volume(*f.db, "ta-van-01", 50);
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -279,7 +285,9 @@ TEST_CASE("an emergency sent in time carries what the node needs to play it") {
     spec.title = "Lũ quét";
     spec.expires_us = lc::now_us() + 3600 * kSecondUs;
     auto loactl = other_connection(f);
-    auto sent = loa::controller::write_directly(*loactl, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, spec, lc::now_us()); });
+    auto sent = loa::controller::write_directly(*loactl, [&](loa::controller::WriteTx& tx) {
+        return lc::send_emergency(tx, spec, lc::now_us());
+    });
     REQUIRE(sent.has_value());
     auto command = node->receive_within(wire::Envelope::kCommand, 2000);
     REQUIRE(command.has_value());

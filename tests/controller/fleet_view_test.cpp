@@ -9,13 +9,13 @@
 #include <nlohmann/json.hpp>
 
 #include "controller_fixture.hpp"
-#include "loa/controller/people/action_log.hpp"
 #include "loa/controller/audit/confirmation_ingest.hpp"
+#include "loa/controller/common/time_text.hpp"
 #include "loa/controller/fleet/fleet_view.hpp"
 #include "loa/controller/fleet/node_commands.hpp"
 #include "loa/controller/fleet/node_media.hpp"
 #include "loa/controller/fleet/node_status.hpp"
-#include "loa/controller/common/time_text.hpp"
+#include "loa/controller/people/action_log.hpp"
 
 using namespace loa;
 using namespace loa::test;
@@ -43,14 +43,18 @@ void heard(ControllerFixture& f, const std::string& node, std::int64_t ago_s, do
     if (offset_us) {
         h.set_clock_offset_us(*offset_us);
     }
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, node, h, kNow - ago_s * kSecondUs); }).has_value());
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+                return lc::record_heartbeat(tx, node, h, kNow - ago_s * kSecondUs);
+            }).has_value());
 }
 
 /// Imports a tone titled `title` and approves it; returns its hash.
 std::string bulletin(ControllerFixture& f, const std::string& title, double frequency) {
     auto file = f.dir / fmt::format("{}.wav", frequency);
     make_tone(file, 2.0, 22050, frequency);
-    auto imported = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::import_media(tx, f.store, file, title, kNow); });
+    auto imported = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::import_media(tx, f.store, file, title, kNow);
+    });
     REQUIRE(imported.has_value());
     return f.approve(imported->media.media_hash);
 }
@@ -62,7 +66,8 @@ void book(ControllerFixture& f, const std::string& id, std::vector<std::string> 
     auto spec = f.campaign(id, std::move(hashes), {area});
     spec.window_start_us = kNow + in_h * kHourUs;
     spec.window_end_us = spec.window_start_us + kHourUs;
-    auto booked = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::add_campaign(tx, spec, kNow); });
+    auto booked = loa::controller::write_directly(
+        *f.db, [&](loa::controller::WriteTx& tx) { return lc::add_campaign(tx, spec, kNow); });
     REQUIRE(booked.has_value());
     REQUIRE(booked->unplaced.empty());
 }
@@ -217,7 +222,9 @@ TEST_CASE("media missing counts the plays of the next 24 h whose media the node 
     fetching->set_media_hash(soon);
     fetching->set_state(wire::MEDIA_FETCHING);
     fetching->set_bytes_held(1000);
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_media_status(tx, "a-gan", status, kNow); }).has_value());
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+                return lc::record_media_status(tx, "a-gan", status, kNow);
+            }).has_value());
 
     auto fleet = lc::fleet_view(*f.db, kNow, kIntervalMs);
     REQUIRE(fleet.has_value());
@@ -252,8 +259,8 @@ TEST_CASE("media missing counts the plays of the next 24 h whose media the node 
 TEST_CASE("the last error is the newest failure the controller knows of, and says where from") {
     Fleet f;
     // The plays the nodes confirm below were booked for them.
-    for (const auto& [node, slot] : {std::pair{"a-gan", "c1/1@1"}, {"a-gan", "c1/4@1"},
-                                     {"c-xa", "c1/3@1"}}) {
+    for (const auto& [node, slot] :
+         {std::pair{"a-gan", "c1/1@1"}, {"a-gan", "c1/4@1"}, {"c-xa", "c1/3@1"}}) {
         f.booked_slot(node, slot, kNow - 2 * kHourUs);
     }
     // a-gan: a failed play an hour ago, then a command it could not carry out half an hour ago.
@@ -264,23 +271,31 @@ TEST_CASE("the last error is the newest failure the controller knows of, and say
     failed->set_planned_start_us(kNow - 2 * kHourUs);
     failed->set_outcome(wire::FAILED);
     failed->set_reason("decoder-error");
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::ingest_confirmations(tx, "a-gan", report, kNow - kHourUs); }).has_value());
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+                return lc::ingest_confirmations(tx, "a-gan", report, kNow - kHourUs);
+            }).has_value());
     wire::Command action;
     action.mutable_set_amplifier()->set_on(true);
-    auto queued = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::queue_command(tx, "a-gan", action, kNow - 2 * kHourUs); });
+    auto queued = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::queue_command(tx, "a-gan", action, kNow - 2 * kHourUs);
+    });
     REQUIRE(queued.has_value());
     wire::CommandResult result;
     result.set_command_id(queued->command_id);
     result.set_ok(false);
     result.set_message("no --amplifier-command is set");
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_command_result(tx, "a-gan", result, kNow - kHourUs / 2); }).value());
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+                return lc::record_command_result(tx, "a-gan", result, kNow - kHourUs / 2);
+            }).value());
     // b-sat: a confirmation that makes no sense, kept apart.
     wire::PlaybackReport odd;
     auto* played = odd.add_confirmations();
     played->set_seq(7);
     played->set_slot_id("c1/2@1");
     played->set_outcome(wire::PLAYED);  // with no start
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::ingest_confirmations(tx, "b-sat", odd, kNow - 5 * 60 * kSecondUs); }));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::ingest_confirmations(tx, "b-sat", odd, kNow - 5 * 60 * kSecondUs);
+    }));
     // c-xa: a hello refused and logged; an older failed play does not hide it.
     wire::PlaybackReport older;
     auto* old_fail = older.add_confirmations();
@@ -288,7 +303,9 @@ TEST_CASE("the last error is the newest failure the controller knows of, and say
     old_fail->set_slot_id("c1/3@1");
     old_fail->set_outcome(wire::FAILED);
     old_fail->set_reason("sink-error");
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::ingest_confirmations(tx, "c-xa", older, kNow - 3 * kHourUs); }));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::ingest_confirmations(tx, "c-xa", older, kNow - 3 * kHourUs);
+    }));
     lc::LoggedAction refusal;
     refusal.at_us = kNow - 2 * 60 * kSecondUs;
     refusal.actor = "node:c-xa";
@@ -298,7 +315,9 @@ TEST_CASE("the last error is the newest failure the controller knows of, and say
     refusal.area = "/";
     refusal.outcome = lc::Outcome::refused;
     refusal.detail = {{"reason", "the node is revoked"}};
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_action(tx, refusal); }).has_value());
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+                return lc::record_action(tx, refusal);
+            }).has_value());
 
     auto fleet = lc::fleet_view(*f.db, kNow, kIntervalMs);
     REQUIRE(fleet.has_value());

@@ -6,8 +6,8 @@
 #include <fmt/core.h>
 
 #include "api_fixture.hpp"
-#include "loa/controller/people/action_log.hpp"
 #include "loa/controller/fleet/node_commands.hpp"
+#include "loa/controller/people/action_log.hpp"
 
 using namespace loa;
 using namespace loa::test;
@@ -167,7 +167,9 @@ TEST_CASE("API emergencies: listed within scope, and how each node answered", "[
     result.set_ok(true);
     result.set_message("phát xong 1 lần");
     result.set_done_us(lc::now_us());
-    REQUIRE(loa::controller::write_directly(*api.db, [&](loa::controller::WriteTx& tx) { return lc::record_command_result(tx, "ta-van-01", result, lc::now_us()); }) == true);
+    REQUIRE(loa::controller::write_directly(*api.db, [&](loa::controller::WriteTx& tx) {
+                return lc::record_command_result(tx, "ta-van-01", result, lc::now_us());
+            }) == true);
 
     auto status = api.get("/api/v1/emergencies/" + all_id, "admin");
     INFO(status.body);

@@ -8,8 +8,8 @@
 #include <fmt/core.h>
 
 #include "api_fixture.hpp"
-#include "loa/controller/people/action_log.hpp"
 #include "loa/controller/fleet/node_media.hpp"
+#include "loa/controller/people/action_log.hpp"
 #include "media_fixtures.hpp"
 
 using namespace loa;
@@ -379,7 +379,9 @@ TEST_CASE("API media: what nodes miss for their coming plays, per node in scope"
     const auto size = fs::file_size(api.dir / "media" / hash);
     item->set_bytes_held(size);
     item->set_total_size(size);
-    REQUIRE(loa::controller::write_directly(*api.db, [&](loa::controller::WriteTx& tx) { return lc::record_media_status(tx, "ta-van-01", status, lc::now_us()); }).has_value());
+    REQUIRE(loa::controller::write_directly(*api.db, [&](loa::controller::WriteTx& tx) {
+                return lc::record_media_status(tx, "ta-van-01", status, lc::now_us());
+            }).has_value());
     CHECK(api.get("/api/v1/media/missing", "operator").json().empty());
     auto ready = api.get("/api/v1/media/missing?node=ta-van-01&format=table&lang=en", "admin");
     CHECK(ready.body ==

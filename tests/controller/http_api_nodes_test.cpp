@@ -7,9 +7,9 @@
 #include <catch2/catch.hpp>
 
 #include "api_fixture.hpp"
-#include "loa/controller/people/action_log.hpp"
 #include "loa/controller/fleet/node_commands.hpp"
 #include "loa/controller/fleet/node_status.hpp"
+#include "loa/controller/people/action_log.hpp"
 #include "loa/protocol/curve_keys.hpp"
 
 using namespace loa;
@@ -52,7 +52,9 @@ struct Fleet : ApiFixture {
         h.set_runway_end_us(runway_end);
         h.set_schedule_horizon_end_us(runway_end);
         h.set_last_seq(last_seq);
-        REQUIRE(loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, id, h, at); }).has_value());
+        REQUIRE(loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) {
+                    return lc::record_heartbeat(tx, id, h, at);
+                }).has_value());
     }
 };
 
@@ -338,16 +340,18 @@ TEST_CASE("API nodes: commands are queued by operators in scope, listed and foll
     REQUIRE(mine.status == 200);
     REQUIRE(mine.json().size() == 4);
     CHECK(mine.json()[3].at("command_id") == id);
-    REQUIRE(loa::controller::write_directly(*api.db, [&](loa::controller::WriteTx& tx) { return lc::record_command_result(tx, "ta-van-01",
-                [&] {
-                    wire::CommandResult r;
-                    r.set_command_id(id);
-                    r.set_ok(true);
-                    r.set_message("volume 30 %");
-                    return r;
-                }(),
-                lc::now_us()); })
-                .value_or(false));
+    REQUIRE(loa::controller::write_directly(*api.db, [&](loa::controller::WriteTx& tx) {
+                return lc::record_command_result(
+                    tx, "ta-van-01",
+                    [&] {
+                        wire::CommandResult r;
+                        r.set_command_id(id);
+                        r.set_ok(true);
+                        r.set_message("volume 30 %");
+                        return r;
+                    }(),
+                    lc::now_us());
+            }).value_or(false));
     CHECK(api.get("/api/v1/commands?node=ta-van-01&pending=true", "auditor").json().size() == 3);
     CHECK(
         api.get("/api/v1/commands?format=table&lang=en", "other-operator").body.find("ta-van-01") ==
@@ -420,7 +424,9 @@ TEST_CASE("API nodes: real answers of every node and command route match docs/op
     result.set_message("4096 bytes");
     result.set_log_tail("05:30:01 loa-node: phát xong\n");
     result.set_done_us(lc::now_us());
-    REQUIRE(loa::controller::write_directly(*api.db, [&](loa::controller::WriteTx& tx) { return lc::record_command_result(tx, "ta-van-01", result, lc::now_us()); }).value_or(false));
+    REQUIRE(loa::controller::write_directly(*api.db, [&](loa::controller::WriteTx& tx) {
+                return lc::record_command_result(tx, "ta-van-01", result, lc::now_us());
+            }).value_or(false));
     get("/api/v1/commands", "auditor");
     get("/api/v1/commands?node=ta-van-01&pending=true&format=table&lang=en", "auditor");
     get("/api/v1/commands?pending=1", "auditor");

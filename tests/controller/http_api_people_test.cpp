@@ -45,9 +45,13 @@ struct PeopleApi : ApiFixture {
         // "revoked" knocks with an admin token that was revoked.
         auto admin = lc::find_user(*db, "admin");
         REQUIRE(admin.has_value());
-        auto old = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return lc::issue_token(tx, admin->user_id, "old", std::nullopt, lc::now_us()); });
+        auto old = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) {
+            return lc::issue_token(tx, admin->user_id, "old", std::nullopt, lc::now_us());
+        });
         REQUIRE(old.has_value());
-        REQUIRE(loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return lc::revoke_token(tx, old->token.token_id, lc::now_us()); }).has_value());
+        REQUIRE(loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) {
+                    return lc::revoke_token(tx, old->token.token_id, lc::now_us());
+                }).has_value());
         tokens["revoked"] = old->secret;
     }
 

@@ -4,8 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include "api_fixture.hpp"
-#include "loa/controller/people/action_log.hpp"
 #include "loa/controller/booking/campaign_book.hpp"
+#include "loa/controller/people/action_log.hpp"
 
 using namespace loa;
 using namespace loa::test;
@@ -57,7 +57,9 @@ TEST_CASE("API: no token, an unknown token and a revoked token are refused with 
 
     auto who = lc::authenticate_token(*api.db, api.tokens["auditor"], lc::now_us());
     REQUIRE(who.has_value());
-    REQUIRE(loa::controller::write_directly(*api.db, [&](loa::controller::WriteTx& tx) { return lc::revoke_token(tx, who->token_id, lc::now_us()); }).has_value());
+    REQUIRE(loa::controller::write_directly(*api.db, [&](loa::controller::WriteTx& tx) {
+                return lc::revoke_token(tx, who->token_id, lc::now_us());
+            }).has_value());
     auto revoked = api.get("/api/v1/nodes", "auditor");
     CHECK(revoked.status == 401);
 
@@ -303,7 +305,9 @@ TEST_CASE("API: a campaign paused takes back its plays not yet started; resumed,
     CHECK(api.post("/api/v1/campaigns/ve-sinh/pause", "operator", {}).status == 409);
 
     // Booking other work on the node does not bring the paused campaign back.
-    REQUIRE(loa::controller::write_directly(*api.db, [&](loa::controller::WriteTx& tx) { return lc::book_node(tx, "ta-van-01", lc::now_us()); }).has_value());
+    REQUIRE(loa::controller::write_directly(*api.db, [&](loa::controller::WriteTx& tx) {
+                return lc::book_node(tx, "ta-van-01", lc::now_us());
+            }).has_value());
     CHECK(api.count("slots") == 0);
 
     auto resumed =

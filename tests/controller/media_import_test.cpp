@@ -83,7 +83,9 @@ TEST_CASE("an audio file is probed, normalised to Ogg/Opus, stored by hash and r
     ControllerFixture f;
     auto file = f.dir / "ban-tin.wav";
     make_tone(file, 2.5);
-    auto first = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "Bản tin sáng", kNow); });
+    auto first = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::import_media(tx, f.store, file, "Bản tin sáng", kNow);
+    });
     REQUIRE(first.has_value());
     CHECK_FALSE(first->already_present);
     // Nodes get the canonical file: mono 48 kHz Opus at −23 LUFS; the original is kept too.
@@ -101,7 +103,9 @@ TEST_CASE("an audio file is probed, normalised to Ogg/Opus, stored by hash and r
     CHECK(f.store.contains(first->media.original_hash));
     CHECK(first->media.original_hash == *media::sha256_file(file));
 
-    auto again = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "other title", kNow); });
+    auto again = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::import_media(tx, f.store, file, "other title", kNow);
+    });
     REQUIRE(again.has_value());
     CHECK(again->already_present);
     CHECK(again->media.media_hash == first->media.media_hash);
@@ -116,7 +120,9 @@ TEST_CASE("every audio format operators bring imports with its duration") {
     auto file = f.dir / format.name;
     make_audio(file, format, length);
 
-    auto imported = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "", kNow); });
+    auto imported = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::import_media(tx, f.store, file, "", kNow);
+    });
     INFO(format.name << ": " << (imported ? "imported" : imported.error().message));
     REQUIRE(imported.has_value());
     const auto& m = imported->media;
@@ -207,7 +213,9 @@ TEST_CASE("a refused file gets its reason and its name, and nothing changes") {
         why = "No such file";
     }
 
-    auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "", kNow, options); });
+    auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::import_media(tx, f.store, file, "", kNow, options);
+    });
     REQUIRE_FALSE(r.has_value());
     INFO(r.error().message);
     CHECK(r.error().code == controller::Error::Code::media);
@@ -222,7 +230,9 @@ TEST_CASE("the silence floor is the operator's to lower") {
     auto file = make_sine(f.dir / "rat-nho.wav", 0.001, 3.0);  // about -63 LUFS
     controller::ImportOptions options;
     options.opus.silence_floor_lufs = -66.0;
-    auto imported = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "", kNow, options); });
+    auto imported = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::import_media(tx, f.store, file, "", kNow, options);
+    });
     INFO((imported ? "imported" : imported.error().message));
     REQUIRE(imported.has_value());
     CHECK(imported->media.loudness_before_lufs == Approx(-63.0).margin(1.0));
@@ -234,7 +244,9 @@ TEST_CASE("speech recorded very quietly or very loudly comes out at -23 LUFS") {
     const double level = GENERATE(-45.0, -10.0);
     auto file = make_speech_at(f.dir.path(), level);
 
-    auto imported = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "", kNow); });
+    auto imported = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::import_media(tx, f.store, file, "", kNow);
+    });
     INFO(level << " LUFS: " << (imported ? "imported" : imported.error().message));
     REQUIRE(imported.has_value());
     CHECK(imported->media.loudness_before_lufs == Approx(level).margin(1.5));
@@ -254,7 +266,9 @@ TEST_CASE("a panel image is stored as it is, with its size, once") {
     controller::ImportOptions options;
     options.use = controller::MediaUse::panel;
 
-    auto first = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "Áp phích", kNow, options); });
+    auto first = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::import_media(tx, f.store, file, "Áp phích", kNow, options);
+    });
     INFO((first ? "imported" : first.error().message));
     REQUIRE(first.has_value());
     CHECK_FALSE(first->already_present);
@@ -268,7 +282,9 @@ TEST_CASE("a panel image is stored as it is, with its size, once") {
     CHECK(m.original_hash == m.media_hash);
     CHECK(f.store.contains(m.media_hash));
 
-    auto again = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "", kNow, options); });
+    auto again = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::import_media(tx, f.store, file, "", kNow, options);
+    });
     REQUIRE(again.has_value());
     CHECK(again->already_present);
     CHECK(again->media.media_hash == m.media_hash);
@@ -289,7 +305,9 @@ TEST_CASE("a panel video is stored as it is, with its size and duration") {
     make_video(file, 3.0, "-c:v libx264 -preset ultrafast -pix_fmt yuv420p");
     controller::ImportOptions options;
     options.use = controller::MediaUse::panel;
-    auto imported = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "", kNow, options); });
+    auto imported = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::import_media(tx, f.store, file, "", kNow, options);
+    });
     INFO((imported ? "imported" : imported.error().message));
     REQUIRE(imported.has_value());
     CHECK(imported->media.media_hash == *media::sha256_file(file));
@@ -319,7 +337,9 @@ TEST_CASE("an import reports its progress stage by stage up to the end") {
             stages.emplace_back(stage);
         }
     };
-    auto imported = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "", kNow, options); });
+    auto imported = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::import_media(tx, f.store, file, "", kNow, options);
+    });
     REQUIRE(imported.has_value());
     CHECK(stages == std::vector<std::string>{"hash", "probe", "normalise", "store"});
     progress.check(20);  // the decoding passes report along the way
@@ -343,7 +363,9 @@ TEST_CASE("import options out of range are refused before anything is read") {
         options.opus.silence_floor_lufs = -10.0;
         why = "silence floor";
     }
-    auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "", kNow, options); });
+    auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::import_media(tx, f.store, file, "", kNow, options);
+    });
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error().code == controller::Error::Code::invalid_input);
     CHECK_THAT(r.error().message, Contains(why));
@@ -361,7 +383,9 @@ TEST_CASE("a media file over the size limit is refused before anything reads it"
         controller::ImportOptions options;
         options.use = controller::MediaUse::panel;
         options.progress = [&](double, std::string_view stage) { stages.emplace_back(stage); };
-        auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "", kNow, options); });
+        auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return controller::import_media(tx, f.store, file, "", kNow, options);
+        });
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().code == controller::Error::Code::media);
         CHECK_THAT(r.error().message, Contains(file.string()) && Contains("2147483649 bytes") &&
@@ -373,11 +397,15 @@ TEST_CASE("a media file over the size limit is refused before anything reads it"
         make_tone(file, 1.0);
         controller::ImportOptions options;
         options.max_file_bytes = fs::file_size(file) - 1;
-        auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "", kNow, options); });
+        auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return controller::import_media(tx, f.store, file, "", kNow, options);
+        });
         REQUIRE_FALSE(r.has_value());
         CHECK_THAT(r.error().message, Contains("over the largest media file taken"));
         options.max_file_bytes = fs::file_size(file);
-        CHECK(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, file, "", kNow, options); }).has_value());
+        CHECK(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+                  return controller::import_media(tx, f.store, file, "", kNow, options);
+              }).has_value());
     }
     CHECK(f.count("media") <= 1);
 }

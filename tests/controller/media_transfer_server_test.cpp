@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "loa/controller/fleet/node_media.hpp"
 #include "loa/controller/common/time_text.hpp"
+#include "loa/controller/fleet/node_media.hpp"
 #include "loa/media/chunk_manifest.hpp"
 #include "loa/media/content_hash.hpp"
 #include "server_fixture.hpp"
@@ -138,7 +138,9 @@ TEST_CASE(
         auto spec = f.campaign(id, {hash}, {"vn/x"});
         spec.window_start_us = start_us;
         spec.window_end_us = start_us + 600 * kSecondUs;
-        auto booked = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::add_campaign(tx, spec, now); });
+        auto booked = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return controller::add_campaign(tx, spec, now);
+        });
         REQUIRE(booked.has_value());
         REQUIRE(booked->slots_booked == 2);
     };

@@ -20,8 +20,11 @@ struct Commands : ControllerFixture {
     Commands() {
         node("ta-van-01", "vn/lao-cai/sa-pa/ta-van");
         node("ta-van-02", "vn/lao-cai/sa-pa/ta-van");
-        REQUIRE(loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return lc::add_node(tx, {.node_id = "bang-sa-pa", .kind = "panel", .area_path = "vn/lao-cai/sa-pa"},
-            kNow); }));
+        REQUIRE(loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) {
+            return lc::add_node(
+                tx, {.node_id = "bang-sa-pa", .kind = "panel", .area_path = "vn/lao-cai/sa-pa"},
+                kNow);
+        }));
         audio = tone(2.0);
     }
 
@@ -30,7 +33,9 @@ struct Commands : ControllerFixture {
         make_picture(file, "192x64");
         lc::ImportOptions options;
         options.use = lc::MediaUse::panel;
-        auto imported = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return lc::import_media(tx, store, file, "Áp phích", kNow, options); });
+        auto imported = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) {
+            return lc::import_media(tx, store, file, "Áp phích", kNow, options);
+        });
         REQUIRE(imported.has_value());
         return approve(imported->media.media_hash);
     }
@@ -68,7 +73,9 @@ wire::CommandResult result(std::uint64_t id, bool ok, const std::string& message
 
 TEST_CASE("a command is queued for a known node with its id and time, and refused otherwise") {
     Commands f;
-    auto queued = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::queue_command(tx, "ta-van-01", volume(70), kNow); });
+    auto queued = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::queue_command(tx, "ta-van-01", volume(70), kNow);
+    });
     REQUIRE(queued.has_value());
     CHECK(queued->command_id >= 1);
     CHECK(queued->state == "pending");
@@ -103,7 +110,9 @@ TEST_CASE("a command is queued for a known node with its id and time, and refuse
     SECTION("no action") {
         why = "no action";
     }
-    auto refused = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::queue_command(tx, node, log, kNow); });
+    auto refused = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::queue_command(tx, node, log, kNow);
+    });
     REQUIRE_FALSE(refused.has_value());
     CHECK(refused.error().message.find(why) != std::string::npos);
     CHECK(f.count("commands") == 1);
@@ -111,11 +120,17 @@ TEST_CASE("a command is queued for a known node with its id and time, and refuse
 
 TEST_CASE("commands are due until answered; an answer is stored once") {
     Commands f;
-    auto first = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::queue_command(tx, "ta-van-01", volume(40), kNow); });
+    auto first = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::queue_command(tx, "ta-van-01", volume(40), kNow);
+    });
     wire::Command log;
     log.mutable_send_log()->set_max_bytes(4096);
-    auto second = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::queue_command(tx, "ta-van-01", log, kNow); });
-    auto other = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::queue_command(tx, "ta-van-02", volume(90), kNow); });
+    auto second = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::queue_command(tx, "ta-van-01", log, kNow);
+    });
+    auto other = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::queue_command(tx, "ta-van-02", volume(90), kNow);
+    });
     REQUIRE((first && second && other));
 
     auto due = lc::due_commands(*f.db, "ta-van-01", kNow + kSecondUs);
@@ -126,14 +141,24 @@ TEST_CASE("commands are due until answered; an answer is stored once") {
 
     auto answer = result(second->command_id, true, "4096 bytes");
     answer.set_log_tail(std::string("dòng cuối\n\xff\xfe", 15));  // logs need not be UTF-8
-    CHECK(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_command_result(tx, "ta-van-01", answer, kNow + 2 * kSecondUs); }) == true);
-    CHECK(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_command_result(tx, "ta-van-01", result(second->command_id, false, "late"),
-                                    kNow + 3 * kSecondUs); }) == false);
+    CHECK(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+              return lc::record_command_result(tx, "ta-van-01", answer, kNow + 2 * kSecondUs);
+          }) == true);
+    CHECK(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+              return lc::record_command_result(
+                  tx, "ta-van-01", result(second->command_id, false, "late"), kNow + 3 * kSecondUs);
+          }) == false);
     // Another node's command, or none at all: nothing changes.
-    CHECK(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_command_result(tx, "ta-van-01", result(other->command_id, true, ""),
-                                    kNow); }) == false);
-    CHECK(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_command_result(tx, "ta-van-01", result(777, true, ""), kNow); }) == false);
-    CHECK_FALSE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_command_result(tx, "ta-van-01", result(0, true, ""), kNow); }));
+    CHECK(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+              return lc::record_command_result(tx, "ta-van-01", result(other->command_id, true, ""),
+                                               kNow);
+          }) == false);
+    CHECK(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+              return lc::record_command_result(tx, "ta-van-01", result(777, true, ""), kNow);
+          }) == false);
+    CHECK_FALSE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::record_command_result(tx, "ta-van-01", result(0, true, ""), kNow);
+    }));
 
     auto stored = lc::find_command(*f.db, second->command_id);
     REQUIRE(stored.has_value());
@@ -164,7 +189,8 @@ TEST_CASE("commands are due until answered; an answer is stored once") {
 TEST_CASE("an emergency past its expiry is marked expired, never due") {
     Commands f;
     auto spec = f.emergency();
-    auto sent = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, spec, kNow); });
+    auto sent = loa::controller::write_directly(
+        *f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, spec, kNow); });
     REQUIRE(sent.has_value());
     auto due = lc::due_commands(*f.db, "ta-van-01", spec.expires_us - 1);
     REQUIRE(due.has_value());
@@ -235,7 +261,8 @@ TEST_CASE("an emergency is refused for bad input and nothing is queued") {
         spec.campaign_id = "khong-co";
         why = "no campaign 'khong-co'";
     }
-    auto refused = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, spec, kNow); });
+    auto refused = loa::controller::write_directly(
+        *f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, spec, kNow); });
     REQUIRE_FALSE(refused.has_value());
     CHECK(refused.error().code == lc::Error::Code::invalid_input);
     INFO(refused.error().message);
@@ -251,13 +278,16 @@ TEST_CASE("an emergency to an area goes to its nodes of the right kind, one comm
     spec.area = "vn/lao-cai/sa-pa";
     spec.until_expiry = true;
     spec.title = "Lũ quét";
-    auto sent = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, spec, kNow); });
+    auto sent = loa::controller::write_directly(
+        *f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, spec, kNow); });
     REQUIRE(sent.has_value());
     CHECK(sent->emergency_id == "kc-20261124-053000");
     CHECK(sent->node_ids == std::vector<std::string>{"ta-van-01", "ta-van-02"});
     CHECK(sent->left_out == std::vector<std::string>{"bang-sa-pa"});
     CHECK(sent->command_ids.size() == 2);
-    auto again = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, spec, kNow); });  // the same second: another id
+    auto again = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::send_emergency(tx, spec, kNow);
+    });  // the same second: another id
     REQUIRE(again.has_value());
     CHECK(again->emergency_id == "kc-20261124-053000-2");
 
@@ -276,7 +306,9 @@ TEST_CASE("an emergency to an area goes to its nodes of the right kind, one comm
     pictures.node_ids.clear();
     pictures.all = true;
     pictures.media_hash = f.picture();
-    auto shown = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, pictures, kNow); });
+    auto shown = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::send_emergency(tx, pictures, kNow);
+    });
     REQUIRE(shown.has_value());
     CHECK(shown->node_ids == std::vector<std::string>{"bang-sa-pa"});
     auto due = lc::due_commands(*f.db, "bang-sa-pa", kNow);
@@ -289,13 +321,18 @@ TEST_CASE("cancelling an emergency withdraws what is unanswered and tells every 
     Commands f;
     auto spec = f.emergency();
     spec.node_ids = {"ta-van-01", "ta-van-02"};
-    auto sent = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, spec, kNow); });
+    auto sent = loa::controller::write_directly(
+        *f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, spec, kNow); });
     REQUIRE(sent.has_value());
     // ta-van-01 already played it.
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_command_result(tx, "ta-van-01",
-                                      result(sent->command_ids[0], true, "played 1 time"), kNow); }));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::record_command_result(tx, "ta-van-01",
+                                         result(sent->command_ids[0], true, "played 1 time"), kNow);
+    }));
 
-    auto cancelled = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::cancel_emergency(tx, sent->emergency_id, kNow + kSecondUs); });
+    auto cancelled = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::cancel_emergency(tx, sent->emergency_id, kNow + kSecondUs);
+    });
     REQUIRE(cancelled.has_value());
     CHECK(cancelled->withdrawn == 1);
     CHECK(cancelled->node_ids == std::vector<std::string>{"ta-van-01", "ta-van-02"});
@@ -315,13 +352,21 @@ TEST_CASE("cancelling an emergency withdraws what is unanswered and tells every 
     CHECK(listed->at(0).done_ok == 1);
     CHECK(listed->at(0).cancelled == 1);
 
-    auto twice = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::cancel_emergency(tx, sent->emergency_id, kNow + 2 * kSecondUs); });
+    auto twice = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::cancel_emergency(tx, sent->emergency_id, kNow + 2 * kSecondUs);
+    });
     REQUIRE_FALSE(twice.has_value());
     CHECK(twice.error().message.find("already cancelled") != std::string::npos);
-    CHECK_FALSE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::cancel_emergency(tx, "kc-khong-co", kNow); }).has_value());
-    auto late = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, f.emergency(), kNow); });
+    CHECK_FALSE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+                    return lc::cancel_emergency(tx, "kc-khong-co", kNow);
+                }).has_value());
+    auto late = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::send_emergency(tx, f.emergency(), kNow);
+    });
     REQUIRE(late.has_value());
-    auto expired = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::cancel_emergency(tx, late->emergency_id, kNow + 7200 * kSecondUs); });
+    auto expired = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::cancel_emergency(tx, late->emergency_id, kNow + 7200 * kSecondUs);
+    });
     REQUIRE_FALSE(expired.has_value());
     CHECK(expired.error().message.find("nothing left to cancel") != std::string::npos);
 }

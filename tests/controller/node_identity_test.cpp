@@ -5,9 +5,9 @@
 #include <SQLiteCpp/Statement.h>
 #include <zmq.hpp>
 
-#include "loa/controller/people/action_log.hpp"
-#include "loa/controller/fleet/node_enrollment.hpp"
 #include "loa/controller/common/time_text.hpp"
+#include "loa/controller/fleet/node_enrollment.hpp"
+#include "loa/controller/people/action_log.hpp"
 #include "loa/protocol/enrollment_token.hpp"
 #include "server_fixture.hpp"
 
@@ -56,9 +56,11 @@ struct EnrollingServer : RunningServer {
         node("ta-van-01", "vn/lao-cai/sa-pa/ta-van");
     }
     std::string issue(std::int64_t lifetime_us = controller::kDefaultTokenLifetimeUs) {
-        auto issued =
-            loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return controller::issue_enrollment_token(tx, "ta-van-01", options.curve_keys.public_key,
-                                               "admin", controller::now_us(), lifetime_us); });
+        auto issued = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) {
+            return controller::issue_enrollment_token(tx, "ta-van-01",
+                                                      options.curve_keys.public_key, "admin",
+                                                      controller::now_us(), lifetime_us);
+        });
         REQUIRE(issued.has_value());
         auto token = protocol::parse_enrollment_token(issued->token);
         REQUIRE(token.has_value());
@@ -142,7 +144,9 @@ TEST_CASE("a revoked node is cut off at once and refused afterwards; its history
     RunningServer f;
     f.node("ta-van-01", "vn/x");
     const auto keys = protocol::generate_curve_key_pair();
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::enroll_key(tx, "ta-van-01", keys.public_key, kNow); }));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::enroll_key(tx, "ta-van-01", keys.public_key, kNow);
+    }));
     f.start();
     RawNode node(f.endpoint, f.options.curve_keys.public_key, keys);
     node.join("ta-van-01");
@@ -150,7 +154,9 @@ TEST_CASE("a revoked node is cut off at once and refused afterwards; its history
     // loactl node revoke: another connection to the database, as the daemon will see it.
     SQLite::Database operator_db((f.dir / "controller.db").string(), SQLite::OPEN_READWRITE);
     operator_db.setBusyTimeout(5000);
-    REQUIRE(loa::controller::write_directly(operator_db, [&](loa::controller::WriteTx& tx) { return controller::revoke_node(tx, "ta-van-01", "stolen", controller::now_us()); }));
+    REQUIRE(loa::controller::write_directly(operator_db, [&](loa::controller::WriteTx& tx) {
+        return controller::revoke_node(tx, "ta-van-01", "stolen", controller::now_us());
+    }));
     auto cut = node.receive_within(wire::Envelope::kError, 2000);  // well within a heartbeat
     REQUIRE(cut.has_value());
     CHECK(cut->error().code() == wire::REVOKED);

@@ -38,10 +38,14 @@ TEST_CASE("a heartbeat replaces the node's last one; absent readings stay unknow
     first.set_cpu_temp_millicelsius(51'000);
     first.set_link_signal_dbm(-60);
     first.set_clock_offset_us(1'500);
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, "ta-van-01", first, kNow); }).has_value());
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+                return lc::record_heartbeat(tx, "ta-van-01", first, kNow);
+            }).has_value());
     auto second = heartbeat(kNow + 40 * kHourUs);  // no temperature, signal or clock this time
     second.set_volume_percent(0);
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, "ta-van-01", second, kNow + 30 * kSecondUs); }).has_value());
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+                return lc::record_heartbeat(tx, "ta-van-01", second, kNow + 30 * kSecondUs);
+            }).has_value());
     CHECK(f.count("node_status") == 1);
 
     auto s = lc::node_statuses(*f.db, "ta-van-01");
@@ -117,10 +121,18 @@ TEST_CASE("the runway list holds nodes below the threshold or never reported, sh
     f.node("c-shorter", "vn/x");
     f.node("d-silent", "vn/x");
     f.node("e-unknown", "vn/x");
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, "a-long", heartbeat(kNow + 100 * kHourUs), kNow); }));
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, "b-short", heartbeat(kNow + 20 * kHourUs), kNow); }));
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, "c-shorter", heartbeat(kNow + 2 * kHourUs), kNow); }));
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, "e-unknown", heartbeat(0), kNow); }));  // not worked out
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::record_heartbeat(tx, "a-long", heartbeat(kNow + 100 * kHourUs), kNow);
+    }));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::record_heartbeat(tx, "b-short", heartbeat(kNow + 20 * kHourUs), kNow);
+    }));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::record_heartbeat(tx, "c-shorter", heartbeat(kNow + 2 * kHourUs), kNow);
+    }));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::record_heartbeat(tx, "e-unknown", heartbeat(0), kNow);
+    }));  // not worked out
 
     auto below = lc::short_runway(*f.db, 48, kNow);
     REQUIRE(below.has_value());
@@ -151,8 +163,12 @@ TEST_CASE("the status table marks clocks off by more than the threshold") {
     off.set_cpu_temp_millicelsius(61'300);
     auto fine = heartbeat(kNow + 30 * kHourUs);
     fine.set_clock_offset_us(20'000);
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, "lech-gio", off, kNow); }));
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, "dung-gio", fine, kNow); }));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::record_heartbeat(tx, "lech-gio", off, kNow);
+    }));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::record_heartbeat(tx, "dung-gio", fine, kNow);
+    }));
     auto all = lc::node_statuses(*f.db);
     REQUIRE(all.has_value());
     REQUIRE(all->size() == 3);

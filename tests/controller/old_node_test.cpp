@@ -106,7 +106,9 @@ TEST_CASE("a version 1 node is served in version 1 by the current controller") {
     auto spec = f.campaign("c1", {bulletin}, {"vn/lao-cai"});
     spec.window_start_us = controller::now_us() + 60 * kSecondUs;
     spec.window_end_us = spec.window_start_us + 600 * kSecondUs;
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::add_campaign(tx, spec, controller::now_us()); }));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::add_campaign(tx, spec, controller::now_us());
+    }));
     f.start();
     auto raw = f.connect_as("ta-van-01");
     OldNode node(*raw);

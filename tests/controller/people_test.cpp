@@ -6,11 +6,11 @@
 #include <fmt/core.h>
 
 #include "controller_fixture.hpp"
-#include "loa/controller/people/action_log.hpp"
+#include "loa/controller/booking/plan_booking.hpp"
 #include "loa/controller/content/approval.hpp"
 #include "loa/controller/fleet/emergencies.hpp"
+#include "loa/controller/people/action_log.hpp"
 #include "loa/controller/people/people.hpp"
-#include "loa/controller/booking/plan_booking.hpp"
 
 using namespace loa;
 using namespace loa::test;
@@ -24,7 +24,9 @@ constexpr const char* kAMuSung = "vn/lao-cai/bat-xat/a-mu-sung";
 
 lc::UserRecord add(ControllerFixture& f, const std::string& name, lc::Role role,
                    const std::string& area, const std::string& password = "mat-khau-du-dai") {
-    auto added = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::add_user(tx, {name, "", role, area, password}, kNow); });
+    auto added = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::add_user(tx, {name, "", role, area, password}, kNow);
+    });
     REQUIRE(added.has_value());
     return *added;
 }
@@ -37,7 +39,9 @@ lc::Principal person(const std::string& name, lc::Role role, const std::string& 
 std::string unapproved_tone(ControllerFixture& f, double frequency) {
     auto file = f.dir / fmt::format("unapproved-{}.wav", frequency);
     make_tone(file, 2.0, 22050, frequency);
-    auto imported = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::import_media(tx, f.store, file, "Chưa duyệt", kNow); });
+    auto imported = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::import_media(tx, f.store, file, "Chưa duyệt", kNow);
+    });
     REQUIRE(imported.has_value());
     return imported->media.media_hash;
 }
@@ -77,35 +81,49 @@ TEST_CASE("passwords are stored as Argon2id hashes and checked; a wrong one is r
     CHECK(nobody.error().message == wrong.error().message);
 
     SECTION("refused users: short password, bad name or scope, a name taken") {
-        auto short_one = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::add_user(tx, {"ngan", "", lc::Role::auditor, "/", "1234567"}, kNow); });
+        auto short_one = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return lc::add_user(tx, {"ngan", "", lc::Role::auditor, "/", "1234567"}, kNow);
+        });
         REQUIRE_FALSE(short_one.has_value());
         CHECK_THAT(short_one.error().message, Contains("at least 8 characters"));
         // Eight characters with diacritics count as eight, not as their bytes.
-        CHECK(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::add_user(tx, {"tam", "", lc::Role::auditor, "/", "ảảảảảảảả"}, kNow); }));
-        CHECK_FALSE(
-            loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::add_user(tx, {"Quản Trị", "", lc::Role::admin, "/", "mat-khau-dai"}, kNow); }));
-        auto bad_area =
-            loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::add_user(tx, {"xa", "", lc::Role::operator_, "Lào Cai", "mat-khau-dai"}, kNow); });
+        CHECK(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return lc::add_user(tx, {"tam", "", lc::Role::auditor, "/", "ảảảảảảảả"}, kNow);
+        }));
+        CHECK_FALSE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return lc::add_user(tx, {"Quản Trị", "", lc::Role::admin, "/", "mat-khau-dai"}, kNow);
+        }));
+        auto bad_area = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return lc::add_user(tx, {"xa", "", lc::Role::operator_, "Lào Cai", "mat-khau-dai"},
+                                kNow);
+        });
         REQUIRE_FALSE(bad_area.has_value());
         CHECK_THAT(bad_area.error().message, Contains("'/' for every area"));
-        auto taken =
-            loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::add_user(tx, {"quan-tri", "", lc::Role::auditor, "/", "mat-khau-dai"}, kNow); });
+        auto taken = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return lc::add_user(tx, {"quan-tri", "", lc::Role::auditor, "/", "mat-khau-dai"}, kNow);
+        });
         REQUIRE_FALSE(taken.has_value());
         CHECK(taken.error().code == lc::Error::Code::conflict);
     }
     SECTION("a disabled user's password is refused") {
-        REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::disable_user(tx, "quan-tri", kNow); }));
+        REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return lc::disable_user(tx, "quan-tri", kNow);
+        }));
         auto refused = lc::check_password(*f.db, "quan-tri", "mật khẩu đủ dài");
         REQUIRE_FALSE(refused.has_value());
         CHECK_THAT(refused.error().message, Contains("disabled"));
-        CHECK_FALSE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::disable_user(tx, "quan-tri", kNow); }));  // already
+        CHECK_FALSE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return lc::disable_user(tx, "quan-tri", kNow);
+        }));  // already
     }
 }
 
 TEST_CASE("API tokens: issued once, authenticated by hash, refused when revoked or expired") {
     ControllerFixture f;
     const auto op = add(f, "op-ta-van", lc::Role::operator_, kTaVan);
-    auto issued = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::issue_token(tx, op.user_id, "may tinh xa", std::nullopt, kNow); });
+    auto issued = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::issue_token(tx, op.user_id, "may tinh xa", std::nullopt, kNow);
+    });
     REQUIRE(issued.has_value());
     CHECK(issued->secret.starts_with("loa_"));
     CHECK(issued->secret.size() == 4 + 64);
@@ -131,8 +149,9 @@ TEST_CASE("API tokens: issued once, authenticated by hash, refused when revoked 
     };
     REQUIRE(noted(kNow + kSecondUs));
     CHECK(lc::find_token(*f.db, issued->token.token_id)->last_used_us == kNow + kSecondUs);
-    CHECK(lc::authenticate_token(*f.db, issued->secret, kNow + 30 * kSecondUs)
-              ->token_last_used_us == kNow + kSecondUs);
+    CHECK(
+        lc::authenticate_token(*f.db, issued->secret, kNow + 30 * kSecondUs)->token_last_used_us ==
+        kNow + kSecondUs);
     REQUIRE(noted(kNow + 90 * kSecondUs));
     CHECK(lc::find_token(*f.db, issued->token.token_id)->last_used_us == kNow + 90 * kSecondUs);
     REQUIRE(noted(kNow + 60 * kSecondUs));  // an older use never moves it back
@@ -145,7 +164,9 @@ TEST_CASE("API tokens: issued once, authenticated by hash, refused when revoked 
     CHECK_FALSE(lc::token_holder(*f.db, "loa_" + std::string(64, '0')));
 
     SECTION("revoked") {
-        REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::revoke_token(tx, issued->token.token_id, kNow + 2 * kSecondUs); }));
+        REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return lc::revoke_token(tx, issued->token.token_id, kNow + 2 * kSecondUs);
+        }));
         auto refused = lc::authenticate_token(*f.db, issued->secret, kNow + 3 * kSecondUs);
         REQUIRE_FALSE(refused.has_value());
         CHECK_THAT(refused.error().message, Contains("đã bị thu hồi") && Contains("revoked"));
@@ -153,27 +174,37 @@ TEST_CASE("API tokens: issued once, authenticated by hash, refused when revoked 
         auto holder = lc::token_holder(*f.db, issued->secret);
         REQUIRE(holder);
         CHECK(holder->name == "op-ta-van");
-        CHECK_FALSE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::revoke_token(tx, issued->token.token_id, kNow); }));  // already
+        CHECK_FALSE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return lc::revoke_token(tx, issued->token.token_id, kNow);
+        }));  // already
         CHECK(lc::token_state(*lc::find_token(*f.db, issued->token.token_id), kNow) == "revoked");
     }
     SECTION("expired") {
-        auto brief = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::issue_token(tx, op.user_id, "ngan han", kNow + 60 * kSecondUs, kNow); });
+        auto brief = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return lc::issue_token(tx, op.user_id, "ngan han", kNow + 60 * kSecondUs, kNow);
+        });
         REQUIRE(brief.has_value());
         CHECK(lc::authenticate_token(*f.db, brief->secret, kNow + 59 * kSecondUs));
         auto refused = lc::authenticate_token(*f.db, brief->secret, kNow + 60 * kSecondUs);
         REQUIRE_FALSE(refused.has_value());
         CHECK_THAT(refused.error().message, Contains("hết hạn") && Contains("expired"));
-        CHECK_FALSE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::issue_token(tx, op.user_id, "qua khu", kNow - 1, kNow); }));
+        CHECK_FALSE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return lc::issue_token(tx, op.user_id, "qua khu", kNow - 1, kNow);
+        }));
     }
     SECTION("of a disabled user") {
-        REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::disable_user(tx, "op-ta-van", kNow); }));
+        REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return lc::disable_user(tx, "op-ta-van", kNow);
+        }));
         auto refused = lc::authenticate_token(*f.db, issued->secret, kNow);
         REQUIRE_FALSE(refused.has_value());
         CHECK_THAT(refused.error().message, Contains("disabled"));
     }
     SECTION("listed within a scope") {
         const auto other = add(f, "op-a-mu-sung", lc::Role::operator_, kAMuSung);
-        REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::issue_token(tx, other.user_id, "", std::nullopt, kNow); }));
+        REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return lc::issue_token(tx, other.user_id, "", std::nullopt, kNow);
+        }));
         CHECK(lc::list_tokens(*f.db, "/")->size() == 2);
         CHECK(lc::list_tokens(*f.db, "vn/lao-cai/sa-pa")->size() == 1);
         CHECK(lc::list_tokens(*f.db, "/", other.user_id)->at(0).user_name == "op-a-mu-sung");
@@ -254,7 +285,9 @@ TEST_CASE("only approved media is booked; a refusal names it and changes nothing
     const auto pending = unapproved_tone(f, 440);
     CHECK(lc::find_media(*f.db, pending)->approval == "pending");
 
-    auto refused = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::add_campaign(tx, f.campaign("thien-tai", {pending}, {kTaVan}), kNow); });
+    auto refused = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::add_campaign(tx, f.campaign("thien-tai", {pending}, {kTaVan}), kNow);
+    });
     REQUIRE_FALSE(refused.has_value());
     CHECK(refused.error().code == lc::Error::Code::forbidden);
     CHECK_THAT(refused.error().message, Contains("item 1") && Contains(pending.substr(0, 12)) &&
@@ -263,23 +296,32 @@ TEST_CASE("only approved media is booked; a refusal names it and changes nothing
     CHECK(f.count("campaigns") == 0);
     CHECK(f.count("slots") == 0);
 
-    auto approved =
-        loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::decide_media(tx, pending, lc::Decision::approved, "duyet-vien", "đã nghe", kNow); });
+    auto approved = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::decide_media(tx, pending, lc::Decision::approved, "duyet-vien", "đã nghe", kNow);
+    });
     REQUIRE(approved.has_value());
     CHECK(approved->previous == "pending");
     CHECK(lc::find_media(*f.db, pending)->approval == "approved");
-    CHECK_FALSE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::decide_media(tx, pending, lc::Decision::approved, "x", "", kNow); }));
-    auto booked = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::add_campaign(tx, f.campaign("thien-tai", {pending}, {kTaVan}), kNow); });
+    CHECK_FALSE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::decide_media(tx, pending, lc::Decision::approved, "x", "", kNow);
+    }));
+    auto booked = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::add_campaign(tx, f.campaign("thien-tai", {pending}, {kTaVan}), kNow);
+    });
     REQUIRE(booked.has_value());
     CHECK(booked->slots_booked == 1);
 
     SECTION("rejected later: its plays not started are taken back and it cannot be booked") {
-        auto rejected = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::decide_media(tx, pending, lc::Decision::rejected, "duyet-vien",
-                                         "sai thông tin", kNow); });
+        auto rejected = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return lc::decide_media(tx, pending, lc::Decision::rejected, "duyet-vien",
+                                    "sai thông tin", kNow);
+        });
         REQUIRE(rejected.has_value());
         CHECK(rejected->plays_taken_back == 1);
         CHECK(f.count("slots") == 0);
-        auto again = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::add_campaign(tx, f.campaign("lan-hai", {pending}, {kTaVan}), kNow); });
+        auto again = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return lc::add_campaign(tx, f.campaign("lan-hai", {pending}, {kTaVan}), kNow);
+        });
         REQUIRE_FALSE(again.has_value());
         CHECK_THAT(again.error().message, Contains("rejected") && Contains("đã bị từ chối"));
         // A node added now gets nothing of it either.
@@ -300,7 +342,8 @@ TEST_CASE("emergencies and plans refuse unapproved media too") {
     spec.media_hash = pending;
     spec.node_ids = {"ta-van-01"};
     spec.expires_us = kNow + 3600 * kSecondUs;
-    auto refused = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, spec, kNow); });
+    auto refused = loa::controller::write_directly(
+        *f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, spec, kNow); });
     REQUIRE_FALSE(refused.has_value());
     CHECK(refused.error().code == lc::Error::Code::forbidden);
     CHECK_THAT(refused.error().message, Contains("not approved"));
@@ -359,7 +402,9 @@ until = 2026-11-30
                                  kTaVan, pending, approved));
     const schedules::Date today{std::chrono::year{2026}, std::chrono::month{11},
                                 std::chrono::day{24}};
-    auto plan = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::apply_plan(tx, file, today, 2, kNow, false); });
+    auto plan = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::apply_plan(tx, file, today, 2, kNow, false);
+    });
     REQUIRE_FALSE(plan.has_value());
     CHECK(plan.error().code == lc::Error::Code::forbidden);
     CHECK_THAT(plan.error().message,
@@ -371,19 +416,21 @@ until = 2026-11-30
     SECTION("a plan touching an area outside the person's scope is refused") {
         f.approve(pending);
         const auto op = person("op-a-mu-sung", lc::Role::operator_, kAMuSung);
-        auto outside =
-            loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::apply_plan(tx, file, today, 2, kNow, false, {}, [&](std::string_view area) {
+        auto outside = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return lc::apply_plan(tx, file, today, 2, kNow, false, {}, [&](std::string_view area) {
                 return lc::authorize(op, lc::Permission::schedule, area);
-            }); });
+            });
+        });
         REQUIRE_FALSE(outside.has_value());
         CHECK(outside.error().code == lc::Error::Code::forbidden);
         CHECK(f.count("plans") == 0);
         // Within scope it applies.
         const auto province = person("op-tinh", lc::Role::operator_, "vn");
-        auto inside =
-            loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::apply_plan(tx, file, today, 2, kNow, false, {}, [&](std::string_view area) {
+        auto inside = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return lc::apply_plan(tx, file, today, 2, kNow, false, {}, [&](std::string_view area) {
                 return lc::authorize(province, lc::Permission::schedule, area);
-            }); });
+            });
+        });
         REQUIRE(inside.has_value());
         CHECK(inside->applied);
     }
@@ -395,30 +442,40 @@ TEST_CASE("media belongs to its importer's scope; the same content from elsewher
     make_tone(file, 1.0);
     lc::ImportOptions options;
     options.area = kTaVan;
-    auto first = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::import_media(tx, f.store, file, "Bản tin", kNow, options); });
+    auto first = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::import_media(tx, f.store, file, "Bản tin", kNow, options);
+    });
     REQUIRE(first.has_value());
     CHECK(first->media.area_path == kTaVan);
     CHECK(lc::find_media(*f.db, first->media.media_hash)->area_path == kTaVan);
     options.area = kAMuSung;
-    auto again = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::import_media(tx, f.store, file, "Bản tin", kNow, options); });
+    auto again = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::import_media(tx, f.store, file, "Bản tin", kNow, options);
+    });
     REQUIRE(again.has_value());
     CHECK(again->already_present);
     CHECK(again->media.area_path == "vn/lao-cai");
     CHECK(lc::find_media(*f.db, first->media.media_hash)->area_path == "vn/lao-cai");
     options.area = "Lào Cai";
-    CHECK_FALSE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::import_media(tx, f.store, file, "", kNow, options); }));
+    CHECK_FALSE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::import_media(tx, f.store, file, "", kNow, options);
+    }));
 }
 
 TEST_CASE("the action log is append-only and keeps refusals with their reason") {
     ControllerFixture f;
     const auto op = person("op-ta-van", lc::Role::operator_, kTaVan);
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_action(tx, op, "campaign.book", "thien-tai", kTaVan, lc::Outcome::done,
-                              {{"slots_booked", 3}}, kNow); }));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::record_action(tx, op, "campaign.book", "thien-tai", kTaVan, lc::Outcome::done,
+                                 {{"slots_booked", 3}}, kNow);
+    }));
     auto why = lc::authorize(op, lc::Permission::schedule, kAMuSung);
     REQUIRE_FALSE(why.has_value());
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_action(tx, op, "campaign.book", "xam-nhap", kAMuSung,
-                              lc::Outcome::refused, {{"reason", why.error().message}},
-                              kNow + kSecondUs); }));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::record_action(tx, op, "campaign.book", "xam-nhap", kAMuSung,
+                                 lc::Outcome::refused, {{"reason", why.error().message}},
+                                 kNow + kSecondUs);
+    }));
     lc::LoggedAction login;
     login.at_us = kNow + 2 * kSecondUs;
     login.actor = "ai-do";
@@ -427,7 +484,8 @@ TEST_CASE("the action log is append-only and keeps refusals with their reason") 
     login.area = "/";
     login.outcome = lc::Outcome::refused;
     login.detail = {{"command", "login"}, {"reason", "wrong user name or password"}};
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::record_action(tx, login); }));
+    REQUIRE(loa::controller::write_directly(
+        *f.db, [&](loa::controller::WriteTx& tx) { return lc::record_action(tx, login); }));
 
     SECTION("UPDATE and DELETE are refused by the database") {
         CHECK_THROWS_WITH(f.db->exec("UPDATE action_log SET outcome = 'done'"),

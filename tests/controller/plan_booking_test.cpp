@@ -90,7 +90,9 @@ TEST_CASE("plan apply: registers the plan's nodes and books its timelines") {
     const auto file = f.dir / "plan.toml";
     write_file(file, plan_text(a, b, 2));
 
-    auto applied = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::apply_plan(tx, file, kToday, 2, kNow, false); });
+    auto applied = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::apply_plan(tx, file, kToday, 2, kNow, false);
+    });
     REQUIRE(applied.has_value());
     CHECK(applied->applied);
     CHECK(applied->compiled.feasible);
@@ -107,7 +109,9 @@ TEST_CASE("plan apply: registers the plan's nodes and books its timelines") {
 
     SECTION("applying an edited plan takes back the old plays not yet due") {
         write_file(file, plan_text(a, b, 1));
-        auto again = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::apply_plan(tx, file, kToday, 2, kNow, false); });
+        auto again = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return controller::apply_plan(tx, file, kToday, 2, kNow, false);
+        });
         REQUIRE(again.has_value());
         CHECK(again->slots_replaced == 8);
         CHECK(again->slots_booked == 4);
@@ -125,7 +129,9 @@ TEST_CASE("plan apply: refusals name the problem and change nothing") {
 
     SECTION("media that was never imported") {
         write_file(file, plan_text(a, std::string(64, 'a'), 2));
-        auto applied = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::apply_plan(tx, file, kToday, 2, kNow, false); });
+        auto applied = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return controller::apply_plan(tx, file, kToday, 2, kNow, false);
+        });
         REQUIRE_FALSE(applied.has_value());
         CHECK(applied.error().code == controller::Error::Code::invalid_input);
         CHECK(applied.error().message.find("is not imported") != std::string::npos);
@@ -134,7 +140,9 @@ TEST_CASE("plan apply: refusals name the problem and change nothing") {
     SECTION("a node registered in another area") {
         write_file(file, plan_text(a, b, 2));
         f.node("ta-van-02", "vn/lao-cai/bat-xat");
-        auto applied = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::apply_plan(tx, file, kToday, 2, kNow, false); });
+        auto applied = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return controller::apply_plan(tx, file, kToday, 2, kNow, false);
+        });
         REQUIRE_FALSE(applied.has_value());
         CHECK(applied.error().code == controller::Error::Code::conflict);
         CHECK(applied.error().message.find("'ta-van-02' is registered as a speaker in "
@@ -145,7 +153,9 @@ TEST_CASE("plan apply: refusals name the problem and change nothing") {
         std::string text = plan_text(a, b, 40);
         text += "  separation = \"120m\"\n";
         write_file(file, text);
-        auto refused = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::apply_plan(tx, file, kToday, 2, kNow, false); });
+        auto refused = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return controller::apply_plan(tx, file, kToday, 2, kNow, false);
+        });
         REQUIRE(refused.has_value());
         CHECK_FALSE(refused->applied);
         CHECK_FALSE(refused->compiled.feasible);
@@ -153,7 +163,9 @@ TEST_CASE("plan apply: refusals name the problem and change nothing") {
         CHECK(f.count("plans") == 0);
         CHECK(f.count("nodes") == 1);
 
-        auto accepted = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::apply_plan(tx, file, kToday, 2, kNow, true); });
+        auto accepted = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return controller::apply_plan(tx, file, kToday, 2, kNow, true);
+        });
         REQUIRE(accepted.has_value());
         CHECK(accepted->applied);
         CHECK(f.count("slots") > 0);
@@ -169,7 +181,9 @@ TEST_CASE("plan apply: a still slide on a panel is booked for the duration the p
                       png.string() + "'") == 0);
     controller::ImportOptions panel;
     panel.use = controller::MediaUse::panel;
-    auto imported = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, f.store, png, "Họp thôn", kNow, panel); });
+    auto imported = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::import_media(tx, f.store, png, "Họp thôn", kNow, panel);
+    });
     REQUIRE(imported.has_value());
     f.approve(imported->media.media_hash);
     REQUIRE(imported->media.duration_us == 0);  // a picture has no length of its own
@@ -207,7 +221,9 @@ until = 2026-11-24
   plays_per_day = 3
 )",
                                  imported->media.media_hash));
-    auto applied = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return controller::apply_plan(tx, file, kToday, 1, kNow, false); });
+    auto applied = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return controller::apply_plan(tx, file, kToday, 1, kNow, false);
+    });
     REQUIRE(applied.has_value());
     REQUIRE(applied->applied);
     CHECK(applied->slots_booked == 3);

@@ -12,8 +12,8 @@
 #include <zmq.hpp>
 
 #include "controller_fixture.hpp"
-#include "loa/controller/gateway/node_gateway.hpp"
 #include "loa/controller/fleet/node_enrollment.hpp"
+#include "loa/controller/gateway/node_gateway.hpp"
 #include "loa/protocol/curve_keys.hpp"
 #include "loa/protocol/envelope.hpp"
 
@@ -103,9 +103,9 @@ struct RunningServer : ControllerFixture {
     std::string endpoint = "tcp://127.0.0.1:" + std::to_string(free_tcp_port());
     /// What start() serves with; tests may change it before.
     controller::GatewayOptions options{.endpoint = endpoint,
-                                      .heartbeat_interval_ms = 1000,
-                                      .resend_after_ms = 5000,
-                                      .curve_keys = protocol::generate_curve_key_pair()};
+                                       .heartbeat_interval_ms = 1000,
+                                       .resend_after_ms = 5000,
+                                       .curve_keys = protocol::generate_curve_key_pair()};
     std::unique_ptr<controller::NodeGateway> server;
     std::atomic<bool> stop{false};
     std::thread thread;
@@ -120,7 +120,9 @@ struct RunningServer : ControllerFixture {
     std::unique_ptr<RawNode> connect_as(const std::string& node_id,
                                         const std::string& routing_id = {}) {
         const auto keys = protocol::generate_curve_key_pair();
-        REQUIRE(loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return controller::enroll_key(tx, node_id, keys.public_key, kNow); }).has_value());
+        REQUIRE(loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) {
+                    return controller::enroll_key(tx, node_id, keys.public_key, kNow);
+                }).has_value());
         return std::make_unique<RawNode>(endpoint, options.curve_keys.public_key, keys, routing_id);
     }
     /// Starts serving; returns a node that joined as `node_id` (registered beforehand).

@@ -15,7 +15,9 @@ namespace {
 std::string import_panel(ControllerFixture& f, const std::filesystem::path& file) {
     lc::ImportOptions options;
     options.use = lc::MediaUse::panel;
-    auto imported = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::import_media(tx, f.store, file, file.filename().string(), kNow, options); });
+    auto imported = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::import_media(tx, f.store, file, file.filename().string(), kNow, options);
+    });
     REQUIRE(imported.has_value());
     return f.approve(imported->media.media_hash);
 }
@@ -25,14 +27,19 @@ std::string import_panel(ControllerFixture& f, const std::filesystem::path& file
 TEST_CASE("slots carry their kind, images their display time, and the timeline its horizon") {
     ControllerFixture f;
     f.node("ta-van-01", "vn/lao-cai/sa-pa/ta-van");
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::add_node(tx, {.node_id = "bang-sa-pa", .kind = "panel", .area_path = "vn/lao-cai/sa-pa"}, kNow); }));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::add_node(
+            tx, {.node_id = "bang-sa-pa", .kind = "panel", .area_path = "vn/lao-cai/sa-pa"}, kNow);
+    }));
     const auto audio = f.tone(2.0);
     make_picture(f.dir / "ap-phich.png", "192x64");
     const auto image = import_panel(f, f.dir / "ap-phich.png");
     make_video(f.dir / "clip.mp4", 2.0, "-c:v libx264 -preset ultrafast -pix_fmt yuv420p");
     const auto video = import_panel(f, f.dir / "clip.mp4");
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::add_campaign(tx, f.campaign("thien-tai", {audio, image, video}, {"vn/lao-cai"}),
-                             kNow); }));
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::add_campaign(tx, f.campaign("thien-tai", {audio, image, video}, {"vn/lao-cai"}),
+                                kNow);
+    }));
 
     auto speaker = lc::node_timeline(*f.db, "ta-van-01", kNow);
     REQUIRE(speaker.has_value());
@@ -90,7 +97,8 @@ TEST_CASE("a play booked beyond the horizon is left for a later timeline") {
     auto spec = f.campaign("xa-hon", {audio}, {"vn/lao-cai"});
     spec.window_start_us = kNow + 8 * 86400 * kSecondUs;
     spec.window_end_us = spec.window_start_us + 3600 * kSecondUs;
-    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) { return lc::add_campaign(tx, spec, kNow); }));
+    REQUIRE(loa::controller::write_directly(
+        *f.db, [&](loa::controller::WriteTx& tx) { return lc::add_campaign(tx, spec, kNow); }));
     auto now = lc::node_timeline(*f.db, "ta-van-01", kNow);
     REQUIRE(now.has_value());
     CHECK(now->slots_size() == 0);

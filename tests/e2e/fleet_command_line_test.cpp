@@ -10,9 +10,9 @@
 #include <zmq.hpp>
 
 #include "loa/controller/audit/confirmation_ingest.hpp"
-#include "loa/controller/store/database.hpp"
-#include "loa/controller/fleet/node_status.hpp"
 #include "loa/controller/common/time_text.hpp"
+#include "loa/controller/fleet/node_status.hpp"
+#include "loa/controller/store/database.hpp"
 #include "loa/protocol/envelope.hpp"
 #include "scenario.hpp"
 #include "test_support.hpp"
@@ -132,7 +132,9 @@ TEST_CASE("loactl node status, runway and gaps show what the nodes reported") {
         hb.set_runway_end_us(now + 12 * kHourUs + 30'000'000);
         hb.set_last_seq(6);
         hb.set_amplifier_on(true);
-        REQUIRE(loa::controller::write_directly(**db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, "ta-van-01", hb, now); }).has_value());
+        REQUIRE(loa::controller::write_directly(**db, [&](loa::controller::WriteTx& tx) {
+                    return lc::record_heartbeat(tx, "ta-van-01", hb, now);
+                }).has_value());
         wire::PlaybackReport report;
         for (std::uint64_t seq : {1, 2, 4}) {
             auto* c = report.add_confirmations();
@@ -140,7 +142,9 @@ TEST_CASE("loactl node status, runway and gaps show what the nodes reported") {
             c->set_slot_id(fmt::format("c1/{}@1", seq));
             c->set_outcome(wire::SKIPPED);
         }
-        REQUIRE(loa::controller::write_directly(**db, [&](loa::controller::WriteTx& tx) { return lc::ingest_confirmations(tx, "ta-van-01", report, now); }).has_value());
+        REQUIRE(loa::controller::write_directly(**db, [&](loa::controller::WriteTx& tx) {
+                    return lc::ingest_confirmations(tx, "ta-van-01", report, now);
+                }).has_value());
     }
 
     auto status = nlohmann::json::parse(loactl_ok(dir, "node status --json"));

@@ -10,9 +10,9 @@
 #include <nlohmann/json.hpp>
 
 #include "loa/controller/audit/confirmation_ingest.hpp"
-#include "loa/controller/store/database.hpp"
-#include "loa/controller/fleet/node_status.hpp"
 #include "loa/controller/common/time_text.hpp"
+#include "loa/controller/fleet/node_status.hpp"
+#include "loa/controller/store/database.hpp"
 #include "scenario.hpp"
 #include "test_support.hpp"
 
@@ -117,7 +117,9 @@ TEST_CASE(
             h.set_clock_offset_us(-3'000);
             h.set_schedule_horizon_end_us(now + 7 * 24 * kHourUs);
             h.set_runway_end_us(now + runway_h * kHourUs);
-            REQUIRE(loa::controller::write_directly(**db, [&](loa::controller::WriteTx& tx) { return lc::record_heartbeat(tx, node, h, now - ago_s * kSecondUs); }).has_value());
+            REQUIRE(loa::controller::write_directly(**db, [&](loa::controller::WriteTx& tx) {
+                        return lc::record_heartbeat(tx, node, h, now - ago_s * kSecondUs);
+                    }).has_value());
         };
         heard("gan-01", 5, 5);
         heard("xa-01", 300, 5);
@@ -133,7 +135,9 @@ TEST_CASE(
         c->set_slot_id("lu-quet/1@1");
         c->set_outcome(wire::FAILED);
         c->set_reason("alsa: device busy");
-        REQUIRE(loa::controller::write_directly(**db, [&](loa::controller::WriteTx& tx) { return lc::ingest_confirmations(tx, "xa-01", report, now - 310 * kSecondUs); }));
+        REQUIRE(loa::controller::write_directly(**db, [&](loa::controller::WriteTx& tx) {
+            return lc::ingest_confirmations(tx, "xa-01", report, now - 310 * kSecondUs);
+        }));
     }
 
     // No filter: every node, with the fields `node list --json` always had.

@@ -7,9 +7,9 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "loa/controller/store/database.hpp"
-#include "loa/controller/fleet/node_media.hpp"
 #include "loa/controller/common/time_text.hpp"
+#include "loa/controller/fleet/node_media.hpp"
+#include "loa/controller/store/database.hpp"
 #include "scenario.hpp"
 #include "test_support.hpp"
 
@@ -97,7 +97,9 @@ TEST_CASE(
         item->set_state(loa::wire::MEDIA_READY);
         item->set_bytes_held(missing[0]["total_size"]);
         item->set_total_size(missing[0]["total_size"]);
-        REQUIRE(loa::controller::write_directly(**db, [&](loa::controller::WriteTx& tx) { return lc::record_media_status(tx, "ta-van-01", status, lc::now_us()); }).has_value());
+        REQUIRE(loa::controller::write_directly(**db, [&](loa::controller::WriteTx& tx) {
+                    return lc::record_media_status(tx, "ta-van-01", status, lc::now_us());
+                }).has_value());
     }
     CHECK(loactl_ok(dir, "media missing --json") == "[]\n");
     CHECK(loactl_ok(dir, "media missing") ==

@@ -20,14 +20,14 @@
 #include <zmq.hpp>
 
 #include "controller_inputs.hpp"
-#include "loa/controller/content/approval.hpp"
 #include "loa/controller/booking/campaign_book.hpp"
-#include "loa/controller/gateway/node_gateway.hpp"
-#include "loa/controller/store/database.hpp"
+#include "loa/controller/content/approval.hpp"
 #include "loa/controller/content/media_library.hpp"
 #include "loa/controller/fleet/node_commands.hpp"
 #include "loa/controller/fleet/node_enrollment.hpp"
 #include "loa/controller/fleet/node_registry.hpp"
+#include "loa/controller/gateway/node_gateway.hpp"
+#include "loa/controller/store/database.hpp"
 #include "loa/media/content_store.hpp"
 #include "loa/protocol/enrollment_token.hpp"
 #include "loa/protocol/envelope.hpp"
@@ -156,11 +156,13 @@ class World {
         SQLite::Database& db = **opened;
         for (std::string_view node :
              {loa::fuzz::kNodeIds[0], loa::fuzz::kNodeIds[1], loa::fuzz::kEnrollingNode}) {
-            auto added = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) { return controller::add_node(tx,
-                                              {.node_id = std::string(node),
-                                               .kind = "speaker",
-                                               .area_path = std::string(loa::fuzz::kArea)},
-                                              now); });
+            auto added = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) {
+                return controller::add_node(tx,
+                                            {.node_id = std::string(node),
+                                             .kind = "speaker",
+                                             .area_path = std::string(loa::fuzz::kArea)},
+                                            now);
+            });
             if (!added) {
                 die("add_node: " + added.error().message);
             }
@@ -168,15 +170,19 @@ class World {
         // The DEALERs' keys (fixed_key_pair 2..4): fz-node-1, fz-node-2, fz-node-1 again.
         for (std::uint8_t key = 2; key <= 4; ++key) {
             const std::string node(loa::fuzz::kNodeIds[key == 3 ? 1 : 0]);
-            auto enrolled =
-                loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) { return controller::enroll_key(tx, node, loa::fuzz::fixed_key_pair(key).public_key, now); });
+            auto enrolled = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) {
+                return controller::enroll_key(tx, node, loa::fuzz::fixed_key_pair(key).public_key,
+                                              now);
+            });
             if (!enrolled) {
                 die("enroll_key: " + enrolled.error().message);
             }
         }
-        auto token =
-            loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) { return controller::issue_enrollment_token(tx, loa::fuzz::kEnrollingNode, keys_.public_key,
-                                               "fuzz", now, controller::kDefaultTokenLifetimeUs); });
+        auto token = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) {
+            return controller::issue_enrollment_token(tx, loa::fuzz::kEnrollingNode,
+                                                      keys_.public_key, "fuzz", now,
+                                                      controller::kDefaultTokenLifetimeUs);
+        });
         if (!token) {
             die("issue_enrollment_token: " + token.error().message);
         }
@@ -192,25 +198,31 @@ class World {
         }
         // Imported audio, so that a campaign books plays and nodes get real timelines.
         write_bytes(dir_ / "tone.wav", tone_wav(22050, 1.0));
-        auto imported = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) { return controller::import_media(tx, *store_, dir_ / "tone.wav", "Bản tin", now); });
+        auto imported = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) {
+            return controller::import_media(tx, *store_, dir_ / "tone.wav", "Bản tin", now);
+        });
         if (!imported) {
             die("import_media: " + imported.error().message);
         }
         // Only approved media are booked.
-        auto approved = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) { return controller::decide_media(tx, imported->media.media_hash,
-                                                 controller::Decision::approved, "fuzz", "", now); });
+        auto approved = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) {
+            return controller::decide_media(tx, imported->media.media_hash,
+                                            controller::Decision::approved, "fuzz", "", now);
+        });
         if (!approved) {
             die("decide_media: " + approved.error().message);
         }
-        auto booked = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) { return controller::add_campaign(tx,
-                                               {"fz-campaign",
-                                                "Phòng chống thiên tai",
-                                                "UBND xã Tả Van",
-                                                now + 60'000'000,
-                                                now + 3600'000'000LL,
-                                                {imported->media.media_hash},
-                                                {std::string(loa::fuzz::kArea)}},
-                                               now); });
+        auto booked = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) {
+            return controller::add_campaign(tx,
+                                            {"fz-campaign",
+                                             "Phòng chống thiên tai",
+                                             "UBND xã Tả Van",
+                                             now + 60'000'000,
+                                             now + 3600'000'000LL,
+                                             {imported->media.media_hash},
+                                             {std::string(loa::fuzz::kArea)}},
+                                            now);
+        });
         if (!booked) {
             // Not fatal: handlers are still reached, only timelines are empty. Said once.
             std::fprintf(stderr, "fuzz_controller_handlers: no campaign booked: %s\n",
@@ -222,8 +234,10 @@ class World {
         actions[1].mutable_set_amplifier()->set_on(true);
         actions[2].mutable_send_log()->set_max_bytes(4096);
         for (auto& action : actions) {
-            auto queued = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) { return controller::queue_command(tx, std::string(loa::fuzz::kNodeIds[0]),
-                                                    std::move(action), now); });
+            auto queued = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) {
+                return controller::queue_command(tx, std::string(loa::fuzz::kNodeIds[0]),
+                                                 std::move(action), now);
+            });
             if (!queued) {
                 die("queue_command: " + queued.error().message);
             }

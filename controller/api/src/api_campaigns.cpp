@@ -11,8 +11,8 @@
 #include "loa/controller/booking/booking.hpp"
 #include "loa/controller/booking/campaign_book.hpp"
 #include "loa/controller/booking/campaign_pause.hpp"
-#include "loa/controller/content/media_library.hpp"
 #include "loa/controller/booking/plan_booking.hpp"
+#include "loa/controller/content/media_library.hpp"
 #include "loa/controller/plans/plan_compilation.hpp"
 #include "scope_queries.hpp"
 
@@ -315,8 +315,8 @@ Result<Reply> apply(Request& request) {
         request.store(),
         [&](SQLite::Database& snapshot) {
             touched.clear();
-            return prepare_plan(snapshot, plan.path(), q->from, q->days, request.now(), accept,
-                                {}, may_touch, may_use);
+            return prepare_plan(snapshot, plan.path(), q->from, q->days, request.now(), accept, {},
+                                may_touch, may_use);
         },
         [&](WriteTx& tx, PreparedPlan& prepared) -> Result<PlanApplication> {
             change.set_area(scope_of(touched));

@@ -5,8 +5,8 @@
 
 #include "http_api_routes.hpp"
 #include "loa/controller/booking/campaign_book.hpp"
-#include "loa/controller/fleet/emergencies.hpp"
 #include "loa/controller/content/media_library.hpp"
+#include "loa/controller/fleet/emergencies.hpp"
 #include "loa/controller/fleet/node_registry.hpp"
 #include "scope_queries.hpp"
 

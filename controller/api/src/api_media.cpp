@@ -19,8 +19,8 @@
 #include "loa/controller/content/media_library.hpp"
 #include "loa/controller/fleet/node_media.hpp"
 #include "loa/controller/fleet/node_registry.hpp"
-#include "scope_queries.hpp"
 #include "loa/media/speech_synthesis.hpp"
+#include "scope_queries.hpp"
 
 namespace loa::controller::api {
 
@@ -598,9 +598,8 @@ Result<Reply> speech(Request& request) {
     media::ContentStore store(request.services().data_dir / "media");
     ImportOptions import_options;
     import_options.area = who.area;  // the media belongs to the importer's scope
-    auto prepared = prepare_import(request.db(), store, wav,
-                                   title->empty() ? title_from_text(*text) : *title,
-                                   import_options);
+    auto prepared = prepare_import(
+        request.db(), store, wav, title->empty() ? title_from_text(*text) : *title, import_options);
     auto imported =
         prepared ? change.commit(
                        [&](WriteTx& tx) { return record_import(tx, *prepared, request.now()); },

@@ -6,9 +6,9 @@
 #include <fmt/core.h>
 
 #include "http_api_routes.hpp"
-#include "loa/controller/gateway/node_gateway.hpp"
 #include "loa/controller/fleet/fleet_view.hpp"
 #include "loa/controller/fleet/node_registry.hpp"
+#include "loa/controller/gateway/node_gateway.hpp"
 
 namespace loa::controller::api {
 

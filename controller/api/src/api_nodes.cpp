@@ -13,9 +13,9 @@
 #include "loa/controller/fleet/node_enrollment.hpp"
 #include "loa/controller/fleet/node_registry.hpp"
 #include "loa/controller/fleet/node_status.hpp"
-#include "scope_queries.hpp"
 #include "loa/controller/fleet/sequence_gaps.hpp"
 #include "loa/protocol/curve_keys.hpp"
+#include "scope_queries.hpp"
 
 namespace loa::controller::api {
 
@@ -404,7 +404,9 @@ Result<Reply> enroll(Request& request) {
                 [&](WriteTx& tx) {
                     return enroll_key(tx, node_id, order->public_key, request.now(), true);
                 },
-                [&] { return nlohmann::json{{"public_key", order->public_key}}; });
+                [&] {
+                    return nlohmann::json{{"public_key", order->public_key}};
+                });
             !enrolled) {
             return change.refused(enrolled.error());
         }
@@ -486,7 +488,9 @@ Result<Reply> revoke(Request& request) {
     }
     if (auto revoked = change.commit(
             [&](WriteTx& tx) { return revoke_node(tx, node_id, *reason, request.now()); },
-            [&] { return nlohmann::json{{"reason", *reason}}; });
+            [&] {
+                return nlohmann::json{{"reason", *reason}};
+            });
         !revoked) {
         return change.refused(revoked.error(), {{"reason", *reason}});
     }

@@ -512,12 +512,11 @@ Result<Reply> revoke_token_route(Request& request) {
             return std::unexpected(ok.error());
         }
     }
-    auto revoked =
-        change.commit([&](WriteTx& tx) { return revoke_token(tx, *token_id, request.now()); },
-                      [&](const TokenRecord& r) {
-                          return nlohmann::json{{"revoked_token_id", *token_id},
-                                                {"user", r.user_name}};
-                      });
+    auto revoked = change.commit(
+        [&](WriteTx& tx) { return revoke_token(tx, *token_id, request.now()); },
+        [&](const TokenRecord& r) {
+            return nlohmann::json{{"revoked_token_id", *token_id}, {"user", r.user_name}};
+        });
     if (!revoked) {
         return change.refused(revoked.error());
     }

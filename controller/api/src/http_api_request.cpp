@@ -194,8 +194,9 @@ void log_access_refusal(const Request& request, LoggedAction entry) {
             more.outcome = Outcome::refused;
             more.detail = {{"from", source},
                            {"count", summary},
-                           {"reason", "more refusals from this address in a minute than the log "
-                                      "keeps one by one"}};
+                           {"reason",
+                            "more refusals from this address in a minute than the log "
+                            "keeps one by one"}};
             if (auto r = record_action(tx, more); !r) {
                 return std::unexpected(r.error());
             }
@@ -252,8 +253,7 @@ void Change::done(WriteTx& tx, nlohmann::json detail) {
                                 std::move(detail), request_.now());
     if (!logged) {
         // The change and its row are one: without the row, the change is undone.
-        throw std::runtime_error("the action log could not be written: " +
-                                 logged.error().message);
+        throw std::runtime_error("the action log could not be written: " + logged.error().message);
     }
 }
 

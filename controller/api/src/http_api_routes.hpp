@@ -14,11 +14,11 @@
 #include <SQLiteCpp/Database.h>
 #include <nlohmann/json.hpp>
 
-#include "loa/controller/people/action_log.hpp"
-#include "loa/controller/common/error.hpp"
 #include "loa/controller/api/http_api.hpp"
-#include "loa/controller/people/people.hpp"
+#include "loa/controller/common/error.hpp"
 #include "loa/controller/common/time_text.hpp"
+#include "loa/controller/people/action_log.hpp"
+#include "loa/controller/people/people.hpp"
 #include "loa/controller/store/store.hpp"
 
 namespace httplib {
@@ -182,14 +182,13 @@ class Change {
 
 template <typename F, typename D>
 auto Change::commit(F&& work, D&& detail) -> std::invoke_result_t<F&, WriteTx&> {
-    return request_.store().writer().run(
-        [&](WriteTx& tx) -> std::invoke_result_t<F&, WriteTx&> {
-            auto result = work(tx);
-            if (result) {
-                done(tx, detail_of(result, detail));
-            }
-            return result;
-        });
+    return request_.store().writer().run([&](WriteTx& tx) -> std::invoke_result_t<F&, WriteTx&> {
+        auto result = work(tx);
+        if (result) {
+            done(tx, detail_of(result, detail));
+        }
+        return result;
+    });
 }
 
 template <typename C, typename W, typename D>

@@ -12,8 +12,8 @@
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
-#include "loa/controller/store/airtime_rollup.hpp"
 #include "loa/controller/audit/airtime_report.hpp"
+#include "loa/controller/store/airtime_rollup.hpp"
 #include "loa/controller/store/database.hpp"
 #include "loa/controller/store/node_errors.hpp"
 
@@ -137,8 +137,7 @@ struct IngestStatements {
           refused_before(db,
                          "SELECT 1 FROM refused_confirmations WHERE node_id = ? AND seq = ? "
                          "AND confirmation = ?"),
-          number_refused(db,
-                         "SELECT 1 FROM refused_confirmations WHERE node_id = ? AND seq = ?"),
+          number_refused(db, "SELECT 1 FROM refused_confirmations WHERE node_id = ? AND seq = ?"),
           // OR IGNORE: the number may be stored already (re-sent because the ack was lost), or
           // the slot confirmed under another number; the two are told apart below.
           insert(
@@ -233,10 +232,9 @@ Result<std::vector<std::uint64_t>> store_report(IngestStatements& st, const std:
         st.stored_as.bind(2, static_cast<int64_t>(seq));
         std::optional<StoredAs> out;
         if (st.stored_as.executeStep()) {
-            out = StoredAs{st.stored_as.getColumn(0).getString(),
-                           st.stored_as.getColumn(1).getString(),
-                           st.stored_as.getColumn(2).getInt64(),
-                           st.stored_as.getColumn(3).getInt64()};
+            out = StoredAs{
+                st.stored_as.getColumn(0).getString(), st.stored_as.getColumn(1).getString(),
+                st.stored_as.getColumn(2).getInt64(), st.stored_as.getColumn(3).getInt64()};
         }
         st.stored_as.reset();
         return out;
@@ -381,15 +379,14 @@ Result<std::vector<std::uint64_t>> store_report(IngestStatements& st, const std:
             const std::int64_t first =
                 st.same_slot.executeStep() ? st.same_slot.getColumn(0).getInt64() : 0;
             st.same_slot.reset();
-            keep_apart(c,
-                       fmt::format("slot '{}' was already confirmed as number {}", c.slot_id(), first));
+            keep_apart(
+                c, fmt::format("slot '{}' was already confirmed as number {}", c.slot_id(), first));
             continue;
         }
         counted(c.seq());
         if (c.outcome() == wire::FAILED) {
             st.errors.record(node_id, "confirmation", now,
-                             title.empty() ? c.slot_id() : title + ", " + c.slot_id(),
-                             c.reason());
+                             title.empty() ? c.slot_id() : title + ", " + c.slot_id(), c.reason());
         }
         const std::int64_t aired_us = aired ? c.actual_end_us() - c.actual_start_us() : 0;
         const bool silent =
@@ -419,8 +416,7 @@ Result<std::vector<std::uint64_t>> store_report(IngestStatements& st, const std:
 
 }  // namespace
 
-Result<std::vector<std::uint64_t>> ingest_confirmations(WriteTx& tx,
-                                                        const std::string& node_id,
+Result<std::vector<std::uint64_t>> ingest_confirmations(WriteTx& tx, const std::string& node_id,
                                                         const wire::PlaybackReport& report,
                                                         std::int64_t now) {
     SQLite::Database& db = tx.db();

@@ -124,12 +124,11 @@ std::vector<StoredCampaign> load_campaigns(SQLite::Database& db,
                                            const std::vector<std::string>& ids,
                                            std::int64_t earliest, bool include_paused) {
     std::vector<StoredCampaign> out;
-    SQLite::Statement all(
-        db,
-        "SELECT campaign_id, name, owner, window_start_us, window_end_us "
-        "FROM campaigns WHERE window_end_us > ? AND plan_id IS NULL "
-        "AND (paused_us IS NULL OR ?)"
-        "ORDER BY booked_us, campaign_id");
+    SQLite::Statement all(db,
+                          "SELECT campaign_id, name, owner, window_start_us, window_end_us "
+                          "FROM campaigns WHERE window_end_us > ? AND plan_id IS NULL "
+                          "AND (paused_us IS NULL OR ?)"
+                          "ORDER BY booked_us, campaign_id");
     SQLite::Statement items(
         db, "SELECT media_hash FROM campaign_items WHERE campaign_id = ? ORDER BY position");
     SQLite::Statement areas(db, "SELECT area_path FROM campaign_areas WHERE campaign_id = ?");
@@ -251,8 +250,8 @@ BookingPlan compute_booking(SQLite::Database& db, const BookingInput& input, std
             continue;
         }
         StoredNode n;
-        n.node = {id, node_q.getColumn(0).getString(), kind_of(node_q.getColumn(1).getString()),
-                  {}, {}};
+        n.node = {
+            id, node_q.getColumn(0).getString(), kind_of(node_q.getColumn(1).getString()), {}, {}};
         node_q.reset();
         booked_q.bind(1, id);
         booked_q.bind(2, static_cast<int64_t>(now));

@@ -4,9 +4,9 @@
 #include <SQLiteCpp/Statement.h>
 #include <fmt/core.h>
 
-#include "loa/controller/content/approval_gate.hpp"
 #include "loa/controller/booking/booking.hpp"
 #include "loa/controller/common/identifiers.hpp"
+#include "loa/controller/content/approval_gate.hpp"
 #include "loa/controller/store/database.hpp"
 #include "loa/controller/store/writer.hpp"
 #include "loa/schedules/area_path.hpp"

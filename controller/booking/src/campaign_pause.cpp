@@ -126,8 +126,8 @@ Result<ResumeResult> commit_resume(WriteTx& tx, const ResumePlan& plan) {
     });
 }
 
-Result<ResumeResult> resume_campaign(WriteTx& tx, const std::string& campaign_id,
-                                     std::int64_t now, const BookingRules& rules) {
+Result<ResumeResult> resume_campaign(WriteTx& tx, const std::string& campaign_id, std::int64_t now,
+                                     const BookingRules& rules) {
     auto plan = plan_resume(tx.db(), campaign_id, now, rules);
     if (!plan) {
         return std::unexpected(plan.error());

@@ -8,12 +8,12 @@
 #include <SQLiteCpp/Statement.h>
 #include <fmt/core.h>
 
-#include "loa/controller/content/approval_gate.hpp"
 #include "loa/controller/booking/booking.hpp"
+#include "loa/controller/common/time_text.hpp"
+#include "loa/controller/content/approval_gate.hpp"
+#include "loa/controller/plans/plan_file.hpp"
 #include "loa/controller/store/database.hpp"
 #include "loa/controller/store/writer.hpp"
-#include "loa/controller/plans/plan_file.hpp"
-#include "loa/controller/common/time_text.hpp"
 
 namespace loa::controller {
 
@@ -125,10 +125,9 @@ Result<void> check_media_scope(const sch::Plan& plan, const std::string& source,
                 continue;
             }
             if (auto allowed = may_use(v.media); !allowed) {
-                return fail(allowed.error().code,
-                            fmt::format("{}:{}: item '{}' ({} version): {}", source,
-                                        item.origin.line, item.id, v.language,
-                                        allowed.error().message));
+                return fail(allowed.error().code, fmt::format("{}:{}: item '{}' ({} version): {}",
+                                                              source, item.origin.line, item.id,
+                                                              v.language, allowed.error().message));
             }
         }
     }
@@ -138,9 +137,9 @@ Result<void> check_media_scope(const sch::Plan& plan, const std::string& source,
 }  // namespace
 
 Result<PreparedPlan> prepare_plan(SQLite::Database& db, const std::filesystem::path& file,
-                                  sch::Date from, int days, std::int64_t now,
-                                  bool accept_shortfall, const BookingRules& rules,
-                                  const AreaCheck& may_touch, const MediaCheck& may_use) {
+                                  sch::Date from, int days, std::int64_t now, bool accept_shortfall,
+                                  const BookingRules& rules, const AreaCheck& may_touch,
+                                  const MediaCheck& may_use) {
     PreparedPlan p;
     p.source = file.string();
     p.from = from;
@@ -381,8 +380,8 @@ Result<PlanApplication> apply_plan(WriteTx& tx, const std::filesystem::path& fil
                                    int days, std::int64_t now, bool accept_shortfall,
                                    const BookingRules& rules, const AreaCheck& may_touch,
                                    const MediaCheck& may_use) {
-    auto prepared = prepare_plan(tx.db(), file, from, days, now, accept_shortfall, rules,
-                                 may_touch, may_use);
+    auto prepared =
+        prepare_plan(tx.db(), file, from, days, now, accept_shortfall, rules, may_touch, may_use);
     if (!prepared) {
         return std::unexpected(prepared.error());
     }

@@ -13,9 +13,9 @@ std::string_view decision_name(Decision decision) {
     return decision == Decision::approved ? "approved" : "rejected";
 }
 
-Result<DecisionResult> decide_media(WriteTx& tx, const std::string& media_hash,
-                                    Decision decision, const std::string& decided_by,
-                                    const std::string& note, std::int64_t now) {
+Result<DecisionResult> decide_media(WriteTx& tx, const std::string& media_hash, Decision decision,
+                                    const std::string& decided_by, const std::string& note,
+                                    std::int64_t now) {
     SQLite::Database& db = tx.db();
     const std::string state(decision_name(decision));
     return in_savepoint(tx, [&]() -> Result<DecisionResult> {

@@ -8,14 +8,14 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "loa/controller/content/approval_gate.hpp"
-#include "loa/controller/booking/booking.hpp"
 #include "command_queue.hpp"
+#include "loa/controller/booking/booking.hpp"
 #include "loa/controller/common/fleet_text.hpp"
-#include "loa/controller/store/database.hpp"
-#include "loa/controller/common/time_text.hpp"
-#include "loa/schedules/area_path.hpp"
 #include "loa/controller/common/text_table.hpp"
+#include "loa/controller/common/time_text.hpp"
+#include "loa/controller/content/approval_gate.hpp"
+#include "loa/controller/store/database.hpp"
+#include "loa/schedules/area_path.hpp"
 
 namespace loa::controller {
 
@@ -68,8 +68,7 @@ wire::SlotKind slot_kind(const std::string& media_kind) {
 
 }  // namespace
 
-Result<EmergencySent> send_emergency(WriteTx& tx, const EmergencySpec& spec,
-                                     std::int64_t now) {
+Result<EmergencySent> send_emergency(WriteTx& tx, const EmergencySpec& spec, std::int64_t now) {
     SQLite::Database& db = tx.db();
     const int choices =
         (spec.node_ids.empty() ? 0 : 1) + (spec.area.empty() ? 0 : 1) + (spec.all ? 1 : 0);

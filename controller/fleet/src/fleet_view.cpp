@@ -13,11 +13,11 @@
 #include <nlohmann/json.hpp>
 
 #include "loa/controller/common/fleet_text.hpp"
-#include "loa/controller/store/database.hpp"
-#include "loa/controller/fleet/node_registry.hpp"
-#include "loa/controller/common/time_text.hpp"
-#include "loa/controller/store/sql_columns.hpp"
 #include "loa/controller/common/text_table.hpp"
+#include "loa/controller/common/time_text.hpp"
+#include "loa/controller/fleet/node_registry.hpp"
+#include "loa/controller/store/database.hpp"
+#include "loa/controller/store/sql_columns.hpp"
 
 namespace loa::controller {
 

@@ -10,10 +10,10 @@
 
 #include "command_queue.hpp"
 #include "loa/controller/common/fleet_text.hpp"
+#include "loa/controller/common/text_table.hpp"
+#include "loa/controller/common/time_text.hpp"
 #include "loa/controller/store/database.hpp"
 #include "loa/controller/store/node_errors.hpp"
-#include "loa/controller/common/time_text.hpp"
-#include "loa/controller/common/text_table.hpp"
 
 namespace loa::controller {
 
@@ -128,8 +128,8 @@ std::string command_kind(const wire::Command& command) {
     }
 }
 
-Result<CommandRecord> queue_command(WriteTx& tx, const std::string& node_id,
-                                    wire::Command action, std::int64_t now) {
+Result<CommandRecord> queue_command(WriteTx& tx, const std::string& node_id, wire::Command action,
+                                    std::int64_t now) {
     SQLite::Database& db = tx.db();
     auto invalid = [&](const std::string& why) {
         return fail(Error::Code::invalid_input,
@@ -259,10 +259,9 @@ Result<bool> record_command_result(WriteTx& tx, const std::string& node_id,
         if (recorded && !result.ok()) {
             SQLite::Statement kind(db, "SELECT kind FROM commands WHERE command_id = ?");
             kind.bind(1, static_cast<int64_t>(result.command_id()));
-            const std::string what =
-                kind.executeStep()
-                    ? fmt::format("{} {}", result.command_id(), kind.getColumn(0).getString())
-                    : std::to_string(result.command_id());
+            const std::string what = kind.executeStep() ? fmt::format("{} {}", result.command_id(),
+                                                                      kind.getColumn(0).getString())
+                                                        : std::to_string(result.command_id());
             NodeErrors(tx).record(node_id, "command", now, what, result.message());
         }
         return recorded;

@@ -4,10 +4,10 @@
 #include <SQLiteCpp/Statement.h>
 #include <fmt/core.h>
 
-#include "loa/controller/store/database.hpp"
-#include "loa/controller/common/time_text.hpp"
-#include "loa/media/content_hash.hpp"
 #include "loa/controller/common/text_table.hpp"
+#include "loa/controller/common/time_text.hpp"
+#include "loa/controller/store/database.hpp"
+#include "loa/media/content_hash.hpp"
 
 namespace loa::controller {
 

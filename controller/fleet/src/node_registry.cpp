@@ -130,9 +130,10 @@ Result<std::vector<NodeRecord>> list_nodes(SQLite::Database& db) {
 void touch_node(WriteTx& tx, std::string_view node_id, std::int64_t now,
                 std::string_view agent_version) {
     SQLite::Database& db = tx.db();
-    SQLite::Statement q(db,
-                        "UPDATE nodes SET last_seen_us = max(coalesce(last_seen_us, 0), ?), agent_version = "
-                        "coalesce(nullif(?, ''), agent_version) WHERE node_id = ?");
+    SQLite::Statement q(
+        db,
+        "UPDATE nodes SET last_seen_us = max(coalesce(last_seen_us, 0), ?), agent_version = "
+        "coalesce(nullif(?, ''), agent_version) WHERE node_id = ?");
     q.bind(1, static_cast<int64_t>(now));
     q.bind(2, std::string(agent_version));
     q.bind(3, std::string(node_id));

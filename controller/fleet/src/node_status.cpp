@@ -10,11 +10,11 @@
 #include <nlohmann/json.hpp>
 
 #include "loa/controller/common/fleet_text.hpp"
-#include "loa/controller/store/database.hpp"
-#include "loa/controller/fleet/node_registry.hpp"
-#include "loa/controller/common/time_text.hpp"
-#include "loa/controller/store/sql_columns.hpp"
 #include "loa/controller/common/text_table.hpp"
+#include "loa/controller/common/time_text.hpp"
+#include "loa/controller/fleet/node_registry.hpp"
+#include "loa/controller/store/database.hpp"
+#include "loa/controller/store/sql_columns.hpp"
 
 namespace loa::controller {
 
@@ -153,12 +153,11 @@ CheckedHeartbeat check_heartbeat(const wire::Heartbeat& h) {
     if (h.last_seq() > kMax) {
         note("last_seq", "not below 2^63");
     }
-    if (h.has_cpu_temp_millicelsius() &&
-        (h.cpu_temp_millicelsius() < kMinCpuMillicelsius ||
-         h.cpu_temp_millicelsius() > kMaxCpuMillicelsius)) {
+    if (h.has_cpu_temp_millicelsius() && (h.cpu_temp_millicelsius() < kMinCpuMillicelsius ||
+                                          h.cpu_temp_millicelsius() > kMaxCpuMillicelsius)) {
         note("cpu_temp_millicelsius",
-             fmt::format("{} is not within {}..{}", h.cpu_temp_millicelsius(),
-                         kMinCpuMillicelsius, kMaxCpuMillicelsius));
+             fmt::format("{} is not within {}..{}", h.cpu_temp_millicelsius(), kMinCpuMillicelsius,
+                         kMaxCpuMillicelsius));
     }
     if (h.has_link_signal_dbm() &&
         (h.link_signal_dbm() < kMinSignalDbm || h.link_signal_dbm() > kMaxSignalDbm)) {

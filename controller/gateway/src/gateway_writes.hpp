@@ -51,12 +51,12 @@ class GatewayWrites {
     std::vector<Report> reports;
     std::vector<CommandResult> command_results;
     std::vector<Enrollment> enrollments;
-    std::map<std::string, Heartbeat> heartbeats;        ///< node → its latest in the round
-    std::map<std::string, Seen> hellos;                 ///< node → when it said hello
-    std::map<std::string, std::string> schedule_acks;   ///< node → the timeline it stored
-    std::map<std::string, wire::MediaStatus> media;     ///< node → its latest media status
+    std::map<std::string, Heartbeat> heartbeats;         ///< node → its latest in the round
+    std::map<std::string, Seen> hellos;                  ///< node → when it said hello
+    std::map<std::string, std::string> schedule_acks;    ///< node → the timeline it stored
+    std::map<std::string, wire::MediaStatus> media;      ///< node → its latest media status
     std::map<std::string, std::int64_t> media_received;  ///< … and when it came
-    std::vector<LoggedAction> actions;                  ///< refusals and enrollments, logged
+    std::vector<LoggedAction> actions;                   ///< refusals and enrollments, logged
     std::vector<ExpiredCommand> expired_commands;
     /// The commit's own error (then nothing of it is stored); empty when it committed.
     std::optional<Error> commit_error;

@@ -30,9 +30,10 @@ void NodeGateway::handle_enroll(const std::string& routing_id, const std::string
     };
     if (gate_ && !gate_->take_message(fd, now)) {
         // Per source address: a flood of junk from one place does not starve the others.
-        refuse("quá nhiều yêu cầu đăng ký từ địa chỉ này, hãy thử lại sau vài giây / too many "
-               "enrollments from this address: try again in a few seconds",
-               0);
+        refuse(
+            "quá nhiều yêu cầu đăng ký từ địa chỉ này, hãy thử lại sau vài giây / too many "
+            "enrollments from this address: try again in a few seconds",
+            0);
         return;
     }
     auto decoded = protocol::decode(frame.to_string_view());

@@ -4,16 +4,16 @@
 #include <spdlog/spdlog.h>
 
 #include "gateway_writes.hpp"
-#include "loa/controller/gateway/node_gateway.hpp"
-#include "loa/controller/fleet/node_registry.hpp"
 #include "loa/controller/common/time_text.hpp"
+#include "loa/controller/fleet/node_registry.hpp"
+#include "loa/controller/gateway/node_gateway.hpp"
 #include "loa/protocol/envelope.hpp"
 #include "loa/protocol/versions.hpp"
 
 namespace loa::controller {
 
 void NodeGateway::handle_hello(const std::string& routing_id, const std::string& node_id,
-                                    const wire::Envelope& in) {
+                               const wire::Envelope& in) {
     const auto& hello = in.hello();
     // Who this is comes from the key the connection authenticated with (ZAP), never from the
     // message: a node cannot open a session, report or heartbeat as another node.

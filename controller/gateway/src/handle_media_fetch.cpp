@@ -14,8 +14,8 @@ namespace {
 constexpr std::size_t kManifestCacheEntries = 256;
 }  // namespace
 
-std::shared_ptr<const media::ChunkManifest> NodeGateway::manifest_of(
-    const std::string& media_hash, std::string& why) {
+std::shared_ptr<const media::ChunkManifest> NodeGateway::manifest_of(const std::string& media_hash,
+                                                                     std::string& why) {
     if (auto cached = manifests_.find(media_hash); cached != manifests_.end()) {
         return cached->second;
     }
@@ -46,8 +46,7 @@ std::shared_ptr<const media::ChunkManifest> NodeGateway::manifest_of(
     return manifest;
 }
 
-void NodeGateway::handle_manifest_request(const std::string& routing_id,
-                                               const wire::Envelope& in) {
+void NodeGateway::handle_manifest_request(const std::string& routing_id, const wire::Envelope& in) {
     const std::string& hash = in.manifest_request().media_hash();
     std::string why;
     auto manifest = manifest_of(hash, why);
@@ -66,8 +65,7 @@ void NodeGateway::handle_manifest_request(const std::string& routing_id,
     }
 }
 
-void NodeGateway::handle_chunk_request(const std::string& routing_id,
-                                            const wire::Envelope& in) {
+void NodeGateway::handle_chunk_request(const std::string& routing_id, const wire::Envelope& in) {
     const auto& request = in.chunk_request();
     auto size = content_.size_of(request.media_hash());
     if (!size) {

@@ -3,12 +3,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "loa/controller/people/action_log.hpp"
 #include "enrollment_gate.hpp"
 #include "gateway_writes.hpp"
-#include "loa/controller/gateway/node_gateway.hpp"
-#include "loa/controller/fleet/node_enrollment.hpp"
 #include "loa/controller/common/time_text.hpp"
+#include "loa/controller/fleet/node_enrollment.hpp"
+#include "loa/controller/gateway/node_gateway.hpp"
+#include "loa/controller/people/action_log.hpp"
 #include "loa/protocol/curve_keys.hpp"
 
 namespace loa::controller {
@@ -55,8 +55,8 @@ void NodeGateway::handle_zap_request() {
             } else {
                 status = "300";  // a temporary refusal: the device may try again later
                 status_text = why;
-                session_stats_.enrollment_connections_refused.fetch_add(
-                    1, std::memory_order_relaxed);
+                session_stats_.enrollment_connections_refused.fetch_add(1,
+                                                                        std::memory_order_relaxed);
                 log_refusal({"address:" + address, "node.enroll", "", why});
             }
         } else if (auto node = node_for_key(reader(), key); node && domain == kNodeDomain) {

@@ -239,19 +239,19 @@ void NodeGateway::flush(bool wait) {
             in_flight_ = std::shared_ptr<GatewayWrites>(pending_.release());
             pending_ = std::make_unique<GatewayWrites>();
             auto batch = in_flight_;
-            store_.writer().post(
-                [batch](WriteTx& tx) { return batch->store(tx, now_us()); },
-                [this, batch](const Result<void>& stored) {
-                    if (!stored) {
-                        batch->commit_error = stored.error();
-                    }
-                    {
-                        std::lock_guard lock(completions_mutex_);
-                        completions_.push_back(batch);
-                    }
-                    const std::uint64_t one = 1;
-                    [[maybe_unused]] const auto written = ::write(wake_fd_, &one, sizeof(one));
-                });
+            store_.writer().post([batch](WriteTx& tx) { return batch->store(tx, now_us()); },
+                                 [this, batch](const Result<void>& stored) {
+                                     if (!stored) {
+                                         batch->commit_error = stored.error();
+                                     }
+                                     {
+                                         std::lock_guard lock(completions_mutex_);
+                                         completions_.push_back(batch);
+                                     }
+                                     const std::uint64_t one = 1;
+                                     [[maybe_unused]] const auto written =
+                                         ::write(wake_fd_, &one, sizeof(one));
+                                 });
         }
         if (!wait || (!in_flight_ && pending_->empty())) {
             return;
@@ -263,7 +263,7 @@ void NodeGateway::flush(bool wait) {
 }
 
 void NodeGateway::handle_frame(const std::string& routing_id, const std::string& node_id,
-                                    std::string_view frame, std::int64_t received_us) {
+                               std::string_view frame, std::int64_t received_us) {
     auto decoded = protocol::decode(frame);
     // A connection without a session is answered in the terms of the frame it sent; one whose
     // version is unknown or not served, in the oldest served (which every served node reads).
@@ -402,7 +402,7 @@ void NodeGateway::push_due_updates() {
 }
 
 bool NodeGateway::send(const std::string& routing_id, wire::Envelope envelope,
-                            std::uint64_t in_reply_to) {
+                       std::uint64_t in_reply_to) {
     envelope.set_message_id(next_message_id_++);
     envelope.set_in_reply_to(in_reply_to);
     std::string_view type = protocol::message_type(envelope);
@@ -492,15 +492,15 @@ void NodeGateway::run_completions() {
         }
         const std::int64_t now = now_us();
         for (auto& r : batch->reports) {
-            const auto& acked = failed ? Result<std::vector<std::uint64_t>>(std::unexpected(*failed))
-                                       : r.acked;
+            const auto& acked =
+                failed ? Result<std::vector<std::uint64_t>>(std::unexpected(*failed)) : r.acked;
             if (!acked) {
                 // Not acked: the node keeps the confirmations; the error tells its log why.
                 ++session_stats_.reports_refused;
                 spdlog::warn("node {}: report refused: {}", r.node_id, acked.error().message);
                 send_error(r.routing_id,
                            acked.error().code == Error::Code::invalid_input ? wire::MALFORMED
-                                                                           : wire::INTERNAL,
+                                                                            : wire::INTERNAL,
                            acked.error().message, r.envelope.message_id());
                 continue;
             }
@@ -531,7 +531,7 @@ void NodeGateway::run_completions() {
                              stored.error().message);
                 send_error(c.routing_id,
                            stored.error().code == Error::Code::invalid_input ? wire::MALFORMED
-                                                                            : wire::INTERNAL,
+                                                                             : wire::INTERNAL,
                            stored.error().message, c.envelope.message_id());
                 continue;
             }
@@ -569,8 +569,7 @@ void NodeGateway::run_completions() {
             session_stats_.enrollments.fetch_add(1, std::memory_order_relaxed);
             const auto& enroll = e.envelope.enroll();
             spdlog::info("node {} enrolled key {} ({}, agent {}, host '{}')", enrolled->node_id,
-                         e.public_key,
-                         enrolled->rotated ? "replacing its old key" : "first key",
+                         e.public_key, enrolled->rotated ? "replacing its old key" : "first key",
                          enroll.agent_version(), enroll.hostname());
             wire::Envelope out;
             auto* answer = out.mutable_enrolled();
@@ -589,7 +588,7 @@ void NodeGateway::run_completions() {
 }
 
 void NodeGateway::send_error(const std::string& routing_id, wire::ErrorCode code,
-                                  const std::string& message, std::uint64_t in_reply_to) {
+                             const std::string& message, std::uint64_t in_reply_to) {
     wire::Envelope out;
     out.mutable_error()->set_code(code);
     out.mutable_error()->set_message(message);

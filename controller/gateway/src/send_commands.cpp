@@ -5,9 +5,9 @@
 #include <spdlog/spdlog.h>
 
 #include "gateway_writes.hpp"
-#include "loa/controller/gateway/node_gateway.hpp"
-#include "loa/controller/fleet/node_commands.hpp"
 #include "loa/controller/common/time_text.hpp"
+#include "loa/controller/fleet/node_commands.hpp"
+#include "loa/controller/gateway/node_gateway.hpp"
 
 namespace loa::controller {
 
@@ -22,8 +22,8 @@ void NodeGateway::push_commands(Peer& peer, const std::string& routing_id) {
         return;
     }
     // Expired ones are marked so by the writer with the round; they are not sent.
-    pending_->expired_commands.insert(pending_->expired_commands.end(),
-                                      commands->expired.begin(), commands->expired.end());
+    pending_->expired_commands.insert(pending_->expired_commands.end(), commands->expired.begin(),
+                                      commands->expired.end());
     auto* due = &commands->due;
     // Answered, expired or cancelled commands are no longer due: forget them.
     std::map<std::uint64_t, std::int64_t> still_due;

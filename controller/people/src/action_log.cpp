@@ -6,10 +6,10 @@
 #include <SQLiteCpp/Statement.h>
 #include <fmt/core.h>
 
+#include "loa/controller/common/text_table.hpp"
+#include "loa/controller/common/time_text.hpp"
 #include "loa/controller/store/database.hpp"
 #include "loa/controller/store/node_errors.hpp"
-#include "loa/controller/common/time_text.hpp"
-#include "loa/controller/common/text_table.hpp"
 
 namespace loa::controller {
 
@@ -136,13 +136,12 @@ Result<std::int64_t> record_action(WriteTx& tx, const LoggedAction& entry) {
         insert.exec();
         // A refusal of a node's message is that node's last error (the fleet view).
         if (entry.actor.starts_with("node:") && entry.outcome == Outcome::refused) {
-            const auto reason = entry.detail.is_object() ? entry.detail.find("reason")
-                                                         : entry.detail.end();
-            NodeErrors(tx).record(entry.actor.substr(5), "refused-message", entry.at_us,
-                                  entry.action,
-                                  reason != entry.detail.end() && reason->is_string()
-                                      ? reason->get<std::string>()
-                                      : std::string());
+            const auto reason =
+                entry.detail.is_object() ? entry.detail.find("reason") : entry.detail.end();
+            NodeErrors(tx).record(
+                entry.actor.substr(5), "refused-message", entry.at_us, entry.action,
+                reason != entry.detail.end() && reason->is_string() ? reason->get<std::string>()
+                                                                    : std::string());
         }
         return db.getLastInsertRowid();
     });

@@ -8,8 +8,8 @@
 #include <sodium.h>
 
 #include "loa/controller/common/identifiers.hpp"
-#include "loa/controller/store/database.hpp"
 #include "loa/controller/common/time_text.hpp"
+#include "loa/controller/store/database.hpp"
 
 namespace loa::controller {
 

@@ -776,10 +776,10 @@ Result<std::unique_ptr<SQLite::Database>> open_database(const std::filesystem::p
             db->exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
             int version = schema_version(*db);
             if (version > kSchemaVersion) {
-                return fail(Error::Code::storage,
-                            file.string() + ": schema version " + std::to_string(version) +
-                                " is newer than this controller's " +
-                                std::to_string(kSchemaVersion));
+                return fail(Error::Code::storage, file.string() + ": schema version " +
+                                                      std::to_string(version) +
+                                                      " is newer than this controller's " +
+                                                      std::to_string(kSchemaVersion));
             }
             for (; version < kSchemaVersion; ++version) {
                 db->exec(std::string(kMigrations[version]));

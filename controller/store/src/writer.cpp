@@ -166,9 +166,9 @@ void Writer::commit_batch(std::deque<Job>& batch) {
             }
             db_->exec("COMMIT");
         } catch (const std::exception& e) {
-            failure = Error{Error::Code::storage,
-                            fmt::format("database: the changes could not be committed: {}",
-                                        e.what())};
+            failure =
+                Error{Error::Code::storage,
+                      fmt::format("database: the changes could not be committed: {}", e.what())};
             try {
                 db_->exec("ROLLBACK");
             } catch (const std::exception&) {
@@ -186,11 +186,11 @@ void Writer::commit_batch(std::deque<Job>& batch) {
     if (batch.size() > stats_.largest_batch.load(std::memory_order_relaxed)) {
         stats_.largest_batch.store(batch.size(), std::memory_order_relaxed);
     }
-    stats_.busy_us.fetch_add(static_cast<std::uint64_t>(
-                                 std::chrono::duration_cast<std::chrono::microseconds>(
-                                     std::chrono::steady_clock::now() - started)
-                                     .count()),
-                             std::memory_order_relaxed);
+    stats_.busy_us.fetch_add(
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                       std::chrono::steady_clock::now() - started)
+                                       .count()),
+        std::memory_order_relaxed);
     for (auto& job : batch) {
         job.complete(failure ? &*failure : nullptr);
     }

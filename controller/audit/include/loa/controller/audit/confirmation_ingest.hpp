@@ -25,8 +25,7 @@ namespace loa::controller {
 /// "emergency:<emergency id>:<n>" and counts for the emergency's campaign. Audio levels, frames
 /// rendered and the offset into the media are kept with the confirmation. Failed plays and
 /// refusals become the node's last error. Returns the sequence numbers to ack once committed.
-Result<std::vector<std::uint64_t>> ingest_confirmations(WriteTx& tx,
-                                                        const std::string& node_id,
+Result<std::vector<std::uint64_t>> ingest_confirmations(WriteTx& tx, const std::string& node_id,
                                                         const wire::PlaybackReport& report,
                                                         std::int64_t now);
 

@@ -9,8 +9,8 @@
 
 #include <SQLiteCpp/Statement.h>
 
-#include "loa/controller/store/airtime_rollup.hpp"
 #include "loa/controller/booking/campaign_book.hpp"
+#include "loa/controller/store/airtime_rollup.hpp"
 #include "loa/controller/store/writer.hpp"
 #include "loa/schedules/plan_compiler.hpp"
 

@@ -11,7 +11,6 @@
 #include "loa/controller/booking/campaign_book.hpp"
 #include "loa/controller/common/error.hpp"
 #include "loa/controller/store/writer.hpp"
-#include "loa/controller/store/writer.hpp"
 
 namespace loa::controller {
 
@@ -44,8 +43,8 @@ Result<ResumePlan> plan_resume(SQLite::Database& db, const std::string& campaign
                                std::int64_t now, const BookingRules& rules = {});
 Result<ResumeResult> commit_resume(WriteTx& tx, const ResumePlan& plan);
 /// Both halves in one change (tests, tools).
-Result<ResumeResult> resume_campaign(WriteTx& tx, const std::string& campaign_id,
-                                     std::int64_t now, const BookingRules& rules = {});
+Result<ResumeResult> resume_campaign(WriteTx& tx, const std::string& campaign_id, std::int64_t now,
+                                     const BookingRules& rules = {});
 
 /// When the campaign was paused; empty if it is not.
 Result<std::optional<std::int64_t>> campaign_paused_since(SQLite::Database& db,

@@ -34,9 +34,9 @@ struct DecisionResult {
 /// transaction. Rejecting media takes back its booked plays that have not started by `now`, so
 /// that withdrawn content does not air. Refused: unknown media (not_found), or a decision equal
 /// to the media's current state (conflict).
-Result<DecisionResult> decide_media(WriteTx& tx, const std::string& media_hash,
-                                    Decision decision, const std::string& decided_by,
-                                    const std::string& note, std::int64_t now);
+Result<DecisionResult> decide_media(WriteTx& tx, const std::string& media_hash, Decision decision,
+                                    const std::string& decided_by, const std::string& note,
+                                    std::int64_t now);
 
 /// Every decision on `media_hash`, oldest first.
 Result<std::vector<ApprovalDecision>> approval_history(SQLite::Database& db,

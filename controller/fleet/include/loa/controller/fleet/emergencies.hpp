@@ -10,8 +10,8 @@
 #include <SQLiteCpp/Database.h>
 #include <nlohmann/json_fwd.hpp>
 
-#include "loa/controller/common/language.hpp"
 #include "loa/controller/common/error.hpp"
+#include "loa/controller/common/language.hpp"
 #include "loa/controller/store/writer.hpp"
 
 namespace loa::controller {
@@ -43,8 +43,7 @@ struct EmergencySent {
 /// unknown node, media or campaign, media a targeted node cannot play (audio is for loudspeakers,
 /// images and video for panel boards), an expiry not ahead of `now`, `repeat` 0 without
 /// until_expiry, or no node chosen.
-Result<EmergencySent> send_emergency(WriteTx& tx, const EmergencySpec& spec,
-                                     std::int64_t now);
+Result<EmergencySent> send_emergency(WriteTx& tx, const EmergencySpec& spec, std::int64_t now);
 
 struct EmergencyCancelled {
     std::string emergency_id;

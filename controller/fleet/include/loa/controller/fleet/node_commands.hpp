@@ -10,8 +10,8 @@
 #include <SQLiteCpp/Database.h>
 #include <nlohmann/json_fwd.hpp>
 
-#include "loa/controller/common/language.hpp"
 #include "loa/controller/common/error.hpp"
+#include "loa/controller/common/language.hpp"
 #include "loa/controller/store/writer.hpp"
 #include "loa/protocol/loa.pb.h"
 
@@ -47,8 +47,8 @@ std::string command_kind(const wire::Command& command);
 /// command_id and issued_us are filled in) for `node_id`. Refused with invalid_input and nothing
 /// stored when the node does not exist, the action is missing or out of range (volume above 100,
 /// a log of 0 bytes or more than kMaxLogBytes). Emergencies go through send_emergency.
-Result<CommandRecord> queue_command(WriteTx& tx, const std::string& node_id,
-                                    wire::Command action, std::int64_t now);
+Result<CommandRecord> queue_command(WriteTx& tx, const std::string& node_id, wire::Command action,
+                                    std::int64_t now);
 
 /// A pending command whose expiry passed before it was sent again.
 struct ExpiredCommand {

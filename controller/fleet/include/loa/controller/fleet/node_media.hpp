@@ -8,8 +8,8 @@
 
 #include <SQLiteCpp/Database.h>
 
-#include "loa/controller/common/language.hpp"
 #include "loa/controller/common/error.hpp"
+#include "loa/controller/common/language.hpp"
 #include "loa/controller/store/writer.hpp"
 #include "loa/protocol/loa.pb.h"
 

@@ -9,8 +9,8 @@
 
 #include <SQLiteCpp/Database.h>
 
-#include "loa/controller/common/error.hpp"
 #include "loa/controller/booking/booking.hpp"
+#include "loa/controller/common/error.hpp"
 #include "loa/controller/store/writer.hpp"
 
 namespace loa::controller {

@@ -11,8 +11,8 @@
 #include <SQLiteCpp/Database.h>
 #include <nlohmann/json_fwd.hpp>
 
-#include "loa/controller/common/language.hpp"
 #include "loa/controller/common/error.hpp"
+#include "loa/controller/common/language.hpp"
 #include "loa/controller/store/writer.hpp"
 #include "loa/protocol/loa.pb.h"
 
@@ -54,7 +54,7 @@ struct LastHeartbeat {
     std::int64_t clock_round_trip_us = 0;
     std::string agent_version;
     std::int64_t schedule_horizon_end_us = 0;
-    std::int64_t runway_end_us = 0;  ///< 0: the node has not worked it out
+    std::int64_t runway_end_us = 0;         ///< 0: the node has not worked it out
     std::optional<std::uint64_t> last_seq;  ///< empty: unknown (out of range)
     bool amplifier_on = false;
     std::string problems;  ///< fields the node sent out of range: "field: why; …"

@@ -10,11 +10,11 @@
 #include <SQLiteCpp/Database.h>
 #include <nlohmann/json.hpp>
 
-#include "loa/controller/common/language.hpp"
 #include "loa/controller/common/area_scope.hpp"
 #include "loa/controller/common/error.hpp"
-#include "loa/controller/store/writer.hpp"
+#include "loa/controller/common/language.hpp"
 #include "loa/controller/people/people.hpp"
+#include "loa/controller/store/writer.hpp"
 
 namespace loa::controller {
 

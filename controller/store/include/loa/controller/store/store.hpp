@@ -90,8 +90,9 @@ struct Stale {};
 /// Result<R>` writes what was computed (and its action-log row).
 template <typename Compute, typename Commit>
 auto compute_then_commit(Store& store, Compute&& compute, Commit&& commit, int attempts = 3)
-    -> std::invoke_result_t<Commit&, WriteTx&,
-                            typename std::invoke_result_t<Compute&, SQLite::Database&>::value_type&> {
+    -> std::invoke_result_t<
+        Commit&, WriteTx&,
+        typename std::invoke_result_t<Compute&, SQLite::Database&>::value_type&> {
     using Computed = typename std::invoke_result_t<Compute&, SQLite::Database&>::value_type;
     using Answer = std::invoke_result_t<Commit&, WriteTx&, Computed&>;
     for (int attempt = 1;; ++attempt) {
