@@ -39,6 +39,9 @@ Admission api_like_admit(const HttpRequest& request) {
     if (request.header("Authorization") != "Bearer secret") {
         return HttpResponse{401, "text/plain", "sign in first\n", {}};
     }
+    if (request.path == "/whoami") {
+        return BodyPolicy{.context = std::string("quan-tri")};
+    }
     if (request.path.starts_with("/upload")) {
         BodyPolicy policy;
         policy.max_bytes = 512 * kMiB;
@@ -51,6 +54,9 @@ Admission api_like_admit(const HttpRequest& request) {
 }
 
 HttpResponse echo(HttpRequest& request) {
+    if (const auto* who = std::any_cast<std::string>(&request.context)) {
+        return {200, "text/plain", "you are " + *who, {}};
+    }
     return {200,
             "text/plain",
             fmt::format("{} {} {} bytes", request.method, request.path, request.body_bytes),
@@ -194,6 +200,7 @@ TEST_CASE("200 slow clients dripping headers or bodies do not delay an authentic
         const auto took = std::chrono::steady_clock::now() - start;
         REQUIRE(result);
         CHECK(result->status == 200);
+        CHECK(result->body == "you are quan-tri");  // what admit learnt reached handle
         CHECK(took < 1s);
     };
     timed_request();

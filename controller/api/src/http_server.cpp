@@ -622,7 +622,8 @@ class Session : public SessionBase {
             respond(std::move(*refusal), has_body_);
             return;
         }
-        policy_ = std::get<BodyPolicy>(admission);
+        policy_ = std::move(std::get<BodyPolicy>(admission));
+        request_.context = std::move(policy_.context);
         if (!has_body_) {
             handle();
             return;

@@ -4,6 +4,7 @@
 // It knows nothing of routes, tokens or the database: the API decides through two callbacks.
 #pragma once
 
+#include <any>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -48,6 +49,9 @@ struct HttpRequest {
     /// removed when the request ends unless the handler moved it away (rename it to keep it).
     std::filesystem::path body_file;
     std::uint64_t body_bytes = 0;  ///< the body's size, wherever it is
+    /// What `admit` learnt and handed on in BodyPolicy::context (the person, the route), so that
+    /// `handle` need not work it out again.
+    std::any context;
 
     /// The first value of a header; "" when absent.
     const std::string& header(std::string_view name) const;
@@ -77,6 +81,8 @@ struct BodyPolicy {
     /// A client slower than that is cut; so a stranger holds a connection for a bounded time.
     std::chrono::milliseconds deadline = std::chrono::seconds(30);
     std::uint64_t min_bytes_per_second = 0;
+    /// Handed to `handle` as HttpRequest::context.
+    std::any context;
 };
 
 /// What `admit` decides: read the body under this policy, or answer now with this response (the
