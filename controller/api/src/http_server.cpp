@@ -1138,6 +1138,9 @@ Result<void> HttpServer::start() {
         ssl->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
                          net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
                          net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use);
+        // A client asking to renegotiate could make the server redo the costly half again and
+        // again on one connection.
+        SSL_CTX_set_options(ssl->native_handle(), SSL_OP_NO_RENEGOTIATION);
         beast::error_code ec;
         ssl->use_certificate_chain_file(options.tls_certificate.string(), ec);
         if (ec) {
