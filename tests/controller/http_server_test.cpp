@@ -239,7 +239,7 @@ TEST_CASE("a client that never finishes its headers is cut at the header deadlin
     CHECK(served.stats().requests == 0);
 }
 
-TEST_CASE("a body slower than its route's minimum rate is cut; one in time is taken") {
+TEST_CASE("a body slower than its route's minimum rate is cut, and one in time is taken") {
     auto admit = [](const HttpRequest&) -> Admission {
         BodyPolicy policy;
         policy.deadline = 500ms;
@@ -349,7 +349,7 @@ TEST_CASE("admit refuses before the body is read: no byte of it is taken, nothin
     CHECK(admitted.body_file.empty());
 }
 
-TEST_CASE("admit sees the decoded path, query and headers; Expect: 100-continue is honoured") {
+TEST_CASE("admit sees the decoded path, query and headers, and Expect: 100-continue is honoured") {
     std::mutex mutex;
     HttpRequest admitted;
     auto admit = [&](const HttpRequest& request) -> Admission {
@@ -386,7 +386,8 @@ TEST_CASE("admit sees the decoded path, query and headers; Expect: 100-continue 
 }
 
 TEST_CASE(
-    "connections over the cap per source and in all are refused with 503; a freed slot is taken") {
+    "connections over the cap per source and in all are refused with 503, and a freed slot is "
+    "taken") {
     HttpServerOptions options;
     options.max_connections = 4;
     options.max_connections_per_source = 2;
@@ -414,7 +415,7 @@ TEST_CASE(
     CHECK(b1.read_response().status == 200);
 }
 
-TEST_CASE("a full worker queue answers 503 with Retry-After; what it took is answered") {
+TEST_CASE("a full worker queue answers 503 with Retry-After, and what it took is answered") {
     HttpServerOptions options;
     options.workers = 1;
     options.worker_queue = 1;
@@ -452,7 +453,7 @@ TEST_CASE("a full worker queue answers 503 with Retry-After; what it took is ans
     CHECK(later.body == "GET /queued 0 bytes");
 }
 
-TEST_CASE("bodies kept in memory share one budget; over it the answer is 503") {
+TEST_CASE("bodies kept in memory share one budget, and over it the answer is 503") {
     HttpServerOptions options;
     options.max_memory_bodies_bytes = 100 * 1024;
     Served served(options);
@@ -469,7 +470,7 @@ TEST_CASE("bodies kept in memory share one budget; over it the answer is 503") {
     CHECK(small.read_response().status == 200);
 }
 
-TEST_CASE("two requests share a kept-alive connection, pipelined too; an idle one is closed") {
+TEST_CASE("two requests share a kept-alive connection, pipelined too, and an idle one is closed") {
     HttpServerOptions options;
     options.idle_timeout = 1s;
     Served served(options);
@@ -534,7 +535,7 @@ TEST_CASE("a callback that throws is answered 500 and the worker goes on") {
 }
 
 TEST_CASE(
-    "HTTPS with a certificate made by openssl serves; a client that never handshakes is cut") {
+    "HTTPS with a certificate made by openssl serves, and a client that never handshakes is cut") {
     TempDir keys;
     const auto cert = keys / "cert.pem";
     const auto key = keys / "key.pem";
