@@ -481,6 +481,15 @@ class Session : public SessionBase {
         return std::static_pointer_cast<Session>(shared_from_this());
     }
     beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+    /// The target as sent (Beast lets no control character into it), cut to 200 bytes: what the
+    /// log says of a request, never its decoded path, which a stranger could fill with escapes.
+    std::string logged_target() const {
+        if (request_.target.empty()) {
+            return "-";
+        }
+        return request_.target.size() <= 200 ? request_.target
+                                             : request_.target.substr(0, 200) + "…";
+    }
     const HttpServerOptions& options() const { return core_->options; }
 
     void on_handshake(beast::error_code ec) {
@@ -757,7 +766,7 @@ class Session : public SessionBase {
                 ++core_->counters.timeouts;
                 core_->refusals.warn(
                     fmt::format("{}: {} {}: body not complete in time ({} bytes of it), cut",
-                                remote_, request_.method, request_.path, received_));
+                                remote_, request_.method, logged_target(), received_));
                 cut();
             } else if (ec == bhttp::error::partial_message || ec == net::error::eof ||
                        ec == net::error::connection_reset || ec == net::error::operation_aborted ||
@@ -850,7 +859,7 @@ class Session : public SessionBase {
         if (!core_->reserve_memory(bytes)) {
             ++core_->counters.busy;
             core_->refusals.warn(fmt::format("{}: {} {}: memory for bodies is full, 503", remote_,
-                                             request_.method, request_.path));
+                                             request_.method, logged_target()));
             HttpResponse busy = core_->error(503, busy_message());
             busy.headers.emplace_back("Retry-After", "5");
             respond(std::move(busy), true);
@@ -863,7 +872,7 @@ class Session : public SessionBase {
     void refuse_busy() {
         ++core_->counters.busy;
         core_->refusals.warn(
-            fmt::format("{}: {} {}: workers busy, 503", remote_, request_.method, request_.path));
+            fmt::format("{}: {} {}: workers busy, 503", remote_, request_.method, logged_target()));
         HttpResponse busy = core_->error(503, busy_message());
         busy.headers.emplace_back("Retry-After", "1");
         respond(std::move(busy), state_ != State::handling && has_body_);
@@ -873,9 +882,9 @@ class Session : public SessionBase {
     /// read).
     void refuse(int status, const std::string& message) {
         if (status != 503) {
-            core_->refusals.warn(fmt::format(
-                "{}: {} {} → {}: {}", remote_, request_.method.empty() ? "-" : request_.method,
-                request_.path.empty() ? "-" : request_.path, status, message));
+            core_->refusals.warn(fmt::format("{}: {} {} → {}: {}", remote_,
+                                             request_.method.empty() ? "-" : request_.method,
+                                             logged_target(), status, message));
         }
         respond(core_->error(status, message), true);
     }
