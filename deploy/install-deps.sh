@@ -25,6 +25,10 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
   # the controller's HTTP API (and loactl's client of it); daemons log to journald
   libcpp-httplib-dev libsystemd-dev
+  # the controller's HTTP server: Boost.Beast on Asio (header-only), because cpp-httplib 0.11 has
+  # no whole-request deadline and one thread per connection (docs/http-edge.md); openssl makes the
+  # TLS test's certificate
+  libboost-dev openssl
   # scheduling: time zones (IANA tz database), integer programming
   libhowardhinnant-date-dev tzdata libglpk-dev
   # tests and fixtures

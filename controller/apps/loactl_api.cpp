@@ -2,8 +2,11 @@
 // answers are printed.
 #include "loactl_api.hpp"
 
+#include <csignal>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <vector>
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
@@ -13,6 +16,9 @@
 namespace loa::loactl {
 
 namespace {
+
+/// What an upload holds in memory at once.
+constexpr std::size_t kPieceBytes = 256 * 1024;
 
 struct Target {
     std::string url;
@@ -54,6 +60,9 @@ std::string base_url() {
 }  // namespace
 
 void use_api(std::string controller_url, std::string data, std::string ca_file, std::string token) {
+    // cpp-httplib's client writes without MSG_NOSIGNAL: a controller that closes the connection
+    // during an upload (a refusal from its headers) would kill loactl before it could say why.
+    std::signal(SIGPIPE, SIG_IGN);
     auto& t = target();
     t.token = std::move(token);
     t.url = std::move(controller_url);
@@ -90,6 +99,41 @@ std::optional<ApiAnswer> send(const ApiCall& call) {
     }
     httplib::Params params(call.query.begin(), call.query.end());
     const std::string path = httplib::append_query_params(call.path, params);
+    // An upload is read from its file as it is sent, one piece in memory at a time.
+    std::optional<std::string> file_problem;
+    auto upload = [&]() -> httplib::Result {
+        std::error_code size_error;
+        const std::uint64_t size = std::filesystem::file_size(call.body_file, size_error);
+        std::ifstream in(call.body_file, std::ios::binary);
+        if (size_error || !in) {
+            file_problem = "không đọc được tệp / cannot read the file";
+            return httplib::Result(std::unique_ptr<httplib::Response>(), httplib::Error::Canceled);
+        }
+        std::vector<char> piece(kPieceBytes);
+        std::uint64_t position = 0;
+        auto provide = [&](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+            if (offset != position) {
+                in.seekg(static_cast<std::streamoff>(offset));
+                position = offset;
+            }
+            const std::size_t n = std::min<std::size_t>(length, piece.size());
+            in.read(piece.data(), static_cast<std::streamsize>(n));
+            if (static_cast<std::size_t>(in.gcount()) != n) {
+                file_problem = "tệp ngắn đi trong khi gửi / the file shrank while it was sent";
+                return false;
+            }
+            position += n;
+            if (!sink.write(piece.data(), n)) {
+                return true;  // not ours to cancel: httplib reports its own write error
+            }
+            if (call.progress) {
+                call.progress(position, size);
+            }
+            return true;
+        };
+        return call.method == "PUT" ? client.Put(path, headers, size, provide, call.content_type)
+                                    : client.Post(path, headers, size, provide, call.content_type);
+    };
     auto request = [&]() -> httplib::Result {
         if (call.method == "GET") {
             return client.Get(path, headers);
@@ -97,9 +141,12 @@ std::optional<ApiAnswer> send(const ApiCall& call) {
         if (call.method == "DELETE") {
             return client.Delete(path, headers);
         }
+        if (!call.body_file.empty()) {
+            return upload();
+        }
         const std::string& body = call.body;
         auto provide = [&](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
-            const std::size_t n = std::min<std::size_t>(length, 256 * 1024);
+            const std::size_t n = std::min<std::size_t>(length, kPieceBytes);
             sink.write(body.data() + offset, n);
             if (call.progress) {
                 call.progress(offset + n, body.size());
@@ -111,6 +158,25 @@ std::optional<ApiAnswer> send(const ApiCall& call) {
                    : client.Post(path, headers, body.size(), provide, call.content_type);
     };
     httplib::Result result = request();
+    if (file_problem) {
+        std::cerr << "loactl: " << call.body_file.string() << ": " << *file_problem << "\n";
+        return std::nullopt;
+    }
+    if (!result && !call.body_file.empty() && result.error() == httplib::Error::Write) {
+        // The controller refused the upload from its headers and stopped reading it; this client
+        // reads no answer before it has written the whole body. A token refused is the usual
+        // reason: ask, and show that refusal.
+        ApiCall who;
+        who.path = "/api/v1/whoami";
+        if (auto answer = send(who); answer && !answer->ok()) {
+            return answer;
+        }
+        std::cerr << "loactl: bộ điều khiển ngừng nhận tệp trước khi hết (bị từ chối: quá lớn "
+                     "hoặc không có quyền; nhật ký của nó nói lý do) / the controller stopped "
+                     "taking the upload before its end (refused: too large or not allowed; its "
+                     "log says why)\n";
+        return std::nullopt;
+    }
     if (!result) {
         std::cerr << "loactl: không liên lạc được với bộ điều khiển / cannot reach the controller "
                      "at "

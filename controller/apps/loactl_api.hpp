@@ -3,6 +3,8 @@
 // in-process over the data directory (--data).
 #pragma once
 
+#include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <optional>
@@ -23,7 +25,10 @@ struct ApiCall {
     std::string method = "GET";
     std::string path;                               ///< "/api/v1/nodes"
     std::multimap<std::string, std::string> query;  ///< ?area=…&format=table
-    std::string body;                               ///< JSON, or a file's bytes
+    std::string body;                               ///< JSON, or a few bytes
+    /// Uploads: the body is this file, read and sent a piece at a time (memory stays flat
+    /// whatever its size); `body` is then ignored.
+    std::filesystem::path body_file;
     std::string content_type = "application/json";
     /// Uploads: told bytes sent so far and the total (media import prints progress).
     std::function<void(std::uint64_t sent, std::uint64_t total)> progress;

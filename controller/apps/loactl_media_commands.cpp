@@ -4,7 +4,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <iterator>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -125,7 +124,7 @@ int MediaCommands::import(bool json) const {
     ApiCall call;
     call.method = "POST";
     call.path = "/api/v1/media";
-    call.body.assign(std::istreambuf_iterator<char>(in), {});
+    call.body_file = file_;  // sent as it is read: a 1.5 GB WAV never sits in memory
     call.content_type = "application/octet-stream";
     call.query = {{"name", name}, {"use", use_}};
     if (!title_.empty()) {

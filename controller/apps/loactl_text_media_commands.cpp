@@ -7,9 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -168,11 +166,10 @@ int TextMediaCommands::tts_here(bool json) const {
     if (auto spoken = media::synthesize_speech(text_, options, wav); !spoken) {
         return refused(spoken.error().message);
     }
-    std::ifstream in(wav, std::ios::binary);
     ApiCall call;
     call.method = "POST";
     call.path = "/api/v1/media";
-    call.body.assign(std::istreambuf_iterator<char>(in), {});
+    call.body_file = wav;
     call.content_type = "audio/wav";
     call.query = {{"name", name},
                   {"use", "speaker"},
