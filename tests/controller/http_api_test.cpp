@@ -70,14 +70,16 @@ TEST_CASE("API: no token, an unknown token and a revoked token are refused with 
     CHECK(refusals[2].detail.at("request") == "GET /api/v1/nodes");
 }
 
-TEST_CASE("API: an unknown endpoint is 404 with a JSON error; metrics need no token", "[api]") {
+TEST_CASE("API: an unknown endpoint is 404 with a JSON error; metrics need a token unless open",
+          "[api]") {
     ApiFixture api;
     auto nowhere = api.get("/api/v1/nowhere", "admin");
     CHECK(nowhere.status == 404);
     CHECK(nowhere.error().find("/api/v1/nowhere") != std::string::npos);
 
     api.node("ta-van-01", ApiFixture::kCommune);
-    auto metrics = api.get("/metrics", "");
+    CHECK(api.get("/metrics", "").status == 401);
+    auto metrics = api.get("/metrics", "auditor");
     REQUIRE(metrics.status == 200);
     CHECK(metrics.content_type.find("text/plain") == 0);
     CHECK(metrics.body.find("# TYPE loa_nodes gauge\nloa_nodes 1\n") != std::string::npos);

@@ -75,9 +75,9 @@ TEST_CASE("a heartbeat field out of range is kept as unknown, with a note, and t
         h.set_state("dancing");
         why = "state: 'dancing' is not idle, playing or emergency";
     }
-    SECTION("a title longer than allowed is cut") {
-        h.set_current_title(std::string(600, 'a'));
-        why = "current_title: 600 bytes, cut to 512";
+    SECTION("a link type that is no link type") {
+        h.set_link_type("carrier pigeon");
+        why = "link_type: 'carrier pigeon' is not cellular";
     }
     SECTION("a temperature no board reaches") {
         h.set_cpu_temp_millicelsius(900'000);
@@ -103,8 +103,8 @@ TEST_CASE("a heartbeat field out of range is kept as unknown, with a note, and t
     if (h.state() == "dancing") {
         CHECK(stored.state.empty());
     }
-    if (h.current_title().size() > 512) {
-        CHECK(stored.current_title.size() <= 512 + 3);
+    if (h.link_type() == "carrier pigeon") {
+        CHECK(stored.link_type.empty());
     }
     if (h.cpu_temp_millicelsius() > 200'000) {
         CHECK_FALSE(stored.cpu_temp_millicelsius.has_value());

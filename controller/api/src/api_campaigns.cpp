@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <fmt/core.h>
-#include <httplib.h>
 
 #include "http_api_routes.hpp"
 #include "loa/controller/booking/booking.hpp"
@@ -191,20 +190,11 @@ Result<Reply> create(Request& request) {
     return reply;
 }
 
-/// The plan in the body, written to a file of its own under <data>/incoming for the plan reader;
-/// removed when the request is done.
+/// The plan in the body: the file the HTTP edge streamed it to, read by the plan reader where it
+/// lies (the edge removes it when the request ends).
 class UploadedPlan {
   public:
-    explicit UploadedPlan(const Request& request)
-        : path_(request.services().data_dir / "incoming" /
-                fmt::format("plan-{}-{}.toml", ::getpid(), request.request_id())) {
-        std::filesystem::create_directories(path_.parent_path());
-        std::ofstream(path_, std::ios::binary) << request.raw_body();
-    }
-    ~UploadedPlan() {
-        std::error_code ignored;
-        std::filesystem::remove(path_, ignored);
-    }
+    explicit UploadedPlan(const Request& request) : path_(request.body_file()) {}
     const std::filesystem::path& path() const { return path_; }
 
   private:
@@ -249,7 +239,7 @@ Result<PlanQuery> plan_query(const Request& request) {
         }
     }
     q.name = request.query("name", "plan.toml");
-    if (request.raw_body().empty()) {
+    if (request.body_size() == 0) {
         return fail(Error::Code::invalid_input,
                     "không có kế hoạch: gửi tệp TOML trong nội dung yêu cầu / no plan: send the "
                     "TOML file as the request body");
@@ -463,11 +453,12 @@ std::vector<Route> campaign_routes() {
         {"POST", "/api/v1/campaigns/{campaign_id}/resume", false,
          "Resume a paused campaign: its plays are booked again", resume},
         {"POST", "/api/v1/plans/check", false,
-         "Check whether every quota of a plan (TOML body) can be met; changes nothing", check},
+         "Check whether every quota of a plan (TOML body) can be met; changes nothing", check,
+         BodyKind::file, kMaxPlanFileBytes},
         {"POST", "/api/v1/plans", false,
          "Apply a plan (TOML body): register its nodes, store its campaigns, book their plays; "
          "accept_shortfall=true accepts unmet quotas",
-         apply},
+         apply, BodyKind::file, kMaxPlanFileBytes},
     };
 }
 

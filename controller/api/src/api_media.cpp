@@ -402,21 +402,21 @@ class ScratchDir {
     std::error_code error_;
 };
 
-/// Writes the request's body to `file` and lets go of it: the import reads the file, so the
-/// bytes are held in memory only once, and only until they are on disk.
+/// Moves the uploaded body (the file the HTTP edge streamed it to) to `file`, under the name the
+/// operator knows it by: the import reads it there, and no byte of it is ever held in memory.
 Result<void> write_body(Request& request, const fs::path& file) {
-    {
-        std::ofstream out(file, std::ios::binary);
-        const std::string& body = request.raw_body();
-        out.write(body.data(), static_cast<std::streamsize>(body.size()));
-        out.flush();
-        if (!out) {
+    std::error_code moved;
+    fs::rename(request.body_file(), file, moved);
+    if (moved) {
+        // Another file system (the data directory split across mounts): copy it instead.
+        std::error_code copied;
+        fs::copy_file(request.body_file(), file, fs::copy_options::overwrite_existing, copied);
+        if (copied) {
             return fail(Error::Code::storage,
-                        fmt::format("không ghi được tệp tải lên / cannot write the upload to {}",
-                                    file.string()));
+                        fmt::format("không ghi được tệp tải lên / cannot write the upload to {}: {}",
+                                    file.string(), copied.message()));
         }
     }
-    request.set_body({});
     return {};
 }
 
@@ -464,7 +464,7 @@ Result<Reply> upload(Request& request) {
     if (auto ok = change.allowed(Permission::import_media); !ok) {
         return std::unexpected(ok.error());
     }
-    if (request.raw_body().empty()) {
+    if (request.body_size() == 0) {
         return change.refused({Error::Code::invalid_input,
                                fmt::format("{}: không có nội dung: gửi các byte của tệp trong "
                                            "thân yêu cầu / no content: send the file's bytes as "
@@ -814,7 +814,7 @@ std::vector<Route> media_routes() {
         {"POST", "/api/v1/media", false,
          "Upload a file (the body) and import it: checked, normalised for loudspeakers or kept "
          "for panel boards",
-         upload},
+         upload, BodyKind::file, kMaxMediaFileBytes},
         {"GET", "/api/v1/media/missing", false,
          "Per node in your scope, media its coming plays need that it has not reported ready",
          missing},

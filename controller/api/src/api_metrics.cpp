@@ -146,7 +146,9 @@ Result<Reply> metrics(Request& request) {
 
 std::vector<Route> metrics_routes() {
     return {
-        {"GET", "/metrics", true, "Prometheus metrics", metrics},
+        {"GET", "/metrics", false,
+         "Prometheus metrics (a token of any role, unless the controller runs with --metrics-open)",
+         metrics},
     };
 }
 

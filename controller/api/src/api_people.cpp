@@ -4,7 +4,6 @@
 #include <charconv>
 
 #include <fmt/core.h>
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 
 #include "http_api_routes.hpp"
@@ -75,18 +74,18 @@ bool loopback_address(const std::string& address) {
 /// Whether the request was made on the controller's own machine: from a loopback address and
 /// not relayed by a proxy (a reverse proxy on the same machine connects from loopback for
 /// anyone; it says so in one of these headers).
-bool from_this_machine(const httplib::Request& http) {
+bool from_this_machine(const http::HttpRequest& http) {
     for (const char* relayed : {"Forwarded", "X-Forwarded-For", "X-Real-IP"}) {
-        if (http.has_header(relayed)) {
+        if (http.headers.contains(relayed)) {
             return false;
         }
     }
-    return loopback_address(http.remote_addr);
+    return loopback_address(http.remote_address);
 }
 
 /// The token of an "Authorization: Bearer …" header; "" without one.
-std::string bearer_token(const httplib::Request& http) {
-    const std::string header = http.get_header_value("Authorization");
+std::string bearer_token(const http::HttpRequest& http) {
+    const std::string header = http.header("Authorization");
     constexpr std::string_view prefix = "Bearer ";
     if (header.size() <= prefix.size() || header.compare(0, prefix.size(), prefix) != 0) {
         return {};
@@ -103,7 +102,7 @@ LoggedAction access_refusal(const Request& request, const std::string& reason) {
     refusal.actor_role = "unknown";
     refusal.area = std::string(kEveryArea);
     refusal.detail = {{"request", request.http().method + " " + request.http().path},
-                      {"from", request.http().remote_addr},
+                      {"from", request.http().remote_address},
                       {"reason", reason}};
     return refusal;
 }
@@ -165,7 +164,7 @@ Result<std::optional<Reply>> admit_first_user(Request& request, const NewUser& u
             "mạng hay proxy; yêu cầu này đến từ {} / the first user is created only on the "
             "controller's own machine (loopback), not over the network or a proxy; this request "
             "came from {}",
-            request.http().remote_addr, request.http().remote_addr);
+            request.http().remote_address, request.http().remote_address);
     } else if (user.role != Role::admin) {
         why =
             "người dùng đầu tiên phải là quản trị (role admin) / the first user must be an admin "
@@ -260,7 +259,7 @@ Result<Reply> add_user_route(Request& request) {
     }
     nlohmann::json what = {{"role", role_name(user.role)}, {"bootstrap", first}};
     if (first) {
-        what["from"] = request.http().remote_addr;
+        what["from"] = request.http().remote_address;
     }
     if (request.query("dry_run") == "true") {
         // Everything but the password checked, nothing stored: loactl asks before it prompts

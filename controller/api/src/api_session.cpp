@@ -1,5 +1,4 @@
 // API sign-in: a name and password exchanged for an API token, and who a token stands for.
-#include <httplib.h>
 
 #include "http_api_routes.hpp"
 

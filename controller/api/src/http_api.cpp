@@ -1,17 +1,22 @@
-// The HTTP API server: routes matched, tokens checked, one database connection per serving
-// thread, every request and failure logged, errors answered as JSON that says what and why.
+// The HTTP API on the HTTP edge: routes matched and tokens checked before any body is read, a
+// body policy per route, cross-site changes refused, every request and failure logged, errors
+// answered as JSON that says what and why.
 #include "loa/controller/api/http_api.hpp"
 
+#include <algorithm>
+#include <any>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <regex>
+#include <variant>
 #include <thread>
 
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 
 #include "http_api_routes.hpp"
+#include "http_server.hpp"
 #include "loa/controller/store/store.hpp"
 
 namespace loa::controller {
@@ -62,10 +67,11 @@ std::string error_body(std::string_view code, const std::string& message,
         .dump();
 }
 
-/// A route with the names of its path parameters.
+/// A route with the names of its path parameters and the pattern its path matches.
 struct CompiledRoute {
     api::Route route;
     std::vector<std::string> params;  ///< names of the path's {parameters}, in order
+    std::regex pattern;
 };
 
 CompiledRoute compile(api::Route route) {
@@ -75,7 +81,8 @@ CompiledRoute compile(api::Route route) {
          ++it) {
         names.push_back((*it)[1].str());
     }
-    return {std::move(route), std::move(names)};
+    std::regex pattern(std::regex_replace(route.path, param, "([^/]+)"));
+    return {std::move(route), std::move(names), std::move(pattern)};
 }
 
 std::vector<api::Route> all_routes() {
@@ -96,8 +103,8 @@ std::string new_request_id() {
 }
 
 /// The token of an "Authorization: Bearer …" header; "" without one.
-std::string bearer_token(const httplib::Request& http) {
-    const std::string header = http.get_header_value("Authorization");
+std::string bearer_token(const http::HttpRequest& http) {
+    const std::string header = http.header("Authorization");
     constexpr std::string_view prefix = "Bearer ";
     if (header.size() <= prefix.size() || header.compare(0, prefix.size(), prefix) != 0) {
         return {};
@@ -105,21 +112,87 @@ std::string bearer_token(const httplib::Request& http) {
     return header.substr(prefix.size());
 }
 
+http::HttpResponse json_response(int status, std::string_view code, const std::string& message,
+                                 const std::string& request_id) {
+    http::HttpResponse out;
+    out.status = status;
+    out.content_type = "application/json";
+    out.body = error_body(code, message, request_id);
+    out.headers.emplace_back("X-Request-Id", request_id);
+    return out;
+}
+
+/// "host:port" of an Origin header ("https://loa.example:8443" → "loa.example:8443"); the
+/// scheme's default port is left out, as a Host header leaves it out.
+std::string origin_authority(std::string_view origin) {
+    const auto scheme_end = origin.find("://");
+    if (scheme_end == std::string_view::npos) {
+        return {};
+    }
+    const std::string_view scheme = origin.substr(0, scheme_end);
+    std::string authority(origin.substr(scheme_end + 3));
+    if ((scheme == "http" && authority.ends_with(":80")) ||
+        (scheme == "https" && authority.ends_with(":443"))) {
+        authority.erase(authority.rfind(':'));
+    }
+    std::transform(authority.begin(), authority.end(), authority.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return authority;
+}
+
+/// Why a state-changing request must be refused as cross-site (empty when it need not): a
+/// browser says where a request comes from (Origin, Sec-Fetch-Site), so a page elsewhere cannot
+/// make a signed-in browser, or one on the controller's own machine, change anything. Clients
+/// that are not browsers (loactl, scripts) send neither and are not affected.
+std::string cross_site_problem(const http::HttpRequest& head) {
+    if (head.method == "GET" || head.method == "HEAD") {
+        return {};
+    }
+    if (head.header("Sec-Fetch-Site") == "cross-site") {
+        return "Sec-Fetch-Site: cross-site";
+    }
+    const std::string& origin = head.header("Origin");
+    if (origin.empty()) {
+        return {};
+    }
+    std::string host = head.header("Host");
+    std::transform(host.begin(), host.end(), host.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (origin == "null" || origin_authority(origin) != host) {
+        return fmt::format("Origin {} is not this controller ({})", origin.substr(0, 200),
+                           host.substr(0, 200));
+    }
+    return {};
+}
+
+/// What admit learnt, handed to handle.
+struct Admitted {
+    const CompiledRoute* route = nullptr;
+    std::map<std::string, std::string> params;
+    std::optional<Principal> who;
+    std::string request_id;
+    std::chrono::steady_clock::time_point started;
+};
+
 }  // namespace
 
 struct ApiServer::Impl {
     ApiOptions options;
     api::Services services;
-    std::unique_ptr<httplib::Server> server;
-    std::thread thread;
-    int port = 0;
+    std::unique_ptr<http::HttpServer> server;
     std::vector<CompiledRoute> routes;
-
     std::unique_ptr<Store> own_store;  ///< when the API was given none
 
-    void serve(const CompiledRoute& route, const httplib::Request& http, httplib::Response& res,
-               const httplib::ContentReader* reader);
+    http::Admission admit(const http::HttpRequest& head);
+    http::HttpResponse handle(http::HttpRequest& http);
     Result<void> authenticate(api::Request& request);
+    /// The route `head` asks for and its path parameters; 404 or 405 otherwise.
+    std::variant<std::pair<const CompiledRoute*, std::map<std::string, std::string>>,
+                 http::HttpResponse>
+    route_of(const http::HttpRequest& head, const std::string& request_id) const;
+    void log(const http::HttpRequest& http, const std::string& request_id, int status,
+             std::chrono::steady_clock::time_point started, const std::string& who,
+             std::size_t bytes, const std::string& failure) const;
 };
 
 Result<void> ApiServer::Impl::authenticate(api::Request& request) {
@@ -169,87 +242,170 @@ Result<void> ApiServer::Impl::authenticate(api::Request& request) {
     return {};
 }
 
-void ApiServer::Impl::serve(const CompiledRoute& compiled, const httplib::Request& http,
-                            httplib::Response& res, const httplib::ContentReader* reader) {
-    const auto started = std::chrono::steady_clock::now();
-    const std::string request_id = new_request_id();
-    res.set_header("X-Request-Id", request_id);
-    std::map<std::string, std::string> params;
-    for (std::size_t i = 0; i < compiled.params.size() && i + 1 < http.matches.size(); ++i) {
-        params[compiled.params[i]] = http.matches[i + 1].str();
+std::variant<std::pair<const CompiledRoute*, std::map<std::string, std::string>>,
+             http::HttpResponse>
+ApiServer::Impl::route_of(const http::HttpRequest& head, const std::string& request_id) const {
+    bool other_method = false;
+    std::smatch match;
+    for (const auto& compiled : routes) {
+        if (!std::regex_match(head.path, match, compiled.pattern)) {
+            continue;
+        }
+        if (compiled.route.method != head.method) {
+            other_method = true;
+            continue;
+        }
+        std::map<std::string, std::string> params;
+        for (std::size_t i = 0; i < compiled.params.size() && i + 1 < match.size(); ++i) {
+            params[compiled.params[i]] = match[i + 1].str();
+        }
+        return std::pair{&compiled, std::move(params)};
     }
-    std::string who_text = "-";
+    const std::string path = head.path.substr(0, 200);
+    if (other_method) {
+        return json_response(405, "invalid_input",
+                             fmt::format("{} không dùng được với {} / {} does not take {}", path,
+                                         head.method.substr(0, 16), path,
+                                         head.method.substr(0, 16)),
+                             request_id);
+    }
+    return json_response(404, "not_found",
+                         fmt::format("không có {} {} / no such endpoint: {} {}",
+                                     head.method.substr(0, 16), path, head.method.substr(0, 16),
+                                     path),
+                         request_id);
+}
+
+http::Admission ApiServer::Impl::admit(const http::HttpRequest& head) {
+    Admitted admitted;
+    admitted.started = std::chrono::steady_clock::now();
+    admitted.request_id = new_request_id();
+    auto refuse = [&](http::HttpResponse response, const std::string& why) {
+        log(head, admitted.request_id, response.status, admitted.started,
+            admitted.who ? admitted.who->name : "-", 0, why);
+        return response;
+    };
+    try {
+        auto found = route_of(head, admitted.request_id);
+        if (auto* refusal = std::get_if<http::HttpResponse>(&found)) {
+            return refuse(std::move(*refusal), refusal->body);
+        }
+        auto& [route, params] = std::get<0>(found);
+        admitted.route = route;
+        admitted.params = std::move(params);
+        api::Request request(head, services, admitted.params, admitted.request_id, now_us());
+        if (auto cross = cross_site_problem(head); !cross.empty()) {
+            const std::string why = fmt::format(
+                "yêu cầu từ trang khác bị từ chối ({}) / a cross-site request is refused ({})",
+                cross, cross);
+            LoggedAction refusal;
+            refusal.at_us = request.now();
+            refusal.actor = "unknown";
+            refusal.actor_role = "unknown";
+            refusal.area = std::string(kEveryArea);
+            refusal.detail = {{"request", head.method + " " + head.path}, {"reason", why}};
+            api::log_access_refusal(request, refusal);
+            return refuse(json_response(403, "forbidden", why, admitted.request_id), why);
+        }
+        const bool open =
+            route->route.open || (route->route.path == "/metrics" && services.metrics_open);
+        if (!open) {
+            if (auto signed_in = authenticate(request); !signed_in) {
+                return refuse(json_response(401, "unauthenticated", signed_in.error().message,
+                                            admitted.request_id),
+                              signed_in.error().message);
+            }
+            admitted.who = request.who();
+        }
+        http::BodyPolicy policy;
+        if (head.method == "GET" || head.method == "DELETE") {
+            policy.max_bytes = 0;
+        } else if (route->route.body == api::BodyKind::file) {
+            policy.max_bytes = route->route.max_file_bytes;
+            policy.storage = http::BodyPolicy::Storage::file;
+            // A big file over a slow link takes long; a stranger's trickle is cut all the same.
+            policy.deadline = std::chrono::seconds(60);
+            policy.min_bytes_per_second = 32 * 1024;
+        } else {
+            policy.max_bytes = api::kMaxJsonBodyBytes;
+            policy.deadline = std::chrono::seconds(30);
+        }
+        policy.context = std::move(admitted);
+        return policy;
+    } catch (const std::exception& e) {
+        const std::string why = fmt::format("lỗi máy chủ / server error: {}", e.what());
+        return refuse(json_response(500, "storage", why, admitted.request_id), why);
+    }
+}
+
+http::HttpResponse ApiServer::Impl::handle(http::HttpRequest& http) {
+    auto admitted = std::any_cast<Admitted>(std::move(http.context));
+    const auto& compiled = *admitted.route;
+    http::HttpResponse res;
+    res.headers.emplace_back("X-Request-Id", admitted.request_id);
+    std::string who_text =
+        admitted.who ? fmt::format("{}({})", admitted.who->name, role_name(admitted.who->role))
+                     : "-";
     std::string failure;
     try {
-        api::Request request(http, services, std::move(params), request_id, now_us());
-        Result<api::Reply> reply = [&]() -> Result<api::Reply> {
-            if (!compiled.route.open) {
-                if (auto signed_in = authenticate(request); !signed_in) {
-                    return std::unexpected(signed_in.error());
-                }
-                who_text = fmt::format("{}({})", request.who().name, role_name(request.who().role));
-            }
-            if (reader) {
-                // A streamed body (media uploads) is read only after the token was checked.
-                std::string body;
-                bool too_large = false;
-                (*reader)([&](const char* data, std::size_t length) {
-                    if (body.size() + length > options.max_body_bytes) {
-                        too_large = true;
-                        return false;
-                    }
-                    body.append(data, length);
-                    return true;
-                });
-                if (too_large) {
-                    return fail(Error::Code::invalid_input,
-                                fmt::format("nội dung gửi lên quá lớn / the request body is over "
-                                            "{} bytes",
-                                            options.max_body_bytes));
-                }
-                request.set_body(std::move(body));
-            }
-            return compiled.route.handle(request);
-        }();
+        api::Request request(http, services, std::move(admitted.params), admitted.request_id,
+                             now_us());
+        if (admitted.who) {
+            request.sign_in(*admitted.who);
+        }
+        Result<api::Reply> reply = compiled.route.handle(request);
         if (reply) {
             res.status = reply->status;
             if (!reply->file_name.empty()) {
-                res.set_header("Content-Disposition",
-                               fmt::format("attachment; filename=\"{}\"", reply->file_name));
+                res.headers.emplace_back(
+                    "Content-Disposition",
+                    fmt::format("attachment; filename=\"{}\"", reply->file_name));
             }
             for (const auto& [name, value] : reply->headers) {
-                res.set_header(name, value);
+                res.headers.emplace_back(name, value);
             }
-            res.set_content(std::move(reply->body), reply->content_type);
+            res.content_type = reply->content_type;
+            res.body = std::move(reply->body);
         } else {
             const bool unauthenticated = !compiled.route.open && !request.signed_in();
             res.status = unauthenticated ? 401 : status_of(reply.error().code);
             failure = reply.error().message;
-            res.set_content(
-                error_body(unauthenticated ? "unauthenticated" : code_name(reply.error().code),
-                           failure, request_id),
-                "application/json");
+            res.content_type = "application/json";
+            res.body = error_body(unauthenticated ? "unauthenticated" : code_name(reply.error().code),
+                                  failure, admitted.request_id);
+        }
+        if (request.signed_in() && who_text == "-") {
+            who_text = fmt::format("{}({})", request.who().name, role_name(request.who().role));
         }
     } catch (const std::exception& e) {
         res.status = 500;
         failure = fmt::format("lỗi máy chủ / server error: {}", e.what());
-        res.set_content(error_body("storage", failure, request_id), "application/json");
+        res.content_type = "application/json";
+        res.body = error_body("storage", failure, admitted.request_id);
     }
+    log(http, admitted.request_id, res.status, admitted.started, who_text, res.body.size(),
+        failure);
+    return res;
+}
+
+void ApiServer::Impl::log(const http::HttpRequest& http, const std::string& request_id, int status,
+                          std::chrono::steady_clock::time_point started, const std::string& who,
+                          std::size_t bytes, const std::string& failure) const {
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();
     // The target with its query (never a secret: tokens travel in a header, passwords in
-    // bodies, which are not logged).
-    if (res.status >= 500) {
-        spdlog::error("http {} {} {} → {} in {:.1f} ms by {} from {}: {}", request_id, http.method,
-                      http.target, res.status, ms, who_text, http.remote_addr, failure);
-    } else if (res.status >= 400) {
+    // bodies, which are not logged), cut: a stranger chooses it.
+    const std::string target = http.target.substr(0, 512);
+    if (status >= 500) {
+        spdlog::error("http {} {} {} → {} in {:.1f} ms by {} from {}: {}", request_id,
+                      http.method, target, status, ms, who, http.remote_address, failure);
+    } else if (status >= 400) {
         spdlog::warn("http {} {} {} → {} in {:.1f} ms by {} from {}: {}", request_id, http.method,
-                     http.target, res.status, ms, who_text, http.remote_addr, failure);
+                     target, status, ms, who, http.remote_address, failure);
     } else {
         spdlog::info("http {} {} {} → {} in {:.1f} ms by {} from {}, {} bytes", request_id,
-                     http.method, http.target, res.status, ms, who_text, http.remote_addr,
-                     res.body.size());
+                     http.method, target, status, ms, who, http.remote_address, bytes);
     }
 }
 
@@ -260,6 +416,8 @@ ApiServer::ApiServer(ApiOptions options, Store* store, const NodeGateway* nodes)
     impl_->services.data_dir = impl_->options.data_dir;
     impl_->services.heartbeat_interval_ms = impl_->options.heartbeat_interval_ms;
     impl_->services.nodes = nodes;
+    impl_->services.metrics_open = impl_->options.metrics_open;
+    impl_->services.max_token_lifetime_us = impl_->options.max_token_lifetime_us;
     for (auto& route : all_routes()) {
         impl_->routes.push_back(compile(std::move(route)));
     }
@@ -280,86 +438,54 @@ Result<void> ApiServer::start() {
         impl.services.store = impl.own_store.get();
     }
     const bool tls = !impl.options.tls_certificate.empty() || !impl.options.tls_key.empty();
-    if (tls) {
-        if (impl.options.tls_certificate.empty() || impl.options.tls_key.empty()) {
-            return fail(Error::Code::invalid_input,
-                        "TLS needs both a certificate and a key (--http-tls-cert, --http-tls-key)");
-        }
-        auto server = std::make_unique<httplib::SSLServer>(impl.options.tls_certificate.c_str(),
-                                                           impl.options.tls_key.c_str());
-        if (!server->is_valid()) {
-            return fail(
-                Error::Code::invalid_input,
-                fmt::format("TLS certificate {} or key {} cannot be used",
-                            impl.options.tls_certificate.string(), impl.options.tls_key.string()));
-        }
-        impl.server = std::move(server);
-    } else {
-        impl.server = std::make_unique<httplib::Server>();
-    }
-    auto& http = *impl.server;
-    http.set_payload_max_length(impl.options.max_body_bytes);
-    for (const auto& route : impl.routes) {
-        const CompiledRoute* r = &route;
-        auto plain = [&impl, r](const httplib::Request& req, httplib::Response& res) {
-            impl.serve(*r, req, res, nullptr);
-        };
-        auto streamed = [&impl, r](const httplib::Request& req, httplib::Response& res,
-                                   const httplib::ContentReader& reader) {
-            impl.serve(*r, req, res, &reader);
-        };
-        const std::string pattern =
-            std::regex_replace(route.route.path, std::regex("\\{[a-z_]+\\}"), "([^/]+)");
-        if (route.route.method == "GET") {
-            http.Get(pattern, plain);
-        } else if (route.route.method == "POST") {
-            http.Post(pattern, streamed);
-        } else if (route.route.method == "PUT") {
-            http.Put(pattern, streamed);
-        } else if (route.route.method == "DELETE") {
-            http.Delete(pattern, plain);
-        }
-    }
-    http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-        if (!res.body.empty()) {
-            return;
-        }
-        const std::string message = res.status == 404
-                                        ? fmt::format("không có {} {} / no such endpoint: {} {}",
-                                                      req.method, req.path, req.method, req.path)
-                                        : fmt::format("HTTP {}", res.status);
-        spdlog::warn("http - {} {} → {} from {}: {}", req.method, req.path, res.status,
-                     req.remote_addr, message);
-        res.set_content(error_body(res.status == 404 ? "not_found" : "invalid_input", message, "-"),
-                        "application/json");
-    });
-    const int port =
-        impl.options.port == 0
-            ? http.bind_to_any_port(impl.options.host)
-            : (http.bind_to_port(impl.options.host, impl.options.port) ? impl.options.port : -1);
-    if (port < 0) {
+    if (tls && (impl.options.tls_certificate.empty() || impl.options.tls_key.empty())) {
         return fail(Error::Code::invalid_input,
-                    fmt::format("HTTP API: cannot listen on {}:{} (in use, or not an address "
-                                "here)",
-                                impl.options.host, impl.options.port));
+                    "TLS needs both a certificate and a key (--http-tls-cert, --http-tls-key)");
     }
-    impl.port = port;
-    impl.thread = std::thread([&http] { http.listen_after_bind(); });
-    spdlog::info("HTTP API on {}://{}:{}", tls ? "https" : "http", impl.options.host, port);
+    http::HttpServerOptions edge;
+    edge.host = impl.options.host;
+    edge.port = impl.options.port;
+    edge.tls_certificate = impl.options.tls_certificate;
+    edge.tls_key = impl.options.tls_key;
+    edge.workers = impl.options.workers;
+    // Uploads land beside the data they become (a rename, not a copy, moves them into place).
+    edge.upload_directory = impl.options.data_dir / "uploads";
+    std::error_code made;
+    std::filesystem::create_directories(edge.upload_directory, made);
+    std::filesystem::permissions(edge.upload_directory, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, made);
+    edge.render_error = [](int status, const std::string& message) {
+        http::HttpResponse out;
+        out.status = status;
+        out.content_type = "application/json";
+        out.body = error_body(status == 404   ? "not_found"
+                              : status >= 500 ? "unavailable"
+                                              : "invalid_input",
+                              message, "-");
+        return out;
+    };
+    impl.server = std::make_unique<http::HttpServer>(
+        std::move(edge), [&impl](const http::HttpRequest& head) { return impl.admit(head); },
+        [&impl](http::HttpRequest& request) { return impl.handle(request); });
+    if (auto started = impl.server->start(); !started) {
+        impl.server.reset();
+        return fail(Error::Code::invalid_input,
+                    fmt::format("HTTP API: {}", started.error().message));
+    }
+    impl.services.http = impl.server.get();
+    spdlog::info("HTTP API on {}://{}:{}", tls ? "https" : "http", impl.options.host,
+                 impl.server->port());
     return {};
 }
 
 void ApiServer::stop() {
     if (impl_ && impl_->server) {
         impl_->server->stop();
-        if (impl_->thread.joinable()) {
-            impl_->thread.join();
-        }
     }
 }
 
 int ApiServer::port() const {
-    return impl_->port;
+    return impl_->server ? impl_->server->port() : 0;
 }
 
 std::vector<ApiRouteInfo> ApiServer::routes() {

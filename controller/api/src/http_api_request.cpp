@@ -1,6 +1,5 @@
 // What API handlers share: reading a request (path, query, JSON body), answering in JSON or as a
 // table, scope checks and the action log of changes made through the API.
-#include <httplib.h>
 #include <map>
 #include <mutex>
 
@@ -10,7 +9,7 @@
 
 namespace loa::controller::api {
 
-Request::Request(const httplib::Request& http, const Services& services,
+Request::Request(const http::HttpRequest& http, const Services& services,
                  std::map<std::string, std::string> path_params, std::string request_id,
                  std::int64_t now)
     : http_(http),
@@ -26,28 +25,36 @@ const std::string& Request::path(const std::string& name) const {
 }
 
 std::string Request::query(const std::string& name, std::string fallback) const {
-    return http_.has_param(name) ? http_.get_param_value(name) : std::move(fallback);
+    return http_.query_value(name, std::move(fallback));
 }
 
 bool Request::has_query(const std::string& name) const {
-    return http_.has_param(name);
+    return http_.has_query(name);
 }
 
 std::vector<std::string> Request::queries(const std::string& name) const {
     std::vector<std::string> out;
-    const auto count = http_.get_param_value_count(name);
-    for (std::size_t i = 0; i < count; ++i) {
-        out.push_back(http_.get_param_value(name, i));
+    auto [from, to] = http_.query.equal_range(name);
+    for (auto it = from; it != to; ++it) {
+        out.push_back(it->second);
     }
     return out;
 }
 
 Result<nlohmann::json> Request::body() const {
-    if (body_.empty()) {
+    const std::string& body = http_.body;
+    if (body.empty()) {
         return nlohmann::json::object();
     }
+    // Before parsing: nlohmann's parser spends memory per level, and a stranger may nest deep.
+    if (auto why = http::json_nesting_problem(body, kMaxJsonDepth); !why.empty()) {
+        return fail(Error::Code::invalid_input,
+                    fmt::format("JSON lồng quá sâu (tối đa {} tầng) / the body nests deeper than {} "
+                                "levels: {}",
+                                kMaxJsonDepth, kMaxJsonDepth, why));
+    }
     try {
-        auto json = nlohmann::json::parse(body_);
+        auto json = nlohmann::json::parse(body);
         if (!json.is_object()) {
             return fail(Error::Code::invalid_input,
                         "nội dung phải là một đối tượng JSON / the body must be a JSON object");
@@ -174,7 +181,7 @@ void log_access_refusal(const Request& request, LoggedAction entry) {
     if (entry.at_us == 0) {
         entry.at_us = now_us();
     }
-    const std::string source = request.http().remote_addr;
+    const std::string source = request.http().remote_address;
     entry.detail["from"] = source;
     std::uint64_t summary = 0;
     const bool row = refusal_gets_row(source, entry.at_us, summary);

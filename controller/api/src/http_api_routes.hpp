@@ -19,11 +19,8 @@
 #include "loa/controller/common/time_text.hpp"
 #include "loa/controller/people/action_log.hpp"
 #include "loa/controller/people/people.hpp"
+#include "http_server.hpp"
 #include "loa/controller/store/store.hpp"
-
-namespace httplib {
-struct Request;
-}
 
 namespace loa::controller {
 
@@ -37,12 +34,15 @@ struct Services {
     std::int64_t heartbeat_interval_ms = 30'000;
     const NodeGateway* nodes = nullptr;  ///< null when the API runs without the node side
     Store* store = nullptr;              ///< the database: its writer and this thread's reader
+    bool metrics_open = false;           ///< ApiOptions::metrics_open
+    std::int64_t max_token_lifetime_us = 365LL * 86'400'000'000;
+    const http::HttpServer* http = nullptr;  ///< the edge serving the API, for /metrics
 };
 
 /// One request being handled.
 class Request {
   public:
-    Request(const httplib::Request& http, const Services& services,
+    Request(const http::HttpRequest& http, const Services& services,
             std::map<std::string, std::string> path_params, std::string request_id,
             std::int64_t now);
 
@@ -53,7 +53,7 @@ class Request {
     const Services& services() const { return services_; }
     std::int64_t now() const { return now_; }
     const std::string& request_id() const { return request_id_; }
-    const httplib::Request& http() const { return http_; }
+    const http::HttpRequest& http() const { return http_; }
 
     /// The person behind the token; set for every route that is not open.
     const Principal& who() const { return *who_; }
@@ -69,9 +69,13 @@ class Request {
     std::vector<std::string> queries(const std::string& name) const;
     /// The body as a JSON object; invalid_input saying where the JSON is broken otherwise.
     Result<nlohmann::json> body() const;
-    /// The body as sent (POST and PUT bodies are read after the token was checked).
-    const std::string& raw_body() const { return body_; }
-    void set_body(std::string body) { body_ = std::move(body); }
+    /// The body as sent, when the route keeps it in memory (JSON); a route that takes a file has
+    /// it in body_file() (POST and PUT bodies are read only after the token was checked).
+    const std::string& raw_body() const { return http_.body; }
+    /// The body of a route that takes a file (BodyKind::file): a 0600 file the edge removes when
+    /// the request ends unless the handler renames it away; empty path when none was sent.
+    const std::filesystem::path& body_file() const { return http_.body_file; }
+    std::uint64_t body_size() const { return http_.body_bytes; }
 
     /// ?lang=en: English; anything else Vietnamese.
     Language language() const;
@@ -79,13 +83,12 @@ class Request {
     bool wants_table() const;
 
   private:
-    const httplib::Request& http_;
+    const http::HttpRequest& http_;
     const Services& services_;
     std::map<std::string, std::string> path_params_;
     std::string request_id_;
     std::int64_t now_;
     std::optional<Principal> who_;
-    std::string body_;
 };
 
 /// What a handler answers.
@@ -99,12 +102,24 @@ struct Reply {
 
 using Handler = std::function<Result<Reply>(Request&)>;
 
+/// What a route takes as its body. GET and DELETE take none whatever this says.
+enum class BodyKind {
+    json,  ///< JSON, at most kMaxJsonBodyBytes and nested at most kMaxJsonDepth, kept in memory
+    file,  ///< a file (media, a plan), streamed to disk as it arrives, up to the route's limit
+};
+
+/// Largest JSON body, and its deepest nesting (docs/http-edge.md).
+inline constexpr std::uint64_t kMaxJsonBodyBytes = 1024 * 1024;
+inline constexpr std::size_t kMaxJsonDepth = 64;
+
 struct Route {
     std::string method;
     std::string path;  ///< "/api/v1/nodes/{node_id}"
     bool open = false;
     std::string summary;
     Handler handle;
+    BodyKind body = BodyKind::json;
+    std::uint64_t max_file_bytes = 0;  ///< BodyKind::file: larger bodies are refused with 413
 };
 
 /// JSON, or the table `table` renders when the request asks for ?format=table.

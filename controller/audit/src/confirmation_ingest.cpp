@@ -16,6 +16,7 @@
 #include "loa/controller/store/airtime_rollup.hpp"
 #include "loa/controller/store/database.hpp"
 #include "loa/controller/store/node_errors.hpp"
+#include "loa/protocol/limits.hpp"
 
 namespace loa::controller {
 
@@ -75,11 +76,16 @@ std::optional<std::pair<std::string, std::uint64_t>> emergency_slot(const std::s
 }
 
 std::string confirmation_problem(const wire::Confirmation& c) {
-    if (c.slot_id().empty() || c.slot_id().size() > 256) {
-        return "slot id empty or longer than 256 bytes";
+    // The decoder holds every field to its size (protocol/limits.hpp); these are for
+    // confirmations made in-process.
+    if (c.slot_id().empty() || c.slot_id().size() > protocol::kMaxSlotIdBytes) {
+        return fmt::format("slot id empty or longer than {} bytes", protocol::kMaxSlotIdBytes);
     }
-    if (c.campaign_id().size() > 64 || c.item_id().size() > 128 || c.media_hash().size() > 64 ||
-        c.reason().size() > 1024 || c.emergency_id().size() > 64) {
+    if (c.campaign_id().size() > protocol::kMaxIdBytes ||
+        c.item_id().size() > protocol::kMaxIdBytes ||
+        c.media_hash().size() > protocol::kMaxHashBytes ||
+        c.reason().size() > protocol::kMaxReasonBytes ||
+        c.emergency_id().size() > protocol::kMaxIdBytes) {
         return "a field is longer than allowed";
     }
     if (!outcome_name(c.outcome())) {

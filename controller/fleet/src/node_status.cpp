@@ -15,15 +15,13 @@
 #include "loa/controller/fleet/node_registry.hpp"
 #include "loa/controller/store/database.hpp"
 #include "loa/controller/store/sql_columns.hpp"
+#include "loa/protocol/limits.hpp"
 
 namespace loa::controller {
 
 namespace {
 
-// What a heartbeat's fields may hold (protocol/README.md, "Heartbeat").
-constexpr std::size_t kHeartbeatIdBytes = 256;
-constexpr std::size_t kHeartbeatTitleBytes = 512;
-constexpr std::size_t kHeartbeatWordBytes = 64;
+// What a heartbeat's fields may hold (protocol/README.md, "Heartbeat fields out of range").
 constexpr std::int32_t kMinCpuMillicelsius = -60'000;
 constexpr std::int32_t kMaxCpuMillicelsius = 200'000;
 constexpr std::int32_t kMinSignalDbm = -200;
@@ -124,24 +122,22 @@ CheckedHeartbeat check_heartbeat(const wire::Heartbeat& h) {
     if (!state.empty() && state != "idle" && state != "playing" && state != "emergency") {
         note("state", fmt::format("'{}' is not idle, playing or emergency", clipped(state)));
     }
-    auto text_field = [&](const std::string& name, const std::string& value, std::size_t bytes) {
-        if (value.size() > bytes) {
-            note(name, fmt::format("{} bytes, more than {}", value.size(), bytes));
-        }
-    };
-    text_field("current_slot_id", h.current_slot_id(), kHeartbeatIdBytes);
-    text_field("link_interface", h.link_interface(), kHeartbeatWordBytes);
-    text_field("link_type", h.link_type(), kHeartbeatWordBytes);
-    text_field("agent_version", h.agent_version(), kHeartbeatWordBytes);
-    if (h.current_title().size() > kHeartbeatTitleBytes) {
-        // A title is still worth showing cut.
-        std::size_t cut = kHeartbeatTitleBytes;
+    const auto& link = h.link_type();
+    if (!link.empty() && link != "cellular" && link != "wifi" && link != "ethernet" &&
+        link != "loopback" && link != "unknown") {
+        note("link_type", fmt::format("'{}' is not cellular, wifi, ethernet, loopback or unknown",
+                                      clipped(link)));
+    }
+    // Text over its size limit never gets here (the decoder refuses the message, TOO_LARGE);
+    // a title is cut all the same, as this is also called with heartbeats made in-process.
+    if (h.current_title().size() > protocol::kMaxTitleBytes) {
+        std::size_t cut = protocol::kMaxTitleBytes;
         while (cut > 0 && (static_cast<unsigned char>(h.current_title()[cut]) & 0xC0) == 0x80) {
             --cut;
         }
-        c.set_current_title(h.current_title().substr(0, cut) + "…");
+        c.set_current_title(h.current_title().substr(0, cut));
         out.problems.push_back(fmt::format("current_title: {} bytes, cut to {}",
-                                           h.current_title().size(), kHeartbeatTitleBytes));
+                                           h.current_title().size(), protocol::kMaxTitleBytes));
     }
     if (h.volume_percent() > 100) {
         note("volume_percent", fmt::format("{} is not within 0..100", h.volume_percent()));
@@ -165,8 +161,7 @@ CheckedHeartbeat check_heartbeat(const wire::Heartbeat& h) {
                                             kMinSignalDbm, kMaxSignalDbm));
     }
     for (const auto& [name, value] :
-         {std::pair<const char*, std::int64_t>{"node_time_us", h.node_time_us()},
-          {"clock_round_trip_us", h.clock_round_trip_us()},
+         {std::pair<const char*, std::int64_t>{"clock_round_trip_us", h.clock_round_trip_us()},
           {"schedule_horizon_end_us", h.schedule_horizon_end_us()},
           {"runway_end_us", h.runway_end_us()}}) {
         if (value < 0) {
@@ -199,15 +194,11 @@ Result<void> record_heartbeat(WriteTx& tx, const std::string& node_id,
         // Unbound parameters are NULL: a field out of range is stored as unknown.
         q.bind(1, node_id);
         q.bind(2, static_cast<int64_t>(received_us));
-        if (known("node_time_us")) {
-            q.bind(3, static_cast<int64_t>(h.node_time_us()));
-        }
+        q.bind(3, static_cast<int64_t>(h.node_time_us()));
         if (known("state")) {
             q.bind(4, h.state());
         }
-        if (known("current_slot_id")) {
-            q.bind(5, h.current_slot_id());
-        }
+        q.bind(5, h.current_slot_id());
         q.bind(6, h.current_title());
         q.bind(7, static_cast<int64_t>(h.outbox_pending()));
         q.bind(8, static_cast<int64_t>(h.media_missing()));
@@ -220,9 +211,7 @@ Result<void> record_heartbeat(WriteTx& tx, const std::string& node_id,
         if (h.has_cpu_temp_millicelsius() && known("cpu_temp_millicelsius")) {
             q.bind(11, h.cpu_temp_millicelsius());
         }
-        if (known("link_interface")) {
-            q.bind(12, h.link_interface());
-        }
+        q.bind(12, h.link_interface());
         if (known("link_type")) {
             q.bind(13, h.link_type());
         }
@@ -235,9 +224,7 @@ Result<void> record_heartbeat(WriteTx& tx, const std::string& node_id,
         if (known("clock_round_trip_us")) {
             q.bind(16, static_cast<int64_t>(h.clock_round_trip_us()));
         }
-        if (known("agent_version")) {
-            q.bind(17, h.agent_version());
-        }
+        q.bind(17, h.agent_version());
         if (known("schedule_horizon_end_us")) {
             q.bind(18, static_cast<int64_t>(h.schedule_horizon_end_us()));
         }
@@ -254,7 +241,7 @@ Result<void> record_heartbeat(WriteTx& tx, const std::string& node_id,
         }
         q.bind(22, problems);
         q.exec();
-        touch_node(tx, node_id, received_us, known("agent_version") ? h.agent_version() : "");
+        touch_node(tx, node_id, received_us, h.agent_version());
         return {};
     });
 }

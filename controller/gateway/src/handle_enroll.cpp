@@ -17,11 +17,12 @@ void NodeGateway::handle_enroll(const std::string& routing_id, const std::string
     const std::int64_t now = now_us();
     // The descriptor the frame came in on: the gate follows each connection by it.
     const int fd = static_cast<int>(zmq_msg_get(const_cast<zmq_msg_t*>(frame.handle()), ZMQ_SRCFD));
-    auto refuse = [&](const std::string& why, std::uint64_t in_reply_to) {
+    auto refuse = [&](const std::string& why, std::uint64_t in_reply_to,
+                      wire::ErrorCode code = wire::ENROLLMENT_REFUSED) {
         session_stats_.enrollments_refused.fetch_add(1, std::memory_order_relaxed);
         log_refusal({"key:" + public_key, "node.enroll", "", why});
         wire::Envelope out;
-        out.mutable_error()->set_code(wire::ENROLLMENT_REFUSED);
+        out.mutable_error()->set_code(code);
         out.mutable_error()->set_message(why);
         send_enroll_reply(routing_id, std::move(out), in_reply_to);
         if (gate_) {

@@ -66,6 +66,9 @@ void NodeGateway::handle_hello(const std::string& routing_id, const std::string&
     welcome->set_controller_time_us(now_us());
     welcome->set_heartbeat_interval_ms(static_cast<std::uint32_t>(options_.heartbeat_interval_ms));
     welcome->set_node_id(node_id);
+    // A node whose store started empty numbers its confirmations above this, so a re-imaged
+    // device never collides with its past (protocol/README.md, "Sequence numbers").
+    welcome->set_highest_seq(highest_seq_of(node_id));
     session_stats_.welcomes.fetch_add(1, std::memory_order_relaxed);
     if (!send(routing_id, std::move(out), in.message_id())) {
         return;

@@ -559,8 +559,9 @@ void NodeGateway::run_completions() {
                 session_stats_.enrollments_refused.fetch_add(1, std::memory_order_relaxed);
                 log_refusal({"key:" + e.public_key, "node.enroll", "", enrolled.error().message});
                 wire::Envelope out;
+                // A storage failure is the controller's: the device may try again (BUSY).
                 out.mutable_error()->set_code(enrolled.error().code == Error::Code::storage
-                                                  ? wire::INTERNAL
+                                                  ? wire::BUSY
                                                   : wire::ENROLLMENT_REFUSED);
                 out.mutable_error()->set_message(enrolled.error().message);
                 send_enroll_reply(e.routing_id, std::move(out), reply_to);

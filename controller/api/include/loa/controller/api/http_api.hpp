@@ -26,8 +26,14 @@ struct ApiOptions {
     /// Serve HTTPS with this certificate and key (PEM) when both are given.
     std::filesystem::path tls_certificate;
     std::filesystem::path tls_key;
-    /// Largest request body taken (a media upload): larger ones are refused before reading.
-    std::size_t max_body_bytes = std::size_t{2} * 1024 * 1024 * 1024;
+    /// Serve /metrics without a token (a Prometheus on the same host, say); by default a scrape
+    /// signs in like every other request.
+    bool metrics_open = false;
+    /// The longest an API token lasts: a login's and an issued token's expiry is capped at it,
+    /// and "never" is refused.
+    std::int64_t max_token_lifetime_us = 365LL * 86'400'000'000;
+    /// Threads running requests (the HTTP edge's workers; docs/http-edge.md).
+    std::size_t workers = 8;
 };
 
 /// One route the API serves, as documented in docs/openapi.json.
