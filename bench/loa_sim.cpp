@@ -10,6 +10,7 @@
 #include <thread>
 
 #include <fmt/core.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -70,7 +71,8 @@ nlohmann::json to_json(const sim::SimTotals& t) {
             {"last_failure", t.last_failure},
             {"last_error", t.last_error},
             {"thread_cpu_s", t.thread_cpu_s},
-            {"longest_sweep_ms", t.longest_sweep_ms}};
+            {"longest_sweep_ms", t.longest_sweep_ms},
+            {"mean_sweep_ms", t.sweeps ? 1e3 * t.sweep_s / static_cast<double>(t.sweeps) : 0.0}};
 }
 
 }  // namespace
@@ -158,6 +160,8 @@ int main(int argc, char** argv) {
     app.add_option("--log-level", log_level, "trace, debug, info, warn (default), error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
     CLI11_PARSE(app, argc, argv);
+    // Logs on stderr, the results alone on stdout.
+    spdlog::set_default_logger(spdlog::stderr_logger_mt("loa-sim"));
     spdlog::set_level(spdlog::level::from_str(log_level));
     ::signal(SIGPIPE, SIG_IGN);
     ::signal(SIGINT, [](int) { g_stop = true; });

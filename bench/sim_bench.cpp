@@ -229,6 +229,13 @@ int main(int argc, char** argv) {
             std::chrono::milliseconds(static_cast<std::int64_t>(60'000 + 20 * n)));
         const double welcomed_s = bench::seconds_since(t0);
         const std::uint64_t rss_welcomed = sim::resident_kib();
+        // The window opens once the controller has answered every heartbeat sent so far (it
+        // commits each one: after thousands of HELLOs it may lag) and that was published.
+        const auto catch_up = std::chrono::steady_clock::now();
+        simulator.wait_until(
+            [](const sim::SimTotals& t) { return t.heartbeat_acks >= t.heartbeats; }, 120s);
+        const double caught_up_s = bench::seconds_since(catch_up);
+        std::this_thread::sleep_for(1500ms);
 
         // The steady window: every node in session, heartbeating (and confirming).
         const auto before = simulator.totals();
@@ -267,6 +274,7 @@ int main(int argc, char** argv) {
                             {"start_s", start_s},
                             {"all_welcomed", all},
                             {"all_welcomed_after_s", welcomed_s},
+                            {"heartbeats_answered_after_s", caught_up_s},
                             {"window_s", window_s},
                             {"heartbeats_sent", heartbeats},
                             {"heartbeats_acked", acks},
@@ -276,6 +284,8 @@ int main(int argc, char** argv) {
                             {"confirmations_waiting", t.outbox},
                             {"confirmations_stored", stored},
                             {"reconnects_in_window", after.reconnects - before.reconnects},
+                            {"sessions_lost_in_window", after.sessions_lost - before.sessions_lost},
+                            {"in_session_at_end", t.in_session},
                             {"errors", t.errors},
                             {"failures", t.failures},
                             {"last_error", t.last_error},
@@ -299,13 +309,16 @@ int main(int argc, char** argv) {
                 "{} virtual nodes, {} simulator thread(s), {} I/O thread(s), stores {}, "
                 "heartbeat {} ms; setup {:.1f} s\n",
                 n, o.threads, o.io_threads, o.store, o.heartbeat_ms, setup_s);
-            fmt::print("  welcomed             {} of {} in {:.1f} s (nodes made in {:.1f} s)\n",
-                       t.welcomed, n, welcomed_s, start_s);
+            fmt::print(
+                "  welcomed             {} of {} in {:.1f} s (nodes made in {:.1f} s); every "
+                "heartbeat answered {:.1f} s later\n",
+                t.welcomed, n, welcomed_s, start_s, caught_up_s);
             fmt::print(
                 "  steady {:.0f} s         heartbeats {} sent, {} acked ({:.1f}/s); "
-                "reconnects {}\n",
+                "sessions lost {}, begun again {}; {} of {} in session at the end\n",
                 window_s, heartbeats, acks, static_cast<double>(acks) / window_s,
-                after.reconnects - before.reconnects);
+                after.sessions_lost - before.sessions_lost, after.reconnects - before.reconnects,
+                t.in_session, n);
             fmt::print(
                 "  confirmations        {} produced, {} acked, {} waiting; {} stored by "
                 "the controller\n",

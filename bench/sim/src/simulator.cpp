@@ -40,21 +40,106 @@ constexpr std::int64_t kPublishEveryUs = 1'000'000;
 constexpr int kMaxWaitMs = 100;
 
 /// Each node holds its socket's mailbox (an eventfd) and its TCP connection; a store in a file
-/// holds the database, its WAL and the shared-memory index. The soft limit is raised to the hard
-/// one when that is not enough.
+/// holds the database, its WAL and the shared-memory index. The limit is raised when that is
+/// not enough.
 void ensure_file_descriptors(std::size_t nodes, bool store_files) {
-    const rlim_t needed = static_cast<rlim_t>(nodes) * (store_files ? 5 : 2) + 256;
+    const rlim_t needed = static_cast<rlim_t>(nodes) * (store_files ? 5 : 2) + 64;
     rlimit files{};
     if (::getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur == RLIM_INFINITY ||
         files.rlim_cur >= needed) {
         return;
     }
-    files.rlim_cur = std::min(files.rlim_max, std::max(needed, files.rlim_cur));
+    // A privileged process may raise the hard limit too.
+    rlimit raised{needed, std::max(needed, files.rlim_max)};
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+        return;
+    }
+    files.rlim_cur = files.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &files);
     if (files.rlim_cur < needed) {
         throw std::runtime_error(fmt::format(
             "{} virtual nodes need about {} file descriptors; the hard limit is {} (ulimit -Hn)",
             nodes, needed, files.rlim_max));
+    }
+}
+
+/// The sums over some nodes.
+SimTotals totals_of(const std::vector<NodeCounts>& nodes) {
+    SimTotals t;
+    for (const auto& n : nodes) {
+        const auto& s = n.session;
+        ++t.nodes;
+        t.welcomed += s.welcomes > 0 ? 1 : 0;
+        t.in_session += n.in_session ? 1 : 0;
+        t.hellos += s.hellos;
+        t.welcomes += s.welcomes;
+        t.reconnects += s.welcomes > 1 ? s.welcomes - 1 : 0;
+        t.sessions_lost += s.sessions_lost;
+        t.heartbeats += s.heartbeats;
+        t.heartbeat_acks += s.heartbeat_acks;
+        t.timelines += s.timelines;
+        t.commands += s.commands;
+        t.produced += n.produced;
+        t.booked += n.booked;
+        t.played += n.played;
+        t.synthetic += n.synthetic;
+        t.emergency += n.emergency;
+        t.confirmations_sent += s.confirmations_sent;
+        t.confirmations_acked += s.confirmations_acked;
+        t.outbox += n.outbox;
+        t.errors += s.errors;
+        t.bad_frames += s.bad_frames;
+        t.unsent += s.unsent;
+        t.dropped += n.dropped;
+        t.restarts += n.restarts;
+        t.failures += n.failures;
+        if (!n.last_failure.empty()) {
+            t.last_failure = n.node_id + ": " + n.last_failure;
+        }
+        if (!s.last_error.empty()) {
+            t.last_error = n.node_id + ": " + s.last_error;
+        }
+    }
+    return t;
+}
+
+void add(SimTotals& to, const SimTotals& t) {
+    for (auto [into, from] : {std::pair{&to.nodes, t.nodes},
+                              {&to.welcomed, t.welcomed},
+                              {&to.in_session, t.in_session},
+                              {&to.hellos, t.hellos},
+                              {&to.welcomes, t.welcomes},
+                              {&to.reconnects, t.reconnects},
+                              {&to.sessions_lost, t.sessions_lost},
+                              {&to.heartbeats, t.heartbeats},
+                              {&to.heartbeat_acks, t.heartbeat_acks},
+                              {&to.timelines, t.timelines},
+                              {&to.commands, t.commands},
+                              {&to.produced, t.produced},
+                              {&to.booked, t.booked},
+                              {&to.played, t.played},
+                              {&to.synthetic, t.synthetic},
+                              {&to.emergency, t.emergency},
+                              {&to.confirmations_sent, t.confirmations_sent},
+                              {&to.confirmations_acked, t.confirmations_acked},
+                              {&to.outbox, t.outbox},
+                              {&to.errors, t.errors},
+                              {&to.bad_frames, t.bad_frames},
+                              {&to.unsent, t.unsent},
+                              {&to.dropped, t.dropped},
+                              {&to.restarts, t.restarts},
+                              {&to.failures, t.failures},
+                              {&to.sweeps, t.sweeps}}) {
+        *into += from;
+    }
+    to.thread_cpu_s += t.thread_cpu_s;
+    to.sweep_s += t.sweep_s;
+    to.longest_sweep_ms = std::max(to.longest_sweep_ms, t.longest_sweep_ms);
+    if (!t.last_failure.empty()) {
+        to.last_failure = t.last_failure;
+    }
+    if (!t.last_error.empty()) {
+        to.last_error = t.last_error;
     }
 }
 
@@ -91,22 +176,10 @@ class Simulator::Shard final : public detail::Link {
         return published_;
     }
 
-    /// Exceptions caught around the loop itself (not a node's).
-    std::pair<std::uint64_t, std::string> failures() const {
+    /// The sums over its nodes, with the thread's own CPU, passes and failures.
+    SimTotals totals() const {
         std::lock_guard lock(published_mutex_);
-        return {failures_, last_failure_};
-    }
-
-    /// What the thread's work cost, as last published.
-    struct Load {
-        double cpu_s = 0;
-        std::int64_t longest_sweep_us = 0;  ///< the longest pass over its nodes' timers
-        std::int64_t sweep_us = 0;          ///< all passes
-        std::uint64_t sweeps = 0;
-    };
-    Load load() const {
-        std::lock_guard lock(published_mutex_);
-        return load_;
+        return totals_;
     }
 
     bool outgoing(VirtualNode& node, std::string frame) override {
@@ -223,6 +296,9 @@ class Simulator::Shard final : public detail::Link {
             make_nodes();
         } catch (...) {
             nodes_.clear();
+            if (epoll_ >= 0) {
+                ::close(epoll_);
+            }
             made.set_exception(std::current_exception());
             return;
         }
@@ -230,7 +306,6 @@ class Simulator::Shard final : public detail::Link {
         try {
             loop();
         } catch (const std::exception& e) {
-            std::lock_guard lock(published_mutex_);
             ++failures_;
             last_failure_ = fmt::format("simulator thread {}: {}", number_, e.what());
             spdlog::critical("{}", last_failure_);
@@ -256,9 +331,9 @@ class Simulator::Shard final : public detail::Link {
                     step(*node, now);
                 }
                 const std::int64_t took = now_us() - now;
-                longest_sweep_us_local_ = std::max(longest_sweep_us_local_, took);
-                sweep_us_local_ += took;
-                ++sweeps_local_;
+                longest_sweep_us_ = std::max(longest_sweep_us_, took);
+                sweep_us_ += took;
+                ++sweeps_;
             }
             drain_touched();
             if (now >= next_publish) {
@@ -335,14 +410,20 @@ class Simulator::Shard final : public detail::Link {
         for (auto& node : nodes_) {
             counts.push_back(node->counts());
         }
+        SimTotals t = totals_of(counts);
         timespec cpu{};
         ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+        t.thread_cpu_s = static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) / 1e9;
+        t.longest_sweep_ms = static_cast<double>(longest_sweep_us_) / 1e3;
+        t.sweep_s = static_cast<double>(sweep_us_) / 1e6;
+        t.sweeps = sweeps_;
+        t.failures += failures_;
+        if (!last_failure_.empty()) {
+            t.last_failure = last_failure_;
+        }
         std::lock_guard lock(published_mutex_);
         published_ = std::move(counts);
-        load_.cpu_s = static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) / 1e9;
-        load_.longest_sweep_us = longest_sweep_us_local_;
-        load_.sweep_us = sweep_us_local_;
-        load_.sweeps = sweeps_local_;
+        totals_ = std::move(t);
     }
 
     const SimOptions& options_;
@@ -355,17 +436,17 @@ class Simulator::Shard final : public detail::Link {
     std::vector<std::uint32_t> touched_;
     std::priority_queue<InFlight, std::vector<InFlight>, Later> in_flight_;
     std::uint64_t next_order_ = 0;
-    std::int64_t longest_sweep_us_local_ = 0;
-    std::int64_t sweep_us_local_ = 0;
-    std::uint64_t sweeps_local_ = 0;
+    std::int64_t longest_sweep_us_ = 0;
+    std::int64_t sweep_us_ = 0;
+    std::uint64_t sweeps_ = 0;
+    std::uint64_t failures_ = 0;  ///< exceptions caught around the loop itself
+    std::string last_failure_;
     std::atomic<bool> stop_{false};
     std::thread thread_;
 
     mutable std::mutex published_mutex_;
     std::vector<NodeCounts> published_;
-    std::uint64_t failures_ = 0;
-    std::string last_failure_;
-    Load load_;
+    SimTotals totals_;
 };
 
 Simulator::Simulator(SimOptions options) : options_(std::move(options)) {}
@@ -438,27 +519,20 @@ void Simulator::stop() {
     for (auto& shard : shards_) {
         shard->stop();
     }
-    // Every socket is closed (linger 0) before the context goes.
-    if (!shards_.empty() || context_) {
-        last_.clear();
-        for (auto& shard : shards_) {
-            auto counts = shard->published();
-            last_.insert(last_.end(), std::make_move_iterator(counts.begin()),
-                         std::make_move_iterator(counts.end()));
-            auto [n, why] = shard->failures();
-            thread_failures_ += n;
-            if (!why.empty()) {
-                thread_failure_ = why;
-            }
-            const auto load = shard->load();
-            thread_cpu_s_ += load.cpu_s;
-            longest_sweep_us_ = std::max(longest_sweep_us_, load.longest_sweep_us);
-            sweep_us_ += load.sweep_us;
-            sweeps_ += load.sweeps;
-        }
-        shards_.clear();
-        context_.reset();
+    if (shards_.empty()) {
+        return;
     }
+    last_.clear();
+    last_totals_ = SimTotals{};
+    for (auto& shard : shards_) {
+        auto counts = shard->published();
+        last_.insert(last_.end(), std::make_move_iterator(counts.begin()),
+                     std::make_move_iterator(counts.end()));
+        add(last_totals_, shard->totals());
+    }
+    shards_.clear();
+    // Every socket is closed (linger 0) before the context goes.
+    context_.reset();
 }
 
 bool Simulator::running() const {
@@ -493,63 +567,12 @@ std::vector<NodeCounts> Simulator::nodes() const {
 }
 
 SimTotals Simulator::totals() const {
+    if (shards_.empty()) {
+        return last_totals_;
+    }
     SimTotals t;
-    for (const auto& n : nodes()) {
-        const auto& s = n.session;
-        ++t.nodes;
-        t.welcomed += s.welcomes > 0 ? 1 : 0;
-        t.in_session += n.in_session ? 1 : 0;
-        t.hellos += s.hellos;
-        t.welcomes += s.welcomes;
-        t.reconnects += s.welcomes > 1 ? s.welcomes - 1 : 0;
-        t.sessions_lost += s.sessions_lost;
-        t.heartbeats += s.heartbeats;
-        t.heartbeat_acks += s.heartbeat_acks;
-        t.timelines += s.timelines;
-        t.commands += s.commands;
-        t.produced += n.produced;
-        t.booked += n.booked;
-        t.played += n.played;
-        t.synthetic += n.synthetic;
-        t.emergency += n.emergency;
-        t.confirmations_sent += s.confirmations_sent;
-        t.confirmations_acked += s.confirmations_acked;
-        t.outbox += n.outbox;
-        t.errors += s.errors;
-        t.bad_frames += s.bad_frames;
-        t.unsent += s.unsent;
-        t.dropped += n.dropped;
-        t.restarts += n.restarts;
-        t.failures += n.failures;
-        if (!n.last_failure.empty()) {
-            t.last_failure = n.node_id + ": " + n.last_failure;
-        }
-        if (!s.last_error.empty()) {
-            t.last_error = n.node_id + ": " + s.last_error;
-        }
-    }
-    std::uint64_t thread_failures = thread_failures_;
-    std::string thread_failure = thread_failure_;
-    t.thread_cpu_s = thread_cpu_s_;
-    t.longest_sweep_ms = static_cast<double>(longest_sweep_us_) / 1e3;
-    t.sweep_s = static_cast<double>(sweep_us_) / 1e6;
-    t.sweeps = sweeps_;
     for (const auto& shard : shards_) {
-        auto [n, why] = shard->failures();
-        thread_failures += n;
-        if (!why.empty()) {
-            thread_failure = why;
-        }
-        const auto load = shard->load();
-        t.thread_cpu_s += load.cpu_s;
-        t.longest_sweep_ms =
-            std::max(t.longest_sweep_ms, static_cast<double>(load.longest_sweep_us) / 1e3);
-        t.sweep_s += static_cast<double>(load.sweep_us) / 1e6;
-        t.sweeps += load.sweeps;
-    }
-    t.failures += thread_failures;
-    if (!thread_failure.empty()) {
-        t.last_failure = thread_failure;
+        add(t, shard->totals());
     }
     return t;
 }

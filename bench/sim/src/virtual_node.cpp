@@ -54,7 +54,6 @@ void add(node::SessionStats& to, const node::SessionStats& s) {
 VirtualNode::VirtualNode(const NodeIdentity& identity, const SimOptions& options,
                          std::uint32_t index, std::uint64_t seed)
     : options_(agent_options(identity, options)),
-      sim_(options),
       index_(index),
       store_(store_path(identity, options)),
       media_(options_.data_dir / "media"),

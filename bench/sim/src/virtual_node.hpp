@@ -71,7 +71,6 @@ class VirtualNode {
 
   private:
     node::AgentOptions options_;
-    const SimOptions& sim_;
     std::uint32_t index_;
     node::NodeStore store_;
     media::ContentStore media_;

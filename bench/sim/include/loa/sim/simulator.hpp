@@ -155,7 +155,9 @@ class Simulator {
     bool wait_until(const std::function<bool(const SimTotals&)>& done,
                     std::chrono::milliseconds timeout) const;
 
+    /// Sums the threads published (about once a second): cheap enough to poll.
     SimTotals totals() const;
+    /// Every node's counts as last published, a copy (with their confirmations, if kept).
     std::vector<NodeCounts> nodes() const;
 
   private:
@@ -168,12 +170,7 @@ class Simulator {
     bool started_ = false;
     /// What the threads published last, kept after stop().
     std::vector<NodeCounts> last_;
-    std::uint64_t thread_failures_ = 0;
-    std::string thread_failure_;
-    double thread_cpu_s_ = 0;
-    std::int64_t longest_sweep_us_ = 0;
-    std::int64_t sweep_us_ = 0;
-    std::uint64_t sweeps_ = 0;
+    SimTotals last_totals_;
 };
 
 /// Enrolls each ticket's device through the controller's enrollment endpoint as `loa-node enroll`
