@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include <sqlite3.h>
+
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 #include <fmt/core.h>
@@ -220,6 +222,7 @@ int main(int argc, char** argv) {
         identities.shrink_to_fit();
 
         const std::uint64_t rss_before = sim::resident_kib();
+        const sqlite3_int64 sqlite_before = sqlite3_memory_used();
         const auto t0 = std::chrono::steady_clock::now();
         simulator.start();
         const double start_s = bench::seconds_since(t0);
@@ -229,6 +232,7 @@ int main(int argc, char** argv) {
             std::chrono::milliseconds(static_cast<std::int64_t>(60'000 + 20 * n)));
         const double welcomed_s = bench::seconds_since(t0);
         const std::uint64_t rss_welcomed = sim::resident_kib();
+        const sqlite3_int64 sqlite_welcomed = sqlite3_memory_used();
         // The window opens once the controller has answered every heartbeat sent so far (it
         // commits each one: after thousands of HELLOs it may lag) and that was published.
         const auto catch_up = std::chrono::steady_clock::now();
@@ -258,6 +262,9 @@ int main(int argc, char** argv) {
 
         const double per_node_kib =
             static_cast<double>(rss_welcomed - rss_before) / static_cast<double>(n);
+        // SQLite's own heap: what the stores hold (their pages, schema and connections).
+        const double sqlite_per_node_kib =
+            static_cast<double>(sqlite_welcomed - sqlite_before) / 1024.0 / static_cast<double>(n);
         const double thread_cpu = after.thread_cpu_s - before.thread_cpu_s;
         const std::uint64_t heartbeats = after.heartbeats - before.heartbeats;
         const std::uint64_t acks = after.heartbeat_acks - before.heartbeat_acks;
@@ -291,6 +298,7 @@ int main(int argc, char** argv) {
                             {"last_error", t.last_error},
                             {"last_failure", t.last_failure},
                             {"memory_per_node_kib", per_node_kib},
+                            {"sqlite_per_node_kib", sqlite_per_node_kib},
                             {"rss_before_kib", rss_before},
                             {"rss_welcomed_kib", rss_welcomed},
                             {"rss_end_kib", rss_end},
@@ -326,9 +334,10 @@ int main(int argc, char** argv) {
             fmt::print("  errors               {} from the controller, {} failures {}\n", t.errors,
                        t.failures, t.last_failure);
             fmt::print(
-                "  memory               {:.1f} KiB per virtual node (RSS {:.0f} → {:.0f} "
-                "MiB welcomed, {:.0f} MiB at the end)\n",
-                per_node_kib, rss_before / 1024.0, rss_welcomed / 1024.0, rss_end / 1024.0);
+                "  memory               {:.1f} KiB per virtual node, of which SQLite {:.1f} KiB "
+                "(RSS {:.0f} → {:.0f} MiB welcomed, {:.0f} MiB at the end)\n",
+                per_node_kib, sqlite_per_node_kib, rss_before / 1024.0, rss_welcomed / 1024.0,
+                rss_end / 1024.0);
             fmt::print(
                 "  simulator CPU        threads {:.1f} % of a core, process {:.1f} % "
                 "(with ZeroMQ I/O); a pass over the nodes {:.2f} ms (longest {:.1f}) "
