@@ -9,10 +9,10 @@
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
-#include "agent_control.hpp"
 #include "fault_guard.hpp"
 #include "hook_command.hpp"
-#include "session.hpp"
+#include "loa/node/agent_control.hpp"
+#include "loa/node/session.hpp"
 #include "wall_clock.hpp"
 
 namespace loa::node {
@@ -54,11 +54,11 @@ std::string output_name_for(const wire::Slot& slot) {
 }  // namespace
 
 /// The session's window on the agent (network thread → player side).
-class NodeAgent::Control final : public detail::AgentControl {
+class NodeAgent::Control final : public AgentControl {
   public:
     explicit Control(NodeAgent& agent) : agent_(agent) {}
 
-    detail::NowPlaying now_playing() override {
+    NowPlaying now_playing() override {
         std::lock_guard lock(agent_.playing_mutex_);
         return {agent_.playing_state_, agent_.playing_slot_id_, agent_.playing_title_};
     }

@@ -1,5 +1,5 @@
 // The node's session: hello, timelines, chunked media download, outbox delivery, heartbeats.
-#include "session.hpp"
+#include "loa/node/session.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -12,6 +12,7 @@
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
+#include "clock_offset.hpp"
 #include "device_status.hpp"
 #include "fault_guard.hpp"
 #include "loa/protocol/envelope.hpp"
@@ -50,14 +51,15 @@ std::string iso_time(std::int64_t us) {
 }  // namespace
 
 Session::Session(const AgentOptions& options, NodeStore& store, media::ContentStore& media,
-                 detail::AgentControl& agent)
+                 AgentControl& agent, zmq::context_t* context)
     : options_(options),
       store_(store),
       media_(media),
       agent_(agent),
-      context_(1),
-      dealer_(context_, zmq::socket_type::dealer),
+      own_context_(context ? nullptr : std::make_unique<zmq::context_t>(1)),
+      dealer_(context ? *context : *own_context_, zmq::socket_type::dealer),
       heartbeat_interval_us_(options.heartbeat_interval_ms * 1000),
+      clock_(std::make_unique<detail::ClockOffset>()),
       fetcher_(media, options.fetch, [this](wire::Envelope e) { return send(std::move(e)); }) {
     dealer_.set(zmq::sockopt::linger, 0);
     // Nothing is queued for a controller that is not there: every message is rebuilt from the
@@ -79,6 +81,8 @@ Session::Session(const AgentOptions& options, NodeStore& store, media::ContentSt
     dealer_.connect(options_.controller);
 }
 
+Session::~Session() = default;
+
 void Session::run(const std::atomic<bool>& stop) {
     spdlog::info("node {} connecting to {}", options_.node_id, options_.controller);
     detail::FaultGuard faults("session", options_.give_up_after_us);
@@ -92,9 +96,10 @@ void Session::run(const std::atomic<bool>& stop) {
             }
             continue;  // a signal (SIGTERM): look at the stop flag
         }
-        // A fault handling one message or one timer (the store, a full disk) is logged and the
+        // A fault handling a message or a timer (the store, a full disk) is logged and the
         // session goes on: what was not done is done again by the protocol's own retries
-        // (unacked messages are sent again, so are hellos and reports).
+        // (unacked messages are sent again, so are hellos and reports). A message that threw
+        // leaves the others queued in the socket for the next round.
         bool faulted = false;
         auto caught = [&](std::string_view where, std::string_view what) {
             faulted = true;
@@ -102,26 +107,12 @@ void Session::run(const std::atomic<bool>& stop) {
                 agent_.give_up(faults.reason());
             }
         };
-        while (true) {
-            zmq::message_t frame;
-            if (!dealer_.recv(frame, zmq::recv_flags::dontwait)) {
-                break;
-            }
-            while (frame.more()) {  // one frame per message; drop anything trailing
-                zmq::message_t extra;
-                (void)dealer_.recv(extra);
-                if (!extra.more()) {
-                    break;
-                }
-            }
-            last_heard_us_ = now_us();
-            try {
-                on_frame(frame.to_string_view());
-            } catch (const std::exception& e) {
-                caught("a message from the controller", e.what());
-            } catch (...) {
-                caught("a message from the controller", "an unknown exception");
-            }
+        try {
+            receive();
+        } catch (const std::exception& e) {
+            caught("a message from the controller", e.what());
+        } catch (...) {
+            caught("a message from the controller", "an unknown exception");
         }
         try {
             tick();
@@ -136,18 +127,57 @@ void Session::run(const std::atomic<bool>& stop) {
     }
 }
 
+int Session::receive() {
+    int received = 0;
+    while (true) {
+        zmq::message_t frame;
+        if (!dealer_.recv(frame, zmq::recv_flags::dontwait)) {
+            return received;
+        }
+        while (frame.more()) {  // one frame per message; drop anything trailing
+            zmq::message_t extra;
+            (void)dealer_.recv(extra);
+            if (!extra.more()) {
+                break;
+            }
+        }
+        ++received;
+        if (incoming_) {
+            incoming_(frame.to_string());
+        } else {
+            deliver(frame.to_string_view());
+        }
+    }
+}
+
+void Session::deliver(std::string_view frame) {
+    last_heard_us_ = now_us();
+    on_frame(frame);
+}
+
+void Session::set_link(Outgoing outgoing, Incoming incoming) {
+    outgoing_ = std::move(outgoing);
+    incoming_ = std::move(incoming);
+}
+
+bool Session::transmit(std::string_view frame) {
+    try {
+        // With ZMQ_IMMEDIATE a send fails (EAGAIN) while there is no connection.
+        return dealer_.send(zmq::buffer(frame), zmq::send_flags::dontwait).has_value();
+    } catch (const zmq::error_t& e) {
+        spdlog::warn("send failed: {}", e.what());
+        return false;
+    }
+}
+
 bool Session::send(wire::Envelope envelope) {
     envelope.set_message_id(next_message_id_++);
     // HELLO says which version this agent speaks; the rest use the version WELCOME accepted.
     const std::uint32_t version = envelope.has_hello() ? protocol::kProtocolVersion : version_;
     std::string bytes = protocol::encode(std::move(envelope), version);
-    try {
-        // With ZMQ_IMMEDIATE a send fails (EAGAIN) while there is no connection.
-        return dealer_.send(zmq::buffer(bytes), zmq::send_flags::dontwait).has_value();
-    } catch (const zmq::error_t& e) {
-        spdlog::warn("send failed: {}", e.what());
-        return false;
-    }
+    const bool sent = outgoing_ ? outgoing_(std::move(bytes)) : transmit(bytes);
+    stats_.unsent += sent ? 0 : 1;
+    return sent;
 }
 
 void Session::send_hello() {
@@ -162,6 +192,7 @@ void Session::send_hello() {
     hello->set_agent_version(kAgentVersion);
     hello->set_timeline_hash(store_.timeline_hash());
     hello->set_node_time_us(now_us());
+    ++stats_.hellos;
     send(std::move(out));
 }
 
@@ -176,6 +207,7 @@ void Session::tick() {
     // Three heartbeats without a word from the controller: the session is gone; start over.
     if (now - last_heard_us_ > 3 * heartbeat_interval_us_) {
         spdlog::warn("controller silent for 3 heartbeats; saying hello again");
+        ++stats_.sessions_lost;
         welcomed_ = false;
         fetcher_.on_session_lost();
         return;
@@ -195,7 +227,10 @@ void Session::tick() {
             for (auto& c : pending) {
                 *out.mutable_playback_report()->add_confirmations() = std::move(c);
             }
-            send(std::move(out));
+            if (send(std::move(out))) {
+                ++stats_.reports;
+                stats_.confirmations_sent += pending.size();
+            }
         }
     }
     if (now - last_results_us_ > kReportRetryUs) {
@@ -252,7 +287,7 @@ void Session::send_heartbeat(std::int64_t now) {
     if (device.link_signal_dbm) {
         hb->set_link_signal_dbm(*device.link_signal_dbm);
     }
-    if (auto clock = clock_.best()) {
+    if (auto clock = clock_->best()) {
         hb->set_clock_offset_us(clock->offset_us);
         hb->set_clock_round_trip_us(clock->round_trip_us);
     }
@@ -262,13 +297,14 @@ void Session::send_heartbeat(std::int64_t now) {
     hb->set_last_seq(store_.last_seq());
     // t1 as late as possible: everything above took time that is not on the wire.
     hb->set_node_time_us(now_us());
-    send(std::move(out));
+    stats_.heartbeats += send(std::move(out)) ? 1 : 0;
 }
 
 void Session::on_heartbeat_ack(const wire::HeartbeatAck& ack) {
     const std::int64_t t4 = now_us();
-    clock_.add(ack.node_time_us(), ack.controller_receive_us(), ack.controller_send_us(), t4);
-    const auto best = clock_.best();
+    ++stats_.heartbeat_acks;
+    clock_->add(ack.node_time_us(), ack.controller_receive_us(), ack.controller_send_us(), t4);
+    const auto best = clock_->best();
     if (best && std::abs(best->offset_us) > options_.clock_warn_us) {
         spdlog::warn(
             "clock is {:+.1f} ms off the controller's (round trip {:.1f} ms): plays in a group "
@@ -291,6 +327,7 @@ void Session::send_command_results() {
 void Session::on_command(const wire::Envelope& in) {
     const wire::Command& command = in.command();
     const std::int64_t now = now_us();
+    ++stats_.commands;
     // A command seen before is answered from what was stored: each is carried out once.
     auto result = store_.command_result(command.command_id());
     if (!result) {
@@ -507,6 +544,7 @@ void Session::on_schedule_update(const wire::Envelope& in) {
     }
     spdlog::info("timeline {} stored ({} plays)", update.timeline_hash().substr(0, 12),
                  update.slots_size());
+    ++stats_.timelines;
     wire::Envelope out;
     out.mutable_schedule_ack()->set_timeline_hash(update.timeline_hash());
     send(std::move(out));
@@ -525,8 +563,13 @@ void Session::media_ready() {
 }
 
 void Session::on_error(const wire::Error& error) {
+    if (error.code() != wire::NEED_HELLO) {
+        ++stats_.errors;
+        stats_.last_error = wire::ErrorCode_Name(error.code()) + ": " + error.message();
+    }
     switch (error.code()) {
         case wire::NEED_HELLO:
+            stats_.sessions_lost += welcomed_ ? 1 : 0;
             welcomed_ = false;
             fetcher_.on_session_lost();
             send_hello();
@@ -597,6 +640,7 @@ void Session::on_frame(std::string_view frame) {
     auto decoded = protocol::decode(frame, protocol::kMaxControllerFrameBytes);
     if (!decoded) {
         spdlog::warn("refused frame from controller: {}", decoded.error().message);
+        ++stats_.bad_frames;
         return;
     }
     const wire::Envelope& in = *decoded;
@@ -605,13 +649,14 @@ void Session::on_frame(std::string_view frame) {
             if (!take_numbering(in.welcome())) {
                 return;  // not welcomed: nothing is sent until the numbering is settled
             }
+            stats_.welcomes += welcomed_ ? 0 : 1;
             welcomed_ = true;
             hello_retry_us_ = kHelloRetryUs;
             if (const auto v = in.welcome().accepted_version();
                 v >= protocol::kOldestServedVersion && v <= protocol::kProtocolVersion) {
                 version_ = v;
             }
-            if (in.welcome().heartbeat_interval_ms() > 0) {
+            if (in.welcome().heartbeat_interval_ms() > 0 && options_.heartbeat_from_welcome) {
                 heartbeat_interval_us_ =
                     static_cast<std::int64_t>(in.welcome().heartbeat_interval_ms()) * 1000;
             }
@@ -636,6 +681,7 @@ void Session::on_frame(std::string_view frame) {
             std::vector<std::uint64_t> seqs(in.report_ack().seqs().begin(),
                                             in.report_ack().seqs().end());
             store_.acknowledge(seqs);
+            stats_.confirmations_acked += seqs.size();
             last_report_us_ = 0;  // more may be waiting
             break;
         }

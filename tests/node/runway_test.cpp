@@ -7,7 +7,7 @@
 
 #include "loa/media/content_store.hpp"
 #include "loa/node/node_store.hpp"
-#include "session.hpp"
+#include "loa/node/session.hpp"
 #include "test_support.hpp"
 
 using loa::node::NodeStore;

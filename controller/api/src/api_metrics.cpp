@@ -146,9 +146,8 @@ Result<Reply> metrics(Request& request) {
 
 std::vector<Route> metrics_routes() {
     return {
-        {"GET", "/metrics", false,
-         "Prometheus metrics (a token of any role, unless the controller runs with --metrics-open)",
-         metrics},
+        // A token of any role, unless the controller runs with --metrics-open.
+        {"GET", "/metrics", false, "Prometheus metrics", metrics},
     };
 }
 

@@ -86,7 +86,7 @@ void EnrollmentGate::take_events(std::int64_t now_us) {
                 connections_.erase(old);
             }
             Connection c{ip, peer, now_us + (limits_.handshake_ms + limits_.idle_ms) * 1000LL,
-                         false};
+                         static_cast<double>(limits_.burst_per_connection), now_us};
             connections_[fd] = c;
             const int from_address = ++per_address_[ip];
             if (from_address > limits_.max_per_address) {
@@ -120,25 +120,20 @@ std::string EnrollmentGate::admit(const std::string& address, bool token_outstan
 }
 
 bool EnrollmentGate::take_message(int fd, std::int64_t now_us) {
-    std::string address = "?";
-    if (auto it = connections_.find(fd); it != connections_.end()) {
-        address = it->second.address;
-        it->second.deadline_us = now_us + limits_.idle_ms * 1000LL;
+    auto it = connections_.find(fd);
+    if (it == connections_.end()) {
+        return true;  // not seen by the monitor yet: its first message is taken
     }
-    Bucket& bucket = buckets_[address];
-    if (bucket.updated_us == 0) {
-        bucket.tokens = limits_.burst_per_address;
-    } else {
-        bucket.tokens =
-            std::min<double>(limits_.burst_per_address,
-                             bucket.tokens + static_cast<double>(now_us - bucket.updated_us) /
-                                                 (limits_.refill_ms * 1000.0));
-    }
-    bucket.updated_us = now_us;
-    if (bucket.tokens < 1.0) {
+    Connection& c = it->second;
+    c.deadline_us = now_us + limits_.idle_ms * 1000LL;
+    c.tokens = std::min<double>(limits_.burst_per_connection,
+                                c.tokens + static_cast<double>(now_us - c.refilled_us) /
+                                               (limits_.refill_ms * 1000.0));
+    c.refilled_us = now_us;
+    if (c.tokens < 1.0) {
         return false;
     }
-    bucket.tokens -= 1.0;
+    c.tokens -= 1.0;
     return true;
 }
 
@@ -157,10 +152,6 @@ void EnrollmentGate::sweep(std::int64_t now_us) {
     }
     for (int fd : overdue) {
         cut(fd, "idle past its time");
-    }
-    // Buckets of addresses quiet for a minute are full again: forget them (memory stays flat).
-    for (auto it = buckets_.begin(); it != buckets_.end();) {
-        it = now_us - it->second.updated_us > 60'000'000 ? buckets_.erase(it) : std::next(it);
     }
 }
 

@@ -32,8 +32,8 @@ class EnrollmentGate {
     /// The ZAP verdict for a handshake from `address`: empty to let it in, else why not.
     std::string admit(const std::string& address, bool token_outstanding) const;
 
-    /// An ENROLL arrived on the connection whose descriptor is `fd`: false when its address is
-    /// over its rate (the message is refused, not stored).
+    /// An ENROLL arrived on the connection whose descriptor is `fd`: false when that connection
+    /// is over its rate (the message is answered BUSY, not stored).
     bool take_message(int fd, std::int64_t now_us);
 
     /// The connection `fd` was answered: it may stay only linger_ms more.
@@ -50,11 +50,8 @@ class EnrollmentGate {
         std::string address;  ///< the peer's IP
         std::string peer;     ///< IP:port, to know the descriptor still belongs to it
         std::int64_t deadline_us = 0;
-        bool handshaken = false;
-    };
-    struct Bucket {
-        double tokens = 0;
-        std::int64_t updated_us = 0;
+        double tokens = 0;  ///< ENROLL messages it may still send now
+        std::int64_t refilled_us = 0;
     };
     void cut(int fd, const char* why);
 
@@ -63,7 +60,6 @@ class EnrollmentGate {
     SessionStats& stats_;
     std::map<int, Connection> connections_;
     std::map<std::string, int> per_address_;
-    std::map<std::string, Bucket> buckets_;
 };
 
 }  // namespace loa::controller

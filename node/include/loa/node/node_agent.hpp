@@ -18,10 +18,6 @@
 
 namespace loa::node {
 
-namespace detail {
-class AgentControl;
-}
-
 /// This agent's version, as HELLO, heartbeats and enrollment report it.
 inline constexpr const char* kAgentVersion = "0.3.0";
 
@@ -37,8 +33,11 @@ struct AgentOptions {
     SinkSpec sink;
     DisplaySpec display;
     std::int64_t heartbeat_interval_ms = 30'000;  ///< until the controller's Welcome says
-    std::int64_t preroll_lead_us = 1'500'000;     ///< pipelines are prerolled this much early
-    std::int64_t late_grace_us = 2'000'000;       ///< later than this, a play is late
+    /// False: heartbeat_interval_ms stands whatever WELCOME says (a simulator loading a
+    /// controller harder than its interval asks).
+    bool heartbeat_from_welcome = true;
+    std::int64_t preroll_lead_us = 1'500'000;  ///< pipelines are prerolled this much early
+    std::int64_t late_grace_us = 2'000'000;    ///< later than this, a play is late
     /// A late play still airs, from where it should be by now, if more than this share of it
     /// remains (a node that boots or gets power back mid-bulletin); otherwise `skipped: late`.
     double resume_share = 0.5;

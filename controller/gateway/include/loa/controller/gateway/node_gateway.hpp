@@ -37,9 +37,10 @@ struct EnrollmentLimits {
     int handshake_ms = 5'000;   ///< to finish the CURVE handshake (libzmq's ZMQ_HANDSHAKE_IVL)
     int idle_ms = 10'000;       ///< then to send ENROLL
     int linger_ms = 5'000;      ///< kept after the answer, for it to leave
-    /// ENROLL messages taken per source address: a burst, then one per `refill_ms`.
-    int burst_per_address = 5;
-    int refill_ms = 2'000;
+    /// ENROLL messages taken per connection: a burst, then one per `refill_ms`. With the cap
+    /// per address, one place can send only so much junk, and never in anyone else's stead.
+    int burst_per_connection = 3;
+    int refill_ms = 5'000;
 };
 
 struct GatewayOptions {

@@ -1,4 +1,5 @@
-// Private: what the session (network thread) may ask of the agent's player side.
+// What the session (network side) may ask of the side that plays: the agent's player thread, or
+// a simulator's virtual player.
 #pragma once
 
 #include <cstddef>
@@ -6,7 +7,7 @@
 #include <expected>
 #include <string>
 
-namespace loa::node::detail {
+namespace loa::node {
 
 /// What the node is doing now, for heartbeats.
 struct NowPlaying {
@@ -15,6 +16,8 @@ struct NowPlaying {
     std::string title;
 };
 
+/// Called on the session's thread; an implementation that plays on another thread (the agent's)
+/// hands each call over to it.
 class AgentControl {
   public:
     virtual ~AgentControl() = default;
@@ -37,4 +40,4 @@ class AgentControl {
     virtual bool given_up() = 0;
 };
 
-}  // namespace loa::node::detail
+}  // namespace loa::node
