@@ -95,11 +95,20 @@ std::vector<sim::NodeIdentity> register_nodes(const fs::path& data, int n, std::
         record.node_id = fmt::format("sim-{:05}", i);
         record.kind = "speaker";
         record.area_path = "vn/sim";
-        if (auto added = loa::controller::write_directly(**db, [&](loa::controller::WriteTx& tx) { return controller::add_node(tx, record, now_us()); }); !added) {
+        if (auto added = loa::controller::write_directly(**db,
+                                                         [&](loa::controller::WriteTx& tx) {
+                                                             return controller::add_node(tx, record,
+                                                                                         now_us());
+                                                         });
+            !added) {
             throw std::runtime_error(added.error().message);
         }
         auto pair = protocol::generate_curve_key_pair();
-        if (auto enrolled = loa::controller::write_directly(**db, [&](loa::controller::WriteTx& tx) { return controller::enroll_key(tx, record.node_id, pair.public_key, now_us()); });
+        if (auto enrolled = loa::controller::write_directly(
+                **db,
+                [&](loa::controller::WriteTx& tx) {
+                    return controller::enroll_key(tx, record.node_id, pair.public_key, now_us());
+                });
             !enrolled) {
             throw std::runtime_error(enrolled.error().message);
         }

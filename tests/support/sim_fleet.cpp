@@ -49,7 +49,12 @@ void register_nodes(const fs::path& controller_data, int count, const std::strin
         record.node_id = fmt::format("{}-{:04}", prefix, i);
         record.kind = "speaker";
         record.area_path = area;
-        if (auto added = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) { return controller::add_node(tx, record, now_us()); }); !added) {
+        if (auto added = loa::controller::write_directly(*db,
+                                                         [&](loa::controller::WriteTx& tx) {
+                                                             return controller::add_node(tx, record,
+                                                                                         now_us());
+                                                         });
+            !added) {
             throw std::runtime_error(added.error().message);
         }
         each(*db, record.node_id);
@@ -71,16 +76,20 @@ std::vector<sim::NodeIdentity> register_virtual_nodes(const fs::path& controller
                                                       const std::string& prefix,
                                                       const std::string& area) {
     std::vector<sim::NodeIdentity> identities;
-    register_nodes(
-        controller_data, count, prefix, area,
-        [&](SQLite::Database& db, const std::string& node_id) {
-            auto keys = protocol::generate_curve_key_pair();
-            if (auto enrolled = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) { return controller::enroll_key(tx, node_id, keys.public_key, now_us()); });
-                !enrolled) {
-                throw std::runtime_error(enrolled.error().message);
-            }
-            identities.push_back({node_id, keys});
-        });
+    register_nodes(controller_data, count, prefix, area,
+                   [&](SQLite::Database& db, const std::string& node_id) {
+                       auto keys = protocol::generate_curve_key_pair();
+                       if (auto enrolled = loa::controller::write_directly(
+                               db,
+                               [&](loa::controller::WriteTx& tx) {
+                                   return controller::enroll_key(tx, node_id, keys.public_key,
+                                                                 now_us());
+                               });
+                           !enrolled) {
+                           throw std::runtime_error(enrolled.error().message);
+                       }
+                       identities.push_back({node_id, keys});
+                   });
     return identities;
 }
 
@@ -89,14 +98,18 @@ std::vector<sim::EnrollmentTicket> issue_virtual_node_tokens(const fs::path& con
                                                              const std::string& area) {
     const std::string key = controller_public_key(controller_data);
     std::vector<sim::EnrollmentTicket> tickets;
-    register_nodes(controller_data, count, prefix, area,
-                   [&](SQLite::Database& db, const std::string& node_id) {
-                       auto issued = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) { return controller::issue_enrollment_token(tx, node_id, key, "test", now_us(), controller::kDefaultTokenLifetimeUs); });
-                       if (!issued) {
-                           throw std::runtime_error(issued.error().message);
-                       }
-                       tickets.push_back({node_id, issued->token});
-                   });
+    register_nodes(
+        controller_data, count, prefix, area,
+        [&](SQLite::Database& db, const std::string& node_id) {
+            auto issued = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) {
+                return controller::issue_enrollment_token(tx, node_id, key, "test", now_us(),
+                                                          controller::kDefaultTokenLifetimeUs);
+            });
+            if (!issued) {
+                throw std::runtime_error(issued.error().message);
+            }
+            tickets.push_back({node_id, issued->token});
+        });
     return tickets;
 }
 

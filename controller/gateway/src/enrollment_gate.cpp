@@ -126,9 +126,9 @@ bool EnrollmentGate::take_message(int fd, std::int64_t now_us) {
     }
     Connection& c = it->second;
     c.deadline_us = now_us + limits_.idle_ms * 1000LL;
-    c.tokens = std::min<double>(limits_.burst_per_connection,
-                                c.tokens + static_cast<double>(now_us - c.refilled_us) /
-                                               (limits_.refill_ms * 1000.0));
+    c.tokens = std::min<double>(
+        limits_.burst_per_connection,
+        c.tokens + static_cast<double>(now_us - c.refilled_us) / (limits_.refill_ms * 1000.0));
     c.refilled_us = now_us;
     if (c.tokens < 1.0) {
         return false;

@@ -32,9 +32,10 @@ void NodeGateway::handle_enroll(const std::string& routing_id, const std::string
     if (gate_ && !gate_->take_message(fd, now)) {
         // Per connection: a flood of junk on one does not starve the others. BUSY, not a
         // refusal: the device tries again after a while (protocol/README.md).
-        refuse("quá nhiều yêu cầu đăng ký trên kết nối này, hãy thử lại sau vài giây / too many "
-               "enrollments on this connection: try again in a few seconds",
-               0, wire::BUSY);
+        refuse(
+            "quá nhiều yêu cầu đăng ký trên kết nối này, hãy thử lại sau vài giây / too many "
+            "enrollments on this connection: try again in a few seconds",
+            0, wire::BUSY);
         return;
     }
     auto decoded = protocol::decode(frame.to_string_view());
