@@ -6,6 +6,7 @@
 
 #include "controller_fixture.hpp"
 #include "loa/controller/booking/plan_booking.hpp"
+#include "loa/schedules/fault_injection.hpp"
 
 using namespace loa;
 using namespace loa::test;
@@ -231,4 +232,96 @@ until = 2026-11-24
     REQUIRE(q.executeStep());
     CHECK(q.getColumn(0).getInt64() == 12 * kSecondUs);
     CHECK(q.getColumn(1).getInt64() == 12 * kSecondUs);
+}
+
+TEST_CASE("plan apply: a GLPK failure is a shortfall in the report and the next apply works") {
+    // One-minute sessions at 06:00 and 17:00: "ca" asks two 29 s plays a day, "cb" one 50 s
+    // play. Only the exact search (GLPK) fits both, so an injected GLPK error must show.
+    ControllerFixture f;
+    const auto a = f.tone(29.0, 440);
+    const auto b = f.tone(50.0, 660);
+    const auto file = f.dir / "plan.toml";
+    write_file(file, fmt::format(R"(
+[[areas]]
+path = "vn"
+name = "Việt Nam"
+
+[[areas]]
+path = "vn/x"
+name = "Xã X"
+  [[areas.windows]]
+  name = "sang"
+  start = "06:00"
+  end = "06:01"
+  [[areas.windows]]
+  name = "chieu"
+  start = "17:00"
+  end = "17:01"
+
+[[nodes]]
+id = "x-01"
+area = "vn/x"
+
+[[items]]
+id = "a"
+title = "Tin A"
+duration = "29s"
+media = "{}"
+
+[[items]]
+id = "b"
+title = "Tin B"
+duration = "50s"
+media = "{}"
+
+[[campaigns]]
+id = "ca"
+title = "Chiến dịch A"
+owner = "UBND xã"
+areas = ["vn"]
+items = ["a"]
+from = 2026-11-24
+until = 2026-11-24
+  [campaigns.quotas]
+  plays_per_day = 2
+
+[[campaigns]]
+id = "cb"
+title = "Chiến dịch B"
+owner = "UBND xã"
+areas = ["vn"]
+items = ["b"]
+from = 2026-11-24
+until = 2026-11-24
+  [campaigns.quotas]
+  plays_per_day = 1
+)",
+                                 a, b));
+    const auto apply = [&] {
+        return loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return controller::apply_plan(tx, file, kToday, 1, kNow, false);
+        });
+    };
+
+    schedules::testing::fail_next_exact_solve();
+    auto failed = apply();
+    REQUIRE(failed.has_value());  // a report, not a crash and not an error
+    CHECK_FALSE(failed->applied);
+    CHECK_FALSE(failed->compiled.feasible);
+    REQUIRE(failed->compiled.solver_errors.size() == 1);
+    CHECK_THAT(failed->compiled.solver_errors.front(), Catch::Matchers::Contains("glp_"));
+    bool reported = false;
+    for (const auto& row : failed->compiled.quotas) {
+        reported = reported || row.reason.find("the exact solver (GLPK) failed") != std::string::npos;
+    }
+    CHECK(reported);
+    CHECK(f.count("slots") == 0);
+    CHECK(f.count("plans") == 0);
+
+    auto again = apply();
+    REQUIRE(again.has_value());
+    CHECK(again->applied);
+    CHECK(again->compiled.feasible);
+    CHECK(again->compiled.solver_errors.empty());
+    CHECK(again->slots_booked == 3);
 }
