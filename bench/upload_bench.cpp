@@ -262,6 +262,10 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
     kRate = options.rate;
     kChannels = options.channels;
+    // Whole frames only: a WAV whose data ends inside a frame is a cut file, and the media
+    // route rightly refuses it.
+    const std::uint64_t frame = static_cast<std::uint64_t>(kChannels) * 2;
+    options.bytes = 44 + (options.bytes - 44) / frame * frame;
     if (!options.controller.empty()) {
         return against_controller(options);
     }
