@@ -1,6 +1,9 @@
 // Nodes and campaigns: validation with reasons, and plays booked on the targeted nodes only.
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "controller_fixture.hpp"
 #include "loa/controller/booking/node_timeline.hpp"
 
@@ -113,4 +116,47 @@ TEST_CASE("the schema is versioned and reopening does not migrate twice") {
     REQUIRE(reopened.has_value());
     CHECK(controller::schema_version(**reopened) == controller::kSchemaVersion);
     CHECK(controller::find_node(**reopened, "ta-van-01").has_value());
+}
+
+TEST_CASE("processes opening a new database at once migrate it once and all succeed") {
+    // Before migrations ran exclusively, each process read the version outside its
+    // transaction, so two upgrading at once both began the same steps and one failed.
+    TempDir dir;
+    const auto file = dir / "controller.db";
+    constexpr int kProcesses = 6;
+    int go[2];
+    REQUIRE(::pipe(go) == 0);
+    std::vector<pid_t> children;
+    for (int i = 0; i < kProcesses; ++i) {
+        const pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            ::close(go[1]);
+            char byte;
+            (void)::read(go[0], &byte, 1);  // returns when the parent closes its end: all at once
+            auto opened = controller::open_database(file);
+            const bool ok =
+                opened && controller::schema_version(**opened) == controller::kSchemaVersion;
+            if (!opened) {
+                std::fprintf(stderr, "process %d: %s\n", i, opened.error().message.c_str());
+            }
+            ::_exit(ok ? 0 : 1);
+        }
+        children.push_back(pid);
+    }
+    ::close(go[0]);
+    ::close(go[1]);
+    int succeeded = 0;
+    for (const pid_t pid : children) {
+        int status = 0;
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        succeeded += WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 1 : 0;
+    }
+    CHECK(succeeded == kProcesses);
+    auto db = controller::open_database(file);
+    REQUIRE(db.has_value());
+    CHECK(controller::schema_version(**db) == controller::kSchemaVersion);
+    SQLite::Statement check(**db, "PRAGMA integrity_check");
+    REQUIRE(check.executeStep());
+    CHECK(check.getColumn(0).getString() == "ok");
 }
