@@ -265,7 +265,13 @@ std::vector<double> apply_plans(int port, const std::string& token, const std::s
     std::vector<double> seconds;
     for (int i = 0; i < applies; ++i) {
         const auto t0 = std::chrono::steady_clock::now();
-        auto r = api.Post("/api/v1/plans?name=bench.toml&days=7",
+        // From tomorrow: today's sessions may be over, and a shortfall is not what is timed.
+        const auto local = std::chrono::system_clock::now() + std::chrono::hours(7 + 24);
+        const std::chrono::year_month_day day{std::chrono::floor<std::chrono::days>(local)};
+        const std::string from =
+            fmt::format("{:04}-{:02}-{:02}", static_cast<int>(day.year()),
+                        static_cast<unsigned>(day.month()), static_cast<unsigned>(day.day()));
+        auto r = api.Post("/api/v1/plans?name=bench.toml&days=7&from=" + from,
                           {{"Authorization", "Bearer " + token}}, plan, "application/toml");
         if (!r || r->status != 201) {
             throw std::runtime_error(fmt::format("plan apply: {}", r ? r->body : "no answer"));

@@ -201,10 +201,10 @@ until = "2099-12-31"
   plays_per_day = 2
 )",
                                                  bulletins[0].hash);
-            ops.record(
-                "plan apply",
-                api.Post("/api/v1/plans?name=chiu-tai.toml&days=2", auth, plan, "application/toml"),
-                true);
+            ops.record("plan apply",
+                       api.Post("/api/v1/plans?name=chiu-tai.toml&days=2&from=" + tomorrow, auth,
+                                plan, "application/toml"),
+                       true);
             // An emergency to the plan's nodes (a virtual node busy with emergencies every
             // second would rightly skip its booked plays).
             ops.record("emergency send",
