@@ -84,7 +84,7 @@ lc::ApiOptions with_limits(const lc::LoginLimits& limits) {
 
 TEST_CASE(
     "API attack: 200 slow clients dripping header bytes do not delay an authenticated request",
-    "[api][attack]") {
+    "[api][attack][timing]") {
     ApiFixture api;
     std::vector<std::unique_ptr<RawClient>> slow;
     for (int i = 0; i < 200; ++i) {

@@ -203,7 +203,8 @@ TEST_CASE(
               .status == 200);
 }
 
-TEST_CASE("a real controller refuses 1 MiB of nesting at its open routes with 400, cheaply") {
+TEST_CASE("a real controller refuses 1 MiB of nesting at its open routes with 400, cheaply",
+          "[timing]") {
     Daemon daemon;
     const std::string path = GENERATE(std::string("/api/v1/login"), std::string("/api/v1/users"));
     CAPTURE(path);
