@@ -275,7 +275,7 @@ TEST_CASE(
         daemon.loactl("", "login admin --password-stdin", &status, &err, loa::e2e::kAdminPassword);
     INFO(err);
     REQUIRE(status == 0);
-    CHECK_THAT(err, Contains("expires"));
+    CHECK_THAT(err, Contains("hết hạn"));
     SQLite::Database db((daemon.data() / "controller.db").string(), SQLite::OPEN_READONLY);
     SQLite::Statement q(db,
                         "SELECT expires_us - created_us FROM api_tokens ORDER BY token_id DESC "
