@@ -44,10 +44,21 @@ int main(int argc, char** argv) {
     std::string http_bind = "127.0.0.1:5610";
     loa::controller::ApiOptions api;
     app.add_option("--http-bind", http_bind,
-                   "HOST:PORT of the HTTP API ('none': no API); keep it on loopback and put a "
-                   "reverse proxy or --http-tls-* in front for remote use (docs/api.md)");
+                   "HOST:PORT of the HTTP API ('none': no API); beyond loopback, serve it over "
+                   "TLS (--http-tls-*) or behind a TLS reverse proxy (docs/api.md)");
     app.add_option("--http-tls-cert", api.tls_certificate, "serve the API over HTTPS: PEM cert");
     app.add_option("--http-tls-key", api.tls_key, "… and its PEM key");
+    app.add_flag("--metrics-open", api.metrics_open,
+                 "phục vụ /metrics không cần mã truy cập (cho Prometheus trên máy này) / serve "
+                 "/metrics without a token (a Prometheus on this host); by default a scrape needs "
+                 "a token like every request");
+    int max_token_days = 365;
+    app.add_option("--max-token-days", max_token_days,
+                   "số ngày dài nhất một mã truy cập API được dùng: xin dài hơn (hoặc 'never') bị "
+                   "từ chối, mã cũ hơn cũng vậy / the longest an API token may last, in days: a "
+                   "login or token asking for longer (or 'never') is refused, an older token too")
+        ->check(CLI::Range(1, 3650))
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     // Under systemd, log to the journal with each line's priority (journalctl -p warning).
     if (std::getenv("JOURNAL_STREAM") != nullptr) {
@@ -98,6 +109,7 @@ int main(int argc, char** argv) {
             return 1;
         }
         api.data_dir = data;
+        api.max_token_lifetime_us = static_cast<std::int64_t>(max_token_days) * 86'400'000'000;
         api.heartbeat_interval_ms = options.heartbeat_interval_ms;
         api_server = std::make_unique<loa::controller::ApiServer>(api, store->get(), &server);
         if (auto started = api_server->start(); !started) {

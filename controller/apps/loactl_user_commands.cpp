@@ -1,5 +1,5 @@
-// loactl login, user add/list/disable, token issue/list/revoke and log list: requests to the
-// controller's API (api_people.cpp, api_session.cpp).
+// loactl login, user add/list/disable/password, token issue/list/revoke and log list: requests to
+// the controller's API (api_people.cpp, api_session.cpp).
 #include "loactl_user_commands.hpp"
 
 #include <termios.h>
@@ -50,9 +50,10 @@ std::string read_line(bool hidden, std::string_view prompt) {
 
 /// The password: the first line of stdin when it is not a terminal (or with --password-stdin),
 /// else typed twice at the terminal (`confirm`) or once. Empty after printing why not.
-std::optional<std::string> read_password(bool from_stdin, bool confirm) {
+std::optional<std::string> read_password(bool from_stdin, bool confirm,
+                                         std::string_view prompt = "Mật khẩu / Password: ") {
     const bool typed = !from_stdin && ::isatty(STDIN_FILENO) == 1;
-    std::string password = read_line(typed, "Mật khẩu / Password: ");
+    std::string password = read_line(typed, prompt);
     if (!password.empty() && password.back() == '\r') {
         password.pop_back();
     }
@@ -118,8 +119,9 @@ UserCommands::UserCommands(CLI::App& app, const std::string& /*data*/) {
     login_->add_option("name", name_, "user name")->required();
     login_->add_flag("--password-stdin", password_stdin_, "read the password from stdin");
     login_->add_option("--label", label_, "what the token is for")->capture_default_str();
-    login_->add_option("--expires", expires_, "when the token expires (now+8h, a date, never)")
-        ->capture_default_str();
+    login_->add_option("--expires", expires_,
+                       "when the token expires (now+8h, a date; default 30 days, at most the "
+                       "controller's --max-token-days)");
 
     auto* user = app.add_subcommand("user", "people: users, their roles and area scopes");
     user->require_subcommand(1);
@@ -139,15 +141,26 @@ UserCommands::UserCommands(CLI::App& app, const std::string& /*data*/) {
     user_list_ = user->add_subcommand("list", "users in your scope");
     user_disable_ = user->add_subcommand("disable", "refuse a user's password and tokens");
     user_disable_->add_option("name", name_, "user name")->required();
+    user_password_ = user->add_subcommand(
+        "password",
+        "đổi mật khẩu của mình (cần mật khẩu hiện tại) hoặc, quản trị viên, đặt mật khẩu cho người "
+        "khác; các mã truy cập khác của người đó bị thu hồi / change your password (the current "
+        "one is asked) or, as an admin, set another's; their other tokens are revoked");
+    user_password_->add_option("name", name_, "user name (default: you)");
+    user_password_->add_flag("--password-stdin", password_stdin_,
+                             "đọc từ stdin: mật khẩu hiện tại rồi mật khẩu mới, mỗi cái một "
+                             "dòng (người khác: chỉ mật khẩu mới) / read from stdin: the current "
+                             "password, then the new one, a line each (another's: the new one "
+                             "only)");
 
     auto* token = app.add_subcommand("token", "API tokens");
     token->require_subcommand(1);
     token_issue_ = token->add_subcommand("issue", "a new API token, for you or (admin) a user");
     token_issue_->add_option("--user", name_, "for this user (default: you)");
     token_issue_->add_option("--label", label_, "what the token is for")->capture_default_str();
-    token_issue_
-        ->add_option("--expires", expires_, "when the token expires (now+8h, a date, never)")
-        ->capture_default_str();
+    token_issue_->add_option("--expires", expires_,
+                             "when the token expires (now+8h, a date; default 30 days, at most "
+                             "the controller's --max-token-days)");
     token_list_ = token->add_subcommand("list", "your tokens (admin: those of your scope)");
     token_list_->add_option("--user", name_, "only this user's");
     token_revoke_ = token->add_subcommand("revoke", "refuse a token from now on");
@@ -160,14 +173,15 @@ UserCommands::UserCommands(CLI::App& app, const std::string& /*data*/) {
     log_list_->add_option("--actor", actor_, "only this person's");
     log_list_->add_option("--action", action_, "only this action, or a family: media, node …");
     log_list_->add_option("--limit", limit_, "only the newest N");
-    for (CLI::App* cmd : {login_, token_issue_, user_list_, token_list_, log_list_}) {
+    for (CLI::App* cmd :
+         {login_, token_issue_, user_list_, user_password_, token_list_, log_list_}) {
         add_lang(cmd, lang_);
     }
 }
 
 bool UserCommands::parsed() const {
-    for (CLI::App* cmd : {login_, user_add_, user_list_, user_disable_, token_issue_, token_list_,
-                          token_revoke_, log_list_}) {
+    for (CLI::App* cmd : {login_, user_add_, user_list_, user_disable_, user_password_,
+                          token_issue_, token_list_, token_revoke_, log_list_}) {
         if (cmd->parsed()) {
             return true;
         }
@@ -188,6 +202,9 @@ int UserCommands::run(bool json) const {
     if (user_disable_->parsed()) {
         return disable_user(json);
     }
+    if (user_password_->parsed()) {
+        return change_password(json);
+    }
     if (token_issue_->parsed()) {
         return issue_token(json);
     }
@@ -205,9 +222,11 @@ int UserCommands::login(bool json) const {
     if (!password) {
         return 1;
     }
-    auto answer = send(with_json(
-        {"POST", "/api/v1/login"},
-        {{"name", name_}, {"password", *password}, {"label", label_}, {"expires", expires_}}));
+    nlohmann::json body = {{"name", name_}, {"password", *password}, {"label", label_}};
+    if (!expires_.empty()) {
+        body["expires"] = expires_;
+    }
+    auto answer = send(with_json({"POST", "/api/v1/login"}, body));
     return answer ? print_token(*answer, json, lang_ == "vi") : 1;
 }
 
@@ -240,8 +259,42 @@ int UserCommands::disable_user(bool json) const {
     return loactl::run({"POST", "/api/v1/users/" + path_segment(name_) + "/disable"}, json, lang_);
 }
 
+int UserCommands::change_password(bool json) const {
+    // Whose: the controller says who the token stands for; one's own needs the current password.
+    auto me = send({"GET", "/api/v1/whoami"});
+    if (!me) {
+        return 1;
+    }
+    if (!me->ok()) {
+        return print_refusal(*me);
+    }
+    const auto who = nlohmann::json::parse(me->body, nullptr, false);
+    const std::string my_name = who.is_object() ? who.value("user", "") : "";
+    const std::string name = name_.empty() ? my_name : name_;
+    nlohmann::json body;
+    if (name == my_name) {
+        auto current =
+            read_password(password_stdin_, false, "Mật khẩu hiện tại / Current password: ");
+        if (!current) {
+            return 1;
+        }
+        body["current_password"] = *current;
+    }
+    auto password = read_password(password_stdin_, true, "Mật khẩu mới / New password: ");
+    if (!password) {
+        return 1;
+    }
+    body["password"] = *password;
+    return loactl::run(
+        with_json({"POST", "/api/v1/users/" + path_segment(name) + "/password"}, body), json,
+        lang_);
+}
+
 int UserCommands::issue_token(bool json) const {
-    nlohmann::json body = {{"label", label_}, {"expires", expires_}};
+    nlohmann::json body = {{"label", label_}};
+    if (!expires_.empty()) {
+        body["expires"] = expires_;
+    }
     if (!name_.empty()) {
         body["user"] = name_;
     }

@@ -8,7 +8,7 @@
 
 namespace loa::loactl {
 
-/// `login`, `user add|list|disable`, `token issue|list|revoke` and `log list`.
+/// `login`, `user add|list|disable|password`, `token issue|list|revoke` and `log list`.
 class UserCommands {
   public:
     /// `data`, the controller's data directory, reaches the API through use_api().
@@ -26,6 +26,7 @@ class UserCommands {
     int add_user(bool json) const;
     int list_users(bool json) const;
     int disable_user(bool json) const;
+    int change_password(bool json) const;
     int issue_token(bool json) const;
     int list_tokens(bool json) const;
     int revoke_token(bool json) const;
@@ -35,6 +36,7 @@ class UserCommands {
     CLI::App* user_add_ = nullptr;
     CLI::App* user_list_ = nullptr;
     CLI::App* user_disable_ = nullptr;
+    CLI::App* user_password_ = nullptr;
     CLI::App* token_issue_ = nullptr;
     CLI::App* token_list_ = nullptr;
     CLI::App* token_revoke_ = nullptr;
@@ -45,7 +47,7 @@ class UserCommands {
     std::string area_;
     bool password_stdin_ = false;
     std::string label_ = "loactl";
-    std::string expires_ = "now+30d";
+    std::string expires_;  ///< "": the controller's default (30 days, or its --max-token-days)
     std::int64_t token_id_ = 0;
     std::string since_;
     std::string actor_;

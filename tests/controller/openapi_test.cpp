@@ -257,6 +257,12 @@ TEST_CASE("OpenAPI: real answers of the API match the schemas the spec declares"
     get("/api/v1/users", "admin", 200);
     get("/api/v1/tokens", "operator", 200);
     get("/api/v1/actions?limit=5", "auditor", 200);
+    post("/api/v1/users/operator/password", "operator",
+         {{"current_password", "sai-mat-khau"}, {"password", "mật-khẩu-mới-đủ-dài"}}, 403);
+    post("/api/v1/users/operator/password", "operator",
+         {{"current_password", "mật-khẩu-operator"}, {"password", "mật-khẩu-mới-đủ-dài"}}, 200);
+    post("/api/v1/users/approver/password", "admin", {{"password", "ngắn"}}, 400);
+    post("/api/v1/login", "", {{"name", "Không Phải Tên"}, {"password", "mật-khẩu-dài"}}, 400);
 
     get("/metrics", "auditor", 200);
     CHECK(checker.checked >= 25);

@@ -192,6 +192,18 @@ TEST_CASE("API tokens: issued once, authenticated by hash, refused when revoked 
             return lc::issue_token(tx, op.user_id, "qua khu", kNow - 1, kNow);
         }));
     }
+    SECTION("older than the longest lifetime, whatever its expiry") {
+        constexpr std::int64_t kDayUs = 86'400 * kSecondUs;
+        CHECK(lc::authenticate_token(*f.db, issued->secret, kNow + 7 * kDayUs - 1, 7 * kDayUs));
+        auto refused = lc::authenticate_token(*f.db, issued->secret, kNow + 7 * kDayUs, 7 * kDayUs);
+        REQUIRE_FALSE(refused.has_value());
+        CHECK(refused.error().code == lc::Error::Code::forbidden);
+        CHECK_THAT(refused.error().message, Contains("7 ngày") && Contains("7 days"));
+        const auto token = *lc::find_token(*f.db, issued->token.token_id);
+        CHECK(lc::token_state(token, kNow + 7 * kDayUs, 7 * kDayUs) == "expired");
+        CHECK(lc::token_state(token, kNow + 7 * kDayUs) == "valid");  // no limit given
+        CHECK(lc::lifetime_text(36 * 3600 * kSecondUs, lc::Language::en) == "36 hours");
+    }
     SECTION("of a disabled user") {
         REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
             return lc::disable_user(tx, "op-ta-van", kNow);
@@ -530,4 +542,48 @@ TEST_CASE("the action log is append-only and keeps refusals with their reason") 
         CHECK_THAT(lc::render_actions(*all, lc::Language::vi), Contains("TỪ CHỐI"));
         CHECK_THAT(lc::render_actions(*all, lc::Language::en), Contains("REFUSED"));
     }
+}
+
+TEST_CASE("a new password replaces the hash and revokes the person's other valid tokens at once") {
+    ControllerFixture f;
+    const auto op = add(f, "op-ta-van", lc::Role::operator_, kTaVan, "mat-khau-cu-du-dai");
+    const auto other = add(f, "op-a-mu-sung", lc::Role::operator_, kAMuSung);
+    auto issue = [&](std::int64_t user_id, std::optional<std::int64_t> expires) {
+        auto issued = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return lc::issue_token(tx, user_id, "", expires, kNow);
+        });
+        REQUIRE(issued.has_value());
+        return issued->token.token_id;
+    };
+    const auto in_use = issue(op.user_id, std::nullopt);
+    const auto second = issue(op.user_id, kNow + 3600 * kSecondUs);
+    const auto expired = issue(op.user_id, kNow + kSecondUs);
+    const auto others = issue(other.user_id, std::nullopt);
+
+    CHECK_THAT(lc::password_problem("ngắn"), Contains("ít nhất 8 ký tự") && Contains("at least 8"));
+    CHECK_THAT(lc::password_problem(std::string(1025, 'a')), Contains("1024"));
+    CHECK(lc::password_problem("mật khẩu mới") == "");
+    CHECK_FALSE(lc::hash_new_password("ngắn"));
+    auto hash = lc::hash_new_password("mat-khau-moi-du-dai");
+    REQUIRE(hash);
+    CHECK(hash->starts_with("$argon2id$"));
+
+    auto changed = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::set_password(tx, "op-ta-van", *hash, in_use, kNow + 2 * kSecondUs);
+    });
+    REQUIRE(changed.has_value());
+    CHECK(changed->user.name == "op-ta-van");
+    CHECK(changed->revoked_tokens == 1);  // the second; not the one in use, nor the expired one
+    CHECK_FALSE(lc::find_token(*f.db, in_use)->revoked_us);
+    CHECK(lc::find_token(*f.db, second)->revoked_us == kNow + 2 * kSecondUs);
+    CHECK_FALSE(lc::find_token(*f.db, expired)->revoked_us);
+    CHECK_FALSE(lc::find_token(*f.db, others)->revoked_us);
+    CHECK_FALSE(lc::check_password(*f.db, "op-ta-van", "mat-khau-cu-du-dai"));
+    CHECK(lc::check_password(*f.db, "op-ta-van", "mat-khau-moi-du-dai"));
+
+    auto unknown = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::set_password(tx, "khong-co", *hash, 0, kNow);
+    });
+    REQUIRE_FALSE(unknown.has_value());
+    CHECK(unknown.error().code == lc::Error::Code::not_found);
 }

@@ -304,3 +304,43 @@ TEST_CASE("people: a disabled user is refused, and only an admin of the scope ma
                    "is disabled"));
     CHECK(contains(c.refused(district, "user disable qt-sa-pa"), "yourself"));
 }
+
+TEST_CASE(
+    "people: loactl user password changes your own with the current one, an admin's for you") {
+    Controller c;
+    c.ok("", "user add quan-tri --role admin --area / --password-stdin", "mat-khau-quan-tri");
+    const std::string admin =
+        c.ok("", "login quan-tri --password-stdin", "mat-khau-quan-tri")["token"];
+    const std::string op = c.user(admin, "op-ta-van", "operator", kTaVan);
+    const std::string other =
+        c.ok("", "login op-ta-van --password-stdin", "mat-khau-op-ta-van")["token"];
+
+    // Your own: the current password on the first line, the new one on the second.
+    CHECK(contains(c.refused(op, "user password --password-stdin", "sai-mat-khau\nmat-khau-moi-1"),
+                   "current password"));
+    auto changed = c.ok(op, "user password --password-stdin", "mat-khau-op-ta-van\nmat-khau-moi-1");
+    CHECK(changed["user"] == "op-ta-van");
+    CHECK(changed["revoked_tokens"] == 1);  // the other login's; this one goes on
+    CHECK(contains(c.refused(other, "node list"), "revoked"));
+    CHECK(c.ok(op, "node list").empty());
+    CHECK(contains(c.refused("", "login op-ta-van --password-stdin", "mat-khau-op-ta-van"),
+                   "wrong user name or password"));
+
+    // An admin sets it without knowing it; every token of the person is revoked.
+    Run table =
+        c.loactl(admin, "user password op-ta-van --password-stdin --lang en", "mat-khau-moi-2");
+    INFO(table.out << table.err);
+    CHECK(table.status == 0);
+    CHECK(contains(table.out, "password of 'op-ta-van' changed"));
+    CHECK(contains(c.refused(op, "node list"), "revoked"));
+    c.ok("", "login op-ta-van --password-stdin", "mat-khau-moi-2");
+    // Not an admin: someone else's is refused, and the line says why.
+    CHECK(
+        contains(c.refused(c.ok("", "login op-ta-van --password-stdin", "mat-khau-moi-2")["token"],
+                           "user password quan-tri --password-stdin", "mat-khau-lay-cap"),
+                 "manage people"));
+    auto log = c.ok(admin, "log list --action user.password");
+    CHECK(rows(log, "user.password", "op-ta-van", "done").size() == 1);
+    CHECK(rows(log, "user.password", "quan-tri", "done").size() == 1);
+    CHECK(log.dump().find("mat-khau-moi") == std::string::npos);
+}

@@ -1,5 +1,6 @@
 // GET /metrics: the controller's counters in Prometheus' text format — nodes connected and
-// online (per area), confirmations ingested and their lag, media sent, emergencies in flight.
+// online (per area), confirmations ingested and their lag, media sent, emergencies in flight, the
+// HTTP edge, the database's writer and sign-in throttling.
 #include <map>
 
 #include <SQLiteCpp/Statement.h>
@@ -139,6 +140,63 @@ Result<Reply> metrics(Request& request) {
                    "Messages dropped because a node's send queue was full.");
         out.sample("loa_sends_dropped_total", static_cast<double>(s.sends_dropped.load()));
     }
+    if (const auto* http = request.services().http) {
+        const auto h = http->stats();
+        out.metric("loa_http_connections_open", "gauge", "HTTP connections open now.");
+        out.sample("loa_http_connections_open", static_cast<double>(h.connections_open));
+        out.metric("loa_http_connections_accepted_total", "counter", "HTTP connections accepted.");
+        out.sample("loa_http_connections_accepted_total",
+                   static_cast<double>(h.connections_accepted));
+        out.metric("loa_http_connections_refused_total", "counter",
+                   "HTTP connections refused over a cap (in all or per address).");
+        out.sample("loa_http_connections_refused_total",
+                   static_cast<double>(h.connections_refused));
+        out.metric("loa_http_requests_total", "counter", "HTTP requests whose headers arrived.");
+        out.sample("loa_http_requests_total", static_cast<double>(h.requests));
+        out.metric("loa_http_refused_total", "counter",
+                   "HTTP requests refused by the edge: a body too large (413), headers too large "
+                   "(431), busy (503: workers or body memory), not HTTP (400).");
+        out.sample("loa_http_refused_total", static_cast<double>(h.refused_too_large),
+                   "reason=\"too_large\"");
+        out.sample("loa_http_refused_total", static_cast<double>(h.refused_header_too_large),
+                   "reason=\"header_too_large\"");
+        out.sample("loa_http_refused_total", static_cast<double>(h.refused_busy),
+                   "reason=\"busy\"");
+        out.sample("loa_http_refused_total", static_cast<double>(h.malformed),
+                   "reason=\"malformed\"");
+        out.metric("loa_http_timeouts_total", "counter",
+                   "HTTP connections cut at a deadline (headers, body, response, idle).");
+        out.sample("loa_http_timeouts_total", static_cast<double>(h.timeouts));
+        out.metric("loa_http_body_bytes_total", "counter", "Bytes of request bodies taken.");
+        out.sample("loa_http_body_bytes_total", static_cast<double>(h.body_bytes_read));
+    }
+    const auto& w = request.store().writer().stats();
+    out.metric("loa_writer_commits_total", "counter",
+               "Transactions the database's writer committed.");
+    out.sample("loa_writer_commits_total", static_cast<double>(w.commits.load()));
+    out.metric("loa_writer_changes_total", "counter",
+               "Changes committed (several per transaction).");
+    out.sample("loa_writer_changes_total", static_cast<double>(w.changes.load()));
+    out.metric("loa_writer_changes_refused_total", "counter",
+               "Changes that returned an error and were undone.");
+    out.sample("loa_writer_changes_refused_total", static_cast<double>(w.changes_refused.load()));
+    out.metric("loa_writer_failed_commits_total", "counter", "Transactions that could not commit.");
+    out.sample("loa_writer_failed_commits_total", static_cast<double>(w.failed_commits.load()));
+    out.metric("loa_writer_largest_batch", "gauge", "Most changes committed in one transaction.");
+    out.sample("loa_writer_largest_batch", static_cast<double>(w.largest_batch.load()));
+    out.metric("loa_writer_queued", "gauge", "Changes waiting for the writer now.");
+    out.sample("loa_writer_queued", static_cast<double>(w.queued.load()));
+    out.metric("loa_writer_busy_seconds_total", "counter",
+               "Time the writer spent in transactions.");
+    out.sample("loa_writer_busy_seconds_total", static_cast<double>(w.busy_us.load()) / 1e6);
+    out.metric("loa_login_lockouts_total", "counter",
+               "User names or source addresses locked out after too many wrong passwords.");
+    out.sample("loa_login_lockouts_total",
+               static_cast<double>(request.services().logins->lockouts()));
+    out.metric("loa_password_checks_refused_total", "counter",
+               "Sign-ins and password changes answered 503: too many Argon2id checks at once.");
+    out.sample("loa_password_checks_refused_total",
+               static_cast<double>(request.services().passwords->refused()));
     return Reply{200, out.take(), "text/plain; version=0.0.4; charset=utf-8", {}, {}};
 }
 

@@ -4,7 +4,6 @@
 #include <charconv>
 
 #include <fmt/core.h>
-#include <spdlog/spdlog.h>
 
 #include "http_api_routes.hpp"
 
@@ -20,26 +19,11 @@ bool vietnamese(const Request& request) {
     return request.language() == Language::vi;
 }
 
-/// The body as a JSON object. Unlike Request::body(), a broken body is refused without quoting
-/// any of it: these bodies carry passwords, and neither the answer nor the daemon's log (which
-/// records a refusal's message) may hold one.
+/// The body as a JSON object, for bodies that carry passwords: Request::body() checks the nesting
+/// before parsing and says only where a broken body breaks, so neither the answer nor the daemon's
+/// log (which records a refusal's message) can hold a password.
 Result<nlohmann::json> secret_body(const Request& request) {
-    const std::string& raw = request.raw_body();
-    if (raw.empty()) {
-        return nlohmann::json::object();
-    }
-    try {
-        auto json = nlohmann::json::parse(raw);
-        if (json.is_object()) {
-            return json;
-        }
-    } catch (const nlohmann::json::parse_error& e) {
-        return fail(Error::Code::invalid_input,
-                    fmt::format("JSON hỏng ở byte {} / the body is not valid JSON at byte {}",
-                                e.byte, e.byte));
-    }
-    return fail(Error::Code::invalid_input,
-                "nội dung phải là một đối tượng JSON / the body must be a JSON object");
+    return request.body();
 }
 
 /// The first error among `fields`, if any.
@@ -110,9 +94,7 @@ LoggedAction access_refusal(const Request& request, const std::string& reason) {
 /// 401 with the API's error body: the server answers an open route's refusals by their code,
 /// and this route's missing or bad token is a sign-in problem like everywhere else.
 Reply unauthenticated(const Request& request, const std::string& message) {
-    // The server's own line for it says "→ 401" at warning level, without the reason.
-    spdlog::info("http {} {} {}: {}", request.request_id(), request.http().method,
-                 request.http().path, message);
+    // The server's own line for it says "→ 401" at warning level, with the message.
     return json_reply({{"error",
                         {{"code", "unauthenticated"},
                          {"message", message},
@@ -124,7 +106,8 @@ Reply unauthenticated(const Request& request, const std::string& message) {
 /// as the server checks it on the other routes. Empty when signed in; else the 401 answer.
 std::optional<Reply> sign_in_with_token(Request& request, const std::string& token) {
     auto& db = request.db();
-    auto who = authenticate_token(db, token, request.now());
+    auto who =
+        authenticate_token(db, token, request.now(), request.services().max_token_lifetime_us);
     if (who) {
         request.sign_in(*who);
         return std::nullopt;
@@ -273,10 +256,17 @@ Result<Reply> add_user_route(Request& request) {
                            {"bootstrap", first},
                            {"dry_run", true}});
     }
-    // Argon2id is slow on purpose: the password is hashed before the change is queued.
+    // Argon2id is slow on purpose: the password is hashed before the change is queued, a few at
+    // a time (64 MiB each).
     NewUser hashed = user;
-    if (auto ok = hash_password(hashed); !ok) {
-        return change.refused(ok.error(), what);
+    {
+        auto turn = request.services().passwords->enter();
+        if (!turn) {
+            return passwords_busy(request);
+        }
+        if (auto ok = hash_password(hashed); !ok) {
+            return change.refused(ok.error(), what);
+        }
     }
     auto added = change.commit(
         [&](WriteTx& tx) {
@@ -342,9 +332,118 @@ Result<Reply> disable_user_route(Request& request) {
                    });
 }
 
+/// POST /api/v1/users/{name}/password: your own with the current password, or (manage_people in
+/// the person's area) another's without it. The person's other tokens are revoked in the same
+/// change: whoever learnt the old password, or holds a token made with it, is out. The token
+/// that made one's own change stays, so the session goes on.
+Result<Reply> set_password_route(Request& request) {
+    auto body = secret_body(request);
+    if (!body) {
+        return std::unexpected(body.error());
+    }
+    auto password = field(*body, "password");
+    auto current = optional_field(*body, "current_password");
+    if (auto error = first_error(password, current)) {
+        return std::unexpected(*error);
+    }
+    const auto& who = request.who();
+    const std::string& name = request.path("name");
+    const bool own = name == who.name;
+    Change change(request, "user.password", name, who.area);
+    // Someone else's takes managing people, refused before the name is looked up.
+    if (!own && !role_may(who.role, Permission::manage_people)) {
+        return std::unexpected(change.allowed(Permission::manage_people).error());
+    }
+    auto user = find_user(request.db(), name);
+    if (!user) {
+        return change.refused(user.error());
+    }
+    change.set_area(user->area);
+    if (!own) {
+        if (auto ok = change.allowed(Permission::manage_people); !ok) {
+            return std::unexpected(ok.error());
+        }
+    }
+    const nlohmann::json what = {{"own", own}};
+    if (own && current->empty()) {
+        return change.refused(
+            {Error::Code::invalid_input,
+             "current_password: cần mật khẩu hiện tại để đổi mật khẩu của chính mình / "
+             "current_password is needed to change your own password"},
+            what);
+    }
+    if (auto why = password_problem(*password); !why.empty()) {
+        return change.refused({Error::Code::invalid_input, "password: " + why}, what);
+    }
+    if (own) {
+        // A stolen token must not become the password: the current one is checked, and guesses
+        // count against the name and address as sign-ins do.
+        auto& throttle = *request.services().logins;
+        const std::string& from = request.http().remote_address;
+        if (auto lock = throttle.locked(name, from, request.now())) {
+            const std::int64_t seconds =
+                std::max<std::int64_t>(1, (lock->until_us - request.now() + 999'999) / 1'000'000);
+            const std::string why = fmt::format(
+                "quá nhiều lần nhập sai mật khẩu hiện tại: thử lại sau {} giây / too many wrong "
+                "current passwords: try again in {} s",
+                seconds, seconds);
+            (void)change.refused({Error::Code::forbidden, why}, what);
+            return error_reply(request, 429, "throttled", why, seconds);
+        }
+        Result<Principal> checked = fail(Error::Code::storage, "not checked");
+        {
+            auto turn = request.services().passwords->enter();
+            if (!turn) {
+                return passwords_busy(request);
+            }
+            checked = check_password(request.db(), name, *current);
+        }
+        if (!checked) {
+            if (checked.error().code != Error::Code::forbidden) {
+                return change.refused(checked.error(), what);
+            }
+            throttle.failed(name, from, request.now());
+            return change.refused({Error::Code::forbidden,
+                                   "mật khẩu hiện tại không đúng / the current password is wrong"},
+                                  what);
+        }
+        throttle.succeeded(name, request.now());
+    }
+    Result<std::string> hash = fail(Error::Code::storage, "not hashed");
+    {
+        auto turn = request.services().passwords->enter();
+        if (!turn) {
+            return passwords_busy(request);
+        }
+        hash = hash_new_password(*password);
+    }
+    if (!hash) {
+        return change.refused(hash.error(), what);
+    }
+    const std::int64_t keep = own ? who.token_id : 0;
+    auto changed = change.commit(
+        [&](WriteTx& tx) { return set_password(tx, name, *hash, keep, request.now()); },
+        [&](const PasswordChange& c) {
+            return nlohmann::json{{"own", own}, {"revoked_tokens", c.revoked_tokens}};
+        });
+    if (!changed) {
+        return change.refused(changed.error(), what);
+    }
+    nlohmann::json out = {{"user", name},
+                          {"revoked_tokens", changed->revoked_tokens},
+                          {"kept_token_id", keep != 0 ? nlohmann::json(keep) : nlohmann::json()}};
+    return listing(request, out, [&] {
+        return fmt::format(
+            "Đã đổi mật khẩu của '{}'; {} mã truy cập khác của người này đã bị thu hồi{} / "
+            "password of '{}' changed; {} other tokens of theirs revoked{}\n",
+            name, changed->revoked_tokens, own ? " (mã đang dùng vẫn còn hiệu lực)" : "", name,
+            changed->revoked_tokens, own ? " (the token in use stays valid)" : "");
+    });
+}
+
 // --- Tokens ----------------------------------------------------------------------------------
 
-nlohmann::json token_json(const TokenRecord& t, std::int64_t now) {
+nlohmann::json token_json(const TokenRecord& t, std::int64_t now, std::int64_t max_lifetime_us) {
     return {{"token_id", t.token_id},
             {"user", t.user_name},
             {"label", t.label},
@@ -352,11 +451,8 @@ nlohmann::json token_json(const TokenRecord& t, std::int64_t now) {
             {"expires", optional_time(t.expires_us)},
             {"revoked", optional_time(t.revoked_us)},
             {"last_used", optional_time(t.last_used_us)},
-            {"state", token_state(t, now)}};
+            {"state", token_state(t, now, max_lifetime_us)}};
 }
-
-/// Tokens last this long unless "expires" says otherwise.
-constexpr std::string_view kDefaultExpiry = "now+30d";
 
 Result<Reply> issue_token_route(Request& request) {
     auto body = request.body();
@@ -395,25 +491,15 @@ Result<Reply> issue_token_route(Request& request) {
                                                  "disabled",
                                                  holder->name, holder->name)});
     }
-    std::optional<std::int64_t> expires;
-    if (*expires_text != "never") {
-        auto at =
-            instant_field(request, "expires",
-                          expires_text->empty() ? std::string(kDefaultExpiry) : *expires_text);
-        if (!at) {
-            return change.refused(at.error());
-        }
-        if (*at <= request.now()) {
-            return change.refused(
-                {Error::Code::invalid_input, "expires: thời hạn đã qua / the expiry has passed"});
-        }
-        expires = *at;
+    auto expires = token_expiry(request, *expires_text);
+    if (!expires) {
+        return change.refused(expires.error());
     }
     const std::string token_label = label->empty() ? "api" : *label;
     // "token_id" in a row's detail is the token the person used (record_action sets it).
     auto issued = change.commit(
         [&](WriteTx& tx) {
-            return issue_token(tx, holder->user_id, token_label, expires, request.now());
+            return issue_token(tx, holder->user_id, token_label, *expires, request.now());
         },
         [&](const IssuedToken& i) {
             return nlohmann::json{{"issued_token_id", i.token.token_id},
@@ -423,7 +509,7 @@ Result<Reply> issue_token_route(Request& request) {
     if (!issued) {
         return change.refused(issued.error());
     }
-    auto out = token_json(issued->token, request.now());
+    auto out = token_json(issued->token, request.now(), request.services().max_token_lifetime_us);
     out["token"] = issued->secret;
     out["role"] = role_name(holder->role);
     out["area"] = holder->area;
@@ -462,8 +548,9 @@ Result<Reply> list_tokens_route(Request& request) {
     nlohmann::json out = nlohmann::json::array();
     std::string text;
     for (const auto& t : *tokens) {
-        out.push_back(token_json(t, request.now()));
-        const auto state = token_state(t, request.now());
+        const std::int64_t longest = request.services().max_token_lifetime_us;
+        out.push_back(token_json(t, request.now(), longest));
+        const auto state = token_state(t, request.now(), longest);
         const std::string state_text =
             !vi ? std::string(state)
                 : (state == "valid" ? "còn hiệu lực"
@@ -519,10 +606,12 @@ Result<Reply> revoke_token_route(Request& request) {
     if (!revoked) {
         return change.refused(revoked.error());
     }
-    return listing(request, token_json(*revoked, request.now()), [&] {
-        return fmt::format("Đã thu hồi mã truy cập #{} của '{}' / token #{} of '{}' revoked\n",
-                           *token_id, revoked->user_name, *token_id, revoked->user_name);
-    });
+    return listing(
+        request, token_json(*revoked, request.now(), request.services().max_token_lifetime_us),
+        [&] {
+            return fmt::format("Đã thu hồi mã truy cập #{} của '{}' / token #{} of '{}' revoked\n",
+                               *token_id, revoked->user_name, *token_id, revoked->user_name);
+        });
 }
 
 // --- The action log --------------------------------------------------------------------------
@@ -575,6 +664,9 @@ std::vector<Route> people_routes() {
          add_user_route},
         {"POST", "/api/v1/users/{name}/disable", false,
          "Refuse a person's password and tokens from now on (manage_people)", disable_user_route},
+        {"POST", "/api/v1/users/{name}/password", false,
+         "Change your own password (with the current one), or (manage_people) set another's",
+         set_password_route},
         {"GET", "/api/v1/tokens", false,
          "Your API tokens; those who manage people: every token in their scope (user=… narrows)",
          list_tokens_route},

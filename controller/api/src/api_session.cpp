@@ -1,15 +1,61 @@
 // API sign-in: a name and password exchanged for an API token, and who a token stands for.
 
+#include <algorithm>
+
+#include <fmt/core.h>
+
 #include "http_api_routes.hpp"
+#include "loa/controller/common/identifiers.hpp"
 
 namespace loa::controller::api {
 
 namespace {
 
-constexpr std::int64_t kDefaultLoginTokenUs = 30LL * 86'400'000'000;
-
 std::string optional_time(const std::optional<std::int64_t>& at) {
     return at ? format_local(*at) : "";
+}
+
+/// A refused sign-in as the log keeps it: the name tried, with the role and area of the person
+/// of that name if there is one (`name` is a valid user name).
+LoggedAction login_refusal(Request& request, const std::string& name, const std::string& reason) {
+    LoggedAction refusal;
+    refusal.at_us = request.now();
+    refusal.actor = name;
+    refusal.actor_role = "unknown";
+    refusal.area = std::string(kEveryArea);
+    refusal.detail = {{"request", "POST /api/v1/login"}, {"reason", reason}};
+    if (auto found = find_user(request.db(), name)) {
+        refusal.actor_role = std::string(role_name(found->role));
+        refusal.area = found->area;
+    }
+    return refusal;
+}
+
+/// What a locked name or address is told, in both languages.
+std::string lock_message(const Request& request, const std::string& name,
+                         const LoginThrottle::Lock& lock, std::int64_t seconds) {
+    if (lock.by_name) {
+        return fmt::format(
+            "quá nhiều lần đăng nhập sai cho '{}': thử lại sau {} giây (lúc {}) / too many failed "
+            "sign-ins for '{}': try again in {} s (at {})",
+            name, seconds, format_local(lock.until_us), name, seconds, format_local(lock.until_us));
+    }
+    const std::string from = address_key(request.http().remote_address);
+    return fmt::format(
+        "quá nhiều lần đăng nhập sai từ {}: thử lại sau {} giây (lúc {}) / too many failed "
+        "sign-ins from {}: try again in {} s (at {})",
+        from, seconds, format_local(lock.until_us), from, seconds, format_local(lock.until_us));
+}
+
+/// 429 for a locked name or address, logged; the password is never checked.
+Reply locked_out(Request& request, const std::string& name, const LoginThrottle::Lock& lock) {
+    const std::int64_t seconds =
+        std::max<std::int64_t>(1, (lock.until_us - request.now() + 999'999) / 1'000'000);
+    const std::string message = lock_message(request, name, lock, seconds);
+    auto refusal = login_refusal(request, name, message);
+    refusal.detail["locked_until"] = format_local(lock.until_us);
+    log_access_refusal(request, refusal);
+    return error_reply(request, 429, "throttled", message, seconds);
 }
 
 Result<Reply> login(Request& request) {
@@ -27,42 +73,55 @@ Result<Reply> login(Request& request) {
     if (!label || !expires_text) {
         return std::unexpected(!label ? label.error() : expires_text.error());
     }
-    // Without "expires" a token lasts 30 days, as loactl login's do; "never" is asked for.
-    std::optional<std::int64_t> expires = request.now() + kDefaultLoginTokenUs;
-    if (*expires_text == "never") {
-        expires.reset();
-    } else if (!expires_text->empty()) {
-        auto at = instant_field(request, "expires", *expires_text);
-        if (!at) {
-            return std::unexpected(at.error());
-        }
-        if (*at <= request.now()) {
-            return fail(Error::Code::invalid_input,
-                        "expires: thời hạn đã qua / the expiry has passed");
-        }
-        expires = *at;
-    }
-    auto& db = request.db();
-    auto who = check_password(db, *name, *password);
-    if (!who) {
+    // A name nobody can have (users' names are ids) is refused before any password is checked,
+    // and never quoted: a stranger chose it, up to a megabyte of it.
+    if (!detail::identifier_problem(*name).empty()) {
+        const std::string why =
+            "name: không phải tên người dùng nào (tên có 1 đến 64 ký tự a-z, 0-9, '-', '_', '.') / "
+            "not a user name (names have 1 to 64 characters a-z, 0-9, '-', '_', '.')";
         LoggedAction refusal;
         refusal.at_us = request.now();
-        refusal.actor = *name;
+        refusal.actor = *name;  // cut and kept printable by the action log
         refusal.actor_role = "unknown";
         refusal.area = std::string(kEveryArea);
-        refusal.detail = {{"request", "POST /api/v1/login"}, {"reason", who.error().message}};
-        if (auto found = find_user(db, *name)) {
-            refusal.actor_role = std::string(role_name(found->role));
-            refusal.area = found->area;
+        refusal.detail = {{"request", "POST /api/v1/login"}, {"reason", why}};
+        log_access_refusal(request, refusal);
+        return fail(Error::Code::invalid_input, why);
+    }
+    auto expires = token_expiry(request, *expires_text);
+    if (!expires) {
+        return std::unexpected(expires.error());
+    }
+    auto& throttle = *request.services().logins;
+    const std::string& from = request.http().remote_address;
+    if (auto lock = throttle.locked(*name, from, request.now())) {
+        return locked_out(request, *name, *lock);
+    }
+    Result<Principal> who = fail(Error::Code::storage, "not checked");
+    {
+        auto turn = request.services().passwords->enter();
+        if (!turn) {
+            return passwords_busy(request);
+        }
+        who = check_password(request.db(), *name, *password);
+    }
+    if (!who) {
+        auto refusal = login_refusal(request, *name, who.error().message);
+        if (who.error().code == Error::Code::forbidden) {
+            if (auto lock = throttle.failed(*name, from, request.now())) {
+                refusal.detail["locked_until"] = format_local(lock->until_us);
+                refusal.detail["locked"] = lock->by_name ? "name" : "address";
+            }
         }
         log_access_refusal(request, refusal);
         return std::unexpected(who.error());
     }
+    throttle.succeeded(*name, request.now());
     request.sign_in(*who);
     Change change(request, "token.issue", who->name, who->area);
     auto issued = change.commit(
         [&](WriteTx& tx) {
-            return issue_token(tx, who->user_id, label->empty() ? "api login" : *label, expires,
+            return issue_token(tx, who->user_id, label->empty() ? "api login" : *label, *expires,
                                request.now());
         },
         [](const IssuedToken& i) {

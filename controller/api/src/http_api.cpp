@@ -10,8 +10,8 @@
 #include <chrono>
 #include <fstream>
 #include <regex>
-#include <variant>
 #include <thread>
+#include <variant>
 
 #include <spdlog/spdlog.h>
 
@@ -182,6 +182,9 @@ struct ApiServer::Impl {
     std::unique_ptr<http::HttpServer> server;
     std::vector<CompiledRoute> routes;
     std::unique_ptr<Store> own_store;  ///< when the API was given none
+    std::unique_ptr<api::RefusalLimiter> refusals = std::make_unique<api::RefusalLimiter>();
+    std::unique_ptr<api::LoginThrottle> logins;
+    std::unique_ptr<api::PasswordGate> passwords;
 
     http::Admission admit(const http::HttpRequest& head);
     http::HttpResponse handle(http::HttpRequest& http);
@@ -218,7 +221,7 @@ Result<void> ApiServer::Impl::authenticate(api::Request& request) {
         api::log_access_refusal(request, refusal);
         return fail(Error::Code::forbidden, why);
     }
-    auto who = authenticate_token(db, token, request.now());
+    auto who = authenticate_token(db, token, request.now(), services.max_token_lifetime_us);
     if (!who) {
         // Revoked or expired: the log names whose token it was.
         if (auto holder = token_holder(db, token)) {
@@ -263,17 +266,17 @@ ApiServer::Impl::route_of(const http::HttpRequest& head, const std::string& requ
     }
     const std::string path = head.path.substr(0, 200);
     if (other_method) {
-        return json_response(405, "invalid_input",
-                             fmt::format("{} không dùng được với {} / {} does not take {}", path,
-                                         head.method.substr(0, 16), path,
-                                         head.method.substr(0, 16)),
-                             request_id);
+        return json_response(
+            405, "invalid_input",
+            fmt::format("{} không dùng được với {} / {} does not take {}", path,
+                        head.method.substr(0, 16), path, head.method.substr(0, 16)),
+            request_id);
     }
-    return json_response(404, "not_found",
-                         fmt::format("không có {} {} / no such endpoint: {} {}",
-                                     head.method.substr(0, 16), path, head.method.substr(0, 16),
-                                     path),
-                         request_id);
+    return json_response(
+        404, "not_found",
+        fmt::format("không có {} {} / no such endpoint: {} {}", head.method.substr(0, 16), path,
+                    head.method.substr(0, 16), path),
+        request_id);
 }
 
 http::Admission ApiServer::Impl::admit(const http::HttpRequest& head) {
@@ -366,13 +369,21 @@ http::HttpResponse ApiServer::Impl::handle(http::HttpRequest& http) {
             }
             res.content_type = reply->content_type;
             res.body = std::move(reply->body);
+            if (res.status >= 400) {
+                // A refusal a handler answered itself (429, 503): its reason goes to the log too.
+                const auto body = nlohmann::json::parse(res.body, nullptr, false);
+                if (body.is_object() && body.contains("error") && body["error"].is_object()) {
+                    failure = body["error"].value("message", "");
+                }
+            }
         } else {
             const bool unauthenticated = !compiled.route.open && !request.signed_in();
             res.status = unauthenticated ? 401 : status_of(reply.error().code);
             failure = reply.error().message;
             res.content_type = "application/json";
-            res.body = error_body(unauthenticated ? "unauthenticated" : code_name(reply.error().code),
-                                  failure, admitted.request_id);
+            res.body =
+                error_body(unauthenticated ? "unauthenticated" : code_name(reply.error().code),
+                           failure, admitted.request_id);
         }
         if (request.signed_in() && who_text == "-") {
             who_text = fmt::format("{}({})", request.who().name, role_name(request.who().role));
@@ -398,8 +409,8 @@ void ApiServer::Impl::log(const http::HttpRequest& http, const std::string& requ
     // bodies, which are not logged), cut: a stranger chooses it.
     const std::string target = http.target.substr(0, 512);
     if (status >= 500) {
-        spdlog::error("http {} {} {} → {} in {:.1f} ms by {} from {}: {}", request_id,
-                      http.method, target, status, ms, who, http.remote_address, failure);
+        spdlog::error("http {} {} {} → {} in {:.1f} ms by {} from {}: {}", request_id, http.method,
+                      target, status, ms, who, http.remote_address, failure);
     } else if (status >= 400) {
         spdlog::warn("http {} {} {} → {} in {:.1f} ms by {} from {}: {}", request_id, http.method,
                      target, status, ms, who, http.remote_address, failure);
@@ -418,6 +429,12 @@ ApiServer::ApiServer(ApiOptions options, Store* store, const NodeGateway* nodes)
     impl_->services.nodes = nodes;
     impl_->services.metrics_open = impl_->options.metrics_open;
     impl_->services.max_token_lifetime_us = impl_->options.max_token_lifetime_us;
+    impl_->services.login_limits = impl_->options.login_limits;
+    impl_->logins = std::make_unique<api::LoginThrottle>(impl_->options.login_limits);
+    impl_->passwords = std::make_unique<api::PasswordGate>(impl_->options.login_limits);
+    impl_->services.refusals = impl_->refusals.get();
+    impl_->services.logins = impl_->logins.get();
+    impl_->services.passwords = impl_->passwords.get();
     for (auto& route : all_routes()) {
         impl_->routes.push_back(compile(std::move(route)));
     }
@@ -467,12 +484,14 @@ Result<void> ApiServer::start() {
     impl.server = std::make_unique<http::HttpServer>(
         std::move(edge), [&impl](const http::HttpRequest& head) { return impl.admit(head); },
         [&impl](http::HttpRequest& request) { return impl.handle(request); });
+    // Set before the first request can come: /metrics reads it.
+    impl.services.http = impl.server.get();
     if (auto started = impl.server->start(); !started) {
+        impl.services.http = nullptr;
         impl.server.reset();
         return fail(Error::Code::invalid_input,
                     fmt::format("HTTP API: {}", started.error().message));
     }
-    impl.services.http = impl.server.get();
     spdlog::info("HTTP API on {}://{}:{}", tls ? "https" : "http", impl.options.host,
                  impl.server->port());
     return {};

@@ -1,5 +1,6 @@
 // What API handlers share: reading a request (path, query, JSON body), answering in JSON or as a
 // table, scope checks and the action log of changes made through the API.
+#include <algorithm>
 #include <map>
 #include <mutex>
 
@@ -48,10 +49,11 @@ Result<nlohmann::json> Request::body() const {
     }
     // Before parsing: nlohmann's parser spends memory per level, and a stranger may nest deep.
     if (auto why = http::json_nesting_problem(body, kMaxJsonDepth); !why.empty()) {
-        return fail(Error::Code::invalid_input,
-                    fmt::format("JSON lồng quá sâu (tối đa {} tầng) / the body nests deeper than {} "
-                                "levels: {}",
-                                kMaxJsonDepth, kMaxJsonDepth, why));
+        return fail(
+            Error::Code::invalid_input,
+            fmt::format("JSON lồng quá sâu (tối đa {} tầng) / the body nests deeper than {} "
+                        "levels: {}",
+                        kMaxJsonDepth, kMaxJsonDepth, why));
     }
     try {
         auto json = nlohmann::json::parse(body);
@@ -135,30 +137,25 @@ constexpr std::int64_t kRefusalWindowUs = 60'000'000;
 /// Addresses followed at once; past it, the quietest are forgotten (memory stays flat).
 constexpr std::size_t kRefusalSources = 4096;
 
-struct RefusalWindow {
-    std::int64_t start_us = 0;
-    int rows = 0;
-    std::uint64_t suppressed = 0;
-};
+/// Tokens last this long unless asked otherwise (and the longest lifetime is not shorter).
+constexpr std::int64_t kDefaultTokenUs = 30LL * 86'400'000'000;
 
-/// Whether a refusal from `source` at `now` gets a row of its own; sets `summary` to the count
-/// of the last window's suppressed refusals to write first (0: none).
-bool refusal_gets_row(const std::string& source, std::int64_t now, std::uint64_t& summary) {
-    static std::mutex mutex;
-    static std::map<std::string, RefusalWindow> windows;
-    std::lock_guard lock(mutex);
+}  // namespace
+
+bool RefusalLimiter::gets_row(const std::string& source, std::int64_t now, std::uint64_t& summary) {
+    std::lock_guard lock(mutex_);
     summary = 0;
-    if (windows.size() >= kRefusalSources && !windows.contains(source)) {
-        for (auto it = windows.begin(); it != windows.end();) {
+    if (windows_.size() >= kRefusalSources && !windows_.contains(source)) {
+        for (auto it = windows_.begin(); it != windows_.end();) {
             it = now - it->second.start_us >= kRefusalWindowUs && it->second.suppressed == 0
-                     ? windows.erase(it)
+                     ? windows_.erase(it)
                      : std::next(it);
         }
-        if (windows.size() >= kRefusalSources) {
+        if (windows_.size() >= kRefusalSources) {
             return false;  // a flood from very many addresses: counted nowhere but the daemon log
         }
     }
-    RefusalWindow& w = windows[source];
+    Window& w = windows_[source];
     if (now - w.start_us >= kRefusalWindowUs) {
         summary = w.suppressed;
         w = {now, 0, 0};
@@ -171,7 +168,56 @@ bool refusal_gets_row(const std::string& source, std::int64_t now, std::uint64_t
     return true;
 }
 
-}  // namespace
+Reply error_reply(const Request& request, int status, std::string_view code,
+                  const std::string& message, std::int64_t retry_after_s) {
+    Reply reply = json_reply(
+        {{"error", {{"code", code}, {"message", message}, {"request_id", request.request_id()}}}},
+        status);
+    if (retry_after_s > 0) {
+        reply.headers["Retry-After"] = std::to_string(retry_after_s);
+    }
+    return reply;
+}
+
+Reply passwords_busy(const Request& request) {
+    spdlog::warn("http {}: no turn to check a password ({} at once): answered 503",
+                 request.request_id(), request.services().login_limits.passwords_at_once);
+    return error_reply(request, 503, "unavailable",
+                       "máy điều khiển đang bận kiểm tra các mật khẩu khác: thử lại sau 1 giây / "
+                       "the controller is busy checking other passwords: try again in 1 s",
+                       1);
+}
+
+Result<std::int64_t> token_expiry(const Request& request, const std::string& asked) {
+    const std::int64_t longest = request.services().max_token_lifetime_us;
+    const std::string limit_vi = lifetime_text(longest, Language::vi);
+    const std::string limit_en = lifetime_text(longest, Language::en);
+    if (asked.empty()) {
+        return request.now() + (longest > 0 ? std::min(kDefaultTokenUs, longest) : kDefaultTokenUs);
+    }
+    if (asked == "never") {
+        return fail(Error::Code::invalid_input,
+                    fmt::format("expires: không được chọn 'never': mã truy cập dùng được tối đa {} "
+                                "(loa-controller --max-token-days) / 'never' is not allowed: a "
+                                "token lasts at most {} (loa-controller --max-token-days)",
+                                limit_vi, limit_en));
+    }
+    auto at = instant_field(request, "expires", asked);
+    if (!at) {
+        return std::unexpected(at.error());
+    }
+    if (*at <= request.now()) {
+        return fail(Error::Code::invalid_input, "expires: thời hạn đã qua / the expiry has passed");
+    }
+    if (longest > 0 && *at - request.now() > longest) {
+        return fail(Error::Code::invalid_input,
+                    fmt::format("expires: tối đa {} kể từ bây giờ (loa-controller "
+                                "--max-token-days) / at most {} from now (loa-controller "
+                                "--max-token-days)",
+                                limit_vi, limit_en));
+    }
+    return *at;
+}
 
 void log_access_refusal(const Request& request, LoggedAction entry) {
     entry.action = "access.refused";
@@ -184,7 +230,7 @@ void log_access_refusal(const Request& request, LoggedAction entry) {
     const std::string source = request.http().remote_address;
     entry.detail["from"] = source;
     std::uint64_t summary = 0;
-    const bool row = refusal_gets_row(source, entry.at_us, summary);
+    const bool row = request.services().refusals->gets_row(source, entry.at_us, summary);
     if (!row && summary == 0) {
         spdlog::debug("http {}: refusal not logged (more than {} a minute from {})",
                       request.request_id(), kRefusalRowsPerMinute, source);

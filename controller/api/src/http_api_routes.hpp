@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,19 +15,38 @@
 #include <SQLiteCpp/Database.h>
 #include <nlohmann/json.hpp>
 
+#include "http_server.hpp"
 #include "loa/controller/api/http_api.hpp"
 #include "loa/controller/common/error.hpp"
 #include "loa/controller/common/time_text.hpp"
 #include "loa/controller/people/action_log.hpp"
 #include "loa/controller/people/people.hpp"
-#include "http_server.hpp"
 #include "loa/controller/store/store.hpp"
+#include "login_throttle.hpp"
 
 namespace loa::controller {
 
 class NodeGateway;
 
 namespace api {
+
+/// Which access refusals get an action-log row of their own: a few a minute per source address;
+/// the rest of a minute's are counted in one row. One per server.
+class RefusalLimiter {
+  public:
+    /// Whether a refusal from `source` at `now` gets a row of its own; sets `summary` to the count
+    /// of the last window's refusals left out, to write first (0: none).
+    bool gets_row(const std::string& source, std::int64_t now, std::uint64_t& summary);
+
+  private:
+    struct Window {
+        std::int64_t start_us = 0;
+        int rows = 0;
+        std::uint64_t suppressed = 0;
+    };
+    std::mutex mutex_;
+    std::map<std::string, Window> windows_;
+};
 
 /// What the process around the API offers handlers.
 struct Services {
@@ -37,6 +57,11 @@ struct Services {
     bool metrics_open = false;           ///< ApiOptions::metrics_open
     std::int64_t max_token_lifetime_us = 365LL * 86'400'000'000;
     const http::HttpServer* http = nullptr;  ///< the edge serving the API, for /metrics
+    LoginLimits login_limits;                ///< ApiOptions::login_limits
+    // The server's own guards, shared by every request (never null while it serves).
+    RefusalLimiter* refusals = nullptr;
+    LoginThrottle* logins = nullptr;
+    PasswordGate* passwords = nullptr;
 };
 
 /// One request being handled.
@@ -127,6 +152,19 @@ Reply listing(const Request& request, const nlohmann::json& json,
               const std::function<std::string()>& table);
 /// A JSON reply.
 Reply json_reply(const nlohmann::json& json, int status = 200);
+
+/// A refusal answered as the API answers errors, with a status of its own (429, 503) that no
+/// Error::Code maps to; `retry_after_s` > 0 adds Retry-After.
+Reply error_reply(const Request& request, int status, std::string_view code,
+                  const std::string& message, std::int64_t retry_after_s = 0);
+
+/// 503 for a password check that found no turn (PasswordGate): come back in a second.
+Reply passwords_busy(const Request& request);
+
+/// The expiry of a new API token from what was asked: "" gives 30 days, or the longest a token
+/// may last (Services::max_token_lifetime_us) if that is shorter. Refused (invalid_input, saying
+/// the limit): a time already past, "never", or a time beyond the longest lifetime.
+Result<std::int64_t> token_expiry(const Request& request, const std::string& asked);
 
 /// A required string field of a JSON body; invalid_input naming the field otherwise.
 Result<std::string> field(const nlohmann::json& body, std::string_view name);

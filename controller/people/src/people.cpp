@@ -312,34 +312,47 @@ Result<UserRecord> store_user(WriteTx& tx, const NewUser& given, std::int64_t no
 
 }  // namespace
 
-Result<void> hash_password(NewUser& user) {
-    auto invalid = [&](const std::string& why) {
-        return fail(Error::Code::invalid_input, fmt::format("user '{}': {}", user.name, why));
-    };
-    if (auto problem = name_or_scope_problem(user)) {
-        return std::unexpected(*problem);
+std::string password_problem(std::string_view password) {
+    if (code_points(password) < kMinPasswordLength) {
+        return fmt::format("mật khẩu cần ít nhất {} ký tự / a password has at least {} characters",
+                           kMinPasswordLength, kMinPasswordLength);
     }
-    if (code_points(user.password) < kMinPasswordLength) {
-        return invalid(
-            fmt::format("mật khẩu cần ít nhất {} ký tự / a password has at least {} "
-                        "characters",
-                        kMinPasswordLength, kMinPasswordLength));
+    if (password.size() > kMaxPasswordBytes) {
+        return fmt::format("mật khẩu dài tối đa {} byte / a password has at most {} bytes",
+                           kMaxPasswordBytes, kMaxPasswordBytes);
     }
-    if (user.password.size() > kMaxPasswordBytes) {
-        return invalid(fmt::format("mật khẩu dài tối đa {} byte / a password has at most {} bytes",
-                                   kMaxPasswordBytes, kMaxPasswordBytes));
+    return {};
+}
+
+Result<std::string> hash_new_password(std::string_view password) {
+    if (auto why = password_problem(password); !why.empty()) {
+        return fail(Error::Code::invalid_input, why);
     }
     if (auto ready = ensure_sodium(); !ready) {
         return std::unexpected(ready.error());
     }
     std::array<char, crypto_pwhash_STRBYTES> hash{};
-    if (crypto_pwhash_str_alg(hash.data(), user.password.data(), user.password.size(),
-                              crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                              crypto_pwhash_MEMLIMIT_INTERACTIVE,
-                              crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    if (crypto_pwhash_str_alg(
+            hash.data(), password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+            crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0) {
         return fail(Error::Code::storage, "hashing the password ran out of memory");
     }
-    user.password_hash = hash.data();
+    return std::string(hash.data());
+}
+
+Result<void> hash_password(NewUser& user) {
+    if (auto problem = name_or_scope_problem(user)) {
+        return std::unexpected(*problem);
+    }
+    auto hash = hash_new_password(user.password);
+    if (!hash) {
+        if (hash.error().code == Error::Code::invalid_input) {
+            return fail(Error::Code::invalid_input,
+                        fmt::format("user '{}': {}", user.name, hash.error().message));
+        }
+        return std::unexpected(hash.error());
+    }
+    user.password_hash = std::move(*hash);
     sodium_memzero(user.password.data(), user.password.size());
     user.password.clear();
     return {};
@@ -456,6 +469,35 @@ Result<Principal> check_password(SQLite::Database& db, std::string_view name,
     });
 }
 
+Result<PasswordChange> set_password(WriteTx& tx, std::string_view name,
+                                    const std::string& password_hash, std::int64_t keep_token_id,
+                                    std::int64_t now) {
+    SQLite::Database& db = tx.db();
+    if (password_hash.empty()) {
+        return fail(Error::Code::invalid_input, "set_password: no password hash");
+    }
+    return in_savepoint(tx, [&]() -> Result<PasswordChange> {
+        auto user = find_user(db, name);
+        if (!user) {
+            return std::unexpected(user.error());
+        }
+        SQLite::Statement update(db, "UPDATE users SET password_hash = ? WHERE user_id = ?");
+        update.bind(1, password_hash);
+        update.bind(2, static_cast<int64_t>(user->user_id));
+        update.exec();
+        SQLite::Statement revoke(db,
+                                 "UPDATE api_tokens SET revoked_us = ? WHERE user_id = ? AND "
+                                 "revoked_us IS NULL AND token_id != ? AND (expires_us IS NULL "
+                                 "OR expires_us > ?)");
+        revoke.bind(1, static_cast<int64_t>(now));
+        revoke.bind(2, static_cast<int64_t>(user->user_id));
+        revoke.bind(3, static_cast<int64_t>(keep_token_id));
+        revoke.bind(4, static_cast<int64_t>(now));
+        const int revoked = revoke.exec();
+        return PasswordChange{*user, revoked};
+    });
+}
+
 Result<IssuedToken> issue_token(WriteTx& tx, std::int64_t user_id, std::string label,
                                 std::optional<std::int64_t> expires_us, std::int64_t now) {
     SQLite::Database& db = tx.db();
@@ -496,7 +538,7 @@ Result<IssuedToken> issue_token(WriteTx& tx, std::int64_t user_id, std::string l
 }
 
 Result<Principal> authenticate_token(SQLite::Database& db, std::string_view secret,
-                                     std::int64_t now) {
+                                     std::int64_t now, std::int64_t max_lifetime_us) {
     if (auto ready = ensure_sodium(); !ready) {
         return std::unexpected(ready.error());
     }
@@ -519,6 +561,17 @@ Result<Principal> authenticate_token(SQLite::Database& db, std::string_view secr
             return forbidden(
                 fmt::format("mã truy cập #{} của '{}' đã hết hạn", token.token_id, token.user_name),
                 fmt::format("API token #{} of '{}' has expired", token.token_id, token.user_name));
+        }
+        if (max_lifetime_us > 0 && now - token.created_us >= max_lifetime_us) {
+            return forbidden(
+                fmt::format("mã truy cập #{} của '{}' đã cũ hơn thời hạn dài nhất của một mã ({}); "
+                            "đăng nhập lại để lấy mã mới",
+                            token.token_id, token.user_name,
+                            lifetime_text(max_lifetime_us, Language::vi)),
+                fmt::format("API token #{} of '{}' is older than the longest a token may last "
+                            "({}); sign in again for a new one",
+                            token.token_id, token.user_name,
+                            lifetime_text(max_lifetime_us, Language::en)));
         }
         auto user = find_user(db, token.user_name);
         if (!user) {
@@ -615,14 +668,28 @@ Result<std::vector<TokenRecord>> list_tokens(SQLite::Database& db, std::string_v
     });
 }
 
-std::string_view token_state(const TokenRecord& token, std::int64_t now) {
+std::string_view token_state(const TokenRecord& token, std::int64_t now,
+                             std::int64_t max_lifetime_us) {
     if (token.revoked_us) {
         return "revoked";
     }
-    if (token.expires_us && *token.expires_us <= now) {
+    if ((token.expires_us && *token.expires_us <= now) ||
+        (max_lifetime_us > 0 && now - token.created_us >= max_lifetime_us)) {
         return "expired";
     }
     return "valid";
+}
+
+std::string lifetime_text(std::int64_t us, Language language) {
+    const bool vi = language == Language::vi;
+    constexpr std::int64_t kHourUs = 3'600'000'000;
+    if (us % (24 * kHourUs) == 0) {
+        return fmt::format("{} {}", us / (24 * kHourUs), vi ? "ngày" : "days");
+    }
+    if (us % kHourUs == 0) {
+        return fmt::format("{} {}", us / kHourUs, vi ? "giờ" : "hours");
+    }
+    return fmt::format("{} {}", us / 1'000'000, vi ? "giây" : "seconds");
 }
 
 }  // namespace loa::controller

@@ -2,6 +2,8 @@
 // loactl) use, authenticated with API tokens and checked against roles and area scopes.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -15,9 +17,29 @@ namespace loa::controller {
 class NodeGateway;
 class Store;
 
+/// How sign-ins are throttled (docs/security.md). Failed passwords are counted per user name and
+/// per source address (an IPv6 address by its /64) within `window`; at the count, that name or
+/// address is refused with 429 for `lockout`, without its password being checked. All in memory.
+struct LoginLimits {
+    int failures_per_name = 5;
+    int failures_per_address = 20;
+    std::chrono::seconds window{15 * 60};
+    std::chrono::seconds lockout{15 * 60};
+    /// Names and addresses followed at once: past it, the stalest are forgotten, so memory stays
+    /// bounded whatever names a stranger tries.
+    std::size_t names_tracked = 10'000;
+    std::size_t addresses_tracked = 10'000;
+    /// Argon2id costs 64 MiB and about 0.1 s a password: at most this many are hashed or checked
+    /// at once; `passwords_waiting` more wait up to `password_wait` for their turn, and the rest
+    /// are answered 503 with Retry-After.
+    std::size_t passwords_at_once = 2;
+    std::size_t passwords_waiting = 4;
+    std::chrono::milliseconds password_wait{2'000};
+};
+
 struct ApiOptions {
-    /// Where to listen. Loopback by default: remote use goes through a reverse proxy or TLS
-    /// (docs/api.md).
+    /// Where to listen. Loopback by default; remote use over TLS (--http-tls-*), served by the
+    /// controller itself or by a reverse proxy (docs/api.md).
     std::string host = "127.0.0.1";
     int port = 5610;  ///< 0: any free port (tests)
     std::filesystem::path data_dir;
@@ -29,9 +51,11 @@ struct ApiOptions {
     /// Serve /metrics without a token (a Prometheus on the same host, say); by default a scrape
     /// signs in like every other request.
     bool metrics_open = false;
-    /// The longest an API token lasts: a login's and an issued token's expiry is capped at it,
-    /// and "never" is refused.
+    /// The longest an API token lasts (--max-token-days): an expiry asked for beyond it, or
+    /// "never", is refused (400); without one a token lasts 30 days or this, whichever is
+    /// shorter; a token older than this is refused whatever its expiry (tokens made before).
     std::int64_t max_token_lifetime_us = 365LL * 86'400'000'000;
+    LoginLimits login_limits;
     /// Threads running requests (the HTTP edge's workers; docs/http-edge.md).
     std::size_t workers = 8;
 };

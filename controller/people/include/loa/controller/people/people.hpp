@@ -90,6 +90,15 @@ struct UserRecord {
     std::optional<std::int64_t> disabled_us;
 };
 
+/// What is wrong with a password a person chooses (fewer than kMinPasswordLength characters, more
+/// than 1024 bytes), in Vietnamese then English; empty when nothing is.
+std::string password_problem(std::string_view password);
+
+/// The Argon2id hash of a password a person chooses (libsodium crypto_pwhash_str, interactive
+/// limits: about 0.1 s and 64 MiB on purpose); refused (invalid_input) when password_problem says
+/// so.
+Result<std::string> hash_new_password(std::string_view password);
+
 /// Checks the new user's name, scope and password and replaces the password by its Argon2id hash
 /// (libsodium crypto_pwhash_str, interactive limits: about 0.1 s and 64 MiB on purpose). Done
 /// before the change is queued, so the writer never waits for it.
@@ -123,6 +132,18 @@ Result<UserRecord> disable_user(WriteTx& tx, std::string_view name, std::int64_t
 Result<Principal> check_password(SQLite::Database& db, std::string_view name,
                                  std::string_view password);
 
+struct PasswordChange {
+    UserRecord user;
+    int revoked_tokens = 0;  ///< the person's tokens revoked by the change
+};
+
+/// Replaces `name`'s password by `password_hash` (hash_new_password) and, in the same transaction,
+/// revokes every token of theirs still valid but `keep_token_id` (0: every one): whoever held the
+/// old password, or a token made with it, is out. Refused (not_found) for an unknown name.
+Result<PasswordChange> set_password(WriteTx& tx, std::string_view name,
+                                    const std::string& password_hash, std::int64_t keep_token_id,
+                                    std::int64_t now);
+
 struct TokenRecord {
     std::int64_t token_id = 0;
     std::int64_t user_id = 0;
@@ -146,10 +167,10 @@ Result<IssuedToken> issue_token(WriteTx& tx, std::int64_t user_id, std::string l
 
 /// The person `secret` stands for. Reads only: that the token was used is recorded by
 /// note_token_use, which the API queues without waiting at most once a minute. Refused
-/// (Code::forbidden, the reason in the message): an unknown, revoked or expired token, or one of
-/// a disabled user.
+/// (Code::forbidden, the reason in the message): an unknown, revoked or expired token, one older
+/// than `max_lifetime_us` (0: no limit) whatever its expiry, or one of a disabled user.
 Result<Principal> authenticate_token(SQLite::Database& db, std::string_view secret,
-                                     std::int64_t now);
+                                     std::int64_t now, std::int64_t max_lifetime_us = 0);
 
 /// Records that token `token_id` was used at `now`.
 Result<void> note_token_use(WriteTx& tx, std::int64_t token_id, std::int64_t now);
@@ -167,7 +188,11 @@ Result<TokenRecord> find_token(SQLite::Database& db, std::int64_t token_id);
 Result<std::vector<TokenRecord>> list_tokens(SQLite::Database& db, std::string_view scope,
                                              std::int64_t user_id = 0);
 
-/// "valid", "revoked", "expired" at `now`.
-std::string_view token_state(const TokenRecord& token, std::int64_t now);
+/// "valid", "revoked", "expired" at `now`; older than `max_lifetime_us` (0: no limit) is expired.
+std::string_view token_state(const TokenRecord& token, std::int64_t now,
+                             std::int64_t max_lifetime_us = 0);
+
+/// A token's lifetime in words: "7 ngày" / "7 days" (hours, or seconds, when not whole days).
+std::string lifetime_text(std::int64_t us, Language language);
 
 }  // namespace loa::controller
