@@ -1,4 +1,5 @@
 // loa-node: the node agent on a loudspeaker cluster or LED board, until SIGINT or SIGTERM.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -35,6 +36,8 @@ void log_to(const std::filesystem::path& file) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Everything the agent creates (its key, store, media, logs) is its own alone.
+    ::umask(077);
     CLI::App app{"loa node agent: plays its controller's schedule and confirms every play"};
     loa::node::AgentOptions options;
     std::string sink = "auto";
