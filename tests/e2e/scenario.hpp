@@ -133,6 +133,9 @@ class Scenario {
     Scenario(const Scenario&) = delete;
     Scenario& operator=(const Scenario&) = delete;
 
+    /// The heartbeat interval start_controller() gives the controller (nodes take it from WELCOME).
+    int heartbeat_ms = 1000;
+
     const std::string& endpoint() const { return endpoint_; }
     /// Where devices enroll with a token (loa-node enroll).
     const std::string& enroll_endpoint() const { return enroll_endpoint_; }
@@ -251,7 +254,8 @@ class Scenario {
         controller_ = std::make_unique<test::Process>(
             std::vector<std::string>{LOA_CONTROLLER_BIN, "--data", controller_data().string(),
                                      "--bind", endpoint_, "--enroll-bind", enroll_endpoint_,
-                                     "--heartbeat-ms", "1000", "--http-bind", api_bind()},
+                                     "--heartbeat-ms", std::to_string(heartbeat_ms),
+                                     "--http-bind", api_bind()},
             log);
         bool listening = test::wait_until(
             [&] {
