@@ -54,7 +54,8 @@ struct ScopeFixture : ApiFixture {
                           const std::string& who = "admin") {
         auto shown = get("/api/v1/media/" + hash, who);
         REQUIRE(shown.status == 200);
-        for (const auto& r : shown.json().at("records")) {
+        const auto body = shown.json();  // kept: a range over a temporary's member dangles
+        for (const auto& r : body.at("records")) {
             if (r.at("area") == area) {
                 return r;
             }

@@ -290,8 +290,16 @@ from = 2026-11-24
 until = 2026-11-30
   [campaigns.quotas]
   plays_per_day = 1
+
+[[areas]]
+path = "vn/lao-cai/sa-pa"
+name = "Sa Pa"
+
+[[areas]]
+path = "{}"
+name = "Tả Van"
 )",
-                                 kTaVan, hash));
+                                 kTaVan, hash, kTaVan));
     const schedules::Date today{std::chrono::year{2026}, std::chrono::month{11},
                                 std::chrono::day{24}};
     auto applied = lc::write_directly(*f.db, [&](lc::WriteTx& tx) {
