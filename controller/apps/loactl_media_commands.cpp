@@ -54,9 +54,10 @@ MediaCommands::MediaCommands(CLI::App& app, const std::string& /*data*/) {
             ->add_option("--bitrate", bitrate_bps_, "bitrate of the normalised Opus audio (bit/s)")
             ->capture_default_str();
     list_ = media_->add_subcommand("list", "list the media records of your scope: one per area");
-    show_ = media_->add_subcommand("show",
-                                   "one media item: what it is, its records in your scope and their "
-                                   "approval");
+    show_ =
+        media_->add_subcommand("show",
+                               "one media item: what it is, its records in your scope and their "
+                               "approval");
     approvals_ = media_->add_subcommand(
         "approvals", "every approval decision on the records of one media item in your scope");
     missing_ = media_->add_subcommand(
@@ -70,8 +71,9 @@ MediaCommands::MediaCommands(CLI::App& app, const std::string& /*data*/) {
         "share",
         "share media with an area: a pending record of its own there, for its approver to decide "
         "on");
-    approve_ = media_->add_subcommand("approve", "approve an area's record of media for air "
-                                                 "(thẩm định)");
+    approve_ = media_->add_subcommand("approve",
+                                      "approve an area's record of media for air "
+                                      "(thẩm định)");
     reject_ = media_->add_subcommand(
         "reject",
         "reject an area's record of media: it may not air there, and its plays not started "
@@ -85,8 +87,7 @@ MediaCommands::MediaCommands(CLI::App& app, const std::string& /*data*/) {
         cmd->add_option("--area", area_,
                         "the record's area, when your scope holds several records of it");
     }
-    for (CLI::App* cmd :
-         {import_, missing_, list_, show_, approvals_, share_, approve_, reject_}) {
+    for (CLI::App* cmd : {import_, missing_, list_, show_, approvals_, share_, approve_, reject_}) {
         cmd->add_option("--lang", lang_, "vi or en")
             ->check(CLI::IsMember({"vi", "en"}))
             ->capture_default_str();

@@ -73,15 +73,17 @@ struct ScopeFixture : ApiFixture {
 
 }  // namespace
 
-TEST_CASE("API media scope: another commune importing the same bytes gets its own pending record "
-          "and the first commune keeps its own",
-          "[api][media][scope]") {
+TEST_CASE(
+    "API media scope: another commune importing the same bytes gets its own pending record "
+    "and the first commune keeps its own",
+    "[api][media][scope]") {
     ScopeFixture api;
     auto first = api.upload("operator", "B%E1%BA%A3n%20tin%20T%E1%BA%A3%20Van");
     REQUIRE(first.status == 201);
     const std::string hash = first.json().at("media_hash");
-    REQUIRE(api.post("/api/v1/media/" + hash + "/approve", "approver", {{"note", "đã nghe"}})
-                .status == 200);
+    REQUIRE(
+        api.post("/api/v1/media/" + hash + "/approve", "approver", {{"note", "đã nghe"}}).status ==
+        200);
 
     // Commune B brings the same bytes: a record of its own, pending, in its own area.
     auto second = api.upload("other-operator", "Tin%20B%E1%BA%A3n%20H%E1%BB%93");
@@ -268,19 +270,16 @@ TEST_CASE("API media scope: a share needs the right to import there and the medi
     auto seen = api.get("/api/v1/media/" + hash, "other-operator");
     REQUIRE(seen.status == 200);
     CHECK(seen.json().at("area") == ApiFixture::kOtherCommune);
-    CHECK(api.post("/api/v1/media/" + hash + "/approve", "other-approver",
-                   nlohmann::json::object())
+    CHECK(api.post("/api/v1/media/" + hash + "/approve", "other-approver", nlohmann::json::object())
               .status == 200);
     CHECK(api.record(hash, ApiFixture::kCommune).at("approval") == "pending");
 
     auto log = api.logged("media.share");
-    CHECK(std::count_if(log.begin(), log.end(), [](const auto& row) {
-              return row.outcome == lc::Outcome::done;
-          }) == 1);
+    CHECK(std::count_if(log.begin(), log.end(),
+                        [](const auto& row) { return row.outcome == lc::Outcome::done; }) == 1);
     CHECK(log.back().area == ApiFixture::kOtherCommune);
-    CHECK(std::count_if(log.begin(), log.end(), [](const auto& row) {
-              return row.outcome == lc::Outcome::refused;
-          }) >= 5);
+    CHECK(std::count_if(log.begin(), log.end(),
+                        [](const auto& row) { return row.outcome == lc::Outcome::refused; }) >= 5);
 }
 
 TEST_CASE("API media scope: rejecting a record takes back only the plays it let air",
@@ -310,9 +309,10 @@ TEST_CASE("API media scope: rejecting a record takes back only the plays it let 
     CHECK(api.record(hash, ApiFixture::kOtherCommune).at("approval") == "approved");
 }
 
-TEST_CASE("API plan apply: media outside the applier's scope or not approved there is refused "
-          "with its line",
-          "[api][media][scope]") {
+TEST_CASE(
+    "API plan apply: media outside the applier's scope or not approved there is refused "
+    "with its line",
+    "[api][media][scope]") {
     ScopeFixture api;
     const std::string hash = api.upload("operator").json().at("media_hash");
     REQUIRE(api.post("/api/v1/media/" + hash + "/approve", "approver", nlohmann::json::object())

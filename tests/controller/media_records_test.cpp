@@ -77,8 +77,9 @@ lc::Result<lc::BookingResult> book(ControllerFixture& f, const std::string& id,
 
 }  // namespace
 
-TEST_CASE("the same bytes imported in another area get a record of their own there, and "
-          "nobody's record widens or changes") {
+TEST_CASE(
+    "the same bytes imported in another area get a record of their own there, and "
+    "nobody's record widens or changes") {
     ControllerFixture f;
     const auto file = f.dir / "ban-tin.wav";
     make_tone(file, 1.0);
@@ -147,8 +148,8 @@ TEST_CASE("media airs only where an approved record's area holds the target area
     spec.media_hash = hash;
     spec.area = kProvince;
     spec.expires_us = kNow + 3600 * kSecondUs;
-    auto emergency =
-        lc::write_directly(*f.db, [&](lc::WriteTx& tx) { return lc::send_emergency(tx, spec, kNow); });
+    auto emergency = lc::write_directly(
+        *f.db, [&](lc::WriteTx& tx) { return lc::send_emergency(tx, spec, kNow); });
     REQUIRE_FALSE(emergency.has_value());
     CHECK(emergency.error().code == lc::Error::Code::forbidden);
     CHECK(f.count("campaigns") == 0);
@@ -172,12 +173,19 @@ TEST_CASE("media airs only where an approved record's area holds the target area
     REQUIRE(shared.has_value());
     CHECK(shared->via == "share");
     CHECK(shared->approval == "pending");
-    CHECK(lc::write_directly(*f.db, [&](lc::WriteTx& tx) {
-              return lc::share_media(tx, hash, kProvince, "x", "op-tinh", kNow);
-          }).error().code == lc::Error::Code::conflict);
-    CHECK(lc::write_directly(*f.db, [&](lc::WriteTx& tx) {
-              return lc::share_media(tx, std::string(64, 'e'), kProvince, "x", "op-tinh", kNow);
-          }).error().code == lc::Error::Code::not_found);
+    CHECK(lc::write_directly(*f.db,
+                             [&](lc::WriteTx& tx) {
+                                 return lc::share_media(tx, hash, kProvince, "x", "op-tinh", kNow);
+                             })
+              .error()
+              .code == lc::Error::Code::conflict);
+    CHECK(lc::write_directly(*f.db,
+                             [&](lc::WriteTx& tx) {
+                                 return lc::share_media(tx, std::string(64, 'e'), kProvince, "x",
+                                                        "op-tinh", kNow);
+                             })
+              .error()
+              .code == lc::Error::Code::not_found);
     REQUIRE(decide(f, hash, kProvince, lc::Decision::approved));
     auto both = book(f, "toan-tinh", {hash}, {kProvince});
     REQUIRE(both.has_value());
@@ -185,8 +193,9 @@ TEST_CASE("media airs only where an approved record's area holds the target area
     CHECK(slots_on(f, "ban-ho-01") > 0);
 }
 
-TEST_CASE("rejecting a record takes back the plays on nodes of its area that no other approved "
-          "record covers, and re-booking follows the records") {
+TEST_CASE(
+    "rejecting a record takes back the plays on nodes of its area that no other approved "
+    "record covers, and re-booking follows the records") {
     ControllerFixture f;
     f.node("ta-van-01", kTaVan);
     f.node("ban-ho-01", kBanHo);
@@ -302,9 +311,8 @@ name = "Tả Van"
                                  kTaVan, hash, kTaVan));
     const schedules::Date today{std::chrono::year{2026}, std::chrono::month{11},
                                 std::chrono::day{24}};
-    auto applied = lc::write_directly(*f.db, [&](lc::WriteTx& tx) {
-        return lc::apply_plan(tx, plan, today, 2, kNow, true);
-    });
+    auto applied = lc::write_directly(
+        *f.db, [&](lc::WriteTx& tx) { return lc::apply_plan(tx, plan, today, 2, kNow, true); });
     REQUIRE_FALSE(applied.has_value());
     CHECK(applied.error().code == lc::Error::Code::forbidden);
     CHECK_THAT(applied.error().message, Contains("ke-hoach.toml:17:") &&
@@ -315,16 +323,16 @@ name = "Tả Van"
         return lc::share_media(tx, hash, kProvince, "Bản tin", "op-tinh", kNow);
     }));
     REQUIRE(decide(f, hash, kProvince, lc::Decision::approved));
-    auto again = lc::write_directly(*f.db, [&](lc::WriteTx& tx) {
-        return lc::apply_plan(tx, plan, today, 2, kNow, true);
-    });
+    auto again = lc::write_directly(
+        *f.db, [&](lc::WriteTx& tx) { return lc::apply_plan(tx, plan, today, 2, kNow, true); });
     INFO((again ? std::string() : again.error().message));
     REQUIRE(again.has_value());
     CHECK(again->applied);
 }
 
-TEST_CASE("media of a version 11 database becomes one record each, with its area, approval, "
-          "decisions and importer") {
+TEST_CASE(
+    "media of a version 11 database becomes one record each, with its area, approval, "
+    "decisions and importer") {
     TempDir dir;
     const auto file = dir / "controller.db";
     {

@@ -50,22 +50,15 @@ std::string_view approval_text(const std::string& approval, bool vi) {
 
 /// One area's record of media: its area, title, approval, and how and by whom it came there.
 nlohmann::json area_json(const MediaArea& r) {
-    return {{"area", r.area_path},
-            {"title", r.title},
-            {"approval", r.approval},
-            {"via", r.via},
-            {"added_by", r.added_by},
-            {"added", format_local(r.added_us)}};
+    return {{"area", r.area_path}, {"title", r.title},       {"approval", r.approval},
+            {"via", r.via},        {"added_by", r.added_by}, {"added", format_local(r.added_us)}};
 }
 
 /// One item of GET /api/v1/media: one area's record of the media, with what the media is.
 nlohmann::json listed_json(const MediaRecord& m, const MediaArea& r) {
-    nlohmann::json out = {{"media_hash", m.media_hash},
-                          {"kind", m.kind},
-                          {"codec", m.codec},
-                          {"width", m.width},
-                          {"height", m.height},
-                          {"duration_seconds", m.duration_us / 1e6},
+    nlohmann::json out = {{"media_hash", m.media_hash}, {"kind", m.kind},
+                          {"codec", m.codec},           {"width", m.width},
+                          {"height", m.height},         {"duration_seconds", m.duration_us / 1e6},
                           {"size_bytes", m.size_bytes}};
     out.update(area_json(r));
     return out;
@@ -432,9 +425,10 @@ Result<void> write_body(Request& request, const fs::path& file) {
         std::error_code copied;
         fs::copy_file(request.body_file(), file, fs::copy_options::overwrite_existing, copied);
         if (copied) {
-            return fail(Error::Code::storage,
-                        fmt::format("không ghi được tệp tải lên / cannot write the upload to {}: {}",
-                                    file.string(), copied.message()));
+            return fail(
+                Error::Code::storage,
+                fmt::format("không ghi được tệp tải lên / cannot write the upload to {}: {}",
+                            file.string(), copied.message()));
         }
     }
     return {};
@@ -465,9 +459,9 @@ Result<Reply> list(Request& request) {
         const MediaRecord& m = *it->second;
         out.push_back(listed_json(m, r));
         const std::string size = m.kind == "audio" ? "-" : fmt::format("{}x{}", m.width, m.height);
-        text += fmt::format("{}  {:<5}  {:>9}  {:8.2f} s  {:<13}  {}  {}\n", m.media_hash, m.kind,
-                            size, m.duration_us / 1e6, approval_text(r.approval, vi), r.area_path,
-                            r.title);
+        text +=
+            fmt::format("{}  {:<5}  {:>9}  {:8.2f} s  {:<13}  {}  {}\n", m.media_hash, m.kind, size,
+                        m.duration_us / 1e6, approval_text(r.approval, vi), r.area_path, r.title);
     }
     return listing(request, out, [&] { return text; });
 }

@@ -71,7 +71,9 @@ std::vector<MediaArea> records_in_scope(const std::vector<MediaArea>& records,
     }
     // "/" holds everything, so it sorts as the shallowest.
     auto depth = [](const MediaArea& r) {
-        return r.area_path == kEveryArea ? 0 : std::count(r.area_path.begin(), r.area_path.end(), '/') + 1;
+        return r.area_path == kEveryArea
+                   ? 0
+                   : std::count(r.area_path.begin(), r.area_path.end(), '/') + 1;
     };
     std::stable_sort(above.begin(), above.end(),
                      [&](const MediaArea& a, const MediaArea& b) { return depth(a) > depth(b); });
@@ -88,16 +90,17 @@ Result<std::string> media_scope_problem(SQLite::Database& db, const std::string&
     if (!records) {
         return std::unexpected(records.error());
     }
-    if (records->empty() ||
-        std::any_of(records->begin(), records->end(),
-                    [&](const MediaArea& r) { return record_in_scope(r, scope); })) {
+    if (records->empty() || std::any_of(records->begin(), records->end(), [&](const MediaArea& r) {
+            return record_in_scope(r, scope);
+        })) {
         return std::string();
     }
     const std::string shown = media_hash.substr(0, 12);
-    return fmt::format("nội dung {} không có bản ghi nào trong hay trên {}, ngoài phạm vi của '{}' "
-                       "/ media {} is outside the scope of '{}': none of its records lies in or "
-                       "above {}",
-                       shown, scope, who, shown, who, scope);
+    return fmt::format(
+        "nội dung {} không có bản ghi nào trong hay trên {}, ngoài phạm vi của '{}' "
+        "/ media {} is outside the scope of '{}': none of its records lies in or "
+        "above {}",
+        shown, scope, who, shown, who, scope);
 }
 
 std::string scope_of(const std::vector<std::string>& areas) {

@@ -68,8 +68,8 @@ std::map<std::vector<std::string>, std::vector<std::string>> items_by_area(
             if (!covers(approved[hash], area)) {
                 continue;
             }
-            const bool outer_plays = std::any_of(
-                facts.areas.begin(), facts.areas.end(), [&](const std::string& outer) {
+            const bool outer_plays =
+                std::any_of(facts.areas.begin(), facts.areas.end(), [&](const std::string& outer) {
                     return outer != area && in_scope(outer, area) && covers(approved[hash], outer);
                 });
             if (!outer_plays) {

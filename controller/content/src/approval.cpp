@@ -79,8 +79,8 @@ Result<DecisionResult> decide_media(WriteTx& tx, const std::string& media_hash,
         insert.bind(5, state);
         insert.bind(6, note);
         insert.exec();
-        result.decision = {db.getLastInsertRowid(), media_hash, area, now, decided_by, decision,
-                           note};
+        result.decision = {
+            db.getLastInsertRowid(), media_hash, area, now, decided_by, decision, note};
         if (decision == Decision::rejected) {
             // Withdrawn content must not air where this record let it: its plays not started yet
             // on nodes in the record's area go, unless another approved record covers the node

@@ -384,8 +384,13 @@ Result<PreparedImport> prepare_import(SQLite::Database& db, media::ContentStore&
 
 Result<ImportResult> record_import(WriteTx& tx, const PreparedImport& prepared, std::int64_t now) {
     SQLite::Database& db = tx.db();
-    const MediaArea wanted{prepared.record.media_hash, prepared.area, prepared.title, "import",
-                           prepared.by, now, "pending"};
+    const MediaArea wanted{prepared.record.media_hash,
+                           prepared.area,
+                           prepared.title,
+                           "import",
+                           prepared.by,
+                           now,
+                           "pending"};
     return in_savepoint(tx, [&]() -> Result<ImportResult> {
         // Found again in the writer: another import of the same file may have been recorded
         // while this one was being probed.
@@ -465,7 +470,8 @@ Result<std::vector<MediaRecord>> list_media(SQLite::Database& db) {
 
 Result<std::vector<MediaArea>> media_areas(SQLite::Database& db, const std::string& media_hash) {
     return guard_storage([&]() -> Result<std::vector<MediaArea>> {
-        SQLite::Statement q(db, std::string(kSelectArea) + " WHERE media_hash = ? ORDER BY area_path");
+        SQLite::Statement q(db,
+                            std::string(kSelectArea) + " WHERE media_hash = ? ORDER BY area_path");
         q.bind(1, media_hash);
         std::vector<MediaArea> records;
         while (q.executeStep()) {

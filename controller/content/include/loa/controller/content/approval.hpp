@@ -29,7 +29,7 @@ struct ApprovalDecision {
 
 struct DecisionResult {
     ApprovalDecision decision;
-    std::string previous;              ///< the record's approval before: pending, approved, rejected
+    std::string previous;  ///< the record's approval before: pending, approved, rejected
     std::size_t plays_taken_back = 0;  ///< rejected: plays not yet started it no longer covers
 };
 

@@ -48,8 +48,8 @@ struct MediaArea {
     std::string media_hash;
     std::string area_path = "/";  ///< the area it belongs to ("/" : every area)
     std::string title;
-    std::string via = "import";   ///< "import" or "share"
-    std::string added_by;         ///< who imported or shared it ("" when not known)
+    std::string via = "import";  ///< "import" or "share"
+    std::string added_by;        ///< who imported or shared it ("" when not known)
     std::int64_t added_us = 0;
     std::string approval = "pending";  ///< "pending", "approved" or "rejected"
 };
