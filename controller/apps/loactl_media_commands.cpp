@@ -1,4 +1,4 @@
-// loactl media import/list/show/approvals/missing/approve/reject, as requests to the API.
+// loactl media import/list/show/approvals/missing/share/approve/reject, as requests to the API.
 #include "loactl_media_commands.hpp"
 
 #include <filesystem>
@@ -53,9 +53,13 @@ MediaCommands::MediaCommands(CLI::App& app, const std::string& /*data*/) {
         import_
             ->add_option("--bitrate", bitrate_bps_, "bitrate of the normalised Opus audio (bit/s)")
             ->capture_default_str();
-    list_ = media_->add_subcommand("list", "list imported media");
-    show_ = media_->add_subcommand("show", "one media item: what it is, where, its approval");
-    approvals_ = media_->add_subcommand("approvals", "every approval decision on one media item");
+    list_ = media_->add_subcommand("list", "list the media records of your scope: one per area");
+    show_ =
+        media_->add_subcommand("show",
+                               "one media item: what it is, its records in your scope and their "
+                               "approval");
+    approvals_ = media_->add_subcommand(
+        "approvals", "every approval decision on the records of one media item in your scope");
     missing_ = media_->add_subcommand(
         "missing",
         "per node, media the plays booked soon need that the node has not reported ready");
@@ -63,16 +67,27 @@ MediaCommands::MediaCommands(CLI::App& app, const std::string& /*data*/) {
         ->check(CLI::Range(1, 24 * 366))
         ->capture_default_str();
     missing_->add_option("--node", node_, "only this node");
-    approve_ = media_->add_subcommand("approve", "approve media for air (thẩm định)");
+    share_ = media_->add_subcommand(
+        "share",
+        "share media with an area: a pending record of its own there, for its approver to decide "
+        "on");
+    approve_ = media_->add_subcommand("approve",
+                                      "approve an area's record of media for air "
+                                      "(thẩm định)");
     reject_ = media_->add_subcommand(
-        "reject", "reject media: it may not air, and its plays not started are taken back");
-    for (CLI::App* cmd : {show_, approvals_, approve_, reject_}) {
+        "reject",
+        "reject an area's record of media: it may not air there, and its plays not started "
+        "there are taken back");
+    for (CLI::App* cmd : {show_, approvals_, share_, approve_, reject_}) {
         cmd->add_option("hash", hash_, "media hash (loactl media list)")->required();
     }
+    share_->add_option("--area", area_, "the area to share it with (an area path)")->required();
     for (CLI::App* cmd : {approve_, reject_}) {
         cmd->add_option("--note", note_, "why, for the record");
+        cmd->add_option("--area", area_,
+                        "the record's area, when your scope holds several records of it");
     }
-    for (CLI::App* cmd : {import_, missing_, list_, show_, approvals_, approve_, reject_}) {
+    for (CLI::App* cmd : {import_, missing_, list_, show_, approvals_, share_, approve_, reject_}) {
         cmd->add_option("--lang", lang_, "vi or en")
             ->check(CLI::IsMember({"vi", "en"}))
             ->capture_default_str();
@@ -81,7 +96,7 @@ MediaCommands::MediaCommands(CLI::App& app, const std::string& /*data*/) {
 
 bool MediaCommands::parsed() const {
     return import_->parsed() || list_->parsed() || show_->parsed() || approvals_->parsed() ||
-           missing_->parsed() || approve_->parsed() || reject_->parsed();
+           missing_->parsed() || share_->parsed() || approve_->parsed() || reject_->parsed();
 }
 
 int MediaCommands::run(bool json) const {
@@ -90,6 +105,9 @@ int MediaCommands::run(bool json) const {
     }
     if (approve_->parsed() || reject_->parsed()) {
         return decide(json);
+    }
+    if (share_->parsed()) {
+        return share(json);
     }
     if (missing_->parsed()) {
         return missing(json);
@@ -169,7 +187,17 @@ int MediaCommands::decide(bool json) const {
     if (!note_.empty()) {
         body["note"] = note_;
     }
+    if (!area_.empty()) {
+        body["area"] = area_;
+    }
     return loactl::run(with_json(call, body), json, lang_);
+}
+
+int MediaCommands::share(bool json) const {
+    ApiCall call;
+    call.method = "POST";
+    call.path = fmt::format("/api/v1/media/{}/shares", path_segment(hash_));
+    return loactl::run(with_json(call, {{"area", area_}}), json, lang_);
 }
 
 }  // namespace loa::loactl

@@ -9,7 +9,7 @@
 
 namespace loa::loactl {
 
-/// `media import|list|show|approvals|missing|approve|reject`. Other media commands hang off
+/// `media import|list|show|approvals|missing|share|approve|reject`. Other media commands hang off
 /// `media()`.
 class MediaCommands {
   public:
@@ -29,6 +29,7 @@ class MediaCommands {
     int import(bool json) const;
     int missing(bool json) const;
     int decide(bool json) const;
+    int share(bool json) const;
 
     CLI::App* media_ = nullptr;
     CLI::App* import_ = nullptr;
@@ -36,6 +37,7 @@ class MediaCommands {
     CLI::App* show_ = nullptr;
     CLI::App* approvals_ = nullptr;
     CLI::App* missing_ = nullptr;
+    CLI::App* share_ = nullptr;
     CLI::App* approve_ = nullptr;
     CLI::App* reject_ = nullptr;
     // import
@@ -54,9 +56,10 @@ class MediaCommands {
     int hours_ = 24;
     std::string node_;
     std::string lang_ = "vi";
-    // show, approvals, approve, reject
+    // show, approvals, share, approve, reject
     std::string hash_;
     std::string note_;
+    std::string area_;  // share: where to; approve, reject: which record
 };
 
 }  // namespace loa::loactl

@@ -932,7 +932,8 @@ TEST_CASE("nothing done later changes a report of the past") {
     w.db->exec(
         "UPDATE nodes SET area_path = 'vn/lao-cai/bac-ha/ban-pho' WHERE node_id = 'y-ty-02'");
     REQUIRE(loa::controller::write_directly(*w.db, [&](loa::controller::WriteTx& tx) {
-        return lc::decide_media(tx, w.b, lc::Decision::rejected, "approver", "sai nội dung", later);
+        return lc::decide_media(tx, w.b, "/", lc::Decision::rejected, "approver", "sai nội dung",
+                                later);
     }));
     auto next = w.campaign("thien-tai-2", {w.a}, {"vn/lao-cai"});
     next.window_start_us = later + kHourUs;

@@ -75,10 +75,11 @@ struct ControllerFixture {
         book.exec();
     }
 
-    /// Approves imported media for air, as an approver would; returns its hash.
-    std::string approve(const std::string& media_hash) {
+    /// Approves the record of imported media in `area` for air, as an approver would; returns
+    /// its hash. Media imported without an area has its record in "/" (every area).
+    std::string approve(const std::string& media_hash, const std::string& area = "/") {
         auto decided = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) {
-            return controller::decide_media(tx, media_hash, controller::Decision::approved,
+            return controller::decide_media(tx, media_hash, area, controller::Decision::approved,
                                             "approver", "", kNow);
         });
         REQUIRE(decided.has_value());

@@ -322,7 +322,9 @@ TEST_CASE("a version 5 database keeps its confirmations and then takes interrupt
             "CREATE TABLE refused_confirmations (node_id TEXT NOT NULL, seq INTEGER NOT NULL, "
             "reason TEXT NOT NULL, confirmation BLOB NOT NULL, received_us INTEGER NOT NULL, "
             "PRIMARY KEY (node_id, seq));"
-            "CREATE TABLE media (media_hash TEXT PRIMARY KEY, title TEXT NOT NULL DEFAULT '');"
+            // Migration 12 makes each media row a record, stamped with its import time.
+            "CREATE TABLE media (media_hash TEXT PRIMARY KEY, title TEXT NOT NULL DEFAULT '', "
+            "imported_us INTEGER NOT NULL DEFAULT 0);"
             "CREATE TABLE confirmations (node_id TEXT NOT NULL, seq INTEGER NOT NULL, "
             "slot_id TEXT NOT NULL, campaign_id TEXT NOT NULL, item_id TEXT NOT NULL, "
             "media_hash TEXT NOT NULL, area_path TEXT NOT NULL, planned_start_us INTEGER NOT "

@@ -43,9 +43,9 @@ std::size_t count(const std::vector<lc::LoggedAction>& log, lc::Outcome outcome,
     }));
 }
 
-/// The approval recorded for `hash`, straight from the database.
+/// The approval recorded for `hash` (which has one record), straight from the database.
 std::string approval_of(ApiFixture& api, const std::string& hash) {
-    SQLite::Statement q(*api.db, "SELECT approval FROM media WHERE media_hash = ?");
+    SQLite::Statement q(*api.db, "SELECT approval FROM media_areas WHERE media_hash = ?");
     q.bind(1, hash);
     REQUIRE(q.executeStep());
     return q.getColumn(0).getString();
@@ -97,13 +97,16 @@ TEST_CASE("API media: uploads are imported by those who import media, within the
     CHECK(api.count("media") == 1);
     const std::string hash = media.at("media_hash");
 
-    // The same content from the other commune: found, and widened so that both may use it.
+    // The same content from the other commune: a record of its own there, pending; nobody's
+    // record widens (http_api_media_scope_test.cpp).
     auto again = api.post_raw(path, "other-operator", bytes);
-    REQUIRE(again.status == 200);
-    CHECK(again.json().at("already_present") == true);
+    REQUIRE(again.status == 201);
+    CHECK(again.json().at("already_present") == false);
     CHECK(again.json().at("media_hash") == hash);
-    CHECK(again.json().at("area") == "vn/lao-cai/sa-pa");
-    // The admin imports anywhere; the one line people read.
+    CHECK(again.json().at("area") == ApiFixture::kOtherCommune);
+    CHECK(again.json().at("approval") == "pending");
+    // The admin imports anywhere (a record for every area); again, the one line people read.
+    REQUIRE(api.post_raw(path, "admin", bytes).status == 201);
     auto table = api.post_raw(path + "&format=table", "admin", bytes);
     REQUIRE(table.status == 200);
     CHECK(table.content_type.find("text/plain") == 0);
@@ -136,7 +139,7 @@ TEST_CASE("API media: uploads are imported by those who import media, within the
     CHECK(count(log, lc::Outcome::refused, "auditor") == 1);
     CHECK(count(log, lc::Outcome::done, "operator") == 1);
     CHECK(count(log, lc::Outcome::done, "other-operator") == 1);
-    CHECK(count(log, lc::Outcome::done, "admin") == 1);
+    CHECK(count(log, lc::Outcome::done, "admin") == 2);
     // Not media, too long, the bitrate, the empty body; the parameters that do not parse are
     // refused before anything is tried.
     CHECK(count(log, lc::Outcome::refused, "operator") == 4);

@@ -253,6 +253,18 @@ TEST_CASE("OpenAPI: real answers of the API match the schemas the spec declares"
     get("/api/v1/reports/airtime?campaign=phong-chong-lu&from=now-1d&to=now%2B1d", "auditor", 200);
     get("/api/v1/emergencies", "operator", 200);
 
+    // Media records: shared with the commune, decided on there (the area named when two records
+    // lie in the scope), their decisions.
+    post("/api/v1/media/" + media + "/shares", "operator", {{"area", ApiFixture::kCommune}}, 201);
+    post("/api/v1/media/" + media + "/shares", "operator", {{"area", ApiFixture::kCommune}}, 409);
+    post("/api/v1/media/" + media + "/shares", "operator", nothing, 400);
+    post("/api/v1/media/" + media + "/approve", "approver", nothing, 200);
+    post("/api/v1/media/" + media + "/reject", "admin", nothing, 400);
+    post("/api/v1/media/" + media + "/reject?area=" + std::string(ApiFixture::kCommune), "admin",
+         {{"note", "sai"}}, 200);
+    get("/api/v1/media/" + media + "/approvals", "operator", 200);
+    get("/api/v1/media/" + media, "operator", 200);
+
     // People and the action log.
     get("/api/v1/users", "admin", 200);
     get("/api/v1/tokens", "operator", 200);

@@ -295,7 +295,7 @@ TEST_CASE("only approved media is booked; a refusal names it and changes nothing
     ControllerFixture f;
     f.node("ta-van-01", kTaVan);
     const auto pending = unapproved_tone(f, 440);
-    CHECK(lc::find_media(*f.db, pending)->approval == "pending");
+    CHECK(column(*f.db, "SELECT approval FROM media_areas") == "pending");
 
     auto refused = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
         return lc::add_campaign(tx, f.campaign("thien-tai", {pending}, {kTaVan}), kNow);
@@ -309,13 +309,14 @@ TEST_CASE("only approved media is booked; a refusal names it and changes nothing
     CHECK(f.count("slots") == 0);
 
     auto approved = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
-        return lc::decide_media(tx, pending, lc::Decision::approved, "duyet-vien", "đã nghe", kNow);
+        return lc::decide_media(tx, pending, "/", lc::Decision::approved, "duyet-vien", "đã nghe",
+                                kNow);
     });
     REQUIRE(approved.has_value());
     CHECK(approved->previous == "pending");
-    CHECK(lc::find_media(*f.db, pending)->approval == "approved");
+    CHECK(column(*f.db, "SELECT approval FROM media_areas") == "approved");
     CHECK_FALSE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
-        return lc::decide_media(tx, pending, lc::Decision::approved, "x", "", kNow);
+        return lc::decide_media(tx, pending, "/", lc::Decision::approved, "x", "", kNow);
     }));
     auto booked = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
         return lc::add_campaign(tx, f.campaign("thien-tai", {pending}, {kTaVan}), kNow);
@@ -325,7 +326,7 @@ TEST_CASE("only approved media is booked; a refusal names it and changes nothing
 
     SECTION("rejected later: its plays not started are taken back and it cannot be booked") {
         auto rejected = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
-            return lc::decide_media(tx, pending, lc::Decision::rejected, "duyet-vien",
+            return lc::decide_media(tx, pending, "/", lc::Decision::rejected, "duyet-vien",
                                     "sai thông tin", kNow);
         });
         REQUIRE(rejected.has_value());
@@ -446,32 +447,6 @@ until = 2026-11-30
         REQUIRE(inside.has_value());
         CHECK(inside->applied);
     }
-}
-
-TEST_CASE("media belongs to its importer's scope; the same content from elsewhere widens it") {
-    ControllerFixture f;
-    auto file = f.dir / "ban-tin.wav";
-    make_tone(file, 1.0);
-    lc::ImportOptions options;
-    options.area = kTaVan;
-    auto first = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
-        return lc::import_media(tx, f.store, file, "Bản tin", kNow, options);
-    });
-    REQUIRE(first.has_value());
-    CHECK(first->media.area_path == kTaVan);
-    CHECK(lc::find_media(*f.db, first->media.media_hash)->area_path == kTaVan);
-    options.area = kAMuSung;
-    auto again = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
-        return lc::import_media(tx, f.store, file, "Bản tin", kNow, options);
-    });
-    REQUIRE(again.has_value());
-    CHECK(again->already_present);
-    CHECK(again->media.area_path == "vn/lao-cai");
-    CHECK(lc::find_media(*f.db, first->media.media_hash)->area_path == "vn/lao-cai");
-    options.area = "Lào Cai";
-    CHECK_FALSE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
-        return lc::import_media(tx, f.store, file, "", kNow, options);
-    }));
 }
 
 TEST_CASE("the action log is append-only and keeps refusals with their reason") {

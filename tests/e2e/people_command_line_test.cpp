@@ -344,3 +344,53 @@ TEST_CASE(
     CHECK(rows(log, "user.password", "quan-tri", "done").size() == 1);
     CHECK(log.dump().find("mat-khau-moi") == std::string::npos);
 }
+
+TEST_CASE(
+    "people: a commune's bulletin airs province-wide only once shared with the province "
+    "and approved there") {
+    Controller c;
+    c.ok("", "user add quan-tri --role admin --area / --password-stdin", "mat-khau-quan-tri");
+    const std::string admin =
+        c.ok("", "login quan-tri --password-stdin", "mat-khau-quan-tri")["token"];
+    c.ok(admin, fmt::format("node add ta-van-01 --kind speaker --area {}", kTaVan));
+    c.ok(admin, fmt::format("node add a-mu-sung-01 --kind speaker --area {}", kAMuSung));
+    const std::string op_a = c.user(admin, "op-ta-van", "operator", kTaVan);
+    const std::string approver_a = c.user(admin, "duyet-ta-van", "approver", kTaVan);
+    const std::string op_province = c.user(admin, "op-tinh", "operator", "vn/lao-cai");
+    const std::string approver_province = c.user(admin, "duyet-tinh", "approver", "vn/lao-cai");
+
+    const std::string bulletin = c.tone(op_a, 440);
+    CHECK(c.ok(approver_a, "media approve " + bulletin)["area"] == kTaVan);
+    const std::string provincial = fmt::format(
+        "campaign add toan-tinh --name 'Toàn tỉnh' --item {} --area vn/lao-cai --start now+1h "
+        "--end now+2h",
+        bulletin);
+    // Tả Van's approval covers Tả Van: the refusal says how to bring the file to the province.
+    const std::string refused = c.refused(op_province, provincial);
+    CHECK(contains(refused, "not approved for air in vn/lao-cai"));
+    CHECK(contains(refused, "loactl media share " + bulletin + " --area vn/lao-cai"));
+    CHECK(c.ok(admin, "campaign list").empty());
+
+    auto shared = c.ok(op_province, "media share " + bulletin + " --area vn/lao-cai");
+    CHECK(shared["area"] == "vn/lao-cai");
+    CHECK(shared["approval"] == "pending");
+    CHECK(shared["via"] == "share");
+    CHECK(contains(c.refused(op_province, provincial), "pending"));
+    // Two records in the provincial approver's scope: which one must be said.
+    CHECK(contains(c.refused(approver_province, "media approve " + bulletin), "--area"));
+    auto approved =
+        c.ok(approver_province, "media approve " + bulletin + " --area vn/lao-cai --note 'ok'");
+    CHECK(approved["area"] == "vn/lao-cai");
+    CHECK(c.ok(op_province, provincial)["nodes_targeted"] == 2);
+
+    // The list shows each record with its area and approval; Tả Van sees the province's too.
+    auto listed = c.ok(op_province, "media list");
+    REQUIRE(listed.size() == 2);
+    for (const auto& row : listed) {
+        CHECK(row["approval"] == "approved");
+    }
+    CHECK(c.ok(op_a, "media list").size() == 2);
+    const auto table = c.loactl(op_province, "media list --lang en");
+    CHECK(contains(table.out, "vn/lao-cai "));
+    CHECK(contains(table.out, kTaVan));
+}

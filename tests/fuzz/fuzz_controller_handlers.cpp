@@ -207,7 +207,7 @@ class World {
         }
         // Only approved media are booked.
         auto approved = loa::controller::write_directly(db, [&](loa::controller::WriteTx& tx) {
-            return controller::decide_media(tx, imported->media.media_hash,
+            return controller::decide_media(tx, imported->media.media_hash, "/",
                                             controller::Decision::approved, "fuzz", "", now);
         });
         if (!approved) {

@@ -136,17 +136,17 @@ Result<Reply> create(Request& request) {
         }
     }
     const auto& who = request.who();
-    // Media imported in another area's subtree is not this person's to book.
+    // Media with no record in this person's scope is not theirs to book (and where it may air
+    // is for its approved records to say: plan_campaign).
     for (std::size_t i = 0; i < spec.media_hashes.size(); ++i) {
-        auto media = find_media(request.db(), spec.media_hashes[i]);
-        if (media && !media_in_scope(*media, who.area)) {
+        auto problem = media_scope_problem(request.db(), spec.media_hashes[i], who.name, who.area);
+        if (!problem) {
+            return change.refused(problem.error());
+        }
+        if (!problem->empty()) {
             return change.refused(
                 {Error::Code::forbidden,
-                 fmt::format("campaign '{}': item {}: nội dung {} thuộc vùng {}, ngoài phạm vi "
-                             "của '{}' / media {} belongs to {}, outside the scope of '{}'",
-                             spec.campaign_id, i + 1, media->media_hash.substr(0, 12),
-                             media->area_path, who.name, media->media_hash.substr(0, 12),
-                             media->area_path, who.name)});
+                 fmt::format("campaign '{}': item {}: {}", spec.campaign_id, i + 1, *problem)});
         }
     }
     auto start = instant_field(request, "start", *start_text);
@@ -287,13 +287,12 @@ Result<Reply> apply(Request& request) {
     };
     // The items' media must be this person's to put on the air, as for POST /campaigns.
     auto may_use = [&](const std::string& hash) -> Result<void> {
-        auto media = find_media(request.db(), hash);
-        if (media && !media_in_scope(*media, who.area)) {
-            return fail(Error::Code::forbidden,
-                        fmt::format("nội dung {} thuộc vùng {}, ngoài phạm vi của '{}' / media {} "
-                                    "belongs to {}, outside the scope of '{}'",
-                                    hash.substr(0, 12), media->area_path, who.name,
-                                    hash.substr(0, 12), media->area_path, who.name));
+        auto problem = media_scope_problem(request.db(), hash, who.name, who.area);
+        if (!problem) {
+            return std::unexpected(problem.error());
+        }
+        if (!problem->empty()) {
+            return fail(Error::Code::forbidden, *problem);
         }
         return {};
     };

@@ -107,13 +107,12 @@ Result<void> allowed_targets(Request& request, const EmergencySpec& spec, Change
     auto& db = request.db();
     const auto& who = request.who();
     // The media and the campaign must be the person's to use, as in booking a campaign.
-    if (auto media = find_media(db, spec.media_hash); media && !media_in_scope(*media, who.area)) {
-        return change.refused(
-            {Error::Code::forbidden,
-             fmt::format("emergency: nội dung {} thuộc vùng {}, ngoài phạm vi của '{}' / media {} "
-                         "belongs to {}, outside the scope of '{}'",
-                         spec.media_hash.substr(0, 12), media->area_path, who.name,
-                         spec.media_hash.substr(0, 12), media->area_path, who.name)});
+    auto problem = media_scope_problem(db, spec.media_hash, who.name, who.area);
+    if (!problem) {
+        return change.refused(problem.error());
+    }
+    if (!problem->empty()) {
+        return change.refused({Error::Code::forbidden, "emergency: " + *problem});
     }
     if (!spec.campaign_id.empty()) {
         auto campaign = find_campaign(db, spec.campaign_id);

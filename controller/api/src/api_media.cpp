@@ -1,5 +1,6 @@
-// API media: upload (imported, normalised, stored), speech made from text, list, show, approve
-// and reject for air with the history of those decisions, and what nodes still miss.
+// API media: upload (imported, normalised, stored), speech made from text, list, show, share
+// with another area, approve and reject each area's record for air with the history of those
+// decisions, and what nodes still miss.
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <fmt/core.h>
 
 #include "http_api_routes.hpp"
+#include "loa/controller/common/area_scope.hpp"
 #include "loa/controller/content/approval.hpp"
 #include "loa/controller/content/media_library.hpp"
 #include "loa/controller/fleet/node_media.hpp"
@@ -46,23 +48,30 @@ std::string_view approval_text(const std::string& approval, bool vi) {
     return vi ? "chờ duyệt" : "pending";
 }
 
-/// One item of GET /api/v1/media.
-nlohmann::json listed_json(const MediaRecord& m) {
-    return {{"media_hash", m.media_hash},
-            {"title", m.title},
-            {"kind", m.kind},
-            {"codec", m.codec},
-            {"width", m.width},
-            {"height", m.height},
-            {"duration_seconds", m.duration_us / 1e6},
-            {"size_bytes", m.size_bytes},
-            {"approval", m.approval},
-            {"area", m.area_path}};
+/// One area's record of media: its area, title, approval, and how and by whom it came there.
+nlohmann::json area_json(const MediaArea& r) {
+    return {{"area", r.area_path}, {"title", r.title},       {"approval", r.approval},
+            {"via", r.via},        {"added_by", r.added_by}, {"added", format_local(r.added_us)}};
 }
 
-/// Everything recorded of one item (GET /api/v1/media/{media_hash}).
-nlohmann::json record_json(const MediaRecord& m) {
-    nlohmann::json out = listed_json(m);
+/// One item of GET /api/v1/media: one area's record of the media, with what the media is.
+nlohmann::json listed_json(const MediaRecord& m, const MediaArea& r) {
+    nlohmann::json out = {{"media_hash", m.media_hash}, {"kind", m.kind},
+                          {"codec", m.codec},           {"width", m.width},
+                          {"height", m.height},         {"duration_seconds", m.duration_us / 1e6},
+                          {"size_bytes", m.size_bytes}};
+    out.update(area_json(r));
+    return out;
+}
+
+/// Everything recorded of one item (GET /api/v1/media/{media_hash}): the nearest record's title,
+/// area and approval, and every record the person sees.
+nlohmann::json record_json(const MediaRecord& m, const std::vector<MediaArea>& records) {
+    nlohmann::json out = listed_json(m, records.front());
+    out["records"] = nlohmann::json::array();
+    for (const auto& r : records) {
+        out["records"].push_back(area_json(r));
+    }
     out["original_hash"] = m.original_hash;
     out["original_name"] = m.original_name;
     out["container"] = m.container;
@@ -74,11 +83,13 @@ nlohmann::json record_json(const MediaRecord& m) {
     return out;
 }
 
-/// What an import answers, as `loactl media import --json` has always printed it.
+/// What an import answers, as `loactl media import --json` has always printed it: the media and
+/// the importing area's record of it.
 nlohmann::json imported_json(const ImportResult& imported) {
     const auto& m = imported.media;
+    const auto& r = imported.record;
     return {{"media_hash", m.media_hash},
-            {"title", m.title},
+            {"title", r.title},
             {"codec", m.codec},
             {"duration_seconds", m.duration_us / 1e6},
             {"original_hash", m.original_hash},
@@ -89,26 +100,27 @@ nlohmann::json imported_json(const ImportResult& imported) {
             {"width", m.width},
             {"height", m.height},
             {"already_present", imported.already_present},
-            {"approval", m.approval},
-            {"area", m.area_path}};
+            {"approval", r.approval},
+            {"area", r.area_path}};
 }
 
 /// The one line an import prints for people.
 std::string imported_text(const ImportResult& imported) {
     const auto& m = imported.media;
+    const auto& title = imported.record.title;
     const char* again = imported.already_present ? " (đã có / already imported)" : "";
     if (m.kind != "audio") {  // panel media, stored as imported
         const std::string length =
             m.kind == "video" ? fmt::format("  {:.2f} s", m.duration_us / 1e6) : "";
         return fmt::format("{}{}  {} {}x{} {}{}  {}\n", m.media_hash, again, m.kind, m.width,
-                           m.height, m.codec, length, m.title);
+                           m.height, m.codec, length, title);
     }
     return fmt::format("{}{}  {:.2f} s  {} {} Hz  {:.1f} → {:.1f} LUFS  {}\n", m.media_hash, again,
                        m.duration_us / 1e6, m.codec, m.sample_rate, m.loudness_before_lufs,
-                       m.loudness_after_lufs, m.title);
+                       m.loudness_after_lufs, title);
 }
 
-/// 201 for media new to the library, 200 for content it already held.
+/// 201 for a record new to the importer's area, 200 for content the area already held.
 Reply imported_reply(const Request& request, const ImportResult& imported) {
     Reply reply =
         listing(request, imported_json(imported), [&] { return imported_text(imported); });
@@ -120,6 +132,7 @@ nlohmann::json approvals_json(const std::vector<ApprovalDecision>& decisions) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& d : decisions) {
         out.push_back({{"decision_id", d.decision_id},
+                       {"area", d.area_path},
                        {"decided", format_local(d.decided_us)},
                        {"decided_by", d.decided_by},
                        {"decision", decision_name(d.decision)},
@@ -134,9 +147,9 @@ std::string approvals_text(const std::vector<ApprovalDecision>& decisions, bool 
     }
     std::string text;
     for (const auto& d : decisions) {
-        text += fmt::format("{}  {:<10}  {}{}\n", format_local(d.decided_us),
-                            approval_text(std::string(decision_name(d.decision)), vi), d.decided_by,
-                            d.note.empty() ? "" : "  «" + d.note + "»");
+        text += fmt::format("{}  {:<10}  {}  {}{}\n", format_local(d.decided_us),
+                            approval_text(std::string(decision_name(d.decision)), vi), d.area_path,
+                            d.decided_by, d.note.empty() ? "" : "  «" + d.note + "»");
     }
     return text;
 }
@@ -412,9 +425,10 @@ Result<void> write_body(Request& request, const fs::path& file) {
         std::error_code copied;
         fs::copy_file(request.body_file(), file, fs::copy_options::overwrite_existing, copied);
         if (copied) {
-            return fail(Error::Code::storage,
-                        fmt::format("không ghi được tệp tải lên / cannot write the upload to {}: {}",
-                                    file.string(), copied.message()));
+            return fail(
+                Error::Code::storage,
+                fmt::format("không ghi được tệp tải lên / cannot write the upload to {}: {}",
+                            file.string(), copied.message()));
         }
     }
     return {};
@@ -425,20 +439,29 @@ Result<void> write_body(Request& request, const fs::path& file) {
 
 Result<Reply> list(Request& request) {
     auto all = list_media(request.db());
-    if (!all) {
-        return std::unexpected(all.error());
+    auto records = list_media_areas(request.db());
+    if (!all || !records) {
+        return std::unexpected(!all ? all.error() : records.error());
+    }
+    std::map<std::string, const MediaRecord*> by_hash;
+    for (const auto& m : *all) {
+        by_hash[m.media_hash] = &m;
     }
     const bool vi = request.language() == Language::vi;
     nlohmann::json out = nlohmann::json::array();
     std::string text;
-    for (const auto& m : *all) {
-        if (!media_in_scope(m, request.who().area)) {
+    // One row per record the person sees: the same bytes in two areas are two records.
+    for (const auto& r : *records) {
+        auto it = by_hash.find(r.media_hash);
+        if (it == by_hash.end() || !record_in_scope(r, request.who().area)) {
             continue;
         }
-        out.push_back(listed_json(m));
+        const MediaRecord& m = *it->second;
+        out.push_back(listed_json(m, r));
         const std::string size = m.kind == "audio" ? "-" : fmt::format("{}x{}", m.width, m.height);
-        text += fmt::format("{}  {:<5}  {:>9}  {:8.2f} s  {:<13}  {}\n", m.media_hash, m.kind, size,
-                            m.duration_us / 1e6, approval_text(m.approval, vi), m.title);
+        text +=
+            fmt::format("{}  {:<5}  {:>9}  {:8.2f} s  {:<13}  {}  {}\n", m.media_hash, m.kind, size,
+                        m.duration_us / 1e6, approval_text(r.approval, vi), r.area_path, r.title);
     }
     return listing(request, out, [&] { return text; });
 }
@@ -487,6 +510,7 @@ Result<Reply> upload(Request& request) {
         return change.refused(written.error());
     }
     options->area = who.area;
+    options->by = who.name;
     options->progress = watched.progress();
     media::ContentStore store(request.services().data_dir / "media");
     // Probed, normalised and stored outside the writer; recorded, with its row, in one change.
@@ -497,7 +521,7 @@ Result<Reply> upload(Request& request) {
                        [&](const ImportResult& i) {
                            change.set_target(i.media.media_hash);
                            return nlohmann::json{{"file", *name},
-                                                 {"title", i.media.title},
+                                                 {"title", i.record.title},
                                                  {"kind", i.media.kind},
                                                  {"size_bytes", i.media.size_bytes},
                                                  {"already_present", i.already_present}};
@@ -597,7 +621,8 @@ Result<Reply> speech(Request& request) {
     }
     media::ContentStore store(request.services().data_dir / "media");
     ImportOptions import_options;
-    import_options.area = who.area;  // the media belongs to the importer's scope
+    import_options.area = who.area;  // the record belongs to the importer's scope
+    import_options.by = who.name;
     auto prepared = prepare_import(
         request.db(), store, wav, title->empty() ? title_from_text(*text) : *title, import_options);
     auto imported =
@@ -607,7 +632,7 @@ Result<Reply> speech(Request& request) {
                            change.set_target(i.media.media_hash);
                            return nlohmann::json{{"text", *text},
                                                  {"lang", options.lang},
-                                                 {"title", i.media.title},
+                                                 {"title", i.record.title},
                                                  {"already_present", i.already_present}};
                        })
                  : Result<ImportResult>(std::unexpected(prepared.error()));
@@ -617,35 +642,66 @@ Result<Reply> speech(Request& request) {
     return imported_reply(request, *imported);
 }
 
-/// The media of the path, when the person may see it; a refusal (logged) when not.
-Result<MediaRecord> visible_media(Request& request, std::string_view command) {
-    auto media = find_media(request.db(), request.path("media_hash"));
+/// Media and the records of it a person sees, nearest first (records_in_scope).
+struct Visible {
+    MediaRecord media;
+    std::vector<MediaArea> records;  ///< never empty
+    std::vector<MediaArea> all;      ///< every record, seen or not
+};
+
+/// The media of the path, when the person sees a record of it; a refusal (logged) when not.
+Result<Visible> visible_media(Request& request, std::string_view command) {
+    const std::string& hash = request.path("media_hash");
+    auto media = find_media(request.db(), hash);
     if (!media) {
         return std::unexpected(media.error());
     }
-    if (!media_in_scope(*media, request.who().area)) {
-        if (auto ok = may_read(request, media->area_path, command); !ok) {
+    auto all = media_areas(request.db(), hash);
+    if (!all) {
+        return std::unexpected(all.error());
+    }
+    if (all->empty()) {
+        return fail(Error::Code::not_found, fmt::format("no media '{}'", hash));
+    }
+    Visible visible{std::move(*media), records_in_scope(*all, request.who().area), *all};
+    if (visible.records.empty()) {
+        if (auto ok = may_read(request, all->front().area_path, command); !ok) {
             return std::unexpected(ok.error());
         }
     }
-    return media;
+    return visible;
+}
+
+/// The decisions on the records the person sees.
+std::vector<ApprovalDecision> seen_decisions(const std::vector<ApprovalDecision>& history,
+                                             const std::vector<MediaArea>& records) {
+    std::vector<ApprovalDecision> seen;
+    for (const auto& d : history) {
+        if (std::any_of(records.begin(), records.end(),
+                        [&](const MediaArea& r) { return r.area_path == d.area_path; })) {
+            seen.push_back(d);
+        }
+    }
+    return seen;
 }
 
 Result<Reply> show(Request& request) {
-    auto media = visible_media(request, "media.show");
-    if (!media) {
-        return std::unexpected(media.error());
+    auto visible = visible_media(request, "media.show");
+    if (!visible) {
+        return std::unexpected(visible.error());
     }
-    auto history = approval_history(request.db(), media->media_hash);
-    if (!history) {
-        return std::unexpected(history.error());
+    auto all_history = approval_history(request.db(), visible->media.media_hash);
+    if (!all_history) {
+        return std::unexpected(all_history.error());
     }
-    nlohmann::json out = record_json(*media);
-    out["approvals"] = approvals_json(*history);
+    const auto history = seen_decisions(*all_history, visible->records);
+    nlohmann::json out = record_json(visible->media, visible->records);
+    out["approvals"] = approvals_json(history);
     const bool vi = request.language() == Language::vi;
     return listing(request, out, [&] {
-        const auto& m = *media;
-        std::string text = fmt::format("{}  «{}»\n", m.media_hash, m.title);
+        const auto& m = visible->media;
+        const auto& nearest = visible->records.front();
+        std::string text = fmt::format("{}  «{}»\n", m.media_hash, nearest.title);
         const std::string size = m.kind == "audio" ? fmt::format("{} Hz, {} kênh / channel(s)",
                                                                  m.sample_rate, m.channels)
                                                    : fmt::format("{}x{}", m.width, m.height);
@@ -659,25 +715,64 @@ Result<Reply> show(Request& request) {
                                               "dBTP\n"),
                             m.loudness_before_lufs, m.loudness_after_lufs, m.true_peak_after_dbtp);
         }
-        text += fmt::format(fmt::runtime(vi ? "  tệp gốc: {} ({})\n  vùng: {}\n  thẩm định: {}\n"
-                                            : "  original: {} ({})\n  area: {}\n  approval: {}\n"),
-                            m.original_name, m.original_hash, m.area_path,
-                            approval_text(m.approval, vi));
-        return text + approvals_text(*history, vi);
+        text += fmt::format(fmt::runtime(vi ? "  tệp gốc: {} ({})\n" : "  original: {} ({})\n"),
+                            m.original_name, m.original_hash);
+        // Each record seen: its area, approval, title, and who brought it there.
+        for (const auto& r : visible->records) {
+            text += fmt::format(
+                fmt::runtime(vi ? "  vùng: {}  thẩm định: {}  «{}»  {} {} {}\n"
+                                : "  area: {}  approval: {}  \"{}\"  {} by {} {}\n"),
+                r.area_path, approval_text(r.approval, vi), r.title,
+                r.via == "share" ? (vi ? "chia sẻ" : "shared") : (vi ? "nhập" : "imported"),
+                r.added_by.empty() ? "?" : r.added_by, format_local(r.added_us));
+        }
+        return text + approvals_text(history, vi);
     });
 }
 
 Result<Reply> approvals(Request& request) {
-    auto media = visible_media(request, "media.approvals");
-    if (!media) {
-        return std::unexpected(media.error());
+    auto visible = visible_media(request, "media.approvals");
+    if (!visible) {
+        return std::unexpected(visible.error());
     }
-    auto history = approval_history(request.db(), media->media_hash);
-    if (!history) {
-        return std::unexpected(history.error());
+    auto all_history = approval_history(request.db(), visible->media.media_hash);
+    if (!all_history) {
+        return std::unexpected(all_history.error());
     }
+    const auto history = seen_decisions(*all_history, visible->records);
     const bool vi = request.language() == Language::vi;
-    return listing(request, approvals_json(*history), [&] { return approvals_text(*history, vi); });
+    return listing(request, approvals_json(history), [&] { return approvals_text(history, vi); });
+}
+
+/// The area a request names (?area= or the body's "area"; "" when neither), or invalid_input
+/// when it names two different ones or one that is not an area scope.
+Result<std::string> named_area(const Request& request, const nlohmann::json& body) {
+    auto in_body = optional_field(body, "area");
+    if (!in_body) {
+        return std::unexpected(in_body.error());
+    }
+    const std::string in_query = request.query("area");
+    if (!in_query.empty() && !in_body->empty() && in_query != *in_body) {
+        return fail(Error::Code::invalid_input,
+                    fmt::format("area: '{}' (?area=) và '{}' (body) khác nhau / name one area, not "
+                                "'{}' and '{}'",
+                                in_query, *in_body, in_query, *in_body));
+    }
+    std::string area = in_query.empty() ? *in_body : in_query;
+    if (auto why = scope_problem(area); !area.empty() && !why.empty()) {
+        return fail(Error::Code::invalid_input,
+                    fmt::format("vùng '{}': {} / area '{}': {}", area, why, area, why));
+    }
+    return area;
+}
+
+/// The areas of `records`, for messages: "a, b".
+std::string areas_text(const std::vector<MediaArea>& records) {
+    std::string text;
+    for (const auto& r : records) {
+        text += (text.empty() ? "" : ", ") + r.area_path;
+    }
+    return text;
 }
 
 Result<Reply> decide(Request& request, Decision decision) {
@@ -689,6 +784,10 @@ Result<Reply> decide(Request& request, Decision decision) {
     if (!note) {
         return std::unexpected(note.error());
     }
+    auto named = named_area(request, *body);
+    if (!named) {
+        return std::unexpected(named.error());
+    }
     const bool approve = decision == Decision::approved;
     const std::string& hash = request.path("media_hash");
     const auto& who = request.who();
@@ -697,17 +796,58 @@ Result<Reply> decide(Request& request, Decision decision) {
     if (!media) {
         return change.refused(media.error());
     }
-    // Approvers decide on what was imported in their subtree.
-    change.set_area(media->area_path);
-    if (auto ok = change.allowed(Permission::approve_media); !ok) {
+    auto records = media_areas(request.db(), hash);
+    if (!records) {
+        return change.refused(records.error());
+    }
+    // An approver decides on a record of their own: one whose area lies in their scope. Another
+    // area's record is that area's to decide on, whoever sees it.
+    std::vector<MediaArea> own;
+    for (const auto& r : *records) {
+        if (in_scope(who.area, r.area_path)) {
+            own.push_back(r);
+        }
+    }
+    std::string area = *named;
+    if (area.empty() && own.size() == 1) {
+        area = own.front().area_path;
+    }
+    if (area.empty()) {
+        // The role first: someone who may not decide at all is told that, not which record.
+        if (auto ok = change.allowed(Permission::approve_media, who.area); !ok) {
+            return std::unexpected(ok.error());
+        }
+        if (own.empty()) {
+            return change.refused(
+                {Error::Code::forbidden,
+                 fmt::format("'{}' không có bản ghi nào của nội dung {} trong phạm vi {} để quyết "
+                             "định / '{}' has no record of media {} in its scope {} to decide on",
+                             who.name, hash.substr(0, 12), who.area, who.name, hash.substr(0, 12),
+                             who.area)});
+        }
+        return change.refused(
+            {Error::Code::invalid_input,
+             fmt::format("nội dung {} có bản ghi ở {} vùng trong phạm vi của bạn ({}): chọn một "
+                         "bằng ?area= hoặc \"area\" (loactl media {} {} --area VÙNG) / media {} "
+                         "has records in {} areas of your scope ({}): name one with ?area= or "
+                         "\"area\"",
+                         hash.substr(0, 12), own.size(), areas_text(own),
+                         approve ? "approve" : "reject", hash, hash.substr(0, 12), own.size(),
+                         areas_text(own))});
+    }
+    change.set_area(area);
+    if (auto ok = change.allowed(Permission::approve_media, area); !ok) {
         return std::unexpected(ok.error());
     }
+    const auto record = std::find_if(records->begin(), records->end(),
+                                     [&](const MediaArea& r) { return r.area_path == area; });
+    const std::string title = record == records->end() ? std::string() : record->title;
     auto decided = change.commit(
         [&](WriteTx& tx) {
-            return decide_media(tx, hash, decision, who.name, *note, request.now());
+            return decide_media(tx, hash, area, decision, who.name, *note, request.now());
         },
         [&](const DecisionResult& d) {
-            return nlohmann::json{{"title", media->title},
+            return nlohmann::json{{"title", title},
                                   {"note", *note},
                                   {"previous", d.previous},
                                   {"plays_taken_back", d.plays_taken_back}};
@@ -716,7 +856,8 @@ Result<Reply> decide(Request& request, Decision decision) {
         return change.refused(decided.error(), {{"note", *note}});
     }
     const nlohmann::json out = {{"media_hash", hash},
-                                {"title", media->title},
+                                {"area", area},
+                                {"title", title},
                                 {"approval", decision_name(decided->decision.decision)},
                                 {"previous", decided->previous},
                                 {"decided_by", who.name},
@@ -725,16 +866,79 @@ Result<Reply> decide(Request& request, Decision decision) {
     const bool vi = request.language() == Language::vi;
     return listing(request, out, [&] {
         if (approve) {
-            return fmt::format(fmt::runtime(vi ? "Đã phê duyệt {} «{}»: được phép xếp lịch phát.\n"
-                                               : "Approved {} \"{}\": it may be scheduled.\n"),
-                               hash.substr(0, 12), media->title);
+            return fmt::format(fmt::runtime(vi ? "Đã phê duyệt {} «{}» ở {}: được phép xếp lịch "
+                                                 "phát ở đó.\n"
+                                               : "Approved {} \"{}\" in {}: it may be scheduled "
+                                                 "there.\n"),
+                               hash.substr(0, 12), title, area);
         }
-        return fmt::format(fmt::runtime(vi ? "Đã từ chối {} «{}»: không được phát; {} lượt phát "
-                                             "chưa đến giờ đã thu hồi.\n"
-                                           : "Rejected {} \"{}\": it may not air; {} plays not "
-                                             "yet started taken back.\n"),
-                           hash.substr(0, 12), media->title, decided->plays_taken_back);
+        return fmt::format(fmt::runtime(vi ? "Đã từ chối {} «{}» ở {}: không được phát ở đó; {} "
+                                             "lượt phát chưa đến giờ đã thu hồi.\n"
+                                           : "Rejected {} \"{}\" in {}: it may not air there; {} "
+                                             "plays not yet started taken back.\n"),
+                           hash.substr(0, 12), title, area, decided->plays_taken_back);
     });
+}
+
+Result<Reply> share(Request& request) {
+    auto body = request.body();
+    if (!body) {
+        return std::unexpected(body.error());
+    }
+    auto area = field(*body, "area");
+    if (!area) {
+        return std::unexpected(area.error());
+    }
+    if (auto why = scope_problem(*area); !why.empty()) {
+        return fail(Error::Code::invalid_input,
+                    fmt::format("vùng '{}': {} / area '{}': {}", *area, why, *area, why));
+    }
+    const std::string& hash = request.path("media_hash");
+    const auto& who = request.who();
+    // Sharing brings media into an area: the person must be one who may import media there.
+    Change change(request, "media.share", hash, *area);
+    if (auto ok = change.allowed(Permission::import_media); !ok) {
+        return std::unexpected(ok.error());
+    }
+    auto media = find_media(request.db(), hash);
+    if (!media) {
+        return change.refused(media.error());
+    }
+    auto records = media_areas(request.db(), hash);
+    if (!records) {
+        return change.refused(records.error());
+    }
+    // …and must see the media: what is not theirs to see is not theirs to pass on.
+    const auto seen = records_in_scope(*records, who.area);
+    if (seen.empty()) {
+        auto problem = media_scope_problem(request.db(), hash, who.name, who.area);
+        if (!problem) {
+            return change.refused(problem.error());
+        }
+        return change.refused({Error::Code::forbidden, *problem});
+    }
+    auto shared = change.commit(
+        [&](WriteTx& tx) {
+            return share_media(tx, hash, *area, seen.front().title, who.name, request.now());
+        },
+        [&](const MediaArea& r) {
+            return nlohmann::json{{"title", r.title}, {"from", seen.front().area_path}};
+        });
+    if (!shared) {
+        return change.refused(shared.error());
+    }
+    nlohmann::json out = area_json(*shared);
+    out["media_hash"] = hash;
+    const bool vi = request.language() == Language::vi;
+    Reply reply = listing(request, out, [&] {
+        return fmt::format(fmt::runtime(vi ? "Đã chia sẻ {} «{}» với {}: chờ người thẩm định ở đó "
+                                             "phê duyệt.\n"
+                                           : "Shared {} \"{}\" with {}: pending, for an approver "
+                                             "there to decide on.\n"),
+                           hash.substr(0, 12), shared->title, shared->area_path);
+    });
+    reply.status = 201;
+    return reply;
 }
 
 /// An instant without its fraction of a second, for titles people read.
@@ -810,7 +1014,8 @@ Result<Reply> missing(Request& request) {
 std::vector<Route> media_routes() {
     // Fixed paths before /api/v1/media/{media_hash}, which would match them too.
     return {
-        {"GET", "/api/v1/media", false, "Media usable in your area scope, with its approval", list},
+        {"GET", "/api/v1/media", false,
+         "The records of media in your area scope, each with its area and approval", list},
         {"POST", "/api/v1/media", false,
          "Upload a file (the body) and import it: checked, normalised for loudspeakers or kept "
          "for panel boards",
@@ -822,15 +1027,19 @@ std::vector<Route> media_routes() {
          "How far your import under the given progress id has got (waits up to wait_ms)", watch},
         {"POST", "/api/v1/media/speech", false,
          "Speak a text bulletin with the controller's speech command and import it", speech},
-        {"GET", "/api/v1/media/{media_hash}", false, "One media item and its approval decisions",
-         show},
+        {"GET", "/api/v1/media/{media_hash}", false,
+         "One media item, its records in your scope and their approval decisions", show},
         {"GET", "/api/v1/media/{media_hash}/approvals", false,
-         "Every approval decision on one media item, oldest first", approvals},
+         "The approval decisions on the records of one media item in your scope, oldest first",
+         approvals},
+        {"POST", "/api/v1/media/{media_hash}/shares", false,
+         "Share media with an area: a pending record of its own there", share},
         {"POST", "/api/v1/media/{media_hash}/approve", false,
-         "Approve media for air (approver role)",
+         "Approve an area's record of media for air (approver role)",
          [](Request& r) { return decide(r, Decision::approved); }},
         {"POST", "/api/v1/media/{media_hash}/reject", false,
-         "Reject media: it may not air, and its plays not yet started are taken back",
+         "Reject an area's record of media: it may not air there, and its plays not yet started "
+         "there are taken back",
          [](Request& r) { return decide(r, Decision::rejected); }},
     };
 }

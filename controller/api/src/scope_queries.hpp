@@ -26,8 +26,20 @@ Result<std::vector<std::string>> emergency_areas(SQLite::Database& db,
 /// booked there.
 bool campaign_in_scope(const CampaignSpec& campaign, std::string_view scope);
 
-/// Whether media is usable in `scope`: imported in that subtree or in an area above it.
-bool media_in_scope(const MediaRecord& media, std::string_view scope);
+/// Whether a record of media is seen from `scope`: its area lies in that subtree or above it.
+bool record_in_scope(const MediaArea& record, std::string_view scope);
+
+/// The records seen from `scope`, nearest first: those whose area holds the scope, the deepest
+/// first, then those inside it by area. The first is the one that speaks for the media there.
+std::vector<MediaArea> records_in_scope(const std::vector<MediaArea>& records,
+                                        std::string_view scope);
+
+/// Empty when `who` (of scope `scope`) may use `media_hash` as far as scope goes: a record of it
+/// is seen from the scope (whether it may air where it goes is its approval's to say). Unknown
+/// media gets "" too: booking reports that in its own words. Otherwise why not, in Vietnamese
+/// then English.
+Result<std::string> media_scope_problem(SQLite::Database& db, const std::string& media_hash,
+                                        std::string_view who, std::string_view scope);
 
 /// The smallest scope holding every one of `areas` (kEveryArea when empty): where the action
 /// log files a change that touches several areas.

@@ -10,7 +10,9 @@
 #include <SQLiteCpp/Statement.h>
 #include <fmt/core.h>
 
+#include "loa/controller/common/area_scope.hpp"
 #include "loa/controller/common/time_text.hpp"
+#include "loa/controller/content/approval_gate.hpp"
 #include "loa/schedules/plan_compiler.hpp"
 
 namespace loa::controller::detail {
@@ -28,13 +30,12 @@ struct StoredCampaign {
     std::string booked_as;  ///< the campaign's own id, which its slots carry
 };
 
-/// The engine id of the pictures part of a mixed campaign.
+/// The engine id of the pictures part of a mixed campaign. Parts of a campaign whose areas may
+/// air different items get "~<n>" (campaign ids never hold '~').
 constexpr const char* kPanelPart = "~panel";
 
 std::string booked_id(const std::string& engine_id) {
-    const std::string suffix = kPanelPart;
-    return engine_id.ends_with(suffix) ? engine_id.substr(0, engine_id.size() - suffix.size())
-                                       : engine_id;
+    return engine_id.substr(0, engine_id.find('~'));
 }
 
 /// A campaign's stored facts, read from its row or given by a spec not stored yet.
@@ -48,24 +49,50 @@ struct CampaignFacts {
     std::vector<std::string> areas;
 };
 
+/// The campaign's items that may air in each of its areas, in play order: an item airs in an
+/// area only under an approved record of its media whose area holds it. An area inside another
+/// of the campaign's areas gets only what the outer one does not already play there, so that a
+/// node in both plays each item once. Areas that may air the same items are grouped.
+std::map<std::vector<std::string>, std::vector<std::string>> items_by_area(
+    SQLite::Database& db, const CampaignFacts& facts) {
+    std::map<std::string, std::vector<std::string>> approved;
+    for (const auto& hash : facts.media_hashes) {
+        if (!approved.contains(hash)) {
+            approved[hash] = approved_areas(db, hash);
+        }
+    }
+    std::map<std::vector<std::string>, std::vector<std::string>> groups;
+    for (const auto& area : facts.areas) {
+        std::vector<std::string> items;
+        for (const auto& hash : facts.media_hashes) {
+            if (!covers(approved[hash], area)) {
+                continue;
+            }
+            const bool outer_plays =
+                std::any_of(facts.areas.begin(), facts.areas.end(), [&](const std::string& outer) {
+                    return outer != area && in_scope(outer, area) && covers(approved[hash], outer);
+                });
+            if (!outer_plays) {
+                items.push_back(hash);
+            }
+        }
+        if (!items.empty()) {
+            groups[items].push_back(area);
+        }
+    }
+    return groups;
+}
+
 /// The campaign as the engine sees it (appended to `out`; nothing when none of its items may
-/// air).
+/// air anywhere it targets).
 void add_campaign_parts(SQLite::Database& db, const CampaignFacts& facts, std::int64_t earliest,
                         std::vector<StoredCampaign>& out) {
-    SQLite::Statement media(db,
-                            "SELECT duration_us, title, kind FROM media "
-                            "WHERE media_hash = ? AND approval = 'approved'");
-    StoredCampaign s;
-    sch::Campaign& c = s.campaign;
-    c.id = facts.id;
-    c.title = facts.name;
-    c.owner = facts.owner;
-    const std::int64_t start = std::max(facts.window_start_us, earliest);
-    const std::int64_t end = facts.window_end_us;
-    c.between = sch::Interval{start, end};
-    c.period.first = vietnam_date(start);
-    c.period.last = vietnam_date(end - 1);
+    SQLite::Statement media(db, "SELECT duration_us, title, kind FROM media WHERE media_hash = ?");
+    std::map<std::string, sch::Item> known;
     for (const auto& hash : facts.media_hashes) {
+        if (known.contains(hash)) {
+            continue;
+        }
         media.bind(1, hash);
         if (media.executeStep()) {
             sch::Item item;
@@ -82,41 +109,68 @@ void add_campaign_parts(SQLite::Database& db, const CampaignFacts& facts, std::i
                 duration = kSlideUs;
             }
             item.variants.push_back({sch::kDefaultLanguage, item.id, duration});
-            c.items.push_back(item.id);
-            s.items.push_back(std::move(item));
+            known.emplace(hash, std::move(item));
         }
         media.reset();
     }
-    if (s.items.empty()) {
-        return;  // every item was rejected after booking: nothing may air
-    }
-    c.areas = facts.areas;
-    s.booked_as = c.id;
-    std::vector<sch::Item> sound, pictures;
-    for (auto& item : s.items) {
-        (item.kind == sch::ItemKind::audio ? sound : pictures).push_back(item);
-    }
-    // Each item once a day inside the window, in order.
-    auto part = [&](std::vector<sch::Item> playable, std::string id, sch::NodeKind kind) {
-        StoredCampaign p;
-        p.campaign = c;
-        p.campaign.id = std::move(id);
-        p.campaign.items.clear();
-        for (const auto& item : playable) {
-            p.campaign.items.push_back(item.id);
+    // Rejected after booking, or approved only for some of the areas: each group of areas gets
+    // the items that may air there, and nothing airs where nothing may.
+    const auto groups = items_by_area(db, facts);
+    const std::int64_t start = std::max(facts.window_start_us, earliest);
+    const std::int64_t end = facts.window_end_us;
+    std::size_t group_number = 0;
+    for (const auto& [hashes, areas] : groups) {
+        StoredCampaign s;
+        sch::Campaign& c = s.campaign;
+        // One group keeps the campaign's own id; several are told apart (booked_id).
+        c.id = groups.size() == 1 ? facts.id : fmt::format("{}~{}", facts.id, ++group_number);
+        c.title = facts.name;
+        c.owner = facts.owner;
+        c.between = sch::Interval{start, end};
+        c.period.first = vietnam_date(start);
+        c.period.last = vietnam_date(end - 1);
+        c.areas = areas;
+        for (const auto& hash : hashes) {
+            if (auto it = known.find(hash); it != known.end()) {
+                sch::Item item = it->second;
+                // Called what the record that lets it air here calls it.
+                if (auto title = covering_title(db, hash, areas.front()); !title.empty()) {
+                    item.title = std::move(title);
+                }
+                c.items.push_back(hash);
+                s.items.push_back(std::move(item));
+            }
         }
-        p.campaign.node_kinds = {kind};
-        p.campaign.quotas.plays_per_day = static_cast<int>(playable.size());
-        p.items = std::move(playable);
-        p.booked_as = c.id;
-        return p;
-    };
-    if (!sound.empty() && !pictures.empty()) {
-        out.push_back(part(std::move(sound), c.id, sch::NodeKind::speaker));
-        out.push_back(part(std::move(pictures), c.id + kPanelPart, sch::NodeKind::panel));
-    } else {
-        c.quotas.plays_per_day = static_cast<int>(c.items.size());
-        out.push_back(std::move(s));
+        if (s.items.empty()) {
+            continue;
+        }
+        s.booked_as = facts.id;
+        std::vector<sch::Item> sound, pictures;
+        for (auto& item : s.items) {
+            (item.kind == sch::ItemKind::audio ? sound : pictures).push_back(item);
+        }
+        // Each item once a day inside the window, in order.
+        auto part = [&](std::vector<sch::Item> playable, std::string id, sch::NodeKind kind) {
+            StoredCampaign p;
+            p.campaign = c;
+            p.campaign.id = std::move(id);
+            p.campaign.items.clear();
+            for (const auto& item : playable) {
+                p.campaign.items.push_back(item.id);
+            }
+            p.campaign.node_kinds = {kind};
+            p.campaign.quotas.plays_per_day = static_cast<int>(playable.size());
+            p.items = std::move(playable);
+            p.booked_as = facts.id;
+            return p;
+        };
+        if (!sound.empty() && !pictures.empty()) {
+            out.push_back(part(std::move(sound), c.id, sch::NodeKind::speaker));
+            out.push_back(part(std::move(pictures), c.id + kPanelPart, sch::NodeKind::panel));
+        } else {
+            c.quotas.plays_per_day = static_cast<int>(c.items.size());
+            out.push_back(std::move(s));
+        }
     }
 }
 

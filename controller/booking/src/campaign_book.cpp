@@ -48,7 +48,8 @@ Result<void> check_spec(const CampaignSpec& spec, std::int64_t now) {
 }
 
 /// What the store must hold for the campaign to be stored: no campaign of that id, every item
-/// imported and approved for air. Read through `db` (a snapshot or the writer's transaction).
+/// imported and approved for air in every area it targets. Read through `db` (a snapshot or the
+/// writer's transaction).
 Result<void> check_against_store(SQLite::Database& db, const CampaignSpec& spec) {
     SQLite::Statement exists(db, "SELECT 1 FROM campaigns WHERE campaign_id = ?");
     exists.bind(1, spec.campaign_id);
@@ -67,9 +68,10 @@ Result<void> check_against_store(SQLite::Database& db, const CampaignSpec& spec)
                                     "loactl media list)",
                                     spec.campaign_id, i + 1, spec.media_hashes[i]));
         }
-        // Only approved media airs ("thẩm định"); nothing is stored otherwise.
-        if (auto why =
-                detail::approval_problem(db, spec.media_hashes[i], fmt::format("item {}", i + 1));
+        // Only approved media airs ("thẩm định"), and only where an approved record of it covers
+        // the target area: another area's approval is not this one's. Nothing is stored otherwise.
+        if (auto why = detail::approval_problem(db, spec.media_hashes[i], spec.areas,
+                                                fmt::format("item {}", i + 1));
             !why.empty()) {
             return fail(Error::Code::forbidden,
                         fmt::format("campaign '{}': {}", spec.campaign_id, why));

@@ -67,9 +67,21 @@ std::vector<PlanFileProblem> bind_media(SQLite::Database& db, sch::Plan& plan,
     return problems;
 }
 
-/// Items whose media is not approved for air, each with its line.
+/// Items whose media is not approved for air in every area a campaign plays them in, each with
+/// its line. An item no campaign plays never airs.
 std::vector<PlanFileProblem> unapproved_media(SQLite::Database& db, const sch::Plan& plan,
                                               const std::string& source) {
+    std::map<std::string, std::vector<std::string>> played_in;
+    for (const auto& c : plan.campaigns) {
+        for (const auto& id : c.items) {
+            auto& areas = played_in[id];
+            for (const auto& area : c.areas) {
+                if (std::find(areas.begin(), areas.end(), area) == areas.end()) {
+                    areas.push_back(area);
+                }
+            }
+        }
+    }
     std::vector<PlanFileProblem> problems;
     for (const auto& item : plan.items) {
         for (const auto& v : item.variants) {
@@ -77,7 +89,8 @@ std::vector<PlanFileProblem> unapproved_media(SQLite::Database& db, const sch::P
                 continue;
             }
             const auto what = fmt::format("item '{}' ({} version)", item.id, v.language);
-            if (auto why = detail::approval_problem(db, v.media, what); !why.empty()) {
+            if (auto why = detail::approval_problem(db, v.media, played_in[item.id], what);
+                !why.empty()) {
                 problems.push_back({source, item.origin.line, 0, why});
             }
         }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include <SQLiteCpp/Statement.h>
 #include <fmt/core.h>
@@ -32,8 +33,11 @@ constexpr const char* kSelectMedia =
     "SELECT media_hash, title, original_name, container, codec, sample_rate, channels, "
     "duration_us, size_bytes, coalesce(original_hash, media_hash), "
     "coalesce(loudness_before_lufs, 0), coalesce(loudness_after_lufs, 0), "
-    "coalesce(true_peak_after_dbtp, 0), kind, coalesce(width, 0), coalesce(height, 0), "
-    "approval, area_path FROM media";
+    "coalesce(true_peak_after_dbtp, 0), kind, coalesce(width, 0), coalesce(height, 0) "
+    "FROM media";
+
+constexpr const char* kSelectArea =
+    "SELECT media_hash, area_path, title, via, added_by, added_us, approval FROM media_areas";
 
 MediaRecord read_media(SQLite::Statement& q) {
     MediaRecord m;
@@ -53,9 +57,41 @@ MediaRecord read_media(SQLite::Statement& q) {
     m.kind = q.getColumn(13).getString();
     m.width = q.getColumn(14).getInt();
     m.height = q.getColumn(15).getInt();
-    m.approval = q.getColumn(16).getString();
-    m.area_path = q.getColumn(17).getString();
     return m;
+}
+
+MediaArea read_area(SQLite::Statement& q) {
+    return {q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(),
+            q.getColumn(3).getString(), q.getColumn(4).getString(), q.getColumn(5).getInt64(),
+            q.getColumn(6).getString()};
+}
+
+// The record of `media_hash` in exactly `area`, if there is one. Throws SQLite::Exception.
+std::optional<MediaArea> find_area(SQLite::Database& db, const std::string& media_hash,
+                                   const std::string& area) {
+    SQLite::Statement q(db, std::string(kSelectArea) + " WHERE media_hash = ? AND area_path = ?");
+    q.bind(1, media_hash);
+    q.bind(2, area);
+    if (!q.executeStep()) {
+        return std::nullopt;
+    }
+    return read_area(q);
+}
+
+// A new record, pending. Throws SQLite::Exception.
+MediaArea insert_area(SQLite::Database& db, MediaArea record) {
+    record.approval = "pending";
+    SQLite::Statement insert(db,
+                             "INSERT INTO media_areas (media_hash, area_path, title, via, "
+                             "added_by, added_us) VALUES (?, ?, ?, ?, ?, ?)");
+    insert.bind(1, record.media_hash);
+    insert.bind(2, record.area_path);
+    insert.bind(3, record.title);
+    insert.bind(4, record.via);
+    insert.bind(5, record.added_by);
+    insert.bind(6, static_cast<int64_t>(record.added_us));
+    insert.exec();
+    return record;
 }
 
 Result<MediaRecord> find_original(SQLite::Database& db, const std::string& original_hash) {
@@ -69,10 +105,11 @@ Result<MediaRecord> find_original(SQLite::Database& db, const std::string& origi
     });
 }
 
-Result<ImportResult> insert_media(SQLite::Database& db, const MediaRecord& record,
-                                  std::int64_t now) {
+// New content, with the importing area's record of it. Throws SQLite::Exception.
+void insert_media(SQLite::Database& db, const MediaRecord& record, const std::string& area,
+                  std::int64_t now) {
     const bool audio = record.kind == "audio";
-    return guard_storage([&]() -> Result<ImportResult> {
+    {
         SQLite::Statement insert(
             db,
             "INSERT INTO media (media_hash, title, original_name, container, codec, sample_rate, "
@@ -101,22 +138,10 @@ Result<ImportResult> insert_media(SQLite::Database& db, const MediaRecord& recor
             insert.bind(16, record.width);
             insert.bind(17, record.height);
         }
-        insert.bind(18, record.area_path);
+        // The area of its first import, kept as a fact; what it may do is its records'.
+        insert.bind(18, area);
         insert.exec();
-        return ImportResult{record, false};
-    });
-}
-
-// The same content imported from another scope: the media's scope grows to hold both.
-Result<void> widen_area(SQLite::Database& db, MediaRecord& media, std::string_view area) {
-    return guard_storage([&]() -> Result<void> {
-        media.area_path = common_scope(media.area_path, area);
-        SQLite::Statement update(db, "UPDATE media SET area_path = ? WHERE media_hash = ?");
-        update.bind(1, media.area_path);
-        update.bind(2, media.media_hash);
-        update.exec();
-        return {};
-    });
+    }
 }
 
 // Reports an import's progress stage by stage; each stage is a share of the whole.
@@ -333,6 +358,8 @@ Result<PreparedImport> prepare_import(SQLite::Database& db, media::ContentStore&
     }
     PreparedImport prepared;
     prepared.area = options.area;
+    prepared.by = options.by;
+    prepared.title = title.empty() ? file.stem().string() : std::move(title);
     prepared.for_panel = options.use == MediaUse::panel;
     // The same content imported for the same use is found before any decoding.
     if (auto existing = find_original(db, *original);
@@ -348,9 +375,8 @@ Result<PreparedImport> prepare_import(SQLite::Database& db, media::ContentStore&
         return std::unexpected(record.error());
     }
     record->original_hash = *original;
-    record->title = title.empty() ? file.stem().string() : std::move(title);
+    record->title = prepared.title;
     record->original_name = file.filename().string();
-    record->area_path = options.area;
     prepared.record = std::move(*record);
     progress.done("store");
     return prepared;
@@ -358,19 +384,33 @@ Result<PreparedImport> prepare_import(SQLite::Database& db, media::ContentStore&
 
 Result<ImportResult> record_import(WriteTx& tx, const PreparedImport& prepared, std::int64_t now) {
     SQLite::Database& db = tx.db();
+    const MediaArea wanted{prepared.record.media_hash,
+                           prepared.area,
+                           prepared.title,
+                           "import",
+                           prepared.by,
+                           now,
+                           "pending"};
     return in_savepoint(tx, [&]() -> Result<ImportResult> {
         // Found again in the writer: another import of the same file may have been recorded
         // while this one was being probed.
         auto existing = find_original(db, prepared.record.original_hash);
         if (existing && (existing->kind != "audio") == prepared.for_panel) {
-            if (!in_scope(existing->area_path, prepared.area)) {
-                if (auto widened = widen_area(db, *existing, prepared.area); !widened) {
-                    return std::unexpected(widened.error());
+            // Known content: the importing area's own record, found or made. Another area's
+            // record, its area and its approval stay as they are.
+            return guard_storage([&]() -> Result<ImportResult> {
+                if (auto mine = find_area(db, existing->media_hash, prepared.area)) {
+                    return ImportResult{*existing, *mine, true};
                 }
-            }
-            return ImportResult{*existing, true};
+                MediaArea record = wanted;
+                record.media_hash = existing->media_hash;
+                return ImportResult{*existing, insert_area(db, std::move(record)), false};
+            });
         }
-        return insert_media(db, prepared.record, now);
+        return guard_storage([&]() -> Result<ImportResult> {
+            insert_media(db, prepared.record, prepared.area, now);
+            return ImportResult{prepared.record, insert_area(db, wanted), false};
+        });
     });
 }
 
@@ -425,6 +465,60 @@ Result<std::vector<MediaRecord>> list_media(SQLite::Database& db) {
             all.push_back(read_media(q));
         }
         return all;
+    });
+}
+
+Result<std::vector<MediaArea>> media_areas(SQLite::Database& db, const std::string& media_hash) {
+    return guard_storage([&]() -> Result<std::vector<MediaArea>> {
+        SQLite::Statement q(db,
+                            std::string(kSelectArea) + " WHERE media_hash = ? ORDER BY area_path");
+        q.bind(1, media_hash);
+        std::vector<MediaArea> records;
+        while (q.executeStep()) {
+            records.push_back(read_area(q));
+        }
+        return records;
+    });
+}
+
+Result<std::vector<MediaArea>> list_media_areas(SQLite::Database& db) {
+    return guard_storage([&]() -> Result<std::vector<MediaArea>> {
+        SQLite::Statement q(db,
+                            std::string(kSelectArea) + " ORDER BY added_us, media_hash, area_path");
+        std::vector<MediaArea> records;
+        while (q.executeStep()) {
+            records.push_back(read_area(q));
+        }
+        return records;
+    });
+}
+
+Result<MediaArea> share_media(WriteTx& tx, const std::string& media_hash, const std::string& area,
+                              const std::string& title, const std::string& by, std::int64_t now) {
+    if (auto why = scope_problem(area); !why.empty()) {
+        return fail(Error::Code::invalid_input,
+                    fmt::format("vùng '{}': {} / area '{}': {}", area, why, area, why));
+    }
+    SQLite::Database& db = tx.db();
+    return in_savepoint(tx, [&]() -> Result<MediaArea> {
+        return guard_storage([&]() -> Result<MediaArea> {
+            SQLite::Statement known(db, "SELECT 1 FROM media WHERE media_hash = ?");
+            known.bind(1, media_hash);
+            if (!known.executeStep()) {
+                return fail(Error::Code::not_found,
+                            fmt::format("không có nội dung '{}' / no media '{}' (loactl media "
+                                        "list)",
+                                        media_hash, media_hash));
+            }
+            if (auto held = find_area(db, media_hash, area)) {
+                return fail(Error::Code::conflict,
+                            fmt::format("vùng {} đã có nội dung {} ({}) / area {} has media {} "
+                                        "already ({})",
+                                        area, media_hash.substr(0, 12), held->approval, area,
+                                        media_hash.substr(0, 12), held->approval));
+            }
+            return insert_area(db, {media_hash, area, title, "share", by, now, "pending"});
+        });
     });
 }
 

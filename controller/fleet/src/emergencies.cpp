@@ -10,6 +10,7 @@
 
 #include "command_queue.hpp"
 #include "loa/controller/booking/booking.hpp"
+#include "loa/controller/common/area_scope.hpp"
 #include "loa/controller/common/fleet_text.hpp"
 #include "loa/controller/common/text_table.hpp"
 #include "loa/controller/common/time_text.hpp"
@@ -100,12 +101,8 @@ Result<EmergencySent> send_emergency(WriteTx& tx, const EmergencySpec& spec, std
             return invalid(fmt::format("media '{}' is not imported media (see loactl media list)",
                                        spec.media_hash));
         }
-        // Approval exists to keep unapproved audio off the air, emergencies included.
-        if (auto why = detail::approval_problem(db, spec.media_hash, "emergency"); !why.empty()) {
-            return fail(Error::Code::forbidden, why);
-        }
         const std::string media_kind = media.getColumn(0).getString();
-        const std::string title = spec.title.empty() ? media.getColumn(1).getString() : spec.title;
+        const std::string media_title = media.getColumn(1).getString();
         const auto size = static_cast<std::uint64_t>(media.getColumn(2).getInt64());
         const std::int64_t duration =
             media_kind == "image" ? detail::kSlideUs : media.getColumn(3).getInt64();
@@ -118,9 +115,11 @@ Result<EmergencySent> send_emergency(WriteTx& tx, const EmergencySpec& spec, std
         }
 
         EmergencySent sent;
+        // Where it airs, for the approval check: the nodes' areas, the area, or every area.
+        std::vector<std::string> targets;
         const std::string wanted_kind = player_kind(media_kind);
         if (!spec.node_ids.empty()) {
-            SQLite::Statement node(db, "SELECT kind FROM nodes WHERE node_id = ?");
+            SQLite::Statement node(db, "SELECT kind, area_path FROM nodes WHERE node_id = ?");
             std::set<std::string> seen;
             for (const auto& id : spec.node_ids) {
                 if (!seen.insert(id).second) {
@@ -131,6 +130,7 @@ Result<EmergencySent> send_emergency(WriteTx& tx, const EmergencySpec& spec, std
                     return invalid(fmt::format("no node '{}' (see loactl node list)", id));
                 }
                 const std::string kind = node.getColumn(0).getString();
+                targets.push_back(node.getColumn(1).getString());
                 node.reset();
                 if (kind != wanted_kind) {
                     return invalid(fmt::format("node '{}' is {} and media {} is {}", id,
@@ -163,6 +163,20 @@ Result<EmergencySent> send_emergency(WriteTx& tx, const EmergencySpec& spec, std
                                 wanted_kind == "speaker" ? "loudspeaker cluster" : "panel board",
                                 spec.media_hash.substr(0, 12), media_use_text(media_kind)));
             }
+            targets.push_back(spec.all ? std::string(kEveryArea) : spec.area);
+        }
+        // Approval exists to keep unapproved audio off the air, emergencies included: an
+        // approved record of the media must cover every area it goes to.
+        if (auto why = detail::approval_problem(db, spec.media_hash, targets, "emergency");
+            !why.empty()) {
+            return fail(Error::Code::forbidden, why);
+        }
+        std::string title = spec.title;
+        if (title.empty()) {
+            title = detail::covering_title(db, spec.media_hash, targets.front());
+        }
+        if (title.empty()) {
+            title = media_title;
         }
 
         sent.emergency_id = new_emergency_id(db, now);

@@ -728,6 +728,49 @@ constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
             WHERE actor >= 'node:' AND actor < 'node;' AND outcome = 'refused'))
     WHERE n = 1;
     )sql",
+    // 12: media belongs to the area that imported it (issue 16). `media` stays the content (hash,
+    // probe facts, loudness, file names) with the area of its first import; each area that
+    // imported it, or had it shared explicitly, has a record of its own with its own title and
+    // approval, and decisions name the record they were on. Importing bytes another area holds
+    // makes the importer's record instead of widening anyone's. Each row before becomes one
+    // record, with its area and approval as they were and its importer from the action log.
+    // `media.approval` goes, so that nothing reads an approval that no longer decides anything.
+    R"sql(
+    CREATE TABLE media_areas (
+        media_hash TEXT NOT NULL REFERENCES media(media_hash),
+        area_path TEXT NOT NULL,    -- '/' : every area
+        title TEXT NOT NULL,
+        via TEXT NOT NULL CHECK (via IN ('import', 'share')),
+        added_by TEXT NOT NULL,     -- who imported or shared it; '' when not known
+        added_us INTEGER NOT NULL,
+        approval TEXT NOT NULL DEFAULT 'pending'
+            CHECK (approval IN ('pending', 'approved', 'rejected')),
+        PRIMARY KEY (media_hash, area_path)
+    ) WITHOUT ROWID;
+    INSERT INTO media_areas (media_hash, area_path, title, via, added_by, added_us, approval)
+    SELECT m.media_hash, m.area_path, m.title, 'import',
+        coalesce((SELECT a.actor FROM action_log a WHERE a.action = 'media.import'
+                  AND a.outcome = 'done' AND a.target = m.media_hash
+                  ORDER BY a.action_id LIMIT 1), ''),
+        m.imported_us, m.approval
+    FROM media m;
+    ALTER TABLE approvals ADD COLUMN area_path TEXT NOT NULL DEFAULT '/';
+    UPDATE approvals SET area_path = coalesce(
+        (SELECT m.area_path FROM media m WHERE m.media_hash = approvals.media_hash), '/');
+    CREATE INDEX approvals_by_media ON approvals (media_hash, decision_id);
+    DROP TRIGGER schedule_media_changed;
+    ALTER TABLE media DROP COLUMN approval;
+    CREATE TRIGGER schedule_media_changed AFTER UPDATE OF duration_us, kind ON media
+    BEGIN UPDATE change_counters SET value = value + 1 WHERE topic = 'schedule'; END;
+    -- What booking reads of records: which are approved, where.
+    CREATE TRIGGER schedule_media_areas_added AFTER INSERT ON media_areas
+    WHEN NEW.approval = 'approved'
+    BEGIN UPDATE change_counters SET value = value + 1 WHERE topic = 'schedule'; END;
+    CREATE TRIGGER schedule_media_areas_changed AFTER UPDATE OF approval, area_path ON media_areas
+    BEGIN UPDATE change_counters SET value = value + 1 WHERE topic = 'schedule'; END;
+    CREATE TRIGGER schedule_media_areas_removed AFTER DELETE ON media_areas
+    BEGIN UPDATE change_counters SET value = value + 1 WHERE topic = 'schedule'; END;
+    )sql",
 };
 
 /// The version recorded, 0 for a database without one yet (read outside any transaction, only to

@@ -17,12 +17,14 @@
 
 namespace loa::controller {
 
+/// Media's content: the file nodes play and what probing it found. Who may use it, and where it
+/// may air, is its records' to say (MediaArea).
 struct MediaRecord {
     /// The file nodes play: for audio the canonical mono 48 kHz Ogg/Opus; images and video are
     /// kept as imported, so for them it equals original_hash.
     std::string media_hash;
     std::string original_hash;  ///< the file the operator imported, kept in the store too
-    std::string title;
+    std::string title;          ///< the first import's title (each record has its own)
     std::string original_name;
     std::string container;
     std::string codec;
@@ -36,13 +38,26 @@ struct MediaRecord {
     std::string kind = "audio";  ///< "audio" (loudspeakers), "image" or "video" (panel boards)
     int width = 0;               ///< pixels, for images and video; 0 for audio
     int height = 0;
-    std::string approval = "pending";  ///< "pending", "approved" or "rejected" (approval.hpp)
-    std::string area_path = "/";       ///< the scope it was imported in ("/" : every area)
+};
+
+/// One area's record of media: the area imported it, or had it shared with it explicitly. Each
+/// record has its own title and its own approval (approval.hpp): media airs in an area only under
+/// an approved record whose area holds that area, so nobody's decision stands for another area,
+/// and nobody loses control of their own file.
+struct MediaArea {
+    std::string media_hash;
+    std::string area_path = "/";  ///< the area it belongs to ("/" : every area)
+    std::string title;
+    std::string via = "import";  ///< "import" or "share"
+    std::string added_by;        ///< who imported or shared it ("" when not known)
+    std::int64_t added_us = 0;
+    std::string approval = "pending";  ///< "pending", "approved" or "rejected"
 };
 
 struct ImportResult {
     MediaRecord media;
-    bool already_present = false;  ///< the same content was imported before
+    MediaArea record;              ///< the importing area's record of it
+    bool already_present = false;  ///< that area had imported the same content before
 };
 
 /// What a file is imported for: loudspeakers play audio, panel boards show images and video.
@@ -67,9 +82,10 @@ struct ImportOptions {
     /// (24 kbit/s) and the silence floor under which audio is refused (-60 LUFS).
     media::OpusSettings opus;
     ImportProgress progress;  ///< optional; called on the importing thread
-    /// The importer's area scope ("/" : every area). The same content imported again from
-    /// outside it widens it to the smallest scope holding both, so both can use it.
+    /// The importer's area scope ("/" : every area): the record made belongs to it. The same
+    /// content imported from another area gets a record of its own there; nobody's widens.
     std::string area = "/";
+    std::string by;  ///< who imports (the record's added_by)
 };
 
 /// The slow half of an import, done outside the writer: `file` checked in every part, and
@@ -83,17 +99,20 @@ struct ImportOptions {
 /// Options out of range are refused with Error::Code::invalid_input.
 struct PreparedImport {
     MediaRecord record;
-    bool already_present = false;  ///< the original was found imported already
+    bool already_present = false;  ///< the original was found imported already (by any area)
     bool for_panel = false;
     std::string area = "/";  ///< the importer's scope
+    std::string title;       ///< the importer's title for it
+    std::string by;
 };
 Result<PreparedImport> prepare_import(SQLite::Database& db, media::ContentStore& store,
                                       const std::filesystem::path& file, std::string title,
                                       const ImportOptions& options = {});
 
-/// The short half, in the writer: records the prepared media, or finds the same original
-/// recorded already (already_present). The same content imported again from outside its scope
-/// widens the scope to the smallest one holding both.
+/// The short half, in the writer: records the prepared media and the importing area's record of
+/// it (pending). Content recorded already gets only a record for the importing area, pending,
+/// with the importer's title; an area that has one already finds it (already_present). Never
+/// changes another area's record.
 Result<ImportResult> record_import(WriteTx& tx, const PreparedImport& prepared, std::int64_t now);
 
 /// prepare_import and record_import in one change (the slow half inside the writer: for tests and
@@ -108,6 +127,19 @@ std::string title_from_text(std::string_view text);
 
 Result<MediaRecord> find_media(SQLite::Database& db, const std::string& media_hash);
 
+/// Every media's content, by import time.
 Result<std::vector<MediaRecord>> list_media(SQLite::Database& db);
+
+/// The records of `media_hash`, by area; empty for unknown media.
+Result<std::vector<MediaArea>> media_areas(SQLite::Database& db, const std::string& media_hash);
+
+/// Every record of every media, by when it was added.
+Result<std::vector<MediaArea>> list_media_areas(SQLite::Database& db);
+
+/// Shares media with `area` explicitly: a pending record of its own there, titled `title`, for
+/// the area's approver to decide on. Refused: unknown media (not_found), an invalid area
+/// (invalid_input), an area that has a record already (conflict).
+Result<MediaArea> share_media(WriteTx& tx, const std::string& media_hash, const std::string& area,
+                              const std::string& title, const std::string& by, std::int64_t now);
 
 }  // namespace loa::controller
