@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
+#include <iterator>
 #include <thread>
 #include <vector>
 
@@ -133,6 +135,45 @@ class Child {
     int status_ = 0;
     bool reaped_ = false;
 };
+
+/// Runs a shell command; throws with the command when it fails.
+inline void run_or_throw(const std::string& command) {
+    if (std::system(command.c_str()) != 0) {
+        throw std::runtime_error("failed: " + command);
+    }
+}
+
+/// Runs a shell command and returns what it printed; throws when it fails.
+inline std::string capture_or_throw(const std::string& command) {
+    FILE* pipe = ::popen(command.c_str(), "r");
+    if (pipe == nullptr) {
+        throw std::runtime_error("cannot run: " + command);
+    }
+    std::string out;
+    char buffer[4096];
+    while (std::size_t n = std::fread(buffer, 1, sizeof(buffer), pipe)) {
+        out.append(buffer, n);
+    }
+    if (::pclose(pipe) != 0) {
+        throw std::runtime_error("failed: " + command);
+    }
+    return out;
+}
+
+/// A whole file as text ("" if unreadable).
+inline std::string read_text(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+/// How many times `what` occurs in `text`.
+inline std::size_t occurrences(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
+        ++n;
+    }
+    return n;
+}
 
 inline const char* verdict(bool met) {
     return met ? "PASS" : "MISS";

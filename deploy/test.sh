@@ -16,9 +16,9 @@ cmake --build "$build" -j"$(nproc)"
 # fails here.
 cmake -S . -B "$build-node" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOA_WERROR="$werror" -DLOA_NODE_ONLY=ON
 cmake --build "$build-node" -j"$(nproc)" --target loa-node
-# One test at a time: the end-to-end scenarios are timed by the wall clock (plays start on
-# schedule), and two cores shared with parallel tests would make them flaky.
-(cd "$build" && ctest --output-on-failure --timeout 300 "$@")
+# In parallel, one per core; tests that play on the wall clock, bound a time or load the whole
+# machine are tagged so and run alone (tests/CMakeLists.txt, RUN_SERIAL).
+(cd "$build" && ctest --output-on-failure --timeout 600 -j"$(nproc)" "$@")
 # Short fuzz runs (docs/security.md): each libFuzzer target for LOA_FUZZ_SECONDS (45 s in CI),
 # in its own clang build (build-fuzz); any finding fails.
 if [ "${CI:-}" = "true" ] || [ -n "${LOA_FUZZ_SECONDS:-}" ]; then

@@ -170,7 +170,8 @@ TEST_CASE("JSON nested deeper than the limit is found by a scan, brackets in str
     CHECK_FALSE(json_nesting_problem(std::string(20 * kMiB, '[')).empty());
 }
 
-TEST_CASE("200 slow clients dripping headers or bodies do not delay an authenticated request") {
+TEST_CASE("200 slow clients dripping headers or bodies do not delay an authenticated request",
+          "[timing]") {
     Served served;
     std::vector<std::unique_ptr<RawClient>> slow;
     for (int i = 0; i < 200; ++i) {
@@ -261,7 +262,8 @@ TEST_CASE("a body slower than its route's minimum rate is cut, and one in time i
     CHECK(answer.body == "POST /x 1000000 bytes");
 }
 
-TEST_CASE("a streamed 256 MB upload lands whole in a 0600 file with memory flat, then is removed") {
+TEST_CASE("a streamed 256 MB upload lands whole in a 0600 file with memory flat, then is removed",
+          "[timing]") {
     std::mutex mutex;
     std::string seen;
     auto handle = [&](HttpRequest& request) -> HttpResponse {

@@ -133,6 +133,9 @@ class Scenario {
     Scenario(const Scenario&) = delete;
     Scenario& operator=(const Scenario&) = delete;
 
+    /// The heartbeat interval start_controller() gives the controller (nodes take it from WELCOME).
+    int heartbeat_ms = 1000;
+
     const std::string& endpoint() const { return endpoint_; }
     /// Where devices enroll with a token (loa-node enroll).
     const std::string& enroll_endpoint() const { return enroll_endpoint_; }
@@ -253,7 +256,7 @@ class Scenario {
         for (const std::string& word :
              {std::string(LOA_CONTROLLER_BIN), std::string("--data"), controller_data().string(),
               std::string("--bind"), endpoint_, std::string("--enroll-bind"), enroll_endpoint_,
-              std::string("--heartbeat-ms"), std::string("1000"), std::string("--http-bind"),
+              std::string("--heartbeat-ms"), std::to_string(heartbeat_ms), std::string("--http-bind"),
               api_bind()}) {
             argv.push_back(word);
         }

@@ -28,6 +28,7 @@
 #include "loa/controller/fleet/node_registry.hpp"
 #include "loa/controller/gateway/node_gateway.hpp"
 #include "loa/controller/store/database.hpp"
+#include "loa/controller/store/store.hpp"
 #include "loa/media/content_store.hpp"
 #include "loa/protocol/enrollment_token.hpp"
 #include "loa/protocol/envelope.hpp"
@@ -257,9 +258,9 @@ class World {
             fs::remove(live.string() + suffix);
         }
         fs::copy_file(dir_ / "template.db", live);
-        auto opened = controller::open_database(live);
+        auto opened = controller::Store::open(live);
         if (!opened) {
-            die("open_database: " + opened.error().message);
+            die("Store::open: " + opened.error().message);
         }
         db_ = std::move(*opened);
         controller::GatewayOptions options;
@@ -365,7 +366,7 @@ class World {
     protocol::CurveKeyPair keys_ = loa::fuzz::fixed_key_pair(loa::fuzz::kControllerKey);
     std::string token_secret_;
     std::unique_ptr<media::ContentStore> store_;
-    std::unique_ptr<SQLite::Database> db_;
+    std::unique_ptr<controller::Store> db_;  ///< the gateway's store: its writer and readers
     std::unique_ptr<controller::NodeGateway> server_;
     zmq::context_t context_{1};
     std::vector<zmq::socket_t> dealers_;

@@ -39,6 +39,10 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+    // LOA_KEEP_TEST_DIRS=1 keeps every scratch directory, logs and databases, to look into.
+    if (const char* keep = std::getenv("LOA_KEEP_TEST_DIRS"); keep != nullptr && *keep == '1') {
+        return;
+    }
     std::error_code ec;
     fs::remove_all(path_, ec);
 }

@@ -21,6 +21,7 @@
 
 #include "loa/controller/store/airtime_rollup.hpp"
 #include "loa/controller/store/database.hpp"
+#include "loa/controller/store/store.hpp"
 #include "loa/controller/plans/plan_file.hpp"
 #include "loa/controller/common/time_text.hpp"
 #include "loa/schedules/area_path.hpp"
@@ -786,15 +787,8 @@ Result<AirtimeReport> airtime_report(SQLite::Database& db, const ReportQuery& qu
     return guard_storage([&]() -> Result<AirtimeReport> {
         // One read transaction (unless the caller holds one): the rollup and the plays it is
         // checked against agree.
-        std::optional<SQLite::Transaction> snapshot;
-        if (sqlite3_get_autocommit(db.getHandle())) {
-            snapshot.emplace(db, SQLite::TransactionBehavior::DEFERRED);
-        }
-        auto report = Reader(db, query).run();
-        if (snapshot) {
-            snapshot->commit();
-        }
-        return report;
+        ReadTransaction snapshot(db);
+        return Reader(db, query).run();
     });
 }
 

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -26,6 +27,9 @@ namespace loa::controller {
 
 namespace {
 constexpr std::int64_t kPeriodicUs = 500'000;
+/// A node's timeline is rebuilt at least this often even if nothing changed: the 7-day horizon
+/// moves on, and plays booked beyond it come into it.
+constexpr std::int64_t kHorizonRollUs = 3600LL * 1'000'000;
 
 /// The port of a bound endpoint ("tcp://0.0.0.0:5599" → 5599), 0 when it has none.
 std::uint16_t port_of(const std::string& endpoint) {
@@ -171,6 +175,7 @@ void NodeGateway::run(const std::atomic<bool>& stop) {
 }
 
 void NodeGateway::poll_once(int timeout_ms) {
+    const auto round_started = std::chrono::steady_clock::now();
     zmq::pollitem_t items[] = {{zap_.handle(), 0, ZMQ_POLLIN, 0},
                                {router_.handle(), 0, ZMQ_POLLIN, 0},
                                {enroll_.handle(), 0, ZMQ_POLLIN, 0},
@@ -246,6 +251,13 @@ void NodeGateway::poll_once(int timeout_ms) {
         flush(false);
     }
     session_stats_.connected_nodes = peers_.size();
+    const auto round =
+        std::chrono::steady_clock::now() - round_started - std::chrono::milliseconds(timeout_ms);
+    if (round > std::chrono::seconds(1)) {
+        // Every node waited this long for its answers: a sign of the loop being held up.
+        spdlog::warn("node gateway: a round took {} ms beyond its wait",
+                     std::chrono::duration_cast<std::chrono::milliseconds>(round).count());
+    }
 }
 
 void NodeGateway::flush(bool wait) {
@@ -415,22 +427,37 @@ void NodeGateway::handle_frame(const std::string& routing_id, const std::string&
     }
 }
 
-void NodeGateway::push_timeline(Peer& peer, const std::string& routing_id, bool force) {
-    auto timeline = node_timeline(reader(), peer.node_id, now_us());
+void NodeGateway::push_timeline(Peer& peer, const std::string& routing_id, bool force,
+                                std::optional<std::int64_t> version) {
+    const std::int64_t now = now_us();
+    if (!version) {
+        try {
+            SQLite::Statement q(reader(),
+                                "SELECT version FROM node_schedule_versions WHERE node_id = ?");
+            q.bind(1, peer.node_id);
+            version = q.executeStep() ? q.getColumn(0).getInt64() : 0;
+        } catch (const std::exception& e) {
+            spdlog::error("node {}: cannot read its schedule version: {}", peer.node_id, e.what());
+            return;
+        }
+    }
+    auto timeline = node_timeline(reader(), peer.node_id, now);
     if (!timeline) {
         spdlog::error("node {}: cannot build timeline: {}", peer.node_id, timeline.error().message);
         return;
     }
+    peer.schedule_version = *version;
+    peer.built_us = now;
     const std::string& hash = timeline->timeline_hash();
     if (hash == peer.acked_hash) {
         return;
     }
-    bool stale = now_us() - peer.pushed_us > options_.resend_after_ms * 1000;
+    bool stale = now - peer.pushed_us > options_.resend_after_ms * 1000;
     if (!force && hash == peer.pushed_hash && !stale) {
         return;
     }
     peer.pushed_hash = hash;
-    peer.pushed_us = now_us();
+    peer.pushed_us = now;
     spdlog::info("node {}: sending timeline {} ({} plays)", peer.node_id, hash.substr(0, 12),
                  timeline->slots_size());
     wire::Envelope out;
@@ -448,14 +475,38 @@ void NodeGateway::push_due_updates() {
     }
     // The schema's counters move when anything commits a change to timelines, commands or keys
     // (the API, loactl, another process); heartbeats and reports move none of them.
-    const bool changed = !counters_ || counters_->schedule != counters.schedule ||
-                         counters_->commands != counters.commands;
+    const bool schedule_changed = !counters_ || counters_->schedule != counters.schedule;
+    const bool commands_changed = !counters_ || counters_->commands != counters.commands;
     if (!counters_ || counters_->keys != counters.keys) {
         cut_off_revoked();
     }
     counters_ = counters;
-    std::int64_t silent_after = 3 * options_.heartbeat_interval_ms * 1000;
+    // Which nodes' plays changed, and which nodes have commands waiting: only theirs are looked
+    // at again (a thousand timelines rebuilt at every change would stall this loop).
+    std::map<std::string, std::int64_t> versions;
+    std::set<std::string> with_commands;
+    try {
+        if (schedule_changed) {
+            SQLite::Statement q(reader(), "SELECT node_id, version FROM node_schedule_versions");
+            while (q.executeStep()) {
+                versions.emplace(q.getColumn(0).getString(), q.getColumn(1).getInt64());
+            }
+        }
+        if (commands_changed) {
+            SQLite::Statement q(reader(),
+                                "SELECT DISTINCT node_id FROM commands WHERE state = 'pending'");
+            while (q.executeStep()) {
+                with_commands.insert(q.getColumn(0).getString());
+            }
+        }
+    } catch (const std::exception& e) {
+        spdlog::error("database: {}", e.what());
+        return;
+    }
+    const std::int64_t now = now_us();
+    const std::int64_t silent_after = 3 * options_.heartbeat_interval_ms * 1000;
     std::vector<std::string> routing_ids;
+    routing_ids.reserve(peers_.size());
     for (const auto& [routing_id, peer] : peers_) {
         routing_ids.push_back(routing_id);
     }
@@ -465,18 +516,32 @@ void NodeGateway::push_due_updates() {
         if (it == peers_.end()) {
             continue;
         }
-        if (now_us() - it->second.last_seen_us > silent_after) {
-            spdlog::info("node {}: silent for 3 heartbeats, session dropped", it->second.node_id);
-            close_connection(it->second);
+        Peer& peer = it->second;
+        if (now - peer.last_seen_us > silent_after) {
+            spdlog::info("node {}: silent for 3 heartbeats, session dropped", peer.node_id);
+            close_connection(peer);
             peers_.erase(it);
             continue;
         }
-        // Unchanged data: only a stale unacked push (or time passing) is worth a recomputation.
-        if (changed || now_us() - it->second.pushed_us > options_.resend_after_ms * 1000) {
-            push_timeline(it->second, routing_id, false);
+        std::optional<std::int64_t> version;
+        if (auto v = versions.find(peer.node_id); v != versions.end()) {
+            version = v->second;
+        }
+        const bool plays_changed = version && *version != peer.schedule_version;
+        const bool unacked = !peer.pushed_hash.empty() && peer.pushed_hash != peer.acked_hash &&
+                             now - peer.pushed_us > options_.resend_after_ms * 1000;
+        const bool horizon_moved = now - peer.built_us > kHorizonRollUs;
+        if (plays_changed || unacked || horizon_moved) {
+            push_timeline(peer, routing_id, false, version);
         }
         it = peers_.find(routing_id);  // a failed send forgets the peer
-        if (it != peers_.end() && (changed || now_us() >= it->second.next_command_check_us)) {
+        if (it == peers_.end()) {
+            continue;
+        }
+        const bool commands_waiting = commands_changed && with_commands.contains(peer.node_id);
+        const bool unanswered =
+            !it->second.commands_sent_us.empty() && now >= it->second.next_command_check_us;
+        if (commands_waiting || unanswered) {
             push_commands(it->second, routing_id);
         }
     }

@@ -679,6 +679,23 @@ constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
     ALTER TABLE refused_confirmations_v11 RENAME TO refused_confirmations;
     CREATE INDEX refused_confirmations_by_node ON refused_confirmations (node_id, seq);
 
+    -- Per node, a version that moves with every change to its booked plays: the node gateway
+    -- rebuilds the timelines of the nodes whose plays changed, not of every node.
+    CREATE TABLE node_schedule_versions (
+        node_id TEXT PRIMARY KEY,
+        version INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO node_schedule_versions SELECT node_id, 1 FROM nodes;
+    CREATE TRIGGER node_schedule_slot_added AFTER INSERT ON slots BEGIN
+        INSERT INTO node_schedule_versions VALUES (NEW.node_id, 1)
+        ON CONFLICT (node_id) DO UPDATE SET version = version + 1; END;
+    CREATE TRIGGER node_schedule_slot_removed AFTER DELETE ON slots BEGIN
+        INSERT INTO node_schedule_versions VALUES (OLD.node_id, 1)
+        ON CONFLICT (node_id) DO UPDATE SET version = version + 1; END;
+    CREATE TRIGGER node_schedule_slot_changed AFTER UPDATE ON slots BEGIN
+        INSERT INTO node_schedule_versions VALUES (NEW.node_id, 1)
+        ON CONFLICT (node_id) DO UPDATE SET version = version + 1; END;
+
     CREATE TABLE node_errors (
         node_id TEXT PRIMARY KEY,
         source TEXT NOT NULL,   -- confirmation, command, refused-confirmation, refused-message

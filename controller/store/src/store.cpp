@@ -2,6 +2,7 @@
 #include "loa/controller/store/store.hpp"
 
 #include <SQLiteCpp/Statement.h>
+#include <sqlite3.h>
 
 #include "loa/controller/store/database.hpp"
 
@@ -39,6 +40,23 @@ Snapshot::~Snapshot() {
         db_.exec("ROLLBACK");
     } catch (const std::exception&) {
         // Nothing was written; a connection whose read transaction ended already is fine.
+    }
+}
+
+ReadTransaction::ReadTransaction(SQLite::Database& db) : db_(db) {
+    if (sqlite3_get_autocommit(db_.getHandle()) != 0) {
+        db_.exec("BEGIN");
+        began_ = true;
+    }
+}
+
+ReadTransaction::~ReadTransaction() {
+    if (began_) {
+        try {
+            db_.exec("ROLLBACK");
+        } catch (const std::exception&) {
+            // Nothing was written; a transaction that ended already is fine.
+        }
     }
 }
 

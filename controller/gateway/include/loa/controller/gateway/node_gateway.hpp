@@ -140,6 +140,11 @@ class NodeGateway {
         std::string pushed_hash;  ///< last timeline sent
         std::int64_t pushed_us = 0;
         std::string acked_hash;  ///< last timeline the node confirmed storing
+        /// The node's schedule version (node_schedule_versions) the last timeline built for it
+        /// reflects, and when it was built: it is built again only when its plays change, when
+        /// a push goes unacked, or hourly as the horizon moves on.
+        std::int64_t schedule_version = -1;
+        std::int64_t built_us = 0;
         /// Commands sent in this session and not answered yet: command id → when last sent.
         std::map<std::uint64_t, std::int64_t> commands_sent_us;
         std::int64_t next_command_check_us = 0;  ///< when pending commands are looked at again
@@ -203,7 +208,9 @@ class NodeGateway {
     std::uint64_t highest_seq_of(const std::string& node_id);
 
     /// Sends the node its timeline if it changed, or if the last one went unacked too long.
-    void push_timeline(Peer& peer, const std::string& routing_id, bool force);
+    /// `version`: the node's schedule version it is built from (read when not given).
+    void push_timeline(Peer& peer, const std::string& routing_id, bool force,
+                       std::optional<std::int64_t> version = std::nullopt);
     /// Sends the node its pending commands it has not been sent in this session, and again those
     /// unanswered for command_resend_ms; expired ones are marked so and never sent.
     void push_commands(Peer& peer, const std::string& routing_id);

@@ -49,6 +49,21 @@ class Snapshot {
     ChangeCounters counters_;
 };
 
+/// A read transaction on any connection, unless one is open on it already: what is read through
+/// it while it lives is one moment of the database. Ends (rolled back: nothing was written) when
+/// destroyed.
+class ReadTransaction {
+  public:
+    explicit ReadTransaction(SQLite::Database& db);
+    ~ReadTransaction();
+    ReadTransaction(const ReadTransaction&) = delete;
+    ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+  private:
+    SQLite::Database& db_;
+    bool began_ = false;
+};
+
 /// Opens the database, migrates it, and owns its writer and its readers.
 class Store {
   public:
