@@ -8,6 +8,7 @@
 #include <random>
 #include <thread>
 
+#include "loa/protocol/envelope.hpp"
 #include "scenario.hpp"
 
 using namespace loa::e2e;

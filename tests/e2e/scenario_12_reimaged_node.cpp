@@ -68,7 +68,8 @@ TEST_CASE("scenario 12: a re-imaged node's plays of both lives count once, its n
     fs::remove_all(device);
     REQUIRE_FALSE(fs::exists(device));
     enroll(s, id, device);
-    s.add_campaign("sau", {s.tone(1.0, 660.0), s.tone(1.0, 770.0)}, 25);
+    // Soon: the longer the controller is away, the longer the agent's reconnection back-off.
+    s.add_campaign("sau", {s.tone(1.0, 660.0), s.tone(1.0, 770.0)}, 12);
     const std::int64_t second_plays = s.planned(id, "sau");
     REQUIRE(second_plays >= 2);
     agent = run_agent(s, id, id + "-2.log");
@@ -98,7 +99,7 @@ TEST_CASE("scenario 12: a re-imaged node's plays of both lives count once, its n
             return s.confirmed(id, "") == first_plays + second_plays &&
                    s.node_scalar(id, "SELECT count(*) FROM outbox") == 0;
         },
-        20s);
+        30s);
     E2E_REQUIRE(s, reported);
 
     // Every play of both lives once; numbers above the first life's; nothing kept apart.
