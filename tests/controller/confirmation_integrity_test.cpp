@@ -4,6 +4,7 @@
 // CURVE session, read back through the airtime report and the HTTP API.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -88,7 +89,8 @@ struct ReportingController : ApiFixture {
     }
 
     /// Reports `confirmations` and returns the sequence numbers acked.
-    std::vector<std::uint64_t> report(RawNode& node, std::vector<wire::Confirmation> confirmations) {
+    std::vector<std::uint64_t> report(RawNode& node,
+                                      std::vector<wire::Confirmation> confirmations) {
         wire::Envelope e;
         for (auto& c : confirmations) {
             *e.mutable_playback_report()->add_confirmations() = std::move(c);
@@ -106,9 +108,9 @@ struct ReportingController : ApiFixture {
                                                        .to_us = now + 3 * 3600 * kSecondUs,
                                                        .now_us = now});
         REQUIRE(direct.has_value());
-        auto served = get("/api/v1/reports/airtime?campaign=" + campaign +
-                              "&from=now-1h&to=now%2B3h&by=node",
-                          "admin");
+        auto served =
+            get("/api/v1/reports/airtime?campaign=" + campaign + "&from=now-1h&to=now%2B3h&by=node",
+                "admin");
         INFO(served.body);
         REQUIRE(served.status == 200);
         return {direct->total.confirmed_plays,
@@ -169,8 +171,9 @@ wire::Confirmation played(std::uint64_t seq, const std::string& slot_id,
 
 }  // namespace
 
-TEST_CASE("a confirmation of a slot never booked for the node counts for no campaign, is acked "
-          "and kept apart with its reason") {
+TEST_CASE(
+    "a confirmation of a slot never booked for the node counts for no campaign, is acked "
+    "and kept apart with its reason") {
     ReportingController f;
     const auto ours = f.booked_slots("ta-van-01", "thien-tai");
     const auto theirs = f.booked_slots("ban-ho-01", "ban-ho-rieng");
@@ -222,8 +225,9 @@ TEST_CASE("a confirmation of a slot never booked for the node counts for no camp
     CHECK(f.confirmed_plays("ban-ho-rieng") == std::pair<std::int64_t, std::int64_t>{0, 0});
 }
 
-TEST_CASE("an agent that numbers from 1 again has each reused number kept apart visibly, and its "
-          "new numbers counted") {
+TEST_CASE(
+    "an agent that numbers from 1 again has each reused number kept apart visibly, and its "
+    "new numbers counted") {
     ReportingController f;
     f.book("bon-ban-tin", ApiFixture::kCommune, "operator",
            {f.tone(2.0, 550.0), f.tone(2.0, 660.0), f.tone(2.0, 770.0), f.tone(2.0, 880.0)});
@@ -266,4 +270,33 @@ TEST_CASE("an agent that numbers from 1 again has each reused number kept apart 
     CHECK(f.report(*after, {third}) == std::vector<std::uint64_t>{1});
     after->sync();
     CHECK(f.kept_apart("ta-van-01").size() == 2);
+}
+
+TEST_CASE("a re-imaged device is not sent again the plays its node has confirmed") {
+    ReportingController f;
+    f.book("hai-ban-tin", ApiFixture::kCommune, "operator",
+           {f.tone(2.0, 550.0), f.tone(2.0, 660.0)});
+    const auto ours = f.booked_slots("ta-van-01", "hai-ban-tin");
+    REQUIRE(ours.size() >= 2);
+    auto slot_ids = [](const wire::Envelope& e) {
+        std::vector<std::string> out;
+        for (const auto& s : e.schedule_update().slots()) {
+            out.push_back(s.slot_id());
+        }
+        return out;
+    };
+    {
+        auto before = f.device("ta-van-01");
+        const auto timeline = slot_ids(before->receive(wire::Envelope::kScheduleUpdate));
+        CHECK(std::count(timeline.begin(), timeline.end(), ours[0]) == 1);
+        CHECK(f.report(*before, {played(1, ours[0], "hai-ban-tin", f.media)}) ==
+              std::vector<std::uint64_t>{1});
+        before->sync();
+    }
+    // Its store wiped, the device knows nothing of that play: were it sent again, the device
+    // would play it (late) or confirm it a second time.
+    auto after = f.device("ta-van-01");
+    const auto timeline = slot_ids(after->receive(wire::Envelope::kScheduleUpdate));
+    CHECK(std::count(timeline.begin(), timeline.end(), ours[0]) == 0);
+    CHECK(std::count(timeline.begin(), timeline.end(), ours[1]) == 1);
 }

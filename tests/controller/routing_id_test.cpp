@@ -114,8 +114,8 @@ class FreezableRelay {
                 }
                 const int to = i == 0 ? upstream_.load() : client_.load();
                 for (ssize_t sent = 0; sent < n;) {
-                    const ssize_t s = ::send(to, buffer + sent, static_cast<size_t>(n - sent),
-                                             MSG_NOSIGNAL);
+                    const ssize_t s =
+                        ::send(to, buffer + sent, static_cast<size_t>(n - sent), MSG_NOSIGNAL);
                     if (s <= 0) {
                         open = false;
                         break;
@@ -203,8 +203,9 @@ wire::Envelope heartbeat() {
 
 }  // namespace
 
-TEST_CASE("a node reconnecting with its routing id while the old connection lingers half-open is "
-          "served on the new one") {
+TEST_CASE(
+    "a node reconnecting with its routing id while the old connection lingers half-open is "
+    "served on the new one") {
     RunningServer f;
     f.options.heartbeat_interval_ms = 30'000;  // no session is dropped for silence here
     f.node("ta-van-01", "vn/x");
@@ -233,8 +234,9 @@ TEST_CASE("a node reconnecting with its routing id while the old connection ling
     CHECK(wait_until([&] { return link.closed_by_controller(); }, 5s));
 }
 
-TEST_CASE("a node reconnecting with its routing id takes the session over, and the old "
-          "connection gets nothing more") {
+TEST_CASE(
+    "a node reconnecting with its routing id takes the session over, and the old "
+    "connection gets nothing more") {
     RunningServer f;
     f.options.heartbeat_interval_ms = 30'000;  // no session is dropped for silence here
     f.node("ta-van-01", "vn/x");
@@ -313,8 +315,9 @@ TEST_CASE("another node taking a node's routing id gets nothing of that node's s
     }
 }
 
-TEST_CASE("a session ends with its connection, so a later one taking its routing id gets none "
-          "of it") {
+TEST_CASE(
+    "a session ends with its connection, so a later one taking its routing id gets none "
+    "of it") {
     RunningServer f;
     f.options.heartbeat_interval_ms = 30'000;  // no session is dropped for silence here
     f.node("ta-van-01", "vn/x");

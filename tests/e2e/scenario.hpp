@@ -256,8 +256,8 @@ class Scenario {
         for (const std::string& word :
              {std::string(LOA_CONTROLLER_BIN), std::string("--data"), controller_data().string(),
               std::string("--bind"), endpoint_, std::string("--enroll-bind"), enroll_endpoint_,
-              std::string("--heartbeat-ms"), std::to_string(heartbeat_ms), std::string("--http-bind"),
-              api_bind()}) {
+              std::string("--heartbeat-ms"), std::to_string(heartbeat_ms),
+              std::string("--http-bind"), api_bind()}) {
             argv.push_back(word);
         }
         controller_ = std::make_unique<test::Process>(std::move(argv), log);

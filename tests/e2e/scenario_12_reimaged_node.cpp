@@ -31,17 +31,18 @@ std::unique_ptr<loa::test::Process> run_agent(Scenario& s, const std::string& id
 
 }  // namespace
 
-TEST_CASE("scenario 12: a re-imaged node's plays of both lives count once, its numbers never "
-          "collide",
-          "[e2e]") {
+TEST_CASE(
+    "scenario 12: a re-imaged node's plays of both lives count once, its numbers never "
+    "collide",
+    "[e2e]") {
     Scenario s;
     s.start_controller();
     const std::string id = "ta-van-12";
     const auto device = s.node_data(id);
     std::vector<std::int64_t> highest;  // confirmation_marks.highest_seq, each time it is read
     auto highest_seq = [&] {
-        auto h = s.controller_scalar(fmt::format(
-            "SELECT highest_seq FROM confirmation_marks WHERE node_id = '{}'", id));
+        auto h = s.controller_scalar(
+            fmt::format("SELECT highest_seq FROM confirmation_marks WHERE node_id = '{}'", id));
         highest.push_back(h.value_or(0));
         return highest.back();
     };
@@ -118,8 +119,8 @@ TEST_CASE("scenario 12: a re-imaged node's plays of both lives count once, its n
     for (const std::string campaign : {"truoc", "sau"}) {
         auto report = s.report(campaign);
         INFO(campaign << ": " << report.dump(2));
-        CHECK(report["total"]["confirmed_plays"] == (campaign == "truoc" ? first_plays
-                                                                           : second_plays));
+        CHECK(report["total"]["confirmed_plays"] ==
+              (campaign == "truoc" ? first_plays : second_plays));
         CHECK(report["total"]["unconfirmed"] == 0);
     }
     const std::string second_log = loa::test::read_file(s.logs() / (id + "-2.log"));

@@ -13,7 +13,6 @@
 
 namespace loa::controller {
 
-
 EnrollmentGate::EnrollmentGate(zmq::context_t& context, zmq::socket_t& socket,
                                const EnrollmentLimits& limits, SessionStats& stats)
     : monitor_(context, zmq::socket_type::pair), limits_(limits), stats_(stats) {

@@ -342,9 +342,10 @@ void NodeGateway::handle_frame(const std::string& routing_id, const std::string&
             spdlog::info("node {}: a new connection took over its routing id", node_id);
         } else {
             taken_from = old->second.node_id;
-            spdlog::warn("node {}: a connection took over the routing id of node {}'s session, "
-                         "which ended",
-                         node_id.empty() ? "(no enrolled key)" : node_id, taken_from);
+            spdlog::warn(
+                "node {}: a connection took over the routing id of node {}'s session, "
+                "which ended",
+                node_id.empty() ? "(no enrolled key)" : node_id, taken_from);
         }
         peers_.erase(old);
     }
