@@ -25,11 +25,19 @@ struct RawNode {
     zmq::socket_t socket{context, zmq::socket_type::dealer};
     std::uint64_t next_id = 1;
 
+    /// Whether libzmq connects again when the connection ends (as a device does), or never (as
+    /// a device whose link died, leaving a half-open connection behind).
+    enum class Reconnect { libzmq, never };
+
     /// Connects to `endpoint`; with the server's public key and a key pair, over CURVE (without,
     /// in plain text, which a loa controller refuses). `routing_id`: the one it claims, if any.
     explicit RawNode(const std::string& endpoint, const std::string& server_key = {},
-                     const protocol::CurveKeyPair& keys = {}, const std::string& routing_id = {}) {
+                     const protocol::CurveKeyPair& keys = {}, const std::string& routing_id = {},
+                     Reconnect reconnect = Reconnect::libzmq) {
         socket.set(zmq::sockopt::linger, 0);
+        if (reconnect == Reconnect::never) {
+            socket.set(zmq::sockopt::reconnect_ivl, -1);
+        }
         socket.set(zmq::sockopt::rcvtimeo, 5000);
         if (!server_key.empty()) {
             socket.set(zmq::sockopt::curve_serverkey, server_key);

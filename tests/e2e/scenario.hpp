@@ -247,16 +247,20 @@ class Scenario {
 
     // ---- processes -------------------------------------------------------------------------
 
-    void start_controller() {
+    /// `wrapper`: words before the controller's command line, e.g. prlimit and its limits.
+    void start_controller(const std::vector<std::string>& wrapper = {}) {
         REQUIRE_FALSE(controller_);
         auto log = logs() / "controller.log";
         std::size_t before = test::read_file(log).size();
-        controller_ = std::make_unique<test::Process>(
-            std::vector<std::string>{LOA_CONTROLLER_BIN, "--data", controller_data().string(),
-                                     "--bind", endpoint_, "--enroll-bind", enroll_endpoint_,
-                                     "--heartbeat-ms", std::to_string(heartbeat_ms),
-                                     "--http-bind", api_bind()},
-            log);
+        std::vector<std::string> argv = wrapper;
+        for (const std::string& word :
+             {std::string(LOA_CONTROLLER_BIN), std::string("--data"), controller_data().string(),
+              std::string("--bind"), endpoint_, std::string("--enroll-bind"), enroll_endpoint_,
+              std::string("--heartbeat-ms"), std::to_string(heartbeat_ms),
+              std::string("--http-bind"), api_bind()}) {
+            argv.push_back(word);
+        }
+        controller_ = std::make_unique<test::Process>(std::move(argv), log);
         bool listening = test::wait_until(
             [&] {
                 return test::read_file(log).find("controller listening on", before) !=
@@ -277,6 +281,8 @@ class Scenario {
     }
 
     bool controller_running() { return controller_ && controller_->running(); }
+    /// The controller's process id (-1 when it is not running).
+    pid_t controller_pid() const { return controller_ ? controller_->pid() : -1; }
 
     /// Makes `socket` connect as the device of node `id` (provisioned by add_node): its key pair
     /// and the controller's public key, over CURVE.

@@ -47,7 +47,9 @@ Result<wire::ScheduleUpdate> node_timeline(SQLite::Database& db, const std::stri
                                            std::int64_t now) {
     return guard_storage([&]() -> Result<wire::ScheduleUpdate> {
         // Plays of the last day stay in the timeline so that a node back from a long outage
-        // still learns of them and can confirm them as skipped, rather than leave them unknown.
+        // still learns of them and can confirm them as skipped, rather than leave them unknown;
+        // but not those the node has confirmed: a re-imaged device, whose store no longer knows
+        // them, would play a just-confirmed one again (late) or confirm it a second time.
         // The horizon moves on the hour: the timeline (and its hash) changes at most hourly
         // when no play does, and the node always knows how far its timeline is complete.
         std::int64_t horizon_end = timeline_horizon_end(now);
@@ -57,7 +59,9 @@ Result<wire::ScheduleUpdate> node_timeline(SQLite::Database& db, const std::stri
                             "coalesce(m.kind, 'audio') "
                             "FROM slots s LEFT JOIN media m USING (media_hash) "
                             "WHERE s.node_id = ? AND s.start_us + s.duration_us > ? "
-                            "AND s.start_us < ? ORDER BY s.start_us, s.slot_id");
+                            "AND s.start_us < ? AND NOT EXISTS (SELECT 1 FROM confirmations c "
+                            "WHERE c.node_id = s.node_id AND c.slot_id = s.slot_id) "
+                            "ORDER BY s.start_us, s.slot_id");
         q.bind(1, node_id);
         q.bind(2, static_cast<int64_t>(now - kDayUs));
         q.bind(3, static_cast<int64_t>(horizon_end));

@@ -2,10 +2,6 @@
 // those that overstay or come too many from one address.
 #include "enrollment_gate.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -13,35 +9,9 @@
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
+#include "connection_peer.hpp"
+
 namespace loa::controller {
-
-namespace {
-
-/// The peer of socket `fd` as "IP:port", and its IP; empty when it has none (closed, not a
-/// socket).
-std::pair<std::string, std::string> peer_of(int fd) {
-    sockaddr_storage address{};
-    socklen_t length = sizeof(address);
-    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-        return {};
-    }
-    char ip[INET6_ADDRSTRLEN] = {};
-    int port = 0;
-    if (address.ss_family == AF_INET) {
-        const auto* in = reinterpret_cast<const sockaddr_in*>(&address);
-        ::inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
-        port = ntohs(in->sin_port);
-    } else if (address.ss_family == AF_INET6) {
-        const auto* in = reinterpret_cast<const sockaddr_in6*>(&address);
-        ::inet_ntop(AF_INET6, &in->sin6_addr, ip, sizeof(ip));
-        port = ntohs(in->sin6_port);
-    } else {
-        return {};
-    }
-    return {fmt::format("{}:{}", ip, port), ip};
-}
-
-}  // namespace
 
 EnrollmentGate::EnrollmentGate(zmq::context_t& context, zmq::socket_t& socket,
                                const EnrollmentLimits& limits, SessionStats& stats)
@@ -162,9 +132,8 @@ void EnrollmentGate::cut(int fd, const char* why) {
     }
     // Only if the descriptor still is that connection: its number may have been given to
     // another socket since libzmq closed it.
-    if (peer_of(fd).first == it->second.peer) {
+    if (cut_connection(fd, it->second.peer)) {
         spdlog::debug("enrollment: connection from {} cut: {}", it->second.peer, why);
-        ::shutdown(fd, SHUT_RDWR);  // libzmq sees the end and closes it as usual
         stats_.enrollment_connections_refused.fetch_add(1, std::memory_order_relaxed);
     }
     // Stays counted until its close event, so a flood cannot outrun the cap; but it is not

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "connection_peer.hpp"
 #include "gateway_writes.hpp"
 #include "loa/controller/common/time_text.hpp"
 #include "loa/controller/fleet/node_registry.hpp"
@@ -13,7 +14,7 @@
 namespace loa::controller {
 
 void NodeGateway::handle_hello(const std::string& routing_id, const std::string& node_id,
-                               const wire::Envelope& in) {
+                               const wire::Envelope& in, int fd) {
     const auto& hello = in.hello();
     // Who this is comes from the key the connection authenticated with (ZAP), never from the
     // message: a node cannot open a session, report or heartbeat as another node.
@@ -44,13 +45,22 @@ void NodeGateway::handle_hello(const std::string& routing_id, const std::string&
                    "this node was revoked: it is refused until it enrolls again", in.message_id());
         return;
     }
-    // One session per node: a reconnecting agent replaces its old routing id.
+    // One session per node: a reconnecting agent replaces its old routing id, and its old
+    // connection (half-open, if the link dropped) is let go.
     for (auto it = peers_.begin(); it != peers_.end();) {
-        it = (it->second.node_id == node_id && it->first != routing_id) ? peers_.erase(it)
-                                                                        : std::next(it);
+        if (it->second.node_id != node_id || it->first == routing_id) {
+            ++it;
+            continue;
+        }
+        if (it->second.fd != fd) {
+            close_connection(it->second);
+        }
+        it = peers_.erase(it);
     }
     Peer& peer = peers_[routing_id];
     peer.node_id = node_id;
+    peer.fd = fd;
+    peer.remote = fd >= 0 ? peer_of(fd).first : std::string();
     peer.last_seen_us = now_us();
     peer.acked_hash = hello.timeline_hash();
     peer.pushed_hash.clear();

@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "connection_peer.hpp"
 #include "enrollment_gate.hpp"
 #include "gateway_writes.hpp"
 #include "loa/controller/booking/node_timeline.hpp"
@@ -62,6 +64,7 @@ NodeGateway::NodeGateway(Store& store, media::ContentStore& content, GatewayOpti
       zap_(context_, zmq::socket_type::rep),
       router_(context_, zmq::socket_type::router),
       enroll_(context_, zmq::socket_type::router),
+      router_monitor_(context_, zmq::socket_type::pair),
       pending_(std::make_unique<GatewayWrites>()) {
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake_fd_ < 0) {
@@ -87,6 +90,16 @@ NodeGateway::NodeGateway(Store& store, media::ContentStore& content, GatewayOpti
     // which may linger half-open on a 3G link; without this libzmq ignores the new one forever.
     // Who a frame comes from is still its connection's CURVE key (protocol/README.md).
     router_.set(zmq::sockopt::router_handover, 1);
+    // libzmq does not say which connection a routing id leads to; a session notes the descriptor
+    // of its HELLO and ends when that connection closes, so that a connection taking the routing
+    // id afterwards is sent nothing of it.
+    static std::atomic<int> next_monitor{0};
+    const std::string monitor = fmt::format("inproc://loa-node-monitor-{}", next_monitor++);
+    if (zmq_socket_monitor(router_.handle(), monitor.c_str(), ZMQ_EVENT_DISCONNECTED) != 0) {
+        throw zmq::error_t();
+    }
+    router_monitor_.set(zmq::sockopt::linger, 0);
+    router_monitor_.connect(monitor);
     router_.set(zmq::sockopt::sndhwm, options_.send_queue_per_node);
     router_.set(zmq::sockopt::zap_domain, std::string(kNodeDomain));
     enroll_.set(zmq::sockopt::zap_domain, std::string(kEnrollDomain));
@@ -167,9 +180,10 @@ void NodeGateway::poll_once(int timeout_ms) {
                                {router_.handle(), 0, ZMQ_POLLIN, 0},
                                {enroll_.handle(), 0, ZMQ_POLLIN, 0},
                                {nullptr, wake_fd_, ZMQ_POLLIN, 0},
+                               {router_monitor_.handle(), 0, ZMQ_POLLIN, 0},
                                {gate_ ? gate_->monitor().handle() : nullptr, 0, ZMQ_POLLIN, 0}};
     try {
-        zmq::poll(items, gate_ ? 5 : 4, std::chrono::milliseconds(timeout_ms));
+        zmq::poll(items, gate_ ? 6 : 5, std::chrono::milliseconds(timeout_ms));
     } catch (const zmq::error_t& e) {
         if (e.num() != EINTR) {
             throw;
@@ -177,6 +191,9 @@ void NodeGateway::poll_once(int timeout_ms) {
         return;  // a signal (SIGTERM): let run() look at its stop flag
     }
     run_completions();
+    // Before any frame or handshake: a connection's end is known before a frame of one that
+    // took its descriptor or routing id (its handshake waits for the ZAP answer below).
+    take_disconnects();
     if (gate_) {
         gate_->take_events(now_us());
     }
@@ -221,7 +238,7 @@ void NodeGateway::poll_once(int timeout_ms) {
                 continue;
             }
             handle_frame(routing_id, user_id != nullptr ? user_id : "", frame.to_string_view(),
-                         received_us);
+                         received_us, zmq_msg_get(frame.handle(), ZMQ_SRCFD));
         }
     }
     flush(false);
@@ -274,8 +291,64 @@ void NodeGateway::flush(bool wait) {
                   kFinalFlushUs / 1'000'000);
 }
 
+void NodeGateway::take_disconnects() {
+    for (int i = 0; i < 10'000; ++i) {
+        zmq::message_t event;
+        if (!router_monitor_.recv(event, zmq::recv_flags::dontwait)) {
+            return;
+        }
+        zmq::message_t address;
+        if (event.more()) {
+            (void)router_monitor_.recv(address);  // the local endpoint, not needed
+        }
+        std::uint16_t kind = 0;
+        std::uint32_t value = 0;
+        if (event.size() < 6) {
+            continue;
+        }
+        std::memcpy(&kind, event.data<char>(), 2);
+        std::memcpy(&value, event.data<char>() + 2, 4);
+        if (kind != ZMQ_EVENT_DISCONNECTED) {
+            continue;
+        }
+        for (auto it = peers_.begin(); it != peers_.end();) {
+            if (it->second.fd != static_cast<int>(value)) {
+                ++it;
+                continue;
+            }
+            spdlog::info("node {}: its connection closed, session ended", it->second.node_id);
+            it = peers_.erase(it);
+        }
+    }
+}
+
+void NodeGateway::close_connection(const Peer& peer) {
+    if (cut_connection(peer.fd, peer.remote)) {
+        spdlog::debug("node {}: connection from {} closed", peer.node_id, peer.remote);
+    }
+}
+
 void NodeGateway::handle_frame(const std::string& routing_id, const std::string& node_id,
-                               std::string_view frame, std::int64_t received_us) {
+                               std::string_view frame, std::int64_t received_us, int fd) {
+    // ZMQ_ROUTER_HANDOVER gives a routing id to the newest connection that claims it (a node
+    // reconnecting while its old connection lingers half-open): the session of the old one ends
+    // here and its connection is closed, so nothing more of that session goes to this one,
+    // whoever it is.
+    std::string taken_from;
+    if (auto old = peers_.find(routing_id);
+        old != peers_.end() && fd >= 0 && old->second.fd >= 0 && old->second.fd != fd) {
+        close_connection(old->second);
+        if (old->second.node_id == node_id) {
+            spdlog::info("node {}: a new connection took over its routing id", node_id);
+        } else {
+            taken_from = old->second.node_id;
+            spdlog::warn(
+                "node {}: a connection took over the routing id of node {}'s session, "
+                "which ended",
+                node_id.empty() ? "(no enrolled key)" : node_id, taken_from);
+        }
+        peers_.erase(old);
+    }
     auto decoded = protocol::decode(frame);
     // A connection without a session is answered in the terms of the frame it sent; one whose
     // version is unknown or not served, in the oldest served (which every served node reads).
@@ -294,7 +367,15 @@ void NodeGateway::handle_frame(const std::string& routing_id, const std::string&
     }
     const wire::Envelope& in = *decoded;
     if (in.body_case() == wire::Envelope::kHello) {
-        handle_hello(routing_id, node_id, in);
+        handle_hello(routing_id, node_id, in, fd);
+        return;
+    }
+    if (!taken_from.empty()) {
+        log_refusal({"node:" + node_id,
+                     std::string("node.") + std::string(protocol::message_type(in)), taken_from,
+                     "sent on the session of another node"});
+        send_error(routing_id, wire::NOT_ALLOWED,
+                   "this connection is not node '" + taken_from + "'", in.message_id());
         return;
     }
     if (known == peers_.end()) {
@@ -439,6 +520,7 @@ void NodeGateway::push_due_updates() {
         Peer& peer = it->second;
         if (now - peer.last_seen_us > silent_after) {
             spdlog::info("node {}: silent for 3 heartbeats, session dropped", peer.node_id);
+            close_connection(peer);
             peers_.erase(it);
             continue;
         }

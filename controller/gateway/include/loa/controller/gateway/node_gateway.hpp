@@ -111,10 +111,12 @@ class NodeGateway {
 
     /// Handles one frame from the connection `routing_id`, whose CURVE key the ZAP handler
     /// authenticated as node `node_id`. `received_us`: when the frame was taken off the socket
-    /// (t2 of the clock exchange). poll_once() calls it; public for tests and the fuzz targets.
-    /// What it writes is queued: call flush() (poll_once does) to hand it to the writer.
+    /// (t2 of the clock exchange); `fd`: the descriptor of the connection it came in on (-1:
+    /// unknown, as for frames that did not come over a socket). poll_once() calls it; public for
+    /// tests and the fuzz targets. What it writes is queued: call flush() (poll_once does) to
+    /// hand it to the writer.
     void handle_frame(const std::string& routing_id, const std::string& node_id,
-                      std::string_view frame, std::int64_t received_us);
+                      std::string_view frame, std::int64_t received_us, int fd = -1);
 
     /// Hands what is queued to the writer if nothing of the gateway is being committed, and sends
     /// the answers of changes that have committed. `wait`: block until everything queued so far
@@ -149,10 +151,21 @@ class NodeGateway {
         /// The protocol version agreed in HELLO/WELCOME: every envelope to this node is stamped
         /// with it and shaped for it (protocol::downgrade).
         std::uint32_t version = 1;
+        /// The connection the session was opened on: its descriptor (-1: unknown) and peer
+        /// ("IP:port"). The routing id may pass to another connection (ZMQ_ROUTER_HANDOVER); the
+        /// session stays with this one and ends with it.
+        int fd = -1;
+        std::string remote;
     };
 
     void handle_hello(const std::string& routing_id, const std::string& node_id,
-                      const wire::Envelope& in);
+                      const wire::Envelope& in, int fd);
+    /// Ends the sessions whose connection libzmq has closed (the router's monitor events).
+    void take_disconnects();
+    /// Closes the connection of a session that has ended while its connection stays open (its
+    /// routing id taken over, a newer session of the node, silence): nothing will be written to
+    /// it again, so without this a half-open one would hold its descriptor for ever.
+    static void close_connection(const Peer& peer);
     /// Answers libzmq's ZAP request for a connection's CURVE handshake: node keys on the node
     /// endpoint must be enrolled; the enrollment endpoint takes any key while a token is
     /// outstanding and its connection limits allow.
@@ -224,6 +237,8 @@ class NodeGateway {
     zmq::socket_t zap_;  ///< libzmq's ZAP handler endpoint, answered in this thread's poll loop
     zmq::socket_t router_;
     zmq::socket_t enroll_;
+    /// The node ROUTER's connections ending (ZMQ_EVENT_DISCONNECTED), polled with the sockets.
+    zmq::socket_t router_monitor_;
     std::unique_ptr<EnrollmentGate> gate_;
     std::map<std::string, Peer> peers_;
     std::int64_t refusal_window_start_us_ = 0;
