@@ -207,9 +207,10 @@ int against_controller(const Options& options) {
     int status = 1;
     try {
         const std::string loactl = fmt::format("{} --data {}", options.loactl, data.string());
-        run_or_throw(fmt::format("printf 'mat-khau-thu-tai\\n' | {} user add admin --role admin "
-                                 "--area / --password-stdin > /dev/null",
-                                 loactl));
+        run_or_throw(
+            fmt::format("printf 'mat-khau-thu-tai\\n' | {} user add admin --role admin "
+                        "--area / --password-stdin > /dev/null",
+                        loactl));
         std::string token = capture_or_throw(
             fmt::format("printf 'mat-khau-thu-tai\\n' | {} login admin --password-stdin", loactl));
         token.erase(token.find_last_not_of('\n') + 1);
@@ -224,18 +225,19 @@ int against_controller(const Options& options) {
         const auto answer = nlohmann::json::parse(result.answer, nullptr, false);
         const double peak = static_cast<double>(std::max<std::uint64_t>(
             result.peak_rss_bytes, proc_status_value(controller.pid(), "VmHWM") * 1024));
-        fmt::print("upload of {:.2f} GB (WAV, {} Hz, {} channels) to loa-controller's media route, "
-                   "data in {}\n",
-                   options.bytes / 1e9, kRate, kChannels, options.dir.string());
+        fmt::print(
+            "upload of {:.2f} GB (WAV, {} Hz, {} channels) to loa-controller's media route, "
+            "data in {}\n",
+            options.bytes / 1e9, kRate, kChannels, options.dir.string());
         fmt::print("  uploaded and imported in {:.1f} s: {} s of audio, {:.1f} → {:.1f} LUFS\n",
                    result.seconds, answer.value("duration_seconds", 0.0),
                    answer.value("loudness_before_lufs", 0.0),
                    answer.value("loudness_after_lufs", 0.0));
-        fmt::print("  controller RSS idle {:.1f} MB, peak {:.1f} MB (VmHWM {:.1f} MB)  target < "
-                   "200 MB: {}\n",
-                   idle_rss / 1e6, peak / 1e6,
-                   proc_status_value(controller.pid(), "VmHWM") * 1024 / 1e6,
-                   verdict(peak < kRssTargetBytes));
+        fmt::print(
+            "  controller RSS idle {:.1f} MB, peak {:.1f} MB (VmHWM {:.1f} MB)  target < "
+            "200 MB: {}\n",
+            idle_rss / 1e6, peak / 1e6, proc_status_value(controller.pid(), "VmHWM") * 1024 / 1e6,
+            verdict(peak < kRssTargetBytes));
         status = peak < kRssTargetBytes ? 0 : 3;
     } catch (const std::exception& e) {
         std::cerr << "upload_bench: " << e.what() << "\n";

@@ -9,8 +9,8 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "loa/controller/plans/plan_compilation.hpp"
 #include "loa/controller/common/time_text.hpp"
+#include "loa/controller/plans/plan_compilation.hpp"
 #include "loa/schedules/lunar_calendar.hpp"
 #include "loactl_api.hpp"
 #include "loactl_common.hpp"

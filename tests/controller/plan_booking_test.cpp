@@ -312,7 +312,8 @@ until = 2026-11-24
     CHECK_THAT(failed->compiled.solver_errors.front(), Catch::Matchers::Contains("glp_"));
     bool reported = false;
     for (const auto& row : failed->compiled.quotas) {
-        reported = reported || row.reason.find("the exact solver (GLPK) failed") != std::string::npos;
+        reported =
+            reported || row.reason.find("the exact solver (GLPK) failed") != std::string::npos;
     }
     CHECK(reported);
     CHECK(f.count("slots") == 0);

@@ -3,9 +3,9 @@
 #include <fmt/core.h>
 
 #include "http_api_routes.hpp"
+#include "loa/controller/common/text_table.hpp"
 #include "loa/controller/fleet/node_registry.hpp"
 #include "loa/controller/plans/plan_compilation.hpp"
-#include "loa/controller/common/text_table.hpp"
 
 namespace loa::controller::api {
 

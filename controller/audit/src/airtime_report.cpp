@@ -19,11 +19,11 @@
 #include <fmt/core.h>
 #include <sqlite3.h>
 
+#include "loa/controller/common/time_text.hpp"
+#include "loa/controller/plans/plan_file.hpp"
 #include "loa/controller/store/airtime_rollup.hpp"
 #include "loa/controller/store/database.hpp"
 #include "loa/controller/store/store.hpp"
-#include "loa/controller/plans/plan_file.hpp"
-#include "loa/controller/common/time_text.hpp"
 #include "loa/schedules/area_path.hpp"
 
 namespace loa::controller {

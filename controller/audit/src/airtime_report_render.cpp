@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "loa/controller/audit/airtime_report.hpp"
-#include "loa/controller/common/time_text.hpp"
 #include "loa/controller/common/text_table.hpp"
+#include "loa/controller/common/time_text.hpp"
 
 namespace loa::controller {
 

@@ -6,8 +6,8 @@
 
 #include <fmt/core.h>
 
-#include "loa/controller/common/time_text.hpp"
 #include "loa/controller/common/text_table.hpp"
+#include "loa/controller/common/time_text.hpp"
 
 namespace loa::controller::detail {
 

@@ -8,8 +8,8 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "loa/controller/store/database.hpp"
 #include "loa/controller/common/text_table.hpp"
+#include "loa/controller/store/database.hpp"
 
 namespace loa::controller {
 

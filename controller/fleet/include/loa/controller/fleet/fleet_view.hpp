@@ -12,9 +12,9 @@
 #include <SQLiteCpp/Database.h>
 #include <nlohmann/json_fwd.hpp>
 
-#include "loa/controller/common/language.hpp"
 #include "loa/controller/common/area_scope.hpp"
 #include "loa/controller/common/error.hpp"
+#include "loa/controller/common/language.hpp"
 #include "loa/controller/fleet/node_media.hpp"
 #include "loa/controller/fleet/node_status.hpp"
 

@@ -10,8 +10,8 @@
 #include <SQLiteCpp/Database.h>
 #include <nlohmann/json_fwd.hpp>
 
-#include "loa/controller/common/language.hpp"
 #include "loa/controller/common/error.hpp"
+#include "loa/controller/common/language.hpp"
 
 namespace loa::controller {
 
