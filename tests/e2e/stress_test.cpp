@@ -210,7 +210,7 @@ until = "2099-12-31"
             ops.record("emergency send",
                        api.Post("/api/v1/emergencies", auth,
                                 nlohmann::json{{"media", alarm.hash},
-                                               {"nodes", {"ke-hoach-1", "ke-hoach-2"}},
+                                               {"nodes", {"ke-hoach-01", "ke-hoach-02"}},
                                                {"repeat", 1},
                                                {"expires", "now+5m"}}
                                     .dump(),
