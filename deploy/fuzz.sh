@@ -124,7 +124,8 @@ for target in "${targets[@]}"; do
   before=$(find "$findings" -type f ! -name 'slow-unit-*' | wc -l)
   start=$(date +%s)
   status=0
-  "$bin/$target" "${args[@]}" "$corpus" "$seeds/$target" > "$log" 2>&1 || status=$?
+  LSAN_OPTIONS="suppressions=$root/tests/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}" \
+    "$bin/$target" "${args[@]}" "$corpus" "$seeds/$target" > "$log" 2>&1 || status=$?
   elapsed=$(( $(date +%s) - start ))
   after=$(find "$findings" -type f ! -name 'slow-unit-*' | wc -l)
   found=$((after - before))
