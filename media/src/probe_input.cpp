@@ -199,6 +199,92 @@ std::optional<std::string> oggTruncation(const fs::path& file, std::uint64_t siz
     return std::nullopt;
 }
 
+std::uint32_t le32(const unsigned char* p) {
+    return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
+           static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
+}
+
+bool isChunkId(const unsigned char* id) {
+    return std::all_of(id, id + 4, [](unsigned char c) { return c >= 0x20 && c < 0x7f; });
+}
+
+// FFmpeg's WAV reader trims a `data` size larger than the file to what the file holds and
+// stops at the declared size when more follows, so a WAV cut by an interrupted copy, or whose
+// header claims too little, decodes "whole" and would be stored cut. The RIFF chunks say what
+// the file should hold; this compares. Streamed WAVs declare nothing (see below).
+std::optional<std::string> wavTruncation(const fs::path& file, std::uint64_t size) {
+    std::ifstream in(file, std::ios::binary);
+    unsigned char head[12];
+    in.read(reinterpret_cast<char*>(head), sizeof head);
+    if (in.gcount() < 12 || std::memcmp(head, "RIFF", 4) != 0 ||
+        std::memcmp(head + 8, "WAVE", 4) != 0) {
+        return std::nullopt;  // RF64 and others: not this reader's to judge
+    }
+    std::uint32_t byte_rate = 0;
+    auto amount = [&](std::uint64_t bytes) {
+        return byte_rate == 0 ? fmt::format("{} bytes", bytes)
+                              : fmt::format("{} bytes ({:.3f} s)", bytes,
+                                            static_cast<double>(bytes) / byte_rate);
+    };
+    std::uint64_t pos = 12;
+    unsigned char chunk[16];
+    while (pos + 8 <= size) {
+        in.seekg(static_cast<std::streamoff>(pos));
+        in.read(reinterpret_cast<char*>(chunk), sizeof chunk);
+        if (in.gcount() < 8) {
+            return std::nullopt;
+        }
+        in.clear();
+        const std::uint32_t len = le32(chunk + 4);
+        if (std::memcmp(chunk, "fmt ", 4) == 0 && len >= 16) {
+            unsigned char fmt_body[12];
+            in.seekg(static_cast<std::streamoff>(pos + 8));
+            in.read(reinterpret_cast<char*>(fmt_body), sizeof fmt_body);
+            if (in.gcount() == 12) {
+                byte_rate = le32(fmt_body + 8);
+            }
+            in.clear();
+        }
+        if (std::memcmp(chunk, "data", 4) != 0) {
+            pos += 8 + std::uint64_t{len} + (len & 1);
+            continue;
+        }
+        if (len == 0 || len >= 0x7ffff000U) {
+            // Streamed: the writer could not go back to write the size and left a placeholder
+            // (FFmpeg 0xFFFFFFFF, espeak-ng 0x7FFFF000, others 0). Above 2 GiB is no import.
+            return std::nullopt;
+        }
+        const std::uint64_t start = pos + 8;
+        const std::uint64_t held = size - start;
+        if (len > held) {
+            return fmt::format(
+                "truncated: the WAV header declares {} of audio but the file holds {}: {} "
+                "missing (an interrupted copy?)",
+                amount(len), amount(held), amount(len - held));
+        }
+        // After the audio only RIFF chunks (metadata) may follow; audio bytes there mean the
+        // header claims too little and the rest of the recording would be dropped.
+        std::uint64_t after = start + len + (len & 1);
+        while (after + 8 <= size) {
+            unsigned char next[8];
+            in.seekg(static_cast<std::streamoff>(after));
+            in.read(reinterpret_cast<char*>(next), sizeof next);
+            in.clear();
+            if (!isChunkId(next)) {
+                return fmt::format(
+                    "the WAV header declares {} of audio but {} more bytes follow it that are "
+                    "not a RIFF chunk: the header claims too little, and the rest of the "
+                    "recording would be dropped",
+                    amount(len), size - (start + len));
+            }
+            const std::uint32_t next_len = le32(next + 4);
+            after += 8 + std::uint64_t{next_len} + (next_len & 1);
+        }
+        return std::nullopt;  // a cut metadata chunk after whole audio loses no sound
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::expected<Input, Error> openInput(const fs::path& file) {
@@ -417,8 +503,12 @@ std::optional<std::string> durationShortfall(std::int64_t decoded_us, std::int64
 
 std::optional<std::string> containerTruncation(const fs::path& file, const AVFormatContext* format,
                                                std::uint64_t size) {
-    if (std::string_view(format->iformat->name) == "ogg") {
+    const std::string_view name = format->iformat->name;
+    if (name == "ogg") {
         return oggTruncation(file, size);
+    }
+    if (name == "wav") {
+        return wavTruncation(file, size);
     }
     return std::nullopt;
 }

@@ -221,6 +221,110 @@ TEST_CASE("a truncated WAV is corrupt") {
     CHECK(refusal(file) == Error::Code::corrupt);
 }
 
+namespace {
+
+/// Where a WAV's `data` chunk starts and how long its header says it is.
+struct DataChunk {
+    std::uint64_t size_field_at = 0;  ///< the offset of the chunk's 4-byte size
+    std::uint32_t declared = 0;
+};
+
+DataChunk find_data_chunk(const std::string& bytes) {
+    std::uint64_t pos = 12;
+    auto le32 = [&](std::uint64_t at) {
+        std::uint32_t v = 0;
+        for (int i = 3; i >= 0; --i) {
+            v = (v << 8) | static_cast<unsigned char>(bytes[at + static_cast<std::uint64_t>(i)]);
+        }
+        return v;
+    };
+    while (pos + 8 <= bytes.size()) {
+        const std::uint32_t len = le32(pos + 4);
+        if (bytes.compare(pos, 4, "data") == 0) {
+            return {pos + 4, len};
+        }
+        pos += 8 + len + (len & 1);
+    }
+    FAIL("no data chunk");
+    return {};
+}
+
+void set_le32(std::string& bytes, std::uint64_t at, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) {
+        bytes[at + static_cast<std::uint64_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xff);
+    }
+}
+
+/// The refusal's message, checked to name the file.
+std::string refusal_message(const fs::path& file) {
+    auto info = probe_audio(file);
+    REQUIRE_FALSE(info.has_value());
+    CHECK(info.error().code == Error::Code::corrupt);
+    CHECK_THAT(info.error().message, Contains(file.filename().string()));
+    return info.error().message;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a WAV cut where a copy stops, or whose header lies about its size, is refused with "
+    "the numbers") {
+    // FFmpeg's WAV reader trims the declared size to the file, so a cut WAV decodes "whole": the
+    // probe reads the RIFF chunks itself. 4 s of 22,050 Hz mono 16-bit: 176,400 bytes of audio.
+    TempDir dir;
+    auto file = dir / "ban-tin.wav";
+    loa::test::make_tone(file, 4.0);
+    const std::string whole = loa::test::read_file(file);
+    const DataChunk data = find_data_chunk(whole);
+    REQUIRE(data.declared == 176'400);
+
+    SECTION("cut at a 4 KiB boundary, as an interrupted copy leaves it") {
+        loa::test::write_file(file, whole.substr(0, 96 * 1024));
+        const auto message = refusal_message(file);
+        CHECK_THAT(message, Contains("176400") && Contains("truncated"));
+        CHECK_THAT(message, Contains(std::to_string(96 * 1024 - data.size_field_at - 4)));
+    }
+    SECTION("cut at 60 %, on a whole sample") {
+        const std::uint64_t cut = (whole.size() * 6 / 10) & ~std::uint64_t{1};
+        loa::test::write_file(file, whole.substr(0, cut));
+        CHECK_THAT(refusal_message(file), Contains("176400") && Contains("truncated"));
+    }
+    SECTION("a header claiming twice the audio it has") {
+        std::string lying = whole;
+        set_le32(lying, data.size_field_at, 2 * data.declared);
+        loa::test::write_file(file, lying);
+        CHECK_THAT(refusal_message(file), Contains("352800") && Contains("176400"));
+    }
+    SECTION("a header claiming half the audio it has: the rest would be dropped") {
+        std::string lying = whole;
+        set_le32(lying, data.size_field_at, data.declared / 2);
+        loa::test::write_file(file, lying);
+        const auto message = refusal_message(file);
+        CHECK_THAT(message, Contains("88200") && Contains("88200 more bytes"));
+    }
+    SECTION("a streamed WAV, its sizes left as placeholders, is judged by its audio") {
+        for (const std::uint32_t placeholder : {0xffffffffU, 0x7ffff000U}) {
+            std::string streamed = whole;
+            set_le32(streamed, 4, placeholder);
+            set_le32(streamed, data.size_field_at, placeholder);
+            loa::test::write_file(file, streamed);
+            auto info = probe_audio(file);
+            INFO(std::hex << placeholder);
+            REQUIRE(info.has_value());
+            CHECK(info->duration_us == 4 * kSecond);
+        }
+    }
+    SECTION("a whole WAV with a metadata chunk after its audio is accepted") {
+        std::string tagged = whole + "LIST" + std::string("\x0e\0\0\0", 4) + "INFOISFT" +
+                             std::string("\x02\0\0\0", 4) + "x" + std::string(1, '\0');
+        set_le32(tagged, 4, static_cast<std::uint32_t>(tagged.size() - 8));
+        loa::test::write_file(file, tagged);
+        auto info = probe_audio(file);
+        REQUIRE(info.has_value());
+        CHECK(info->duration_us == 4 * kSecond);
+    }
+}
+
 TEST_CASE("a truncated Ogg/Opus file is corrupt") {
     TempDir dir;
     auto file = dir / "cut.ogg";
