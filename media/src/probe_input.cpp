@@ -227,23 +227,19 @@ std::optional<std::string> wavTruncation(const fs::path& file, std::uint64_t siz
                                             static_cast<double>(bytes) / byte_rate);
     };
     std::uint64_t pos = 12;
-    unsigned char chunk[16];
+    // A chunk's id and size, and for `fmt ` the start of its body up to the byte rate.
+    unsigned char chunk[20];
     while (pos + 8 <= size) {
         in.seekg(static_cast<std::streamoff>(pos));
         in.read(reinterpret_cast<char*>(chunk), sizeof chunk);
-        if (in.gcount() < 8) {
+        const auto got = in.gcount();
+        if (got < 8) {
             return std::nullopt;
         }
         in.clear();
         const std::uint32_t len = le32(chunk + 4);
-        if (std::memcmp(chunk, "fmt ", 4) == 0 && len >= 16) {
-            unsigned char fmt_body[12];
-            in.seekg(static_cast<std::streamoff>(pos + 8));
-            in.read(reinterpret_cast<char*>(fmt_body), sizeof fmt_body);
-            if (in.gcount() == 12) {
-                byte_rate = le32(fmt_body + 8);
-            }
-            in.clear();
+        if (std::memcmp(chunk, "fmt ", 4) == 0 && len >= 16 && got == sizeof chunk) {
+            byte_rate = le32(chunk + 16);
         }
         if (std::memcmp(chunk, "data", 4) != 0) {
             pos += 8 + std::uint64_t{len} + (len & 1);
