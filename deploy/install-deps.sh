@@ -16,6 +16,8 @@ packages=(
   # the node decodes panel video (gstreamer1.0-libav) and drives LED boards by KMS (plugins-bad)
   gstreamer1.0-libav gstreamer1.0-plugins-bad
   libavformat-dev libavcodec-dev libavutil-dev libswresample-dev libebur128-dev
+  # AMR-NB phone recordings with DTX (silence frames FFmpeg's own decoder refuses)
+  libopencore-amrnb-dev
   # text slides for LED boards: Pango/Cairo and a font with every Vietnamese diacritic
   libpango1.0-dev libcairo2-dev fonts-dejavu-core
   # messaging, storage, crypto, serialisation

@@ -15,6 +15,8 @@
 
 #include <fmt/core.h>
 
+#include "amr_nb.hpp"
+
 namespace loa::media::detail {
 
 namespace {
@@ -404,6 +406,11 @@ std::optional<DecodeStop> decodeStream(AVFormatContext* format, AVCodecContext* 
         return DecodeStop{DecodeStop::Where::decode, AVERROR(ENOMEM)};
     }
     ByteProgress bytes(format, progress);
+    // AMR-NB goes to libopencore-amrnb: FFmpeg's decoder refuses DTX silence frames.
+    std::unique_ptr<AmrNbDecoder> amr;
+    if (codec->codec_id == AV_CODEC_ID_AMR_NB) {
+        amr = std::make_unique<AmrNbDecoder>();
+    }
     while (true) {
         int rc = av_read_frame(format, packet.get());
         if (rc == AVERROR_EOF) {
@@ -416,7 +423,15 @@ std::optional<DecodeStop> decodeStream(AVFormatContext* format, AVCodecContext* 
             av_packet_unref(packet.get());
             continue;
         }
-        rc = decodePacket(codec, packet.get(), frame.get(), consume);
+        if (amr) {
+            rc = amr->decode(*packet, codec->sample_fmt, *frame);
+            if (rc == 0) {
+                rc = consume(*frame) ? 0 : kStopped;
+            }
+            av_frame_unref(frame.get());
+        } else {
+            rc = decodePacket(codec, packet.get(), frame.get(), consume);
+        }
         av_packet_unref(packet.get());
         if (rc == kStopped) {
             return DecodeStop{DecodeStop::Where::consumer, 0};
@@ -426,7 +441,7 @@ std::optional<DecodeStop> decodeStream(AVFormatContext* format, AVCodecContext* 
         }
         bytes.update();
     }
-    if (int rc = decodePacket(codec, nullptr, frame.get(), consume); rc != 0) {
+    if (int rc = amr ? 0 : decodePacket(codec, nullptr, frame.get(), consume); rc != 0) {
         return rc == kStopped ? DecodeStop{DecodeStop::Where::consumer, 0}
                               : DecodeStop{DecodeStop::Where::flush, rc};
     }

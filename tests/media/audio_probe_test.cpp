@@ -404,3 +404,57 @@ TEST_CASE("probing reports its progress up to the end") {
     REQUIRE(info.has_value());
     progress.check(5);  // reported along the way, not only at the end
 }
+
+namespace {
+
+// How many frames of each type (0–7 speech modes, 8 SID, 15 NO_DATA) an AMR-NB file holds.
+std::vector<int> amrFrameTypes(const fs::path& file) {
+    constexpr int kBytes[16] = {12, 13, 15, 17, 19, 20, 26, 31, 5, 0, 0, 0, 0, 0, 0, 0};
+    std::string bytes = loa::test::read_file(file);
+    REQUIRE(bytes.rfind("#!AMR\n", 0) == 0);
+    std::vector<int> counts(16, 0);
+    for (std::size_t at = 6; at < bytes.size();) {
+        const int type = (static_cast<unsigned char>(bytes[at]) >> 3) & 0x0F;
+        ++counts[static_cast<std::size_t>(type)];
+        at += 1 + static_cast<std::size_t>(kBytes[type]);
+    }
+    return counts;
+}
+
+}  // namespace
+
+TEST_CASE("an AMR-NB call recording with DTX silence frames probes to its whole length") {
+    TempDir dir;
+    auto speech = dir / "speech.wav";
+    REQUIRE(loa::test::run_shell(fmt::format(
+                "espeak-ng -v vi -w '{}' 'Thông báo của ủy ban nhân dân xã về lịch tiêm phòng'",
+                speech.string())) == 0);
+    auto call = dir / "cuoc-goi.amr";
+    // Two seconds of silence either side: sox's AMR-NB encoder (libopencore-amrnb) runs with
+    // DTX, so the pauses are written as SID and NO_DATA frames, as call recorders write them.
+    REQUIRE(loa::test::run_shell(fmt::format("sox '{}' -r 8000 -c 1 -t amr-nb '{}' pad 2 2",
+                                             speech.string(), call.string())) == 0);
+    const auto types = amrFrameTypes(call);
+    REQUIRE(types[8] > 0);
+    REQUIRE(types[15] > 0);
+
+    auto spoken = probe_audio(speech);
+    REQUIRE(spoken.has_value());
+    auto info = probe_audio(call);
+    INFO((info ? std::string() : info.error().message));
+    REQUIRE(info.has_value());
+    CHECK(info->container == "amr");
+    CHECK(info->codec == "amr_nb");
+    CHECK(info->sample_rate == 8000);
+    CHECK(info->duration_us == Approx(spoken->duration_us + 4 * kSecond).margin(60'000));
+}
+
+TEST_CASE("an AMR-NB file cut inside its last frame is refused") {
+    TempDir dir;
+    auto call = dir / "cuoc-goi.amr";
+    REQUIRE(loa::test::run_shell(fmt::format(
+                "sox -n -r 8000 -c 1 -t amr-nb '{}' synth 3 sine 440 gain -6", call.string())) ==
+            0);
+    fs::resize_file(call, fs::file_size(call) - 5);
+    CHECK(refusal(call) == Error::Code::corrupt);
+}
