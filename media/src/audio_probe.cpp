@@ -76,6 +76,7 @@ std::expected<AudioInfo, Error> probe_audio(const fs::path& file, const Progress
 
     DurationCounter counter;
     AVCodecContext* decoder = codec->get();
+    IgnoredTail tail;
     auto stop = decodeStream(
         format, decoder, index,
         [&](const AVFrame& frame) {
@@ -83,7 +84,7 @@ std::expected<AudioInfo, Error> probe_audio(const fs::path& file, const Progress
                         frame.nb_samples);
             return true;
         },
-        progress);
+        progress, &tail);
     const std::int64_t decoded_us = counter.micros();
     auto truncation =
         durationShortfall(decoded_us, declaredDurationUs(format, stream), codec_name, format);
@@ -113,6 +114,14 @@ std::expected<AudioInfo, Error> probe_audio(const fs::path& file, const Progress
     info.duration_us = decoded_us;
     info.size_bytes = input->size;
     info.has_video = video >= 0;
+    if (tail.bytes > 0) {
+        info.warnings.push_back(fmt::format(
+            "bỏ qua {0} byte ở cuối tệp, sau khung âm thanh cuối cùng (byte {1}, sau {2}): "
+            "không phải âm thanh, máy phát nào cũng bỏ qua / ignored {0} bytes at the end of the "
+            "file, after the last audio frame (byte {1}, after {2}): not audio, and every player "
+            "skips them",
+            tail.bytes, tail.offset, seconds(decoded_us)));
+    }
     if (info.has_video) {
         info.video_codec = avcodec_get_name(format->streams[video]->codecpar->codec_id);
     }

@@ -399,13 +399,29 @@ int realVideoStream(const AVFormatContext* format) {
 }
 
 std::optional<DecodeStop> decodeStream(AVFormatContext* format, AVCodecContext* codec, int index,
-                                       const FrameConsumer& consume, const Progress& progress) {
+                                       const FrameConsumer& consume, const Progress& progress,
+                                       IgnoredTail* tail) {
     PacketPtr packet(av_packet_alloc());
     FramePtr frame(av_frame_alloc());
     if (!packet || !frame) {
         return DecodeStop{DecodeStop::Where::decode, AVERROR(ENOMEM)};
     }
     ByteProgress bytes(format, progress);
+    // Streams found by sync words may end in junk players skip; see the header.
+    const bool junk_may_follow =
+        codec->codec_id == AV_CODEC_ID_MP3 || codec->codec_id == AV_CODEC_ID_MP2 ||
+        codec->codec_id == AV_CODEC_ID_MP1 ||
+        (codec->codec_id == AV_CODEC_ID_AAC && std::string_view(format->iformat->name) == "aac");
+    std::optional<DecodeStop> failed;  // the first packet that did not decode, while in doubt
+    std::int64_t failed_at = -1;
+    bool after_failure = false;  // a frame came after it: the damage is in the middle
+    const FrameConsumer checked = [&](const AVFrame& f) {
+        if (failed) {
+            after_failure = true;
+            return false;
+        }
+        return consume(f);
+    };
     // AMR-NB goes to libopencore-amrnb: FFmpeg's decoder refuses DTX silence frames.
     std::unique_ptr<AmrNbDecoder> amr;
     if (codec->codec_id == AV_CODEC_ID_AMR_NB) {
@@ -423,6 +439,7 @@ std::optional<DecodeStop> decodeStream(AVFormatContext* format, AVCodecContext* 
             av_packet_unref(packet.get());
             continue;
         }
+        const std::int64_t packet_at = packet->pos;
         if (amr) {
             rc = amr->decode(*packet, codec->sample_fmt, *frame);
             if (rc == 0) {
@@ -430,20 +447,35 @@ std::optional<DecodeStop> decodeStream(AVFormatContext* format, AVCodecContext* 
             }
             av_frame_unref(frame.get());
         } else {
-            rc = decodePacket(codec, packet.get(), frame.get(), consume);
+            rc = decodePacket(codec, packet.get(), frame.get(), checked);
         }
         av_packet_unref(packet.get());
+        if (after_failure) {
+            return failed;
+        }
         if (rc == kStopped) {
             return DecodeStop{DecodeStop::Where::consumer, 0};
         }
-        if (rc < 0) {
-            return DecodeStop{DecodeStop::Where::decode, rc};
+        if (rc < 0 && !failed) {
+            if (!junk_may_follow || packet_at < 0) {
+                return DecodeStop{DecodeStop::Where::decode, rc};
+            }
+            failed = DecodeStop{DecodeStop::Where::decode, rc};
+            failed_at = packet_at;
         }
         bytes.update();
     }
-    if (int rc = amr ? 0 : decodePacket(codec, nullptr, frame.get(), consume); rc != 0) {
+    if (int rc = amr ? 0 : decodePacket(codec, nullptr, frame.get(), checked); rc != 0) {
+        if (after_failure) {
+            return failed;
+        }
         return rc == kStopped ? DecodeStop{DecodeStop::Where::consumer, 0}
                               : DecodeStop{DecodeStop::Where::flush, rc};
+    }
+    if (failed && tail != nullptr) {
+        const std::int64_t size = format->pb != nullptr ? avio_size(format->pb) : -1;
+        tail->offset = static_cast<std::uint64_t>(failed_at);
+        tail->bytes = size > failed_at ? static_cast<std::uint64_t>(size - failed_at) : 0;
     }
     bytes.done();
     return std::nullopt;

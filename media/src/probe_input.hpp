@@ -58,11 +58,25 @@ struct DecodeStop {
 /// Receives each decoded frame; false stops decoding.
 using FrameConsumer = std::function<bool(const AVFrame& frame)>;
 
+/// Bytes after the last good frame of a stream whose frames are found by their sync words (MP3,
+/// ADTS AAC): junk that players skip, such as zero padding or a stray tail.
+struct IgnoredTail {
+    std::uint64_t offset = 0;  ///< where the first packet that did not decode starts
+    std::uint64_t bytes = 0;   ///< from there to the end of the file
+};
+
 /// Reads every packet of stream `index` and decodes it, handing each frame to `consume`, then
 /// drains the decoder. Reports progress by the share of the file's bytes read. Returns where it
 /// stopped if it did not reach the end.
+///
+/// For MP3 and ADTS AAC, a packet that does not decode is not the end yet: if no later packet
+/// decodes either, the bytes from it on were a tail of junk, reported in `tail` (when given) and
+/// not an error; if audio decodes after it, the stream is damaged in the middle and the first
+/// failure is returned. Whether the audio before the tail is whole is for the caller to judge
+/// (durationShortfall): an MP3 cut mid-stream and padded ends in such a tail too.
 std::optional<DecodeStop> decodeStream(AVFormatContext* format, AVCodecContext* codec, int index,
-                                       const FrameConsumer& consume, const Progress& progress);
+                                       const FrameConsumer& consume, const Progress& progress,
+                                       IgnoredTail* tail = nullptr);
 
 /// How far decoding got when it stopped early, for the refusal's wording.
 struct Stopped {

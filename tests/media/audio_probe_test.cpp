@@ -458,3 +458,50 @@ TEST_CASE("an AMR-NB file cut inside its last frame is refused") {
     fs::resize_file(call, fs::file_size(call) - 5);
     CHECK(refusal(call) == Error::Code::corrupt);
 }
+
+TEST_CASE("a whole MP3 followed by zero padding or stray bytes is accepted with a warning") {
+    TempDir dir;
+    auto whole = dir / "whole.mp3";
+    makeEncodedTone(whole, 6.0, "-ac 1 -c:a libmp3lame -b:a 64k");
+    auto plain = probe_audio(whole);
+    REQUIRE(plain.has_value());
+    CHECK(plain->warnings.empty());
+    const std::string bytes = loa::test::read_file(whole);
+
+    std::string stray(3000, '\0');
+    for (std::size_t i = 0; i < stray.size(); ++i) {
+        stray[i] = static_cast<char>((i * 7919 + 13) & 0xff);
+    }
+    const std::vector<std::pair<std::string, std::string>> tails = {
+        {"zeros.mp3", std::string(64 * 1024, '\0')},
+        {"stray.mp3", stray},
+        {"ff.mp3", std::string(4096, '\xff')},
+    };
+    for (const auto& [name, tail] : tails) {
+        SECTION(name) {
+            auto file = dir / name;
+            loa::test::write_file(file, bytes + tail);
+            auto info = probe_audio(file);
+            INFO((info ? std::string() : info.error().message));
+            REQUIRE(info.has_value());
+            CHECK(info->duration_us == Approx(plain->duration_us).margin(30'000));
+            REQUIRE(info->warnings.size() == 1);
+            CHECK_THAT(info->warnings[0], Contains(std::to_string(tail.size())));
+            CHECK_THAT(info->warnings[0], Contains("bỏ qua") && Contains("ignored"));
+        }
+    }
+}
+
+TEST_CASE("an MP3 cut mid-stream and padded with zeros to its full size is still refused") {
+    TempDir dir;
+    auto file = dir / "preallocated.mp3";
+    makeEncodedTone(file, 6.0, "-ac 1 -c:a libmp3lame -b:a 64k");
+    // An interrupted copy into a file allocated at full size: the second half is zeros.
+    std::string bytes = loa::test::read_file(file);
+    std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(bytes.size() / 2), bytes.end(), '\0');
+    loa::test::write_file(file, bytes);
+    auto info = probe_audio(file);
+    REQUIRE_FALSE(info.has_value());
+    CHECK(info.error().code == Error::Code::corrupt);
+    CHECK_THAT(info.error().message, Contains("truncated"));
+}

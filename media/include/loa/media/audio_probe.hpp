@@ -5,6 +5,7 @@
 #include <expected>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "loa/media/error.hpp"
 #include "loa/media/progress.hpp"
@@ -23,6 +24,9 @@ struct AudioInfo {
     /// AV_DISPOSITION_ATTACHED_PIC) is not video.
     bool has_video = false;
     std::string video_codec;  ///< that stream's codec, e.g. "h264"; empty without video
+    /// What an operator should know although the file is accepted (bilingual, one line each),
+    /// e.g. bytes after the last audio frame that were ignored.
+    std::vector<std::string> warnings;
 };
 
 /// Opens `file`, finds its best audio stream and decodes it completely, so that truncated or
