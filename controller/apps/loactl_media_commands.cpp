@@ -9,12 +9,14 @@
 #include <nlohmann/json.hpp>
 
 #include "loa/controller/content/media_library.hpp"
+#include "loa/media/error.hpp"
 #include "loactl_api.hpp"
 #include "loactl_media_output.hpp"
 
 namespace loa::loactl {
 
 namespace lc = loa::controller;
+namespace media = loa::media;
 namespace fs = std::filesystem;
 
 MediaCommands::MediaCommands(CLI::App& app, const std::string& /*data*/) {
@@ -124,19 +126,26 @@ int MediaCommands::run(bool json) const {
 
 int MediaCommands::import(bool json) const {
     const std::string name = fs::path(file_).filename().string();
+    // Said here, before anything is sent: the controller would only see a body, or none.
+    if (auto why = media::unreadable_reason(file_)) {
+        std::cerr << fmt::format("loactl: {}: {}\n", file_, *why);
+        return 1;
+    }
     // Refused by its size before it is read: the controller takes no more.
     std::error_code size_error;
-    if (const auto size = fs::file_size(file_, size_error);
-        !size_error && size > lc::kMaxMediaFileBytes) {
+    const auto size = fs::file_size(file_, size_error);
+    if (!size_error && size > lc::kMaxMediaFileBytes) {
         std::cerr << fmt::format(
-            "loactl: {}: {} bytes is over the largest media file taken, {} "
-            "bytes\n",
+            "loactl: {0}: {1} byte, quá cỡ tệp lớn nhất được nhận ({2} byte) / {1} bytes is over "
+            "the largest media file taken, {2} bytes\n",
             file_, size, lc::kMaxMediaFileBytes);
         return 1;
     }
-    std::ifstream in(file_, std::ios::binary);
-    if (!in || fs::is_directory(file_)) {
-        std::cerr << "loactl: " << file_ << ": không đọc được tệp / cannot read the file\n";
+    if (!size_error && size == 0) {
+        std::cerr << fmt::format(
+            "loactl: {}: tệp rỗng (0 byte), không có gì để nhập / the file is empty (0 bytes), "
+            "nothing to import\n",
+            file_);
         return 1;
     }
     ApiCall call;

@@ -1,6 +1,7 @@
 // Probing audio files with libavformat/libavcodec: decodes the whole stream to prove it plays.
 #include "loa/media/audio_probe.hpp"
 
+#include "media_names.hpp"
 #include "probe_input.hpp"
 
 #include <fmt/core.h>
@@ -14,6 +15,9 @@ using namespace detail;
 namespace fs = std::filesystem;
 
 constexpr std::int64_t kMicros = 1'000'000;
+// Headers round, and codec padding adds a frame: a length this close to the limit is judged
+// by the decoded samples, not refused from the header.
+constexpr std::int64_t kLimitSlackUs = 1'000'000;
 
 // Sums decoded samples per run of equal sample rate, so long files do not accumulate the rounding
 // of a per-frame conversion to microseconds.
@@ -32,6 +36,10 @@ class DurationCounter {
         return micros_;
     }
     std::int64_t totalSamples() const { return total_samples_; }
+    /// micros() without closing the current run, for checking a limit frame by frame.
+    std::int64_t runningMicros() const {
+        return micros_ + (rate_ > 0 ? av_rescale(samples_, kMicros, rate_) : 0);
+    }
 
   private:
     void flush() {
@@ -49,7 +57,10 @@ class DurationCounter {
 
 }  // namespace
 
-std::expected<AudioInfo, Error> probe_audio(const fs::path& file, const Progress& progress) {
+namespace detail {
+
+std::expected<AudioInfo, Error> probeAudio(const fs::path& file, std::int64_t max_duration_us,
+                                           const Progress& progress, const FrameTap& tap) {
     auto input = openInput(file);
     if (!input) {
         return std::unexpected(input.error());
@@ -60,13 +71,24 @@ std::expected<AudioInfo, Error> probe_audio(const fs::path& file, const Progress
     int index = av_find_best_stream(format, AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0);
     if (index < 0) {
         if (input->weak_guess) {
-            return fail(Error::Code::not_media, file, "not a media file FFmpeg recognises");
+            return notMedia(file);
         }
         return fail(Error::Code::no_audio, file,
-                    fmt::format("{} file without an audio stream", format->iformat->name));
+                    fmt::format("tệp {0} không có âm thanh / a {0} file without sound",
+                                formatName(format)));
     }
     AVStream* stream = format->streams[index];
     const std::string codec_name = avcodec_get_name(stream->codecpar->codec_id);
+    const std::int64_t declared_us = declaredDurationUs(format, stream);
+    // Refused from what the header states, before hours of audio are decoded for nothing.
+    if (max_duration_us > 0 && declared_us > max_duration_us + kLimitSlackUs) {
+        return fail(
+            Error::Code::too_long, file,
+            fmt::format("quá dài: phần đầu tệp ghi {0}, quá giới hạn {1} cho một mục / "
+                        "too long: its header says it lasts {0}, more than the limit of "
+                        "{1} for one item",
+                        clock_and_seconds(declared_us), clock_and_seconds(max_duration_us)));
+    }
     auto codec = openDecoder(file, stream);
     if (!codec) {
         return std::unexpected(codec.error());
@@ -77,17 +99,34 @@ std::expected<AudioInfo, Error> probe_audio(const fs::path& file, const Progress
     DurationCounter counter;
     AVCodecContext* decoder = codec->get();
     IgnoredTail tail;
+    std::optional<Error> refused;  // why the tap or the limit stopped the decoding
     auto stop = decodeStream(
         format, decoder, index,
         [&](const AVFrame& frame) {
             counter.add(frame.sample_rate > 0 ? frame.sample_rate : decoder->sample_rate,
                         frame.nb_samples);
+            if (tap) {
+                if (auto ok = tap(*decoder, &frame); !ok) {
+                    refused = ok.error();
+                    return false;
+                }
+            }
+            if (max_duration_us > 0 && counter.runningMicros() > max_duration_us + kLimitSlackUs) {
+                refused = Error{Error::Code::too_long,
+                                fmt::format("{0}: quá dài: đã giải mã hơn {1}, quá giới hạn cho "
+                                            "một mục / too long: more than the limit of {1} for "
+                                            "one item decoded already",
+                                            file.string(), clock_and_seconds(max_duration_us))};
+                return false;
+            }
             return true;
         },
         progress, &tail);
+    if (refused) {
+        return std::unexpected(*refused);
+    }
     const std::int64_t decoded_us = counter.micros();
-    auto truncation =
-        durationShortfall(decoded_us, declaredDurationUs(format, stream), codec_name, format);
+    auto truncation = durationShortfall(decoded_us, declared_us, codec_name, format);
     if (stop) {
         return decodeFailure(
             file, *input,
@@ -95,13 +134,26 @@ std::expected<AudioInfo, Error> probe_audio(const fs::path& file, const Progress
     }
     if (counter.totalSamples() == 0) {
         return fail(Error::Code::empty, file,
-                    fmt::format("the {} stream holds no audio samples", codec_name));
+                    fmt::format("dòng {0} không có mẫu âm thanh nào / the {0} stream holds no "
+                                "audio samples",
+                                codecName(codec_name)));
     }
     if (truncation) {
         return fail(Error::Code::corrupt, file, *truncation);
     }
     if (auto why = containerTruncation(file, format, input->size)) {
         return fail(Error::Code::corrupt, file, *why);
+    }
+    if (max_duration_us > 0 && decoded_us > max_duration_us) {
+        return fail(Error::Code::too_long, file,
+                    fmt::format("quá dài: dài {0}, quá giới hạn {1} cho một mục / too long: it "
+                                "lasts {0}, more than the limit of {1} for one item",
+                                clock_and_seconds(decoded_us), clock_and_seconds(max_duration_us)));
+    }
+    if (tap) {
+        if (auto ok = tap(*decoder, nullptr); !ok) {
+            return std::unexpected(ok.error());
+        }
     }
 
     AudioInfo info;
@@ -126,6 +178,12 @@ std::expected<AudioInfo, Error> probe_audio(const fs::path& file, const Progress
         info.video_codec = avcodec_get_name(format->streams[video]->codecpar->codec_id);
     }
     return info;
+}
+
+}  // namespace detail
+
+std::expected<AudioInfo, Error> probe_audio(const fs::path& file, const Progress& progress) {
+    return detail::probeAudio(file, 0, progress, {});
 }
 
 }  // namespace loa::media

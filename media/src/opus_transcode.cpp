@@ -2,12 +2,18 @@
 #include "loa/media/opus_transcode.hpp"
 
 #include "ffmpeg_handles.hpp"
+#include "media_names.hpp"
+#include "noise_meter.hpp"
+#include "pcm_meter.hpp"
+#include "peak_limiter.hpp"
+#include "probe_input.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -35,16 +41,27 @@ namespace fs = std::filesystem;
 
 constexpr int kRate = 48000;
 constexpr AVRational kTimeBase{1, kRate};
-// Lossy coding moves peaks: when the encoded file overshoots the limit, the gain is lowered by the
-// overshoot and the file encoded again, at most this many times in all.
-constexpr int kAttempts = 3;
+// Encodings in all, the first included: each correction of gain or ceiling costs one.
+constexpr int kMaxEncodes = 4;
+// The limiter's first ceiling sits this far under the true-peak limit: inter-sample peaks and
+// Opus's coding add to the sample peaks it holds. An overshoot lowers it by that much more.
+constexpr double kLimiterMarginDb = 1.0;
 constexpr double kRetryMarginDb = 0.1;
-// Shares of normalise_to_opus's progress: probe, measure the input twice, encode, measure the
-// output (a small file). Further attempts report nothing more.
-constexpr double kProbed = 0.2;
-constexpr double kMeasured = 0.4;
-constexpr double kSignalMeasured = 0.6;
-constexpr double kEncoded = 0.9;
+constexpr double kPeakAimMarginDb = 0.2;
+// Noise is looked for up to 16 kHz, or 45 % of the input's sample rate when that is lower.
+constexpr double kNoiseTopHz = 16000.0;
+constexpr double kNyquistShare = 0.45;
+// Warnings: mostly noise; a big lift; heavy limiting; a result outside the ±1 LU promised.
+constexpr double kNoisyShare = 0.5;
+constexpr double kLiftWarnDb = 20.0;
+constexpr double kHeavyLimitingDb = 6.0;
+constexpr double kAcceptLu = 1.0;
+constexpr double kPeakSlackDb = 0.05;
+// Shares of normalise_to_opus's progress: analyse (one decoding), encode, measure the output (a
+// small file). Further encodings report nothing more.
+constexpr double kAnalysed = 0.3;
+constexpr double kEncoded = 0.85;
+constexpr double kMeasured = 0.95;
 
 struct OutputFreer {
     void operator()(AVFormatContext* ctx) const {
@@ -55,6 +72,22 @@ struct OutputFreer {
     }
 };
 using OutputPtr = std::unique_ptr<AVFormatContext, OutputFreer>;
+
+// Writes `samples` clamped to full scale, using `scratch` for the clamped copy.
+template <typename Writer>
+std::expected<void, Error> writeClamped(Writer& writer, const std::vector<float>& samples,
+                                        std::vector<float>& scratch) {
+    if (samples.empty()) {
+        return {};
+    }
+    if (&samples != &scratch) {
+        scratch.assign(samples.begin(), samples.end());
+    }
+    for (float& s : scratch) {
+        s = std::clamp(s, -1.0f, 1.0f);
+    }
+    return writer.write(scratch.data(), static_cast<int>(scratch.size()));
+}
 
 // Removes the partial output unless it was renamed into place.
 class PartFile {
@@ -118,13 +151,17 @@ class OpusWriter {
 
   private:
     std::unexpected<Error> failed(const std::string& what, int rc) const {
-        return fail(Error::Code::io, file_, fmt::format("{} ({})", what, avError(rc)));
+        return fail(Error::Code::io, file_,
+                    fmt::format("mã hoá sang Opus thất bại / encoding to Opus failed: {} ({})",
+                                what, avError(rc)));
     }
 
     std::expected<void, Error> openEncoder(int bitrate_bps) {
         const AVCodec* encoder = avcodec_find_encoder_by_name("libopus");
         if (encoder == nullptr) {
-            return fail(Error::Code::io, file_, "this FFmpeg has no libopus encoder");
+            return fail(Error::Code::io, file_,
+                        "FFmpeg này không có bộ mã hoá libopus / this FFmpeg has no libopus "
+                        "encoder");
         }
         small_last_frame_ = (encoder->capabilities & AV_CODEC_CAP_SMALL_LAST_FRAME) != 0;
         codec_.reset(avcodec_alloc_context3(encoder));
@@ -224,32 +261,173 @@ class OpusWriter {
     bool small_last_frame_ = false;
 };
 
-// Decodes `in` to mono 48 kHz, applies `gain_db` (clamped to full scale) and encodes to `part`.
-std::expected<void, Error> encode(const fs::path& in, const fs::path& part, double gain_db,
-                                  int bitrate_bps, const Progress& progress) {
+// One encoding: `in` decoded to mono 48 kHz, `gain_db` applied, peaks held under
+// `ceiling_db` (dBFS) by the limiter when one is given, encoded to `part`. Returns the limiter's
+// deepest reduction (dB).
+std::expected<double, Error> encode(const fs::path& in, const fs::path& part, double gain_db,
+                                    std::optional<double> ceiling_db, int bitrate_bps,
+                                    const Progress& progress) {
     OpusWriter writer(part);
     if (auto ok = writer.open(bitrate_bps); !ok) {
-        return ok;
+        return std::unexpected(ok.error());
     }
     const auto gain = static_cast<float>(std::pow(10.0, gain_db / 20.0));
+    std::optional<PeakLimiter> limiter;
+    if (ceiling_db) {
+        limiter.emplace(kRate, std::pow(10.0, *ceiling_db / 20.0));
+    }
     std::vector<float> scaled;
+    std::vector<float> limited;
     PcmSink sink = [&](const float* samples, int frames,
                        const PcmFormat&) -> std::expected<void, Error> {
         scaled.resize(static_cast<std::size_t>(frames));
         std::transform(samples, samples + frames, scaled.begin(),
-                       [gain](float s) { return std::clamp(s * gain, -1.0f, 1.0f); });
-        return writer.write(scaled.data(), frames);
+                       [gain](float s) { return s * gain; });
+        const std::vector<float>* ready = &scaled;
+        if (limiter) {
+            limited.clear();
+            limiter->process(scaled.data(), frames, limited);
+            ready = &limited;
+        }
+        return writeClamped(writer, *ready, scaled);
     };
     if (auto decoded = decode_pcm(in, sink, kRate, 1, progress); !decoded) {
         return std::unexpected(decoded.error());
     }
-    return writer.finish();
+    if (limiter) {
+        limited.clear();
+        limiter->finish(limited);
+        if (auto ok = writeClamped(writer, limited, scaled); !ok) {
+            return std::unexpected(ok.error());
+        }
+    }
+    if (auto ok = writer.finish(); !ok) {
+        return std::unexpected(ok.error());
+    }
+    return limiter ? limiter->deepest_reduction_db() : 0.0;
 }
 
-// The gain to the target loudness, lowered so the true peak stays within the limit.
-double chooseGain(const Loudness& signal, const OpusSettings& settings) {
-    double gain = settings.target_lufs - signal.integrated_lufs;
-    return std::min(gain, settings.max_true_peak_dbtp - signal.true_peak_dbtp);
+// What one decoding of the input learns: the probe's verdict and every figure the encoding needs.
+struct Analysis {
+    AudioInfo info;
+    Loudness before;  // as it is
+    Loudness signal;  // the mono 48 kHz signal the encoder gets
+    double noise_share = 0;
+};
+
+std::expected<Analysis, Error> analyse(const fs::path& in, const OpusSettings& settings,
+                                       const Progress& progress) {
+    LoudnessMeter before;
+    LoudnessMeter signal;
+    PcmConverter as_is(in);
+    PcmConverter mono(in);
+    std::unique_ptr<NoiseMeter> noise;
+    const PcmSink to_before = [&](const float* samples, int frames, const PcmFormat& format) {
+        return before.add(samples, frames, format, in);
+    };
+    const PcmSink to_signal = [&](const float* samples, int frames, const PcmFormat& format) {
+        noise->add(samples, frames);
+        return signal.add(samples, frames, format, in);
+    };
+    const FrameTap tap = [&](const AVCodecContext& codec,
+                             const AVFrame* frame) -> std::expected<void, Error> {
+        if (!as_is.ready()) {
+            if (auto ok = as_is.setup(codec, 0, 0); !ok) {
+                return std::unexpected(ok.error());
+            }
+            if (auto ok = mono.setup(codec, kRate, 1); !ok) {
+                return std::unexpected(ok.error());
+            }
+            // Noise is judged within the band the recording has: 8 kHz phone audio has nothing
+            // above 4 kHz, which would make its hiss look tonal.
+            noise = std::make_unique<NoiseMeter>(
+                kRate, std::min(kNoiseTopHz, kNyquistShare * codec.sample_rate));
+        }
+        if (auto ok = as_is.push(frame, to_before); !ok) {
+            return ok;
+        }
+        return mono.push(frame, to_signal);
+    };
+    auto info = probeAudio(in, settings.max_duration_us, progress, tap);
+    if (!info) {
+        return std::unexpected(info.error());
+    }
+    return Analysis{std::move(*info), before.result(), signal.result(),
+                    noise ? noise->noise_share() : 0.0};
+}
+
+// Refusals of what analysis found: video, a click, silence.
+std::expected<void, Error> refuseUnfit(const fs::path& in, const Analysis& a,
+                                       const OpusSettings& settings) {
+    if (a.info.has_video) {
+        return fail(Error::Code::unsupported, in,
+                    fmt::format("có hình (video {0}); loa phát thanh chỉ cần âm thanh: nhập video "
+                                "cho bảng điện tử (--for panel), hoặc tách riêng tiếng của nó / "
+                                "has a video stream ({0}); loudspeakers need audio only: import "
+                                "video for panel boards (--for panel), or its sound track as "
+                                "audio",
+                                codecName(a.info.video_codec)));
+    }
+    const double length_s = static_cast<double>(a.info.duration_us) / 1e6;
+    if (length_s < kShortestAudioSeconds) {
+        return fail(Error::Code::too_short, in,
+                    fmt::format("quá ngắn: dài {0:.3f} s, một mục phải dài ít nhất {1} s / too "
+                                "short: it lasts {0:.3f} s, and an item lasts at least {1} s",
+                                length_s, kShortestAudioSeconds));
+    }
+    if (!std::isfinite(a.signal.integrated_lufs) || !std::isfinite(a.before.integrated_lufs)) {
+        return fail(Error::Code::empty, in,
+                    "im lặng: không có gì đủ to để đo, nên không có mức nào để chuẩn hoá độ to / "
+                    "silence: nothing loud enough to measure, so there is no gain to normalise "
+                    "it to broadcast loudness");
+    }
+    if (a.before.integrated_lufs < settings.silence_floor_lufs) {
+        return fail(Error::Code::empty, in,
+                    fmt::format("im lặng: độ to {0:.1f} LUFS, dưới ngưỡng {1:.1f} LUFS mà dưới đó "
+                                "âm thanh bị coi là im lặng hay tiếng ồn / silence: its loudness "
+                                "is {0:.1f} LUFS, below the floor of {1:.1f} LUFS under which "
+                                "audio is taken for silence or noise",
+                                a.before.integrated_lufs, settings.silence_floor_lufs));
+    }
+    return {};
+}
+
+std::vector<std::string> warningsFor(const Transcoded& t, const OpusSettings& settings) {
+    std::vector<std::string> warnings = t.source.warnings;
+    if (t.noise_share >= kNoisyShare) {
+        warnings.push_back(fmt::format(
+            "phần lớn là tiếng ồn ({0:.0f}% năng lượng là tiếng xì, rè hay ù), đã được nâng "
+            "{1:+.1f} dB: người thẩm định nên nghe trước khi duyệt / mostly noise ({0:.0f}% of "
+            "its energy is hiss, hum or rumble), lifted by {1:+.1f} dB: the approver should "
+            "listen before approving",
+            100.0 * t.noise_share, t.gain_db));
+    } else if (t.gain_db >= kLiftWarnDb) {
+        warnings.push_back(fmt::format(
+            "bản ghi rất nhỏ, đã được nâng {0:+.1f} dB: tiếng ồn nền cũng được nâng theo / a "
+            "very quiet recording, lifted by {0:+.1f} dB: its background noise is lifted with it",
+            t.gain_db));
+    }
+    if (t.limited_db >= kHeavyLimitingDb) {
+        warnings.push_back(fmt::format(
+            "các đỉnh bị nén tới {0:.1f} dB để đạt độ to mà không vượt {1:.1f} dBTP / peaks were "
+            "limited by up to {0:.1f} dB to reach the loudness without passing {1:.1f} dBTP",
+            t.limited_db, settings.max_true_peak_dbtp));
+    }
+    const double off = t.after.integrated_lufs - settings.target_lufs;
+    if (std::fabs(off) > kAcceptLu) {
+        warnings.push_back(fmt::format(
+            "độ to sau chuẩn hoá là {0:.1f} LUFS, lệch {1:+.1f} LU so với mục tiêu {2:.1f} LUFS / "
+            "the loudness after normalising is {0:.1f} LUFS, {1:+.1f} LU from the target of "
+            "{2:.1f} LUFS",
+            t.after.integrated_lufs, off, settings.target_lufs));
+    }
+    if (t.after.true_peak_dbtp > settings.max_true_peak_dbtp + kPeakSlackDb) {
+        warnings.push_back(fmt::format(
+            "đỉnh thật sau chuẩn hoá là {0:.1f} dBTP, trên giới hạn {1:.1f} dBTP / the true peak "
+            "after normalising is {0:.1f} dBTP, over the limit of {1:.1f} dBTP",
+            t.after.true_peak_dbtp, settings.max_true_peak_dbtp));
+    }
+    return warnings;
 }
 
 }  // namespace
@@ -258,59 +436,68 @@ std::expected<Transcoded, Error> normalise_to_opus(const fs::path& in, const fs:
                                                    const OpusSettings& settings,
                                                    const Progress& progress) {
     quietFfmpeg();
-    // The probe refuses truncated and corrupt input with the same verdicts as the upload checks.
-    if (auto probed = probe_audio(in, progress_span(progress, 0.0, kProbed)); !probed) {
-        return std::unexpected(probed.error());
+    auto analysed = analyse(in, settings, progress_span(progress, 0.0, kAnalysed));
+    if (!analysed) {
+        return std::unexpected(analysed.error());
     }
-    auto before = measure_loudness(in, 0, 0, progress_span(progress, kProbed, kMeasured));
-    if (!before) {
-        return std::unexpected(before.error());
-    }
-    // What the encoder will be given.
-    auto signal =
-        measure_loudness(in, kRate, 1, progress_span(progress, kMeasured, kSignalMeasured));
-    if (!signal) {
-        return std::unexpected(signal.error());
-    }
-    if (!std::isfinite(signal->integrated_lufs) || !std::isfinite(before->integrated_lufs)) {
-        return fail(Error::Code::empty, in,
-                    "silence: nothing loud enough to measure, so there is no gain to normalise "
-                    "it to broadcast loudness");
-    }
-    if (before->integrated_lufs < settings.silence_floor_lufs) {
-        return fail(Error::Code::empty, in,
-                    fmt::format("silence: its loudness is {:.1f} LUFS, below the floor of {:.1f} "
-                                "LUFS under which audio is taken for silence or noise",
-                                before->integrated_lufs, settings.silence_floor_lufs));
+    if (auto fit = refuseUnfit(in, *analysed, settings); !fit) {
+        return std::unexpected(fit.error());
     }
     fs::path part_path = out;
     part_path += ".part";
     PartFile part(part_path);
-    Transcoded result{*before, {}, chooseGain(*signal, settings)};
+    Transcoded result;
+    result.source = std::move(analysed->info);
+    result.before = analysed->before;
+    result.noise_share = analysed->noise_share;
+    result.gain_db = settings.target_lufs - analysed->signal.integrated_lufs;
+    const double ceiling_start = settings.max_true_peak_dbtp - kLimiterMarginDb;
+    std::optional<double> ceiling;
+    // Peaks the gain would put over the limit are limited, not paid for with loudness.
+    if (analysed->signal.true_peak_dbtp + result.gain_db > ceiling_start) {
+        ceiling = ceiling_start;
+    }
     for (int attempt = 1;; ++attempt) {
         const bool first = attempt == 1;
-        if (auto ok = encode(in, part.path(), result.gain_db, settings.bitrate_bps,
-                             first ? progress_span(progress, kSignalMeasured, kEncoded) : nullptr);
-            !ok) {
-            return std::unexpected(ok.error());
+        auto limited = encode(in, part.path(), result.gain_db, ceiling, settings.bitrate_bps,
+                              first ? progress_span(progress, kAnalysed, kEncoded) : nullptr);
+        if (!limited) {
+            return std::unexpected(limited.error());
         }
-        auto after = measure_loudness(part.path(), 0, 0,
-                                      first ? progress_span(progress, kEncoded, 1.0) : nullptr);
+        auto after = measure_loudness(
+            part.path(), 0, 0, first ? progress_span(progress, kEncoded, kMeasured) : nullptr);
         if (!after) {
             return std::unexpected(after.error());
         }
         result.after = *after;
-        double overshoot = after->true_peak_dbtp - settings.max_true_peak_dbtp;
-        if (overshoot <= 0.0 || attempt == kAttempts) {
+        result.limited_db = *limited;
+        result.encodes = attempt;
+        const double error_lu = settings.target_lufs - after->integrated_lufs;
+        // Aimed a little under the limit: another meter's true peak may read a tenth higher.
+        const double overshoot =
+            after->true_peak_dbtp - (settings.max_true_peak_dbtp - kPeakAimMarginDb);
+        if ((std::fabs(error_lu) <= settings.tolerance_lu && overshoot <= 0.0) ||
+            attempt == kMaxEncodes || !std::isfinite(error_lu)) {
             break;
         }
-        result.gain_db -= overshoot + kRetryMarginDb;
+        result.gain_db += error_lu;
+        if (overshoot > 0.0) {
+            ceiling = ceiling ? *ceiling - overshoot - kRetryMarginDb : ceiling_start;
+        } else if (!ceiling && analysed->signal.true_peak_dbtp + result.gain_db > ceiling_start) {
+            ceiling = ceiling_start;
+        }
     }
+    result.warnings = warningsFor(result, settings);
     std::error_code ec;
     fs::rename(part.path(), out, ec);
     if (ec) {
         return fail(Error::Code::io, out,
-                    "cannot move the finished file into place: " + ec.message());
+                    fmt::format("không đưa được tệp đã xong vào chỗ ({0}) / cannot move the "
+                                "finished file into place ({0})",
+                                ec.message()));
+    }
+    if (progress) {
+        progress(1.0);
     }
     return result;
 }

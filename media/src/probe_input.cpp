@@ -2,6 +2,7 @@
 #include "probe_input.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include <fmt/core.h>
 
 #include "amr_nb.hpp"
+#include "media_names.hpp"
 
 namespace loa::media::detail {
 
@@ -176,14 +178,18 @@ std::optional<std::string> oggTruncation(const fs::path& file, std::uint64_t siz
             return std::nullopt;  // data after the last page is not ours to judge
         }
         if (got < kHeaderSize) {
-            return fmt::format("truncated: the file ends inside an Ogg page header at byte {}",
-                               pos);
+            return fmt::format(
+                "bị cắt: tệp hết giữa phần đầu một trang Ogg, ở byte {0} / "
+                "truncated: the file ends inside an Ogg page header at byte {0}",
+                pos);
         }
         std::size_t segments = header[kHeaderSize - 1];
         in.read(reinterpret_cast<char*>(lacing), static_cast<std::streamsize>(segments));
         if (static_cast<std::size_t>(in.gcount()) < segments) {
-            return fmt::format("truncated: the file ends inside an Ogg page header at byte {}",
-                               pos);
+            return fmt::format(
+                "bị cắt: tệp hết giữa phần đầu một trang Ogg, ở byte {0} / "
+                "truncated: the file ends inside an Ogg page header at byte {0}",
+                pos);
         }
         std::uint64_t body = 0;
         for (std::size_t i = 0; i < segments; ++i) {
@@ -192,8 +198,9 @@ std::optional<std::string> oggTruncation(const fs::path& file, std::uint64_t siz
         std::uint64_t end = pos + kHeaderSize + segments + body;
         if (end > size) {
             return fmt::format(
-                "truncated: the last Ogg page, at byte {}, needs {} bytes but the file ends "
-                "after {}",
+                "bị cắt: trang Ogg cuối, ở byte {0}, cần {1} byte nhưng tệp hết sau {2} / "
+                "truncated: the last Ogg page, at byte {0}, needs {1} bytes but the file ends "
+                "after {2}",
                 pos, end - pos, size - pos);
         }
         pos = end;
@@ -256,8 +263,9 @@ std::optional<std::string> wavTruncation(const fs::path& file, std::uint64_t siz
         const std::uint64_t held = size - start;
         if (len > held) {
             return fmt::format(
-                "truncated: the WAV header declares {} of audio but the file holds {}: {} "
-                "missing (an interrupted copy?)",
+                "bị cắt: phần đầu tệp WAV ghi {0} âm thanh nhưng tệp chỉ có {1}: thiếu {2} "
+                "(chép tệp bị ngắt giữa chừng?) / truncated: the WAV header declares {0} of "
+                "audio but the file holds {1}: {2} missing (an interrupted copy?)",
                 amount(len), amount(held), amount(len - held));
         }
         // After the audio only RIFF chunks (metadata) may follow; audio bytes there mean the
@@ -270,9 +278,11 @@ std::optional<std::string> wavTruncation(const fs::path& file, std::uint64_t siz
             in.clear();
             if (!isChunkId(next)) {
                 return fmt::format(
-                    "the WAV header declares {} of audio but {} more bytes follow it that are "
-                    "not a RIFF chunk: the header claims too little, and the rest of the "
-                    "recording would be dropped",
+                    "phần đầu tệp WAV ghi {0} âm thanh nhưng sau đó còn {1} byte không thuộc "
+                    "khối RIFF nào: phần đầu ghi thiếu, phần còn lại của bản ghi sẽ bị mất / the "
+                    "WAV header declares {0} of audio but {1} more bytes follow it that are not "
+                    "a RIFF chunk: the header claims too little, and the rest of the recording "
+                    "would be dropped",
                     amount(len), size - (start + len));
             }
             const std::uint32_t next_len = le32(next + 4);
@@ -285,36 +295,83 @@ std::optional<std::string> wavTruncation(const fs::path& file, std::uint64_t siz
 
 }  // namespace
 
+}  // namespace loa::media::detail
+
+namespace loa::media {
+
+std::optional<std::string> unreadable_reason(const std::filesystem::path& file) {
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) {
+        const int err = errno;
+        if (err == ENOENT || err == ENOTDIR) {
+            return "không có tệp này / no such file";
+        }
+        if (err == EACCES) {
+            return "không có quyền mở thư mục chứa tệp / no permission to open its folder";
+        }
+        return fmt::format("không đọc được tệp ({0}) / cannot read the file ({0})",
+                           std::strerror(err));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        return "là một thư mục, không phải tệp / is a folder, not a file";
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return "không phải tệp thường (thiết bị, ống hay socket) / not a regular file (a device, "
+               "a pipe or a socket)";
+    }
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        const int err = errno;
+        if (err == EACCES || err == EPERM) {
+            return "không có quyền đọc tệp / no permission to read it";
+        }
+        return fmt::format("không mở được tệp ({0}) / cannot open the file ({0})",
+                           std::strerror(err));
+    }
+    ::close(fd);
+    return std::nullopt;
+}
+
+}  // namespace loa::media
+
+namespace loa::media::detail {
+
 std::expected<Input, Error> openInput(const fs::path& file) {
     quietFfmpeg();
     Input input;
+    // Tell unreadable files apart from unrecognised ones before FFmpeg blurs both into one code.
+    if (auto why = unreadable_reason(file)) {
+        return fail(Error::Code::io, file, *why);
+    }
     std::error_code ec;
     input.size = fs::file_size(file, ec);
     if (ec) {
-        return fail(Error::Code::io, file, "cannot read: " + ec.message());
+        return fail(
+            Error::Code::io, file,
+            fmt::format("không đọc được tệp ({0}) / cannot read the file ({0})", ec.message()));
     }
     if (input.size == 0) {
-        return fail(Error::Code::empty, file, "the file is empty (0 bytes)");
+        return fail(Error::Code::empty, file, "tệp rỗng (0 byte) / the file is empty (0 bytes)");
     }
-    // Tell unreadable files apart from unrecognised ones before FFmpeg blurs both into one code.
-    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return fail(Error::Code::io, file, std::string("cannot open: ") + std::strerror(errno));
-    }
-    ::close(fd);
 
-    const auto refers_elsewhere = [&] {
-        return fail(Error::Code::unsupported, file,
-                    "refers to other files or URLs (a playlist or a script, not media): import "
-                    "the media file itself");
-    };
+    std::string list_kind = "danh sách phát hay kịch bản / a playlist or a script";
+    const auto refers_elsewhere = [&] { return refersElsewhereRefusal(file, list_kind); };
     // The same probe avformat_open_input makes, so the demuxer it would pick is known first.
-    if (auto probed = probedFormat(file, true); probed && refersElsewhere(probed->first)) {
+    auto probed = probedFormat(file, true);
+    if (probed && refersElsewhere(probed->first)) {
+        list_kind = listKind(probed->first).value_or(list_kind);
         return refers_elsewhere();
+    }
+    // Plain playlists (M3U, PLS …) are text FFmpeg does not take for media at all.
+    if (!confidentFormat(file, false)) {
+        if (auto kind = playlistKind(file)) {
+            list_kind = *kind;
+            return refers_elsewhere();
+        }
     }
     AVFormatContext* raw_format = avformat_alloc_context();
     if (raw_format == nullptr) {
-        return fail(Error::Code::io, file, "out of memory while opening");
+        return fail(Error::Code::io, file, "hết bộ nhớ khi mở tệp / out of memory while opening");
     }
     raw_format->io_open = openOnlyTheFile;
     refused_other_file = false;
@@ -324,10 +381,11 @@ std::expected<Input, Error> openInput(const fs::path& file) {
         }
         if (auto name = confidentFormat(file, true)) {
             return fail(Error::Code::corrupt, file,
-                        fmt::format("looks like {} but does not open ({})", *name, avError(rc)));
+                        fmt::format("có vẻ là tệp {0} nhưng hỏng, không mở được / looks like a "
+                                    "{0} file but is damaged and does not open (FFmpeg: {1})",
+                                    formatName(*name), avError(rc)));
         }
-        return fail(Error::Code::not_media, file,
-                    fmt::format("not a media file FFmpeg recognises ({})", avError(rc)));
+        return notMedia(file);
     }
     input.format.reset(raw_format);
     // A demuxer chosen for the file name alone (image2 takes any "x.png") has the extension's
@@ -341,37 +399,45 @@ std::expected<Input, Error> openInput(const fs::path& file) {
     }
     if (rc < 0) {
         if (input.weak_guess) {
-            return fail(Error::Code::not_media, file,
-                        fmt::format("not a media file FFmpeg recognises ({})", avError(rc)));
+            return notMedia(file);
         }
         return fail(Error::Code::corrupt, file,
-                    fmt::format("cannot read the stream information ({})", avError(rc)));
+                    fmt::format("tệp {0} hỏng: không đọc được thông tin các dòng / the {0} file "
+                                "is damaged: its stream information cannot be read (FFmpeg: {1})",
+                                formatName(input.format.get()), avError(rc)));
     }
     return input;
 }
 
 std::expected<CodecPtr, Error> openDecoder(const fs::path& file, const AVStream* stream) {
     const AVCodecParameters* params = stream->codecpar;
-    const char* codec_name = avcodec_get_name(params->codec_id);
-    const char* kind = av_get_media_type_string(params->codec_type);
+    const std::string codec_name = codecName(avcodec_get_name(params->codec_id));
     const AVCodec* decoder = avcodec_find_decoder(params->codec_id);
     if (decoder == nullptr) {
-        return fail(Error::Code::corrupt, file,
-                    fmt::format("no decoder for the {} {} stream", codec_name, kind));
+        return fail(Error::Code::unsupported, file,
+                    fmt::format("loa không giải mã được dòng {0} của tệp; hãy chuyển tệp sang "
+                                "WAV hay MP3 rồi nhập lại / loa cannot decode its {0} stream; "
+                                "convert the file to WAV or MP3 and import that",
+                                codec_name));
     }
     CodecPtr codec(avcodec_alloc_context3(decoder));
     if (!codec) {
-        return fail(Error::Code::io, file, "out of memory while setting up the decoder");
+        return fail(Error::Code::io, file,
+                    "hết bộ nhớ khi chuẩn bị giải mã / out of memory while setting up the decoder");
     }
     if (int rc = avcodec_parameters_to_context(codec.get(), params); rc < 0) {
         return fail(Error::Code::corrupt, file,
-                    fmt::format("unusable {} stream parameters ({})", codec_name, avError(rc)));
+                    fmt::format("dòng {0} hỏng: thông số không dùng được / the {0} stream is "
+                                "damaged: unusable parameters (FFmpeg: {1})",
+                                codec_name, avError(rc)));
     }
     codec->pkt_timebase = stream->time_base;
     codec->thread_count = 0;  // as many threads as cores: a long video decodes several times faster
     if (int rc = avcodec_open2(codec.get(), decoder, nullptr); rc < 0) {
         return fail(Error::Code::corrupt, file,
-                    fmt::format("cannot open the {} decoder ({})", codec_name, avError(rc)));
+                    fmt::format("dòng {0} hỏng: không mở được bộ giải mã / the {0} stream is "
+                                "damaged: its decoder does not open (FFmpeg: {1})",
+                                codec_name, avError(rc)));
     }
     return codec;
 }
@@ -484,33 +550,43 @@ std::optional<DecodeStop> decodeStream(AVFormatContext* format, AVCodecContext* 
 std::unexpected<Error> decodeFailure(const fs::path& file, const Input& input,
                                      const Stopped& stopped) {
     const DecodeStop& stop = stopped.stop;
+    const std::string codec = codecName(stopped.codec_name);
+    if (stop.where == DecodeStop::Where::consumer) {
+        return fail(Error::Code::io, file,
+                    fmt::format("việc giải mã dòng {0} dừng sau {1} / decoding the {0} stream "
+                                "stopped after {1}",
+                                codec, stopped.position));
+    }
+    if (stopped.nothing_decoded && input.weak_guess) {
+        return notMedia(file);
+    }
+    // A cut file usually fails on its last packet: "truncated" says more than the decoder.
+    if (stopped.truncation) {
+        return fail(Error::Code::corrupt, file,
+                    fmt::format("{} (FFmpeg: {})", *stopped.truncation, avError(stop.rc)));
+    }
     std::string why;
     switch (stop.where) {
         case DecodeStop::Where::read:
-            why = fmt::format("read error in the {} stream after {} ({})", stopped.codec_name,
-                              stopped.position, avError(stop.rc));
+            why = fmt::format(
+                "hỏng: lỗi đọc dòng {0} sau {1} / damaged: read error in the {0} "
+                "stream after {1}",
+                codec, stopped.position);
             break;
         case DecodeStop::Where::decode:
-            why = fmt::format("the {} stream does not decode after {} ({})", stopped.codec_name,
-                              stopped.position, avError(stop.rc));
+            why = fmt::format(
+                "hỏng: dòng {0} không giải mã được sau {1} / damaged: the {0} "
+                "stream does not decode after {1}",
+                codec, stopped.position);
             break;
-        case DecodeStop::Where::flush:
-            why = fmt::format("the {} stream does not decode at its end ({})", stopped.codec_name,
-                              avError(stop.rc));
+        default:
+            why = fmt::format(
+                "hỏng: dòng {0} không giải mã được ở cuối / damaged: the {0} "
+                "stream does not decode at its end",
+                codec);
             break;
-        case DecodeStop::Where::consumer:
-            return fail(Error::Code::io, file,
-                        fmt::format("decoding the {} stream stopped after {}", stopped.codec_name,
-                                    stopped.position));
     }
-    if (stopped.nothing_decoded && input.weak_guess) {
-        return fail(Error::Code::not_media, file,
-                    fmt::format("not a media file FFmpeg recognises ({})", avError(stop.rc)));
-    }
-    if (stopped.truncation) {
-        why = fmt::format("{}; {}", *stopped.truncation, why);
-    }
-    return fail(Error::Code::corrupt, file, why);
+    return fail(Error::Code::corrupt, file, fmt::format("{} (FFmpeg: {})", why, avError(stop.rc)));
 }
 
 std::int64_t declaredDurationUs(const AVFormatContext* format, const AVStream* stream) {
@@ -539,9 +615,10 @@ std::optional<std::string> durationShortfall(std::int64_t decoded_us, std::int64
     if (shortfall <= kShortfallAbsoluteUs && shortfall * 100 <= declared_us * kShortfallPercent) {
         return std::nullopt;
     }
-    return fmt::format("truncated: the {} stream decodes to {} but the {} container declares {}",
-                       codec_name, seconds(decoded_us), format->iformat->name,
-                       seconds(declared_us));
+    return fmt::format(
+        "bị cắt: dòng {0} chỉ giải mã được {1} trong khi phần đầu tệp {2} ghi {3} / truncated: "
+        "the {0} stream decodes to {1} but the {2} container declares {3}",
+        codecName(codec_name), seconds(decoded_us), formatName(format), seconds(declared_us));
 }
 
 std::optional<std::string> containerTruncation(const fs::path& file, const AVFormatContext* format,
@@ -558,6 +635,12 @@ std::optional<std::string> containerTruncation(const fs::path& file, const AVFor
 
 std::string seconds(std::int64_t micros) {
     return fmt::format("{:.3f} s", static_cast<double>(micros) / kMicros);
+}
+
+std::string clock_and_seconds(std::int64_t micros) {
+    const std::int64_t s = micros / kMicros;
+    return fmt::format("{}:{:02}:{:02} ({:.1f} s)", s / 3600, s / 60 % 60, s % 60,
+                       static_cast<double>(micros) / kMicros);
 }
 
 }  // namespace loa::media::detail

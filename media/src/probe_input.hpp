@@ -10,6 +10,7 @@
 #include <string>
 
 #include "ffmpeg_handles.hpp"
+#include "loa/media/audio_probe.hpp"
 #include "loa/media/error.hpp"
 #include "loa/media/progress.hpp"
 
@@ -111,5 +112,21 @@ std::optional<std::string> containerTruncation(const std::filesystem::path& file
 
 /// "12.340 s".
 std::string seconds(std::int64_t micros);
+
+/// "1:02:03 (3723.0 s)": a length as operators count broadcast time, and in seconds.
+std::string clock_and_seconds(std::int64_t micros);
+
+/// Receives every decoded frame of the probed stream, with its decoder for the sample format;
+/// then once more with a null frame at the end. An error stops the probe and is returned.
+using FrameTap =
+    std::function<std::expected<void, Error>(const AVCodecContext& codec, const AVFrame* frame)>;
+
+/// probe_audio with a limit and a tap: audio longer than `max_duration_us` (0: no limit) is
+/// refused with Error::Code::too_long, from its header's stated length before anything is
+/// decoded when it states one, or as soon as decoding passes the limit; `tap` sees the audio the
+/// probe decodes, so that one decoding serves every measurement.
+std::expected<AudioInfo, Error> probeAudio(const std::filesystem::path& file,
+                                           std::int64_t max_duration_us, const Progress& progress,
+                                           const FrameTap& tap);
 
 }  // namespace loa::media::detail

@@ -1,6 +1,7 @@
 // Probing images and video for panel boards: every picture decoded, damaged or cut files refused.
 #include "loa/media/visual_probe.hpp"
 
+#include "media_names.hpp"
 #include "probe_input.hpp"
 
 #include <algorithm>
@@ -100,8 +101,9 @@ std::optional<std::string> jpegTruncation(const fs::path& file) {
         std::size_t end = pos + 2 + (static_cast<std::size_t>(data[pos + 2]) << 8 | data[pos + 3]);
         if (end > size) {
             return fmt::format(
-                "truncated: the JPEG ends inside a segment (marker 0x{:02X} at byte {})", marker,
-                pos);
+                "bị cắt: tệp JPEG hết giữa một đoạn (mã 0x{0:02X} ở byte {1}) / truncated: the "
+                "JPEG ends inside a segment (marker 0x{0:02X} at byte {1})",
+                marker, pos);
         }
         pos = end;
         if (marker == 0xDA) {
@@ -113,13 +115,17 @@ std::optional<std::string> jpegTruncation(const fs::path& file) {
             }
             if (pos + 1 >= size) {
                 return fmt::format(
-                    "truncated: the JPEG ends inside its compressed picture data, at byte {}, "
-                    "without an end-of-image marker",
+                    "bị cắt: tệp JPEG hết giữa dữ liệu ảnh nén, ở byte {0}, không có mã kết thúc "
+                    "ảnh / truncated: the JPEG ends inside its compressed picture data, at byte "
+                    "{0}, without an end-of-image marker",
                     size);
             }
         }
     }
-    return fmt::format("truncated: the JPEG ends at byte {} without an end-of-image marker", size);
+    return fmt::format(
+        "bị cắt: tệp JPEG hết ở byte {0} mà không có mã kết thúc ảnh / truncated: "
+        "the JPEG ends at byte {0} without an end-of-image marker",
+        size);
 }
 
 std::unexpected<Error> noPicture(const fs::path& file, const AVFormatContext* format) {
@@ -132,12 +138,17 @@ std::unexpected<Error> noPicture(const fs::path& file, const AVFormatContext* fo
     if (audio) {
         return fail(
             Error::Code::no_picture, file,
-            fmt::format("{} audio{}: panels show images and video, not sound alone",
-                        format->iformat->name,
+            fmt::format("tệp âm thanh {0}{1}: bảng điện tử hiện ảnh và video, không phát "
+                        "âm thanh không có hình; nhập nó cho loa (--for speaker) / {0} "
+                        "audio{2}: panels show images and video, not sound alone; import "
+                        "it for loudspeakers (--for speaker)",
+                        formatName(format), cover ? " chỉ có ảnh bìa" : " không có hình",
                         cover ? " with only cover art for a picture" : " without a picture"));
     }
     return fail(Error::Code::no_picture, file,
-                fmt::format("{} file without an image or video stream", format->iformat->name));
+                fmt::format("tệp {0} không có ảnh hay video / a {0} file without an image or "
+                            "video stream",
+                            formatName(format)));
 }
 
 }  // namespace
@@ -158,7 +169,7 @@ std::expected<VisualInfo, Error> probe_visual(const fs::path& file, const Progre
     }
     if (index < 0) {
         if (input->weak_guess) {
-            return fail(Error::Code::not_media, file, "not a media file FFmpeg recognises");
+            return notMedia(file);
         }
         return noPicture(file, format);
     }
@@ -190,8 +201,10 @@ std::expected<VisualInfo, Error> probe_visual(const fs::path& file, const Progre
         progress);
     if (damaged) {
         return fail(Error::Code::corrupt, file,
-                    fmt::format("the {} stream has a damaged picture after {} ({} good pictures)",
-                                codec_name, seconds(span.micros()), span.frames()));
+                    fmt::format("hỏng: dòng {0} có hình bị hỏng sau {1} ({2} hình tốt) / damaged: "
+                                "the {0} stream has a damaged picture after {1} ({2} good "
+                                "pictures)",
+                                codecName(codec_name), seconds(span.micros()), span.frames()));
     }
     const std::int64_t decoded_us = span.micros();
     auto truncation =
@@ -202,7 +215,8 @@ std::expected<VisualInfo, Error> probe_visual(const fs::path& file, const Progre
     }
     if (span.frames() == 0) {
         return fail(Error::Code::empty, file,
-                    fmt::format("the {} stream holds no pictures", codec_name));
+                    fmt::format("dòng {0} không có hình nào / the {0} stream holds no pictures",
+                                codecName(codec_name)));
     }
 
     VisualInfo info;
@@ -216,8 +230,10 @@ std::expected<VisualInfo, Error> probe_visual(const fs::path& file, const Progre
     if (span.frames() == 1 && !has_audio) {
         if (!isImageCodec(codec_name)) {
             return fail(Error::Code::unsupported, file,
-                        fmt::format("a single {} picture: panels take still images as PNG or JPEG",
-                                    codec_name));
+                        fmt::format("một ảnh {0}: bảng điện tử nhận ảnh tĩnh dạng PNG hay JPEG; "
+                                    "hãy chuyển ảnh sang PNG / a single {0} picture: panels take "
+                                    "still images as PNG or JPEG; convert it to PNG",
+                                    codecName(codec_name)));
         }
         if (codec_name == "mjpeg") {
             if (auto why = jpegTruncation(file)) {

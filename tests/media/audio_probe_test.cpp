@@ -149,11 +149,25 @@ TEST_CASE("a playlist or script naming other files is refused without opening th
                                            segment.string()));
     auto concat = dir / "ban-tin.ffconcat";
     loa::test::write_file(concat, "ffconcat version 1.0\nfile secret.ts\n");
-    for (const auto& file : {hls, concat}) {
+    // Plain playlists as players write them: FFmpeg takes them for nothing at all.
+    auto m3u = dir / "chuong-trinh.m3u";
+    loa::test::write_file(m3u, fmt::format("#EXTM3U\n#EXTINF:1,Bản tin\n{}\n", segment.string()));
+    auto pls = dir / "chuong-trinh.pls";
+    loa::test::write_file(
+        pls, fmt::format("[playlist]\nFile1={}\nNumberOfEntries=1\n", segment.string()));
+    const std::vector<std::pair<fs::path, std::pair<std::string, std::string>>> lists = {
+        {hls, {"danh sách phát HLS", "an HLS playlist"}},
+        {concat, {"danh sách nối tệp của FFmpeg", "an FFmpeg concat list"}},
+        {m3u, {"danh sách phát M3U", "an M3U playlist"}},
+        {pls, {"danh sách phát PLS", "a PLS playlist"}},
+    };
+    for (const auto& [file, kind] : lists) {
         auto info = probe_audio(file);
         REQUIRE_FALSE(info.has_value());
         CHECK(info.error().code == Error::Code::unsupported);
-        CHECK_THAT(info.error().message, Contains("refers to other files"));
+        CHECK_THAT(info.error().message, Contains("là " + kind.first) &&
+                                             Contains("is " + kind.second) &&
+                                             Contains("import the media file itself"));
     }
 }
 

@@ -105,7 +105,7 @@ TEST_CASE("a truncated video or image is refused") {
         {"cut.mp4", "-c:v libx264 -preset ultrafast", "does not open"},  // index at the end
         {"cut-faststart.mp4", "-c:v libx264 -preset ultrafast -movflags +faststart", "truncated"},
         {"cut.mkv", "-c:v mpeg4", "truncated"},
-        {"cut.png", "", "the png stream does not decode"},
+        {"cut.png", "", "the PNG stream does not decode"},
         {"cut.jpg", "", "truncated"},
     }));
     TempDir dir;

@@ -80,6 +80,7 @@ nlohmann::json record_json(const MediaRecord& m, const std::vector<MediaArea>& r
     out["loudness_before_lufs"] = m.loudness_before_lufs;
     out["loudness_after_lufs"] = m.loudness_after_lufs;
     out["true_peak_after_dbtp"] = m.true_peak_after_dbtp;
+    out["warnings"] = m.warnings;
     return out;
 }
 
@@ -100,8 +101,26 @@ nlohmann::json imported_json(const ImportResult& imported) {
             {"width", m.width},
             {"height", m.height},
             {"already_present", imported.already_present},
+            {"title_not_applied", imported.title_not_applied},
+            {"warnings", m.warnings},
             {"approval", r.approval},
             {"area", r.area_path}};
+}
+
+/// The import's warnings and a title not applied, one indented line each.
+std::string import_notes(const ImportResult& imported) {
+    std::string text;
+    for (const auto& w : imported.media.warnings) {
+        text += fmt::format("  ! cảnh báo / warning: {}\n", w);
+    }
+    if (!imported.title_not_applied.empty()) {
+        text += fmt::format(
+            "  vùng này đã có tệp này với tên «{0}», giữ nguyên; tên «{1}» không được dùng / this "
+            "area has this file already, titled \"{0}\", which is kept; \"{1}\" was not "
+            "applied\n",
+            imported.record.title, imported.title_not_applied);
+    }
+    return text;
 }
 
 /// The one line an import prints for people.
@@ -113,11 +132,13 @@ std::string imported_text(const ImportResult& imported) {
         const std::string length =
             m.kind == "video" ? fmt::format("  {:.2f} s", m.duration_us / 1e6) : "";
         return fmt::format("{}{}  {} {}x{} {}{}  {}\n", m.media_hash, again, m.kind, m.width,
-                           m.height, m.codec, length, title);
+                           m.height, m.codec, length, title) +
+               import_notes(imported);
     }
     return fmt::format("{}{}  {:.2f} s  {} {} Hz  {:.1f} → {:.1f} LUFS  {}\n", m.media_hash, again,
                        m.duration_us / 1e6, m.codec, m.sample_rate, m.loudness_before_lufs,
-                       m.loudness_after_lufs, title);
+                       m.loudness_after_lufs, title) +
+           import_notes(imported);
 }
 
 /// 201 for a record new to the importer's area, 200 for content the area already held.
@@ -489,9 +510,9 @@ Result<Reply> upload(Request& request) {
     }
     if (request.body_size() == 0) {
         return change.refused({Error::Code::invalid_input,
-                               fmt::format("{}: không có nội dung: gửi các byte của tệp trong "
-                                           "thân yêu cầu / no content: send the file's bytes as "
-                                           "the request body",
+                               fmt::format("{}: tệp rỗng (0 byte), không có gì để nhập: gửi "
+                                           "các byte của tệp / the file is empty (0 bytes), "
+                                           "nothing to import: send the file's bytes",
                                            *name)});
     }
     WatchedImport watched(watch_id, who.name);
@@ -714,6 +735,9 @@ Result<Reply> show(Request& request) {
                                             : "  loudness: {:.1f} → {:.1f} LUFS, peak {:.1f} "
                                               "dBTP\n"),
                             m.loudness_before_lufs, m.loudness_after_lufs, m.true_peak_after_dbtp);
+        }
+        for (const auto& w : m.warnings) {
+            text += fmt::format(fmt::runtime(vi ? "  ! cảnh báo: {}\n" : "  ! warning: {}\n"), w);
         }
         text += fmt::format(fmt::runtime(vi ? "  tệp gốc: {} ({})\n" : "  original: {} ({})\n"),
                             m.original_name, m.original_hash);

@@ -7,6 +7,7 @@
 
 #include <SQLiteCpp/Statement.h>
 #include <fmt/core.h>
+#include <nlohmann/json.hpp>
 
 #include "loa/controller/common/area_scope.hpp"
 #include "loa/controller/store/database.hpp"
@@ -26,6 +27,8 @@ constexpr std::int64_t kSecondUs = 1'000'000;
 // Opus's own bitrate range.
 constexpr int kMinBitrate = 6'000;
 constexpr int kMaxBitrate = 510'000;
+// The canonical file's sample rate (mono Ogg/Opus).
+constexpr int kCanonicalRate = 48'000;
 // BS.1770's absolute gate: nothing quieter has an integrated loudness.
 constexpr double kQuietestLufs = -70.0;
 
@@ -33,11 +36,25 @@ constexpr const char* kSelectMedia =
     "SELECT media_hash, title, original_name, container, codec, sample_rate, channels, "
     "duration_us, size_bytes, coalesce(original_hash, media_hash), "
     "coalesce(loudness_before_lufs, 0), coalesce(loudness_after_lufs, 0), "
-    "coalesce(true_peak_after_dbtp, 0), kind, coalesce(width, 0), coalesce(height, 0) "
-    "FROM media";
+    "coalesce(true_peak_after_dbtp, 0), kind, coalesce(width, 0), coalesce(height, 0), "
+    "warnings FROM media";
 
 constexpr const char* kSelectArea =
     "SELECT media_hash, area_path, title, via, added_by, added_us, approval FROM media_areas";
+
+// The warnings column: a JSON array of strings; anything else reads as none.
+std::vector<std::string> warnings_from_json(const std::string& text) {
+    auto parsed = nlohmann::json::parse(text, nullptr, false);
+    std::vector<std::string> warnings;
+    if (parsed.is_array()) {
+        for (const auto& w : parsed) {
+            if (w.is_string()) {
+                warnings.push_back(w.get<std::string>());
+            }
+        }
+    }
+    return warnings;
+}
 
 MediaRecord read_media(SQLite::Statement& q) {
     MediaRecord m;
@@ -57,6 +74,7 @@ MediaRecord read_media(SQLite::Statement& q) {
     m.kind = q.getColumn(13).getString();
     m.width = q.getColumn(14).getInt();
     m.height = q.getColumn(15).getInt();
+    m.warnings = warnings_from_json(q.getColumn(16).getString());
     return m;
 }
 
@@ -114,8 +132,8 @@ void insert_media(SQLite::Database& db, const MediaRecord& record, const std::st
             db,
             "INSERT INTO media (media_hash, title, original_name, container, codec, sample_rate, "
             "channels, duration_us, size_bytes, imported_us, original_hash, loudness_before_lufs, "
-            "loudness_after_lufs, true_peak_after_dbtp, kind, width, height, area_path) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            "loudness_after_lufs, true_peak_after_dbtp, kind, width, height, area_path, "
+            "warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         insert.bind(1, record.media_hash);
         insert.bind(2, record.title);
         insert.bind(3, record.original_name);
@@ -140,6 +158,7 @@ void insert_media(SQLite::Database& db, const MediaRecord& record, const std::st
         }
         // The area of its first import, kept as a fact; what it may do is its records'.
         insert.bind(18, area);
+        insert.bind(19, nlohmann::json(record.warnings).dump());
         insert.exec();
     }
 }
@@ -181,12 +200,14 @@ std::string clock_text(std::int64_t micros) {
 
 Result<void> check_options(const ImportOptions& options) {
     if (auto why = scope_problem(options.area); !why.empty()) {
-        return fail(Error::Code::invalid_input,
-                    fmt::format("import area '{}': {}", options.area, why));
+        return fail(
+            Error::Code::invalid_input,
+            fmt::format("vùng nhập '{0}': {1} / import area '{0}': {1}", options.area, why));
     }
     if (options.max_duration_us <= 0) {
         return fail(Error::Code::invalid_input,
-                    fmt::format("the longest duration allowed must be more than 0 s, not {} s",
+                    fmt::format("độ dài tối đa phải hơn 0 s, không phải {0} s / the longest "
+                                "duration allowed must be more than 0 s, not {0} s",
                                 static_cast<double>(options.max_duration_us) / kSecondUs));
     }
     if (options.use == MediaUse::panel) {
@@ -195,26 +216,53 @@ Result<void> check_options(const ImportOptions& options) {
     const media::OpusSettings& opus = options.opus;
     if (opus.bitrate_bps < kMinBitrate || opus.bitrate_bps > kMaxBitrate) {
         return fail(Error::Code::invalid_input,
-                    fmt::format("an Opus bitrate of {} bit/s is outside Opus's {}–{} bit/s",
+                    fmt::format("tốc độ bit Opus {0} bit/s nằm ngoài khoảng {1}–{2} bit/s của "
+                                "Opus / an Opus bitrate of {0} bit/s is outside Opus's {1}–{2} "
+                                "bit/s",
                                 opus.bitrate_bps, kMinBitrate, kMaxBitrate));
     }
     if (!(opus.target_lufs >= kQuietestLufs && opus.target_lufs < 0.0)) {
         return fail(Error::Code::invalid_input,
-                    fmt::format("a loudness target of {} LUFS is outside {}…0 LUFS",
+                    fmt::format("độ to mục tiêu {0} LUFS nằm ngoài {1}…0 LUFS / a loudness "
+                                "target of {0} LUFS is outside {1}…0 LUFS",
                                 opus.target_lufs, kQuietestLufs));
     }
     if (!(opus.max_true_peak_dbtp <= 0.0)) {
         return fail(Error::Code::invalid_input,
-                    fmt::format("a true-peak limit of {} dBTP is above full scale (0 dBTP)",
+                    fmt::format("giới hạn đỉnh thật {0} dBTP vượt mức tối đa (0 dBTP) / a "
+                                "true-peak limit of {0} dBTP is above full scale (0 dBTP)",
                                 opus.max_true_peak_dbtp));
     }
     if (!(opus.silence_floor_lufs < opus.target_lufs)) {
         return fail(Error::Code::invalid_input,
-                    fmt::format("the silence floor ({} LUFS) must be below the loudness target "
-                                "({} LUFS)",
+                    fmt::format("ngưỡng im lặng ({0} LUFS) phải thấp hơn độ to mục tiêu ({1} "
+                                "LUFS) / the silence floor ({0} LUFS) must be below the loudness "
+                                "target ({1} LUFS)",
                                 opus.silence_floor_lufs, opus.target_lufs));
     }
     return {};
+}
+
+// How to raise the length limit, in both languages.
+constexpr const char* kRaiseLimitVi =
+    "; muốn nhận tệp dài hơn, nâng giới hạn bằng --max-duration GIÂY (loactl) hay max_duration "
+    "(API)";
+constexpr const char* kRaiseLimitEn =
+    "; to take longer files, raise the limit with --max-duration SECONDS (loactl) or "
+    "max_duration (API)";
+
+// A refusal of the media library as the operator reads it: too long says how to raise the limit.
+std::string refusal_text(const media::Error& error) {
+    std::string text = error.message;
+    if (error.code != media::Error::Code::too_long) {
+        return text;
+    }
+    const auto english = text.find(" / too long");
+    if (english == std::string::npos) {
+        return text;
+    }
+    text.insert(english, kRaiseLimitVi);
+    return text + kRaiseLimitEn;
 }
 
 Result<void> check_length(const fs::path& file, std::int64_t duration_us,
@@ -222,13 +270,15 @@ Result<void> check_length(const fs::path& file, std::int64_t duration_us,
     if (duration_us <= options.max_duration_us) {
         return {};
     }
-    return fail(Error::Code::media,
-                fmt::format("{}: too long: it lasts {} ({:.1f} s), more than the limit of {} "
-                            "({:.0f} s) for one item",
-                            file.string(), clock_text(duration_us),
-                            static_cast<double>(duration_us) / kSecondUs,
-                            clock_text(options.max_duration_us),
-                            static_cast<double>(options.max_duration_us) / kSecondUs));
+    const double length_s = static_cast<double>(duration_us) / kSecondUs;
+    const double limit_s = static_cast<double>(options.max_duration_us) / kSecondUs;
+    return fail(
+        Error::Code::media,
+        fmt::format("{0}: quá dài: dài {1} ({2:.1f} s), quá giới hạn {3} ({4:.0f} s) cho "
+                    "một mục{5} / too long: it lasts {1} ({2:.1f} s), more than the limit "
+                    "of {3} ({4:.0f} s) for one item{6}",
+                    file.string(), clock_text(duration_us), length_s,
+                    clock_text(options.max_duration_us), limit_s, kRaiseLimitVi, kRaiseLimitEn));
 }
 
 // Stores `file`, which must still be the content hashed as `original`, and returns its hash.
@@ -240,7 +290,9 @@ Result<std::string> store_original(media::ContentStore& store, const fs::path& f
     }
     if (*stored != original) {
         return fail(Error::Code::media,
-                    fmt::format("{}: the file changed while it was imported", file.string()));
+                    fmt::format("{}: tệp bị thay đổi trong khi đang nhập / the file changed while "
+                                "it was imported",
+                                file.string()));
     }
     return *stored;
 }
@@ -257,40 +309,24 @@ MediaRecord described(const std::string& media_hash, const Info& info) {
     return record;
 }
 
-// Loudspeaker audio: probed, normalised and transcoded; original and canonical file stored.
+// Loudspeaker audio: probed, normalised and transcoded in one pass over the input (and one more
+// per loudness correction); original and canonical file stored.
 Result<MediaRecord> import_audio(media::ContentStore& store, const fs::path& file,
                                  const std::string& original, const ImportOptions& options,
                                  StageReporter& progress) {
-    auto info = media::probe_audio(file, progress.stage("probe", 0.02, 0.15));
-    if (!info) {
-        const bool picture = info.error().code == media::Error::Code::no_audio;
-        return fail(
-            Error::Code::media,
-            info.error().message +
-                (picture ? "; loudspeakers need sound: import images and video for panel boards"
-                         : ""));
-    }
-    if (info->has_video) {
-        return fail(Error::Code::media,
-                    fmt::format("{}: has a video stream ({}); loudspeakers need audio only: "
-                                "import video for panel boards, or its sound track as audio",
-                                file.string(), info->video_codec));
-    }
-    if (auto fits = check_length(file, info->duration_us, options); !fits) {
-        return std::unexpected(fits.error());
-    }
     // The canonical file is made beside the store (same file system), then stored by its hash.
     const auto canonical_file = store.root() / fmt::format(".import-{}.opus", original);
-    auto transcoded = media::normalise_to_opus(file, canonical_file, options.opus,
-                                               progress.stage("normalise", 0.15, 0.95));
+    media::OpusSettings opus = options.opus;
+    opus.max_duration_us = options.max_duration_us;
+    auto transcoded = media::normalise_to_opus(file, canonical_file, opus,
+                                               progress.stage("normalise", 0.02, 0.95));
     if (!transcoded) {
-        return fail(Error::Code::media, transcoded.error().message);
+        return fail(Error::Code::media, refusal_text(transcoded.error()));
     }
     progress.stage("store", 0.95, 1.0);
-    auto canonical = media::probe_audio(canonical_file);
-    auto stored_canonical =
-        canonical ? store.put_file(canonical_file)
-                  : std::expected<std::string, media::Error>(std::unexpected(canonical.error()));
+    std::error_code size_error;
+    const auto canonical_size = fs::file_size(canonical_file, size_error);
+    auto stored_canonical = store.put_file(canonical_file);
     std::error_code ignored;
     fs::remove(canonical_file, ignored);
     if (!stored_canonical) {
@@ -301,13 +337,20 @@ Result<MediaRecord> import_audio(media::ContentStore& store, const fs::path& fil
     if (auto stored = store_original(store, file, original); !stored) {
         return std::unexpected(stored.error());
     }
-    auto record = described(*stored_canonical, *canonical);
-    record.sample_rate = canonical->sample_rate;
-    record.channels = canonical->channels;
+    // What nodes play: the canonical file, whose figures the normalisation measured.
+    MediaRecord record;
+    record.media_hash = *stored_canonical;
+    record.container = "ogg";
+    record.codec = "opus";
+    record.sample_rate = kCanonicalRate;
+    record.channels = 1;
+    record.duration_us = std::llround(transcoded->after.duration_s * kSecondUs);
+    record.size_bytes = size_error ? 0 : canonical_size;
     record.loudness_before_lufs = transcoded->before.integrated_lufs;
     record.loudness_after_lufs = transcoded->after.integrated_lufs;
     record.true_peak_after_dbtp = transcoded->after.true_peak_dbtp;
     record.kind = "audio";
+    record.warnings = transcoded->warnings;
     return record;
 }
 
@@ -347,7 +390,8 @@ Result<PreparedImport> prepare_import(SQLite::Database& db, media::ContentStore&
     if (const auto size = fs::file_size(file, size_error);
         !size_error && size > options.max_file_bytes) {
         return fail(Error::Code::media,
-                    fmt::format("{}: {} bytes is over the largest media file taken, {} bytes",
+                    fmt::format("{0}: {1} byte, quá cỡ tệp lớn nhất được nhận ({2} byte) / {1} "
+                                "bytes is over the largest media file taken, {2} bytes",
                                 file.string(), size, options.max_file_bytes));
     }
     StageReporter progress(options.progress);
@@ -359,6 +403,7 @@ Result<PreparedImport> prepare_import(SQLite::Database& db, media::ContentStore&
     PreparedImport prepared;
     prepared.area = options.area;
     prepared.by = options.by;
+    prepared.title_given = !title.empty();
     prepared.title = title.empty() ? file.stem().string() : std::move(title);
     prepared.for_panel = options.use == MediaUse::panel;
     // The same content imported for the same use is found before any decoding.
@@ -400,16 +445,20 @@ Result<ImportResult> record_import(WriteTx& tx, const PreparedImport& prepared, 
             // record, its area and its approval stay as they are.
             return guard_storage([&]() -> Result<ImportResult> {
                 if (auto mine = find_area(db, existing->media_hash, prepared.area)) {
-                    return ImportResult{*existing, *mine, true};
+                    ImportResult again{*existing, *mine, true, {}};
+                    if (prepared.title_given && prepared.title != mine->title) {
+                        again.title_not_applied = prepared.title;
+                    }
+                    return again;
                 }
                 MediaArea record = wanted;
                 record.media_hash = existing->media_hash;
-                return ImportResult{*existing, insert_area(db, std::move(record)), false};
+                return ImportResult{*existing, insert_area(db, std::move(record)), false, {}};
             });
         }
         return guard_storage([&]() -> Result<ImportResult> {
             insert_media(db, prepared.record, prepared.area, now);
-            return ImportResult{prepared.record, insert_area(db, wanted), false};
+            return ImportResult{prepared.record, insert_area(db, wanted), false, {}};
         });
     });
 }

@@ -771,6 +771,12 @@ constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
     CREATE TRIGGER schedule_media_areas_removed AFTER DELETE ON media_areas
     BEGIN UPDATE change_counters SET value = value + 1 WHERE topic = 'schedule'; END;
     )sql",
+    // 13: what the import found that an approver should know although the file was taken
+    // (issue 17): junk ignored at its end, mostly noise, a big lift, heavy limiting. A JSON array
+    // of bilingual lines; media imported before has none recorded.
+    R"sql(
+    ALTER TABLE media ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';
+    )sql",
 };
 
 /// The version recorded, 0 for a database without one yet (read outside any transaction, only to

@@ -38,6 +38,9 @@ struct MediaRecord {
     std::string kind = "audio";  ///< "audio" (loudspeakers), "image" or "video" (panel boards)
     int width = 0;               ///< pixels, for images and video; 0 for audio
     int height = 0;
+    /// What the import found that an approver should know although the file was taken
+    /// (bilingual, one line each): junk ignored at its end, mostly noise, a big lift …
+    std::vector<std::string> warnings;
 };
 
 /// One area's record of media: the area imported it, or had it shared with it explicitly. Each
@@ -58,6 +61,9 @@ struct ImportResult {
     MediaRecord media;
     MediaArea record;              ///< the importing area's record of it
     bool already_present = false;  ///< that area had imported the same content before
+    /// Imported again into the same area with another title given: the record keeps its title,
+    /// and this is the one that was not applied ("" otherwise).
+    std::string title_not_applied;
 };
 
 /// What a file is imported for: loudspeakers play audio, panel boards show images and video.
@@ -103,6 +109,7 @@ struct PreparedImport {
     bool for_panel = false;
     std::string area = "/";  ///< the importer's scope
     std::string title;       ///< the importer's title for it
+    bool title_given = false;  ///< … given by the importer, not taken from the file name
     std::string by;
 };
 Result<PreparedImport> prepare_import(SQLite::Database& db, media::ContentStore& store,
