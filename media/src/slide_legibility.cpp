@@ -22,6 +22,9 @@ namespace {
 
 using namespace slide_font;
 
+// A handful of fonts is all a controller uses; the cap keeps the cache bounded regardless.
+constexpr std::size_t kMaxFontsCached = 64;
+
 // Letters that differ only by their marks, one group per base letter and case: each vowel with
 // the five tones, with and without circumflex, breve or horn; d and đ. Every letter of a group
 // must light different pixels from every other letter of its group.
@@ -345,7 +348,10 @@ std::expected<Legibility, Error> measure_legibility(const SlideFont& font) {
         result = Legibility{px + 1, **failure};
         break;
     }
-    measured.emplace(std::move(key), result);
+    // Bounded whatever callers pass: past the cap a font is measured again on every call.
+    if (measured.size() < kMaxFontsCached) {
+        measured.emplace(std::move(key), result);
+    }
     return result;
 }
 

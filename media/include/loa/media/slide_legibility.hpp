@@ -62,8 +62,8 @@ std::expected<std::optional<Illegible>, Error> check_legibility(const SlideFont&
 
 /// The font's measured minimum legible size: check_legibility from kLegibilityCeilingPx down to
 /// the first size that fails. Measured once per process for each family (case-insensitive),
-/// weight and anti-aliasing; later calls return the cached result. Refuses a font that is not
-/// legible even at kLegibilityCeilingPx. Thread-safe; never throws.
+/// weight and anti-aliasing (the first 64 such fonts); later calls return the cached result.
+/// Refuses a font that is not legible even at kLegibilityCeilingPx. Thread-safe; never throws.
 std::expected<Legibility, Error> measure_legibility(const SlideFont& font);
 
 }  // namespace loa::media
