@@ -116,8 +116,11 @@ TextMediaCommands::TextMediaCommands(CLI::App* media, const std::string& /*data*
         ->capture_default_str();
     slide_->add_option("--margin", margin_, "pixels kept clear on every side")
         ->capture_default_str();
-    slide_->add_option("--min-font", min_font_, "smallest font size in pixels before refusing")
-        ->capture_default_str();
+    slide_->add_option("--min-font", min_font_,
+                       "cỡ chữ nhỏ nhất (px) trước khi từ chối; không bao giờ dưới cỡ đo được để "
+                       "dấu tiếng Việt còn rõ với phông này (mặc định) / smallest font size in "
+                       "pixels before refusing; never below the size measured for this font at "
+                       "which Vietnamese diacritics stay legible (the default)");
     slide_->add_flag("--no-antialias", no_antialias_, "LEDs only on or off: no grey edges");
 }
 
@@ -201,13 +204,14 @@ int TextMediaCommands::slide(bool json) const {
                                     {"height", rendered->height},
                                     {"font", options.font_family},
                                     {"font_px", rendered->font_px},
+                                    {"legible_min_px", rendered->legible_min_px},
                                     {"lines", rendered->lines},
                                     {"title", title}}
                   << "\n";
     } else {
-        fmt::print("{}  {}x{}  {} {} px, {} dòng / lines  {}\n", out_, rendered->width,
-                   rendered->height, options.font_family, rendered->font_px, rendered->lines,
-                   title);
+        fmt::print("{}  {}x{}  {} {} px (rõ từ / legible from {} px), {} dòng / lines  {}\n", out_,
+                   rendered->width, rendered->height, options.font_family, rendered->font_px,
+                   rendered->legible_min_px, rendered->lines, title);
     }
     return 0;
 }

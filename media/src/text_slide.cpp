@@ -20,11 +20,14 @@
 
 #include <fmt/core.h>
 
+#include "slide_font.hpp"
+
 namespace loa::media {
 
 namespace {
 
 namespace fs = std::filesystem;
+using namespace slide_font;
 
 constexpr int kMaxMissingShown = 5;  // characters named when a font lacks glyphs
 constexpr int kFamiliesShown = 12;   // installed families named when one is not found
@@ -33,36 +36,18 @@ std::unexpected<Error> fail(Error::Code code, std::string message) {
     return std::unexpected(Error{code, std::move(message)});
 }
 
-// unique_ptr deleters for the C libraries' objects; each pointer here owns one reference.
-template <typename T, auto Free>
-struct Freer {
-    void operator()(T* p) const {
-        if (p != nullptr) {
-            Free(p);
-        }
-    }
-};
-using SurfacePtr = std::unique_ptr<cairo_surface_t, Freer<cairo_surface_t, cairo_surface_destroy>>;
-using CairoPtr = std::unique_ptr<cairo_t, Freer<cairo_t, cairo_destroy>>;
-using FontOptionsPtr =
-    std::unique_ptr<cairo_font_options_t, Freer<cairo_font_options_t, cairo_font_options_destroy>>;
-using FontDescriptionPtr =
-    std::unique_ptr<PangoFontDescription, Freer<PangoFontDescription, pango_font_description_free>>;
-using AttrListPtr = std::unique_ptr<PangoAttrList, Freer<PangoAttrList, pango_attr_list_unref>>;
-using LayoutPtr = std::unique_ptr<PangoLayout, Freer<void, g_object_unref>>;
-using FontPtr = std::unique_ptr<PangoFont, Freer<void, g_object_unref>>;
-using GCharPtr = std::unique_ptr<gchar, Freer<void, g_free>>;
-
 // The text as the slide shows it: valid UTF-8, composed (NFC: "ệ" one character, as fonts and
 // boards expect, even when typed as e + two combining marks), without surrounding blanks.
 std::expected<std::string, Error> slide_text(std::string_view text) {
     if (text.size() > kMaxSlideTextBytes) {
         return fail(Error::Code::io,
-                    fmt::format("the slide text is {} bytes, over the limit of {} bytes",
+                    fmt::format("chữ trên bảng dài {0} byte, quá giới hạn {1} byte / the slide "
+                                "text is {0} bytes, over the limit of {1} bytes",
                                 text.size(), kMaxSlideTextBytes));
     }
     if (g_utf8_validate(text.data(), static_cast<gssize>(text.size()), nullptr) == FALSE) {
-        return fail(Error::Code::io, "the slide text is not valid UTF-8");
+        return fail(Error::Code::io,
+                    "chữ trên bảng không phải UTF-8 hợp lệ / the slide text is not valid UTF-8");
     }
     GCharPtr composed(
         g_utf8_normalize(text.data(), static_cast<gssize>(text.size()), G_NORMALIZE_NFC));
@@ -71,7 +56,9 @@ std::expected<std::string, Error> slide_text(std::string_view text) {
     result.erase(result.begin(), std::find_if_not(result.begin(), result.end(), blank));
     result.erase(std::find_if_not(result.rbegin(), result.rend(), blank).base(), result.end());
     if (result.empty()) {
-        return fail(Error::Code::empty, "nothing to show: the slide text is empty");
+        return fail(Error::Code::empty,
+                    "không có gì để hiện: chữ trên bảng trống / nothing to show: the slide text "
+                    "is empty");
     }
     return result;
 }
@@ -79,20 +66,23 @@ std::expected<std::string, Error> slide_text(std::string_view text) {
 std::expected<void, Error> check_geometry(const SlideOptions& o) {
     for (auto [name, side] : {std::pair{"width", o.width}, std::pair{"height", o.height}}) {
         if (side < kMinSlideSide || side > kMaxSlideSide) {
-            return fail(Error::Code::io, fmt::format("a slide {} of {} px is outside {}..{} px",
-                                                     name, side, kMinSlideSide, kMaxSlideSide));
+            return fail(Error::Code::io,
+                        fmt::format("{} bảng {} px nằm ngoài {}..{} px / a slide {} of {} px is "
+                                    "outside {}..{} px",
+                                    name == std::string_view("width") ? "chiều rộng" : "chiều cao",
+                                    side, kMinSlideSide, kMaxSlideSide, name, side, kMinSlideSide,
+                                    kMaxSlideSide));
         }
     }
-    if (o.min_font_px < kMinFontPx) {
-        return fail(Error::Code::io, fmt::format("a minimum font size of {} px is below {} px",
-                                                 o.min_font_px, kMinFontPx));
-    }
-    const int inner_w = o.width - 2 * o.margin;
-    const int inner_h = o.height - 2 * o.margin;
-    if (o.margin < 0 || inner_w < o.min_font_px || inner_h < o.min_font_px) {
+    if (o.min_font_px < 0) {
         return fail(Error::Code::io,
-                    fmt::format("a {} px margin leaves no room for {} px text on a {}x{} slide",
-                                o.margin, o.min_font_px, o.width, o.height));
+                    fmt::format("cỡ chữ tối thiểu {0} px là số âm / a minimum font size of {0} px "
+                                "is negative",
+                                o.min_font_px));
+    }
+    if (o.margin < 0) {
+        return fail(Error::Code::io,
+                    fmt::format("lề {0} px là số âm / a margin of {0} px is negative", o.margin));
     }
     return {};
 }
@@ -121,8 +111,11 @@ std::expected<void, Error> check_family(PangoContext* context, const std::string
     if (names.size() > kFamiliesShown) {
         installed += ", …";
     }
-    return fail(Error::Code::io, fmt::format("font family '{}' is not installed (installed: {})",
-                                             family, installed.empty() ? "none" : installed));
+    return fail(Error::Code::io,
+                fmt::format("phông '{0}' chưa được cài (đã cài: {1}) / font family '{0}' is not "
+                            "installed (installed: {2})",
+                            family, installed.empty() ? "không có" : installed,
+                            installed.empty() ? "none" : installed));
 }
 
 // Names the characters of `text` that `font` has no glyph for.
@@ -142,7 +135,7 @@ std::string missing_characters(PangoFont* font, const std::string& text) {
         names += fmt::format("{}'{}' (U+{:04X})", i == 0 ? "" : ", ", utf8.data(), missing[i]);
     }
     if (missing.size() > kMaxMissingShown) {
-        names += fmt::format(" and {} more", missing.size() - kMaxMissingShown);
+        names += fmt::format(" (+{})", missing.size() - kMaxMissingShown);
     }
     return names;
 }
@@ -172,20 +165,8 @@ Box measure(PangoLayout* layout) {
 class SlideLayout {
   public:
     SlideLayout(cairo_t* cr, const SlideOptions& options, const std::string& text)
-        : layout_(pango_cairo_create_layout(cr)), description_(pango_font_description_new()) {
-        FontOptionsPtr font_options(cairo_font_options_create());
-        cairo_font_options_set_antialias(
-            font_options.get(), options.antialias ? CAIRO_ANTIALIAS_GRAY : CAIRO_ANTIALIAS_NONE);
-        cairo_font_options_set_hint_metrics(font_options.get(), CAIRO_HINT_METRICS_ON);
-        pango_cairo_context_set_font_options(context(), font_options.get());
-        pango_layout_context_changed(layout_.get());
-
-        pango_font_description_set_family(description_.get(), options.font_family.c_str());
-        pango_font_description_set_weight(description_.get(),
-                                          options.bold ? PANGO_WEIGHT_BOLD : PANGO_WEIGHT_NORMAL);
-        AttrListPtr attributes(pango_attr_list_new());
-        pango_attr_list_insert(attributes.get(), pango_attr_fallback_new(FALSE));
-        pango_layout_set_attributes(layout_.get(), attributes.get());
+        : layout_(make_layout(cr, options.antialias)),
+          description_(make_description(options.font_family, options.bold)) {
         pango_layout_set_width(layout_.get(), (options.width - 2 * options.margin) * PANGO_SCALE);
         pango_layout_set_wrap(layout_.get(), PANGO_WRAP_WORD);
         pango_layout_set_alignment(layout_.get(), PANGO_ALIGN_CENTER);
@@ -223,8 +204,8 @@ std::expected<void, Error> write_atomically(const fs::path& out, const std::stri
     part += ".part";
     int fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        return fail(Error::Code::io,
-                    fmt::format("cannot write {}: {}", part.string(), std::strerror(errno)));
+        return fail(Error::Code::io, fmt::format("không ghi được {0}: {1} / cannot write {0}: {1}",
+                                                 part.string(), std::strerror(errno)));
     }
     std::string_view left = bytes;
     int error = 0;
@@ -246,10 +227,60 @@ std::expected<void, Error> write_atomically(const fs::path& out, const std::stri
     }
     if (error != 0 || ec) {
         fs::remove(part, ec);
-        return fail(Error::Code::io, fmt::format("cannot write {}: {}", out.string(),
-                                                 error != 0 ? std::strerror(error) : ec.message()));
+        return fail(Error::Code::io,
+                    fmt::format("không ghi được {0}: {1} / cannot write {0}: {1}", out.string(),
+                                error != 0 ? std::strerror(error) : ec.message()));
     }
     return {};
+}
+
+// Why text that fits only below `floor` is refused: the room it needs, why the floor is where it
+// is (the measured minimum and the letters that fail below it, or the operator's own floor), the
+// size it would need, and what to do.
+template <typename Fits>
+std::string too_small(const SlideOptions& o, const SlideFont& font, const Legibility& legibility,
+                      int floor, const Box& smallest, const Fits& fits, SlideLayout& layout) {
+    int needed = 0;  // the largest size below the floor that fits, if any
+    for (int px = floor - 1; px >= kMinFontPx && needed == 0; --px) {
+        needed = fits(layout.at(px)) ? px : 0;
+    }
+    const bool own_floor = floor > legibility.min_font_px;
+    std::string why_vi;
+    std::string why_en;
+    if (!own_floor) {
+        why_vi = fmt::format("{} px là cỡ nhỏ nhất mà phông {} còn giữ dấu tiếng Việt đọc rõ",
+                             floor, font_style_vietnamese(font));
+        why_en = fmt::format(
+            "{} px is the smallest size at which {} keeps Vietnamese diacritics "
+            "legible",
+            floor, font_style_english(font));
+        if (legibility.below) {
+            why_vi += fmt::format(" (đo được: {})", legibility.below->vietnamese());
+            why_en += fmt::format(" (measured: {})", legibility.below->english());
+        }
+    } else {
+        why_vi = fmt::format("{} px là cỡ tối thiểu được yêu cầu (phông này đọc rõ từ {} px)",
+                             floor, legibility.min_font_px);
+        why_en =
+            fmt::format("{} px is the minimum size asked for (this font is legible from {} px)",
+                        floor, legibility.min_font_px);
+    }
+    const std::string need_vi = needed > 0 ? fmt::format("chữ chỉ vừa ở cỡ {} px", needed)
+                                           : fmt::format("chữ không vừa cả ở cỡ {} px", kMinFontPx);
+    const std::string need_en = needed > 0
+                                    ? fmt::format("it would fit only at {} px", needed)
+                                    : fmt::format("it does not fit even at {} px", kMinFontPx);
+    const int inner_w = o.width - 2 * o.margin;
+    const int inner_h = o.height - 2 * o.margin;
+    return fmt::format(
+        "chữ không vừa bảng {0}x{1} ở cỡ {2} px: cần {3}x{4} px ({5} dòng) mà lề {6} px chỉ còn "
+        "{7}x{8} px; {9}; {10}. Hãy rút ngắn chữ, dùng bảng lớn hơn hoặc {11} / the text does not "
+        "fit on a {0}x{1} slide at {2} px: it needs {3}x{4} px ({5} line{12}) and the {6} px "
+        "margins leave {7}x{8} px; {13}; {14}. Shorten the text, use a larger board or {15}",
+        o.width, o.height, floor, smallest.width, smallest.height, smallest.lines, o.margin,
+        inner_w, inner_h, why_vi, need_vi, own_floor ? "hạ cỡ tối thiểu" : "phông khác",
+        smallest.lines == 1 ? "" : "s", why_en, need_en,
+        own_floor ? "lower the minimum size" : "another font");
 }
 
 }  // namespace
@@ -267,8 +298,9 @@ std::expected<Colour, Error> parse_colour(std::string_view text) {
     if (hex.size() != 6 || !std::all_of(hex.begin(), hex.end(),
                                         [](unsigned char c) { return std::isxdigit(c) != 0; })) {
         return fail(Error::Code::io,
-                    fmt::format("'{}' is not a colour (#rrggbb, or black, white, amber, red, "
-                                "green, yellow)",
+                    fmt::format("'{0}' không phải màu (#rrggbb, hoặc black, white, amber, red, "
+                                "green, yellow) / '{0}' is not a colour (#rrggbb, or black, white, "
+                                "amber, red, green, yellow)",
                                 text));
     }
     auto byte = [&](std::size_t i) {
@@ -291,38 +323,52 @@ std::expected<RenderedSlide, Error> render_text_slide(std::string_view text,
         cairo_image_surface_create(CAIRO_FORMAT_RGB24, options.width, options.height));
     CairoPtr cr(cairo_create(surface.get()));
     if (cairo_status(cr.get()) != CAIRO_STATUS_SUCCESS) {
-        return fail(Error::Code::io,
-                    fmt::format("cannot make a {}x{} image: {}", options.width, options.height,
-                                cairo_status_to_string(cairo_status(cr.get()))));
+        return fail(
+            Error::Code::io,
+            fmt::format("không tạo được ảnh {0}x{1}: {2} / cannot make a {0}x{1} image: {2}",
+                        options.width, options.height,
+                        cairo_status_to_string(cairo_status(cr.get()))));
     }
     SlideLayout layout(cr.get(), options, *shown);
     if (auto ok = check_family(layout.context(), options.font_family); !ok) {
         return std::unexpected(ok.error());
     }
+    const SlideFont font{options.font_family, options.bold, options.antialias};
+    auto legibility = measure_legibility(font);
+    if (!legibility) {
+        return std::unexpected(legibility.error());
+    }
+    // The operator may ask for more than the measured minimum, never for less: a smaller floor
+    // is raised to it (docs/text-media.md).
+    const int floor = std::max(options.min_font_px, legibility->min_font_px);
+    const int inner_w = options.width - 2 * options.margin;
+    const int inner_h = options.height - 2 * options.margin;
+    if (inner_w < floor || inner_h < floor) {
+        return fail(Error::Code::io,
+                    fmt::format("lề {0} px không còn chỗ cho chữ cỡ {1} px trên bảng {2}x{3} / a "
+                                "{0} px margin leaves no room for {1} px text on a {2}x{3} slide",
+                                options.margin, floor, options.width, options.height));
+    }
 
-    Box smallest = layout.at(options.min_font_px);
+    Box smallest = layout.at(floor);
     if (int unknown = pango_layout_get_unknown_glyphs_count(layout.get()); unknown > 0) {
         std::string missing = missing_characters(layout.font().get(), *shown);
         return fail(Error::Code::io,
-                    fmt::format("font '{}' has no glyph for {}; choose a font that covers the "
-                                "text (DejaVu Sans covers Vietnamese)",
+                    fmt::format("phông '{0}' không có nét chữ cho {1}; hãy chọn phông có đủ các "
+                                "chữ (DejaVu Sans có đủ tiếng Việt) / font '{0}' has no glyph for "
+                                "{2}; choose a font that covers the text (DejaVu Sans covers "
+                                "Vietnamese)",
                                 options.font_family,
+                                missing.empty() ? fmt::format("{} ký tự", unknown) : missing,
                                 missing.empty() ? fmt::format("{} characters", unknown) : missing));
     }
-    const int inner_w = options.width - 2 * options.margin;
-    const int inner_h = options.height - 2 * options.margin;
     auto fits = [&](const Box& box) { return box.width <= inner_w && box.height <= inner_h; };
     if (!fits(smallest)) {
         return fail(Error::Code::io,
-                    fmt::format("the text does not fit on a {}x{} slide even at {} px: it needs "
-                                "{}x{} px ({} line{}) and the {} px margins leave {}x{} px; "
-                                "shorten it or use a larger board",
-                                options.width, options.height, options.min_font_px, smallest.width,
-                                smallest.height, smallest.lines, smallest.lines == 1 ? "" : "s",
-                                options.margin, inner_w, inner_h));
+                    too_small(options, font, *legibility, floor, smallest, fits, layout));
     }
     // Binary search for the largest size that fits: `low` always fits, `high` never does.
-    int low = options.min_font_px;
+    int low = floor;
     int high = inner_h + 1;
     while (high - low > 1) {
         int middle = low + (high - low) / 2;
@@ -341,13 +387,15 @@ std::expected<RenderedSlide, Error> render_text_slide(std::string_view text,
     std::string png;
     if (auto status = cairo_surface_write_to_png_stream(surface.get(), append_png, &png);
         status != CAIRO_STATUS_SUCCESS) {
-        return fail(Error::Code::io, fmt::format("cannot encode the slide as PNG: {}",
-                                                 cairo_status_to_string(status)));
+        return fail(Error::Code::io,
+                    fmt::format("không mã hoá được ảnh PNG: {0} / cannot encode the slide as PNG: "
+                                "{0}",
+                                cairo_status_to_string(status)));
     }
     if (auto ok = write_atomically(out_png, png); !ok) {
         return std::unexpected(ok.error());
     }
-    return RenderedSlide{options.width, options.height, low, box.lines};
+    return RenderedSlide{options.width, options.height, low, box.lines, legibility->min_font_px};
 }
 
 }  // namespace loa::media

@@ -97,7 +97,9 @@ TEST_CASE("loactl media slide renders a PNG for a board and refuses text that ca
     CHECK(slide.at("path") == out.string());
     CHECK(slide.at("width") == 192);
     CHECK(slide.at("height") == 64);
-    CHECK(slide.at("font_px").get<int>() >= 8);
+    // The floor is the font's measured legible size (docs/text-media.md), reported with it.
+    CHECK(slide.at("legible_min_px").get<int>() >= 10);
+    CHECK(slide.at("font_px").get<int>() >= slide.at("legible_min_px").get<int>());
     CHECK(slide.at("font") == "DejaVu Sans");
     CHECK(loa::e2e::probe_seconds(out) != -1);  // ffprobe reads it as an image
     CHECK(loa::test::read_file(out).substr(1, 3) == "PNG");
@@ -110,7 +112,9 @@ TEST_CASE("loactl media slide renders a PNG for a board and refuses text that ca
     Run refused = loactl(dir, "media slide " + shell_quote(long_text) + " --size 128x32 --out " +
                                   shell_quote(refused_out.string()));
     CHECK(refused.status == 1);
+    CHECK(refused.out.find("chữ không vừa bảng 128x32") != std::string::npos);
     CHECK(refused.out.find("does not fit on a 128x32 slide") != std::string::npos);
+    CHECK(refused.out.find("keeps Vietnamese diacritics legible") != std::string::npos);
     CHECK_FALSE(fs::exists(refused_out));
 
     Run bad_size = loactl(dir, "media slide 'x' --size 192 --out " + shell_quote(out.string()));

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "loa/media/error.hpp"
+#include "loa/media/slide_legibility.hpp"
 
 namespace loa::media {
 
@@ -26,7 +27,6 @@ std::expected<Colour, Error> parse_colour(std::string_view text);
 
 inline constexpr int kMinSlideSide = 8;     ///< px: the smallest board side accepted
 inline constexpr int kMaxSlideSide = 7680;  ///< px: the largest (8K)
-inline constexpr int kMinFontPx = 4;        ///< no text is drawn smaller than this
 /// Longer slide text is refused before it is laid out: about 1,500 Vietnamese letters, far more
 /// than any board shows at a readable size.
 inline constexpr std::size_t kMaxSlideTextBytes = 4096;
@@ -41,8 +41,10 @@ struct SlideOptions {
     bool bold = true;                ///< bold strokes read better on LED matrices
     Colour foreground{255, 176, 0};  ///< amber
     Colour background{0, 0, 0};
-    int margin = 2;         ///< px kept clear on every side
-    int min_font_px = 8;    ///< text that fits only below this size is refused
+    int margin = 2;  ///< px kept clear on every side
+    /// Text that fits only below this size is refused. The font's measured minimum legible size
+    /// (measure_legibility) is always the floor: 0 or any value below it means that minimum.
+    int min_font_px = 0;
     bool antialias = true;  ///< off for boards whose LEDs are only on or off
 };
 
@@ -50,16 +52,19 @@ struct SlideOptions {
 struct RenderedSlide {
     int width = 0;
     int height = 0;
-    int font_px = 0;  ///< the largest pixel size at which the whole text fits
-    int lines = 0;    ///< lines after word wrapping
+    int font_px = 0;         ///< the largest pixel size at which the whole text fits
+    int lines = 0;           ///< lines after word wrapping
+    int legible_min_px = 0;  ///< the font's measured minimum legible size (measure_legibility)
 };
 
 /// Renders `text` (UTF-8, normalised to NFC; a newline starts a new line) centred on the board,
 /// wrapped at word boundaries, at the largest pixel size that fits inside the margins, diacritics
 /// included. Refuses empty text, text over kMaxSlideTextBytes, sizes outside
 /// kMinSlideSide..kMaxSlideSide, a font family that is not installed, a font without a glyph for
-/// some character (the message names the font and the characters), and text that does not fit even
-/// at `min_font_px` (the message gives the sizes). Writes `out_png` through out_png + ".part" and a
+/// some character (the message names the font and the characters), and text that fits only below
+/// the font's measured minimum legible size or `min_font_px`, whichever is larger (the message
+/// gives both, the size the text would need and what to do). Messages are Vietnamese, then
+/// English. Writes `out_png` through out_png + ".part" and a
 /// rename; on failure nothing is written. Never throws.
 std::expected<RenderedSlide, Error> render_text_slide(std::string_view text,
                                                       const SlideOptions& options,
