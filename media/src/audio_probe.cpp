@@ -74,7 +74,10 @@ std::expected<AudioInfo, Error> probeAudio(const fs::path& file, std::int64_t ma
             return notMedia(file);
         }
         return fail(Error::Code::no_audio, file,
-                    fmt::format("tệp {0} không có âm thanh / a {0} file without sound",
+                    fmt::format("tệp {0} không có âm thanh; loa phát thanh cần âm thanh: nhập "
+                                "ảnh và video cho bảng điện tử (--for panel) / a {0} file without "
+                                "sound; loudspeakers need sound: import images and video for "
+                                "panel boards (--for panel)",
                                 formatName(format)));
     }
     AVStream* stream = format->streams[index];

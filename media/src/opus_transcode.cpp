@@ -59,7 +59,7 @@ constexpr double kAcceptLu = 1.0;
 constexpr double kPeakSlackDb = 0.05;
 // Shares of normalise_to_opus's progress: analyse (one decoding), encode, measure the output (a
 // small file). Further encodings report nothing more.
-constexpr double kAnalysed = 0.3;
+constexpr double kAnalysed = kAnalysisShare;
 constexpr double kEncoded = 0.85;
 constexpr double kMeasured = 0.95;
 

@@ -196,7 +196,7 @@ TEST_CASE("a command queued by another connection reaches the connected node at 
 }
 
 TEST_CASE(
-    "a command result is stored once and acked; a stray one is acked and changes nothing; "
+    "a command result is stored once and acked, a stray one is acked and changes nothing, "
     "a malformed one is refused") {
     RunningServer f;
     f.node("ta-van-01", "vn/lao-cai/sa-pa/ta-van");
@@ -239,7 +239,7 @@ TEST_CASE(
     CHECK_FALSE(other->answered_us.has_value());
 }
 
-TEST_CASE("an emergency whose expiry has passed is never sent; it is marked expired") {
+TEST_CASE("an emergency whose expiry has passed is never sent, it is marked expired") {
     RunningServer f;
     f.options.command_resend_ms = 300;
     f.node("ta-van-01", "vn/lao-cai/sa-pa/ta-van");

@@ -157,7 +157,7 @@ TEST_CASE("the fleet view: online, last seen, agent, clock offset and runway of 
     CHECK_FALSE(find(*revoked, "a-gan").online);
 }
 
-TEST_CASE("the fleet view's filters: offline, runway below, area, node; combined") {
+TEST_CASE("the fleet view's filters: offline, runway below, area, node, combined") {
     Fleet f;
     auto view = [&](lc::FleetFilter filter) {
         auto fleet = lc::fleet_view(*f.db, kNow, kIntervalMs, filter);

@@ -123,7 +123,10 @@ TEST_CASE("API media: uploads are imported by those who import media, within the
     auto too_long =
         api.post_raw("/api/v1/media?name=dai.wav&max_duration=1", "operator", read_file(longer));
     CHECK(too_long.status == 422);
-    CHECK(too_long.error().starts_with("dai.wav: too long"));
+    CHECK(too_long.error().starts_with("dai.wav: quá dài"));
+    CHECK(too_long.error().find("too long: its header says it lasts 0:00:03 (3.0 s)") !=
+          std::string::npos);
+    CHECK(too_long.error().find("max_duration (API)") != std::string::npos);
     auto bitrate = api.post_raw("/api/v1/media?name=x.wav&bitrate=100", "operator", bytes);
     CHECK(bitrate.status == 400);
     CHECK(bitrate.error().find("an Opus bitrate of 100 bit/s") != std::string::npos);
@@ -252,7 +255,7 @@ TEST_CASE("API media: lists and items are seen within scope, with their approval
                         [](const auto& r) { return r.actor == "unknown"; }) == 3);
 }
 
-TEST_CASE("API media: approvers approve and reject within scope; others change nothing",
+TEST_CASE("API media: approvers approve and reject within scope, others change nothing",
           "[api][media]") {
     ApiFixture api;
     api.node("ta-van-01", ApiFixture::kCommune);

@@ -202,7 +202,7 @@ TEST_CASE("API nodes: status, runway and sequence gaps of the nodes in scope", "
     refused(api.get("/api/v1/node-gaps?node=ke-la", "admin"), 404, "no node 'ke-la'");
 }
 
-TEST_CASE("API nodes: enrollment tokens and keys by whoever manages nodes there; revocation",
+TEST_CASE("API nodes: enrollment tokens and keys by whoever manages nodes there, revocation",
           "[api]") {
     ApiFixture api;
     const std::string path = "/api/v1/nodes/ta-van-09/enrollment";

@@ -34,7 +34,7 @@ std::string whole_log(ApiFixture& api) {
 
 }  // namespace
 
-TEST_CASE("password API: people change their own with the current password; other tokens revoked",
+TEST_CASE("password API: people change their own with the current password, other tokens revoked",
           "[api][people][password]") {
     ApiFixture api;
     const std::string second = sign_in(api, "operator", "mật-khẩu-operator");
@@ -89,7 +89,7 @@ TEST_CASE("password API: people change their own with the current password; othe
     CHECK(changed.body.find("mật-khẩu-mới-dài") == std::string::npos);
 }
 
-TEST_CASE("password API: an admin of the scope sets another's without it; others may not",
+TEST_CASE("password API: an admin of the scope sets another's without it, others may not",
           "[api][people][password]") {
     ApiFixture api;
     const std::string path = "/api/v1/users/approver/password";

@@ -374,7 +374,7 @@ TEST_CASE("people API: POST /api/v1/users/{name}/disable is for an admin of the 
     CHECK(contains(table.body, "'other-operator' disabled"));
 }
 
-TEST_CASE("people API: POST /api/v1/tokens issues tokens for yourself; for others, admins only",
+TEST_CASE("people API: POST /api/v1/tokens issues tokens for yourself, for others, admins only",
           "[api][people]") {
     PeopleApi api;
     for (const auto& [who, status] : expect(201, 201, 201, 201, 201)) {
@@ -436,7 +436,7 @@ TEST_CASE("people API: POST /api/v1/tokens issues tokens for yourself; for other
     CHECK(api.rows("token.issue", lc::Outcome::refused) == 8);  // not the malformed label
 }
 
-TEST_CASE("people API: GET /api/v1/tokens lists your own; an admin's, every token of its scope",
+TEST_CASE("people API: GET /api/v1/tokens lists your own, an admin's, every token of its scope",
           "[api][people]") {
     PeopleApi api;
     const auto before = api.people_state();

@@ -11,7 +11,7 @@ using namespace loa;
 using namespace loa::test;
 namespace lc = loa::controller;
 
-TEST_CASE("API: signing in gives a token that stands for the person; wrong passwords do not",
+TEST_CASE("API: signing in gives a token that stands for the person, wrong passwords do not",
           "[api]") {
     ApiFixture api;
     auto in = api.post("/api/v1/login", "",
@@ -70,7 +70,7 @@ TEST_CASE("API: no token, an unknown token and a revoked token are refused with 
     CHECK(refusals[2].detail.at("request") == "GET /api/v1/nodes");
 }
 
-TEST_CASE("API: an unknown endpoint is 404 with a JSON error; metrics need a token unless open",
+TEST_CASE("API: an unknown endpoint is 404 with a JSON error, metrics need a token unless open",
           "[api]") {
     ApiFixture api;
     auto nowhere = api.get("/api/v1/nowhere", "admin");
@@ -272,7 +272,7 @@ until = {}
     CHECK(log[2].target == "tiem-chung.toml");
 }
 
-TEST_CASE("API: a campaign paused takes back its plays not yet started; resumed, books them again",
+TEST_CASE("API: a campaign paused takes back its plays not yet started, resumed, books them again",
           "[api]") {
     ApiFixture api;
     api.node("ta-van-01", ApiFixture::kCommune);

@@ -52,7 +52,7 @@ TEST_CASE("a field over its limit gets ERROR TOO_LARGE naming it, and the sessio
     CHECK(node->receive(wire::Envelope::kHeartbeatAck).heartbeat_ack().node_time_us() == 42);
 }
 
-TEST_CASE("a frame over the ROUTER's maxmsgsize never reaches the handler; one under it does") {
+TEST_CASE("a frame over the ROUTER's maxmsgsize never reaches the handler, one under it does") {
     RunningServer f;
     f.node("ta-van-01", "vn/x");
     auto node = f.start_and_join("ta-van-01");

@@ -138,7 +138,7 @@ TEST_CASE("every audio format operators bring imports with its duration") {
     CHECK(f.store.contains(m.original_hash));
 }
 
-TEST_CASE("a refused file gets its reason and its name, and nothing changes") {
+TEST_CASE("a refused file gets its reason and its name in both languages, and nothing changes") {
     ControllerFixture f;
     f.tone(1.0);  // something already there, to show it is untouched
     const auto rows_before = media_rows(*f.db);
@@ -146,71 +146,112 @@ TEST_CASE("a refused file gets its reason and its name, and nothing changes") {
 
     fs::path file;
     controller::ImportOptions options;
-    std::string why;  // a distinctive part of the message
+    // Distinctive parts of the message: Vietnamese, then English.
+    std::string vi;
+    std::string en;
     SECTION("not media") {
         file = f.dir / "ke-hoach.mp3";
         write_file(file, "Kế hoạch tuyên truyền năm 2023 — không phải âm thanh\n");
-        why = "not a media file";
+        vi = "không phải tệp âm thanh, ảnh hay video";
+        en = "not an audio, picture or video file";
+    }
+    SECTION("a playlist") {
+        file = f.dir / "chuong-trinh.m3u";
+        write_file(file, "#EXTM3U\n#EXTINF:120,Bản tin sáng\nban-tin-sang.mp3\n");
+        vi = "là danh sách phát M3U";
+        en = "is an M3U playlist";
     }
     SECTION("truncated") {
         file = f.dir / "cut.mp3";
         make_audio(file, audio_format(".mp3"), 6.0);
         truncate_file(file, 1, 2);
-        why = "truncated";
+        vi = "bị cắt: dòng MP3 chỉ giải mã được";
+        en = "truncated: the MP3 stream decodes to";
     }
     SECTION("zero-length") {
         file = f.dir / "rong.wav";
         write_file(file, "");
-        why = "empty (0 bytes)";
+        vi = "tệp rỗng (0 byte)";
+        en = "empty (0 bytes)";
     }
     SECTION("digital silence") {
         file = f.dir / "im-lang.wav";
         REQUIRE(run_shell("sox -n -r 48000 -c 1 '" + file.string() + "' trim 0 2") == 0);
-        why = "silence";
+        vi = "im lặng";
+        en = "silence";
     }
     SECTION("quieter than the silence floor") {
         file = make_sine(f.dir / "rat-nho.wav", 0.001, 3.0);  // about -63 LUFS
-        why = "below the floor of -60.0 LUFS";
+        vi = "dưới ngưỡng -60.0 LUFS";
+        en = "below the floor of -60.0 LUFS";
     }
-    SECTION("longer than the limit") {
+    SECTION("a click too short to be an item") {
+        file = f.dir / "tach.wav";
+        REQUIRE(run_shell("sox -n -r 48000 -c 1 '" + file.string() + "' synth 0.05 sine 880") == 0);
+        vi = "quá ngắn: dài 0.050 s";
+        en = "too short: it lasts 0.050 s";
+    }
+    SECTION("longer than the limit by its decoded length") {
         file = f.dir / "dai.wav";
         make_tone(file, 3.0);
         options.max_duration_us = 2 * kSecondUs;
-        why = "too long: it lasts 0:00:03 (3.0 s), more than the limit of 0:00:02 (2 s)";
+        vi = "quá dài: dài 0:00:03 (3.0 s), quá giới hạn 0:00:02 (2.0 s)";
+        en = "too long: it lasts 0:00:03 (3.0 s), more than the limit of 0:00:02 (2.0 s) for one "
+             "item; to take longer files, raise the limit with --max-duration";
+    }
+    SECTION("longer than the limit by what its header states, before decoding") {
+        file = f.dir / "dai.wav";
+        make_tone(file, 5.0);
+        options.max_duration_us = 2 * kSecondUs;
+        vi = "phần đầu tệp ghi 0:00:05 (5.0 s)";
+        en = "too long: its header says it lasts 0:00:05 (5.0 s), more than the limit of 0:00:02 "
+             "(2.0 s) for one item; to take longer files, raise the limit with --max-duration";
     }
     SECTION("video for the loudspeakers") {
         file = f.dir / "phong-su.mp4";
         make_video(file, 2.0, "-c:v libx264 -preset ultrafast -c:a aac", true);
-        why = "has a video stream (h264); loudspeakers need audio only";
+        vi = "có hình (video H.264)";
+        en = "has a video stream (H.264); loudspeakers need audio only";
     }
     SECTION("an image for the loudspeakers") {
         file = f.dir / "poster.png";
         make_picture(file, "64x32");
-        why = "loudspeakers need sound";
+        vi = "tệp PNG không có âm thanh";
+        en = "a PNG file without sound; loudspeakers need sound";
     }
     SECTION("sound alone for the panels") {
         file = f.dir / "ban-tin.mp3";
         make_audio(file, audio_format(".mp3"), 2.0);
         options.use = controller::MediaUse::panel;
-        why = "panels show images and video";
+        vi = "bảng điện tử hiện ảnh và video";
+        en = "panels show images and video";
     }
     SECTION("a truncated video for the panels") {
         file = f.dir / "cut.mkv";
         make_video(file, 6.0, "-c:v mpeg4");
         truncate_file(file, 1, 2);
         options.use = controller::MediaUse::panel;
-        why = "truncated";
+        vi = "bị cắt";
+        en = "truncated";
     }
     SECTION("a video for the panels longer than the limit") {
         file = f.dir / "clip.mp4";
         make_video(file, 3.0, "-c:v libx264 -preset ultrafast");
         options.use = controller::MediaUse::panel;
         options.max_duration_us = 2 * kSecondUs;
-        why = "too long";
+        vi = "quá dài";
+        en = "too long";
     }
     SECTION("missing") {
         file = f.dir / "nowhere.wav";
-        why = "No such file";
+        vi = "không có tệp này";
+        en = "no such file";
+    }
+    SECTION("a folder") {
+        file = f.dir / "ban-tin-thang-5";
+        fs::create_directories(file);
+        vi = "là một thư mục, không phải tệp";
+        en = "is a folder, not a file";
     }
 
     auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
@@ -219,8 +260,13 @@ TEST_CASE("a refused file gets its reason and its name, and nothing changes") {
     REQUIRE_FALSE(r.has_value());
     INFO(r.error().message);
     CHECK(r.error().code == controller::Error::Code::media);
-    CHECK_THAT(r.error().message, Contains(file.filename().string()));
-    CHECK_THAT(r.error().message, Contains(why));
+    CHECK_THAT(r.error().message, Contains(file.filename().string() + ": "));
+    CHECK_THAT(r.error().message, Contains(vi));
+    CHECK_THAT(r.error().message, Contains(en));
+    // Vietnamese first.
+    CHECK(r.error().message.find(vi) < r.error().message.find(en));
+    // No FFmpeg demuxer names.
+    CHECK_THAT(r.error().message, !Contains("_pipe") && !Contains("mov,mp4"));
     CHECK(media_rows(*f.db) == rows_before);
     CHECK(listing(f.store.root()) == files_before);
 }

@@ -336,7 +336,7 @@ TEST_CASE(
     TempDir dir;
     const auto file = dir / "controller.db";
     {
-        // A database of this version taken back to version 11 where step 12 touches it: no
+        // A database of this version taken back to version 11 where steps 12 and 13 touch it: no
         // records, the approval on the media row, decisions without an area. Then media as
         // version 11 left it: Tả Van's approved, one widened to Sa Pa by a second import
         // (the old behaviour), one from before people ('/', pending).
@@ -344,6 +344,7 @@ TEST_CASE(
         REQUIRE(opened.has_value());
         auto& db = **opened;
         db.exec(
+            "ALTER TABLE media DROP COLUMN warnings;"
             "DROP TABLE media_areas; DROP INDEX approvals_by_media;"
             "DROP TRIGGER schedule_media_changed;"
             "ALTER TABLE approvals DROP COLUMN area_path;"

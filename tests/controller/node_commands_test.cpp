@@ -118,7 +118,7 @@ TEST_CASE("a command is queued for a known node with its id and time, and refuse
     CHECK(f.count("commands") == 1);
 }
 
-TEST_CASE("commands are due until answered; an answer is stored once") {
+TEST_CASE("commands are due until answered, an answer is stored once") {
     Commands f;
     auto first = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
         return lc::queue_command(tx, "ta-van-01", volume(40), kNow);

@@ -133,7 +133,7 @@ TEST_CASE("a node cannot say hello, report or heartbeat as another node") {
     }
 }
 
-TEST_CASE("a revoked node is cut off at once and refused afterwards; its history stays") {
+TEST_CASE("a revoked node is cut off at once and refused afterwards, its history stays") {
     RunningServer f;
     f.node("ta-van-01", "vn/x");
     const auto keys = protocol::generate_curve_key_pair();

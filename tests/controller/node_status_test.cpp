@@ -31,7 +31,7 @@ wire::Heartbeat heartbeat(std::int64_t runway_end_us) {
 
 }  // namespace
 
-TEST_CASE("a heartbeat replaces the node's last one; absent readings stay unknown") {
+TEST_CASE("a heartbeat replaces the node's last one, absent readings stay unknown") {
     ControllerFixture f;
     f.node("ta-van-01", "vn/lao-cai/sa-pa/ta-van");
     auto first = heartbeat(kNow + 50 * kHourUs);

@@ -54,7 +54,7 @@ std::string column(SQLite::Database& db, const std::string& sql) {
 
 }  // namespace
 
-TEST_CASE("passwords are stored as Argon2id hashes and checked; a wrong one is refused") {
+TEST_CASE("passwords are stored as Argon2id hashes and checked, a wrong one is refused") {
     ControllerFixture f;
     CHECK(*lc::count_users(*f.db) == 0);
     const auto admin = add(f, "quan-tri", lc::Role::admin, "/", "mật khẩu đủ dài");
@@ -223,7 +223,7 @@ TEST_CASE("API tokens: issued once, authenticated by hash, refused when revoked 
     }
 }
 
-TEST_CASE("area scopes: '/' is every area; a scope holds its area and what lies below") {
+TEST_CASE("area scopes: '/' is every area, a scope holds its area and what lies below") {
     CHECK(lc::in_scope("/", kTaVan));
     CHECK(lc::in_scope("/", "/"));
     CHECK(lc::in_scope("vn/lao-cai", kTaVan));
@@ -291,7 +291,7 @@ TEST_CASE("the role matrix, and refusals that say who may not do what where") {
     CHECK_FALSE(lc::may_see(op, kAMuSung));
 }
 
-TEST_CASE("only approved media is booked; a refusal names it and changes nothing") {
+TEST_CASE("only approved media is booked, a refusal names it and changes nothing") {
     ControllerFixture f;
     f.node("ta-van-01", kTaVan);
     const auto pending = unapproved_tone(f, 440);

@@ -165,7 +165,8 @@ void fill_brackets(std::uint64_t, char* out, std::size_t size) {
 }  // namespace
 
 TEST_CASE(
-    "a real controller answers 20 MB of '[' at the login with 413 and its memory stays flat") {
+    "a real controller answers 20 MB of open brackets at the login with 413 and its memory "
+    "stays flat") {
     Daemon daemon;
     const bool chunked = GENERATE(false, true);
     CAPTURE(chunked);

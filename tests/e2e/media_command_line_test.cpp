@@ -57,30 +57,54 @@ TEST_CASE("loactl refuses media with the reason and exit 1, and imports nothing"
     auto tone = dir / "ban-tin.wav";
     make_tone(tone, 3.0);
     std::string args;
-    std::string why;
+    std::string why;  // Vietnamese first
+    std::string en;
     SECTION("a picture for the loudspeakers") {
         auto poster = dir / "poster.png";
         make_picture(poster, "64x32");
         args = "media import " + shell_quote(poster.string());
-        why = "poster.png: png_pipe file without an audio stream; loudspeakers need sound";
+        why = "poster.png: tệp PNG không có âm thanh";
+        en = "a PNG file without sound; loudspeakers need sound";
     }
     SECTION("longer than --max-duration") {
         args = "media import --max-duration 2 " + shell_quote(tone.string());
-        why = "ban-tin.wav: too long: it lasts 0:00:03";
+        why = "ban-tin.wav: quá dài: dài 0:00:03";
+        en = "raise the limit with --max-duration SECONDS";
     }
     SECTION("quieter than --silence-floor") {
         args = "media import --silence-floor -15 --target-lufs -14 " + shell_quote(tone.string());
-        why = "ban-tin.wav: silence: its loudness is";
+        why = "ban-tin.wav: im lặng: độ to";
+        en = "silence: its loudness is";
+    }
+    SECTION("an empty file") {
+        auto empty = dir / "rong.mp3";
+        loa::test::write_file(empty, "");
+        args = "media import " + shell_quote(empty.string());
+        why = "rong.mp3: tệp rỗng (0 byte)";
+        en = "the file is empty (0 bytes)";
+    }
+    SECTION("a folder") {
+        std::filesystem::create_directories(dir / "ban-tin-thang-5");
+        args = "media import " + shell_quote((dir / "ban-tin-thang-5").string());
+        why = "là một thư mục, không phải tệp";
+        en = "is a folder, not a file";
+    }
+    SECTION("a file that is not there") {
+        args = "media import " + shell_quote((dir / "khong-co.mp3").string());
+        why = "khong-co.mp3: không có tệp này";
+        en = "no such file";
     }
     SECTION("a bitrate Opus does not have") {
         args = "media import --bitrate 100 " + shell_quote(tone.string());
-        why = "an Opus bitrate of 100 bit/s is outside";
+        why = "tốc độ bit Opus 100 bit/s nằm ngoài";
+        en = "an Opus bitrate of 100 bit/s is outside";
     }
     int status = -1;
     std::string out = capture_shell(loactl(dir, args + " 2>&1"), &status);
     INFO(out);
     CHECK(status == 1);
     CHECK(out.find(why) != std::string::npos);
+    CHECK(out.find(en) != std::string::npos);
     CHECK(capture_shell(loactl(dir, "--json media list")) == "[]\n");
 }
 

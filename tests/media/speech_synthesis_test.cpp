@@ -93,7 +93,7 @@ TEST_CASE("speech: the text reaches the command byte for byte, through no shell"
     CHECK(loa::test::read_file(seen) == text);
 }
 
-TEST_CASE("speech: {text} passes the text as one argument; without {out} stdout is the WAV") {
+TEST_CASE("speech: {text} passes the text as one argument and without {out} stdout is the WAV") {
     TempDir dir;
     auto out = dir / "argument.wav";
     auto options = with_command({"espeak-ng", "-v", "{lang}", "--stdout", "--", "{text}"});

@@ -713,7 +713,7 @@ TEST_CASE("disk policy: unneeded media goes oldest first, media a pending play n
     CHECK(node_media.contains(needed));
 }
 
-TEST_CASE("an emergency during the preroll of a play holds it back; the play airs after it",
+TEST_CASE("an emergency during the preroll of a play holds it back, the play airs after it",
           "[agent][emergency]") {
     AgentTest t;
     const std::string bulletin = t.tone("bulletin", 2.0);

@@ -476,7 +476,7 @@ TEST_CASE("a late answer to a request sent again is not taken for a round trip")
 }
 
 TEST_CASE(
-    "NOT_FOUND makes a file unavailable; other files go on, and it is asked again after "
+    "NOT_FOUND makes a file unavailable, other files go on, and it is asked again after "
     "unavailable_retry_us") {
     FetchOptions options;
     FetchHarness h(options);
@@ -562,7 +562,7 @@ TEST_CASE("a file needed sooner preempts the one being fetched, which resumes af
 }
 
 TEST_CASE(
-    "status() tells queued, fetching and ready; the generation moves on state changes "
+    "status() tells queued, fetching and ready, the generation moves on state changes "
     "only") {
     FetchHarness h;
     auto a = h.add_file(kFileBytes, 16);

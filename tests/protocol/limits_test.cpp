@@ -308,7 +308,7 @@ TEST_CASE("a refusal inside a list says which element") {
                                       Catch::Matchers::Contains("PlaybackReport.confirmations[3]"));
 }
 
-TEST_CASE("a node's frame limit is the default; a larger one is the node's for its controller") {
+TEST_CASE("a node's frame limit is the default, a larger one is the node's for its controller") {
     Envelope e;
     for (int i = 0; i < 4000; ++i) {
         *e.mutable_schedule_update()->add_slots() = largest_slot();

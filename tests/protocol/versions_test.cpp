@@ -106,7 +106,7 @@ TEST_CASE("downgrade to version 1 leaves out what version 1 does not have") {
     }
 }
 
-TEST_CASE("encode stamps the version it is given; the default is the current one") {
+TEST_CASE("encode stamps the version it is given, the default is the current one") {
     wire::Envelope e;
     e.mutable_heartbeat()->set_node_time_us(5);
     CHECK(decode(encode(e))->version() == kProtocolVersion);

@@ -318,8 +318,25 @@ Result<MediaRecord> import_audio(media::ContentStore& store, const fs::path& fil
     const auto canonical_file = store.root() / fmt::format(".import-{}.opus", original);
     media::OpusSettings opus = options.opus;
     opus.max_duration_us = options.max_duration_us;
-    auto transcoded = media::normalise_to_opus(file, canonical_file, opus,
-                                               progress.stage("normalise", 0.02, 0.95));
+    // The first decoding checks the file whole and measures it (the probe stage), the rest
+    // normalises and encodes it.
+    const media::Progress probing = progress.stage("probe", 0.02, 0.3);
+    media::Progress normalising;
+    const media::Progress both = [&](double f) {
+        if (f < media::kAnalysisShare) {
+            if (probing) {
+                probing(f / media::kAnalysisShare);
+            }
+            return;
+        }
+        if (!normalising) {
+            normalising = progress.stage("normalise", 0.3, 0.95);
+        }
+        if (normalising) {
+            normalising((f - media::kAnalysisShare) / (1.0 - media::kAnalysisShare));
+        }
+    };
+    auto transcoded = media::normalise_to_opus(file, canonical_file, opus, both);
     if (!transcoded) {
         return fail(Error::Code::media, refusal_text(transcoded.error()));
     }
@@ -384,6 +401,10 @@ Result<PreparedImport> prepare_import(SQLite::Database& db, media::ContentStore&
                                       const ImportOptions& options) {
     if (auto valid = check_options(options); !valid) {
         return std::unexpected(valid.error());
+    }
+    // Said first: a missing file, a folder or one without permission is no media problem.
+    if (auto why = media::unreadable_reason(file)) {
+        return fail(Error::Code::media, fmt::format("{}: {}", file.string(), *why));
     }
     // Refused by its size before hashing or probing reads any of it.
     std::error_code size_error;

@@ -30,6 +30,10 @@ struct OpusSettings {
     double tolerance_lu = 0.5;
 };
 
+/// The share of normalise_to_opus's progress that the first decoding (checking and measuring the
+/// input) takes; the encodings take the rest.
+inline constexpr double kAnalysisShare = 0.3;
+
 /// Input shorter than this is refused (Error::Code::too_short): a click, not an item.
 inline constexpr double kShortestAudioSeconds = 0.1;
 
