@@ -210,7 +210,7 @@ TEST_CASE("a refused file gets its reason and its name, and nothing changes") {
     }
     SECTION("missing") {
         file = f.dir / "nowhere.wav";
-        why = "No such file";
+        why = "không có tệp này / no such file";
     }
 
     auto r = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
