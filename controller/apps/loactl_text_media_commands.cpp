@@ -72,18 +72,29 @@ TextMediaCommands::TextMediaCommands(CLI::App* media, const std::string& /*data*
     margin_ = defaults.margin;
     min_font_ = defaults.min_font_px;
 
-    tts_ = media->add_subcommand("tts", "speak a text bulletin and import it (espeak-ng)");
-    tts_->add_option("text", text_, "the bulletin's text; put -- before text starting with -")
+    tts_ = media->add_subcommand("tts",
+                                 "đọc một bản tin văn bản thành tiếng rồi nhập nó "
+                                 "(espeak-ng) / speak a text bulletin and import it "
+                                 "(espeak-ng)");
+    tts_->add_option("text", text_,
+                     "văn bản của bản tin; đặt -- trước văn bản bắt đầu bằng - / the bulletin's "
+                     "text; put -- before text starting with -")
         ->required();
-    tts_->add_option("--lang", lang_, "voice language, e.g. vi")->capture_default_str();
-    tts_->add_option("--title", title_, "title shown to operators (default: the text's start)");
+    tts_->add_option("--lang", lang_, "ngôn ngữ giọng đọc, ví dụ vi / voice language, e.g. vi")
+        ->capture_default_str();
+    tts_->add_option("--title", title_,
+                     "tên hiện cho người vận hành (mặc định: đầu văn bản) / title shown to "
+                     "operators (default: the text's start)");
     tts_->add_option("--command", command_,
-                     "speech command without a shell; {lang}, {out} (WAV written; else stdout), "
-                     "{text} (else stdin), e.g. \"espeak-ng -v {lang} -s 150 -w {out}\"");
-    timeout_ =
-        tts_->add_option("--timeout", timeout_s_, "seconds before the speech command is killed")
-            ->check(CLI::PositiveNumber)
-            ->capture_default_str();
+                     "lệnh đọc chạy trên máy này, không qua shell; {lang}, {out} (tệp WAV được "
+                     "ghi; không có thì stdout), {text} (không có thì stdin) / speech command run "
+                     "here, without a shell; {lang}, {out} (WAV written; else stdout), {text} "
+                     "(else stdin); ví dụ / e.g. \"espeak-ng -v {lang} -s 150 -w {out}\"");
+    timeout_ = tts_->add_option("--timeout", timeout_s_,
+                                "số giây trước khi lệnh đọc bị buộc dừng / seconds before the "
+                                "speech command is killed")
+                   ->check(CLI::PositiveNumber)
+                   ->capture_default_str();
 
     auto size_check = CLI::Validator(
         [](std::string& text) {
@@ -161,8 +172,10 @@ int TextMediaCommands::tts_here(bool json) const {
     options.command = *argv;
     ScratchDir scratch;
     if (scratch.error()) {
-        return refused(fmt::format("cannot make a scratch directory {}: {}",
-                                   scratch.path().string(), scratch.error().message()));
+        return refused(
+            fmt::format("không tạo được thư mục tạm {0} ({1}) / cannot make a scratch "
+                        "directory {0} ({1})",
+                        scratch.path().string(), scratch.error().message()));
     }
     const std::string name = fmt::format("tts-{}.wav", lang_);
     const fs::path wav = scratch.path() / "speech.wav";

@@ -44,20 +44,24 @@ std::expected<ChunkManifest, Error> ChunkManifest::from_packed(std::string media
                                                                std::uint32_t chunk_size,
                                                                std::string_view packed) {
     if (chunk_size == 0) {
-        return fail(Error::Code::corrupt, fmt::format("manifest of {}: chunk size 0", media_hash));
+        return fail(Error::Code::corrupt,
+                    fmt::format("bảng khối của {0}: cỡ khối 0 / manifest of {0}: chunk size 0",
+                                media_hash));
     }
     if (packed.size() % sizeof(Digest) != 0) {
         return fail(Error::Code::corrupt,
-                    fmt::format("manifest of {}: {} digest bytes is not a whole number of "
-                                "32-byte digests",
+                    fmt::format("bảng khối của {0}: {1} byte mã băm không chia hết thành các mã "
+                                "băm 32 byte / manifest of {0}: {1} digest bytes is not a whole "
+                                "number of 32-byte digests",
                                 media_hash, packed.size()));
     }
     // Not (total + chunk - 1) / chunk: a size near 2^64 would wrap to a handful of chunks.
     std::uint64_t expected = total_size / chunk_size + (total_size % chunk_size != 0 ? 1 : 0);
     if (packed.size() / sizeof(Digest) != expected) {
         return fail(Error::Code::corrupt,
-                    fmt::format("manifest of {}: {} digests for {} bytes in {}-byte chunks "
-                                "(expected {})",
+                    fmt::format("bảng khối của {0}: {1} mã băm cho {2} byte chia thành khối {3} "
+                                "byte (phải là {4}) / manifest of {0}: {1} digests for {2} bytes "
+                                "in {3}-byte chunks (expected {4})",
                                 media_hash, packed.size() / sizeof(Digest), total_size, chunk_size,
                                 expected));
     }
@@ -72,7 +76,7 @@ std::expected<ChunkManifest, Error> ChunkManifest::from_packed(std::string media
 std::expected<ChunkManifest, Error> ChunkManifest::of_file(const std::filesystem::path& file,
                                                            std::uint32_t chunk_size) {
     if (chunk_size == 0) {
-        return fail(Error::Code::io, "chunk size 0");
+        return fail(Error::Code::io, fmt::format("{0}: cỡ khối 0 / chunk size 0", file.string()));
     }
     ChunkManifest m;
     m.chunk_size = chunk_size;

@@ -14,6 +14,7 @@
 
 #include <fmt/core.h>
 
+#include "file_blocks.hpp"
 #include "loa/media/content_hash.hpp"
 
 namespace loa::media {
@@ -72,8 +73,17 @@ std::unexpected<Error> fail(Error::Code code, std::string message) {
     return std::unexpected(Error{code, std::move(message)});
 }
 
-std::unexpected<Error> failErrno(const std::string& what, const fs::path& path, int err) {
-    return fail(Error::Code::io, fmt::format("{} {}: {}", what, path.string(), std::strerror(err)));
+// "PATH: <what, in Vietnamese> (<the system's words>) / <what, in English> (<the same>)".
+std::unexpected<Error> failErrno(std::string_view vi, std::string_view en, const fs::path& path,
+                                 int err) {
+    return fail(Error::Code::io, fmt::format("{0}: {1} ({3}) / {2} ({3})", path.string(), vi, en,
+                                             std::strerror(err)));
+}
+
+std::unexpected<Error> notStored(const std::string& hash, const fs::path& root) {
+    return fail(Error::Code::not_found,
+                fmt::format("không có nội dung {0} trong {1} / no content {0} in {1}", hash,
+                            root.string()));
 }
 
 // Hashes come from the network and the operator; only 64 hex digits may become a file name, which
@@ -81,7 +91,9 @@ std::unexpected<Error> failErrno(const std::string& what, const fs::path& path, 
 std::expected<void, Error> checkHash(const std::string& hash) {
     if (!is_content_hash(hash)) {
         return fail(Error::Code::not_found,
-                    fmt::format("'{}' is not a content hash (64 lowercase hex digits)", hash));
+                    fmt::format("'{0}' không phải mã băm nội dung (64 chữ số thập lục phân viết "
+                                "thường) / '{0}' is not a content hash (64 lowercase hex digits)",
+                                hash));
     }
     return {};
 }
@@ -94,7 +106,8 @@ std::expected<void, Error> writeAll(int fd, const char* data, std::size_t size,
             if (errno == EINTR) {
                 continue;
             }
-            return failErrno("cannot write", path, errno);
+            return failErrno("không ghi được vào kho nội dung", "cannot write to the content store",
+                             path, errno);
         }
         data += n;
         size -= static_cast<std::size_t>(n);
@@ -106,10 +119,11 @@ std::expected<void, Error> writeAll(int fd, const char* data, std::size_t size,
 std::expected<void, Error> syncDirectory(const fs::path& dir) {
     UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd.valid()) {
-        return failErrno("cannot open directory", dir, errno);
+        return failErrno("không mở được thư mục", "cannot open the directory", dir, errno);
     }
     if (::fsync(fd.get()) != 0) {
-        return failErrno("cannot sync directory", dir, errno);
+        return failErrno("không ghi được thư mục xuống đĩa", "cannot sync the directory", dir,
+                         errno);
     }
     return {};
 }
@@ -119,15 +133,16 @@ std::expected<void, Error> syncFile(const fs::path& path) {
     if (!fd.valid()) {
         int err = errno;
         if (err == ENOENT) {
-            return fail(Error::Code::not_found, fmt::format("{} does not exist", path.string()));
+            return fail(Error::Code::not_found,
+                        fmt::format("{0}: không có tệp này / does not exist", path.string()));
         }
-        return failErrno("cannot open", path, err);
+        return failErrno("không mở được", "cannot open", path, err);
     }
     if (::fsync(fd.get()) != 0) {
-        return failErrno("cannot sync", path, errno);
+        return failErrno("không ghi được xuống đĩa", "cannot sync", path, errno);
     }
     if (fd.close() != 0) {
-        return failErrno("cannot close", path, errno);
+        return failErrno("không đóng được", "cannot close", path, errno);
     }
     return {};
 }
@@ -185,11 +200,11 @@ std::expected<std::uint64_t, Error> ContentStore::size_of(const std::string& has
     auto size = fs::file_size(root_ / hash, ec);
     if (ec) {
         if (ec == std::errc::no_such_file_or_directory) {
-            return fail(Error::Code::not_found,
-                        fmt::format("no content {} in {}", hash, root_.string()));
+            return notStored(hash, root_);
         }
         return fail(Error::Code::io,
-                    fmt::format("cannot stat {}: {}", (root_ / hash).string(), ec.message()));
+                    fmt::format("{0}: không xem được cỡ tệp ({1}) / cannot stat ({1})",
+                                (root_ / hash).string(), ec.message()));
     }
     return size;
 }
@@ -197,7 +212,8 @@ std::expected<std::uint64_t, Error> ContentStore::size_of(const std::string& has
 std::expected<std::string, Error> ContentStore::put_file(const fs::path& source) {
     UniqueFd in(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
     if (!in.valid()) {
-        return failErrno("cannot open", source, errno);
+        return fail(Error::Code::io,
+                    fmt::format("{}: {}", source.string(), detail::unreadable_because(errno)));
     }
 
     std::string pattern = (root_ / ".put-XXXXXX").string();
@@ -205,7 +221,8 @@ std::expected<std::string, Error> ContentStore::put_file(const fs::path& source)
     name.push_back('\0');
     UniqueFd out(::mkstemp(name.data()));
     if (!out.valid()) {
-        return failErrno("cannot create a temporary file in", root_, errno);
+        return failErrno("không tạo được tệp tạm trong kho nội dung",
+                         "cannot create a temporary file in the content store", root_, errno);
     }
     fs::path temp(name.data());
     TempFileGuard guard(temp);
@@ -222,17 +239,20 @@ std::expected<std::string, Error> ContentStore::put_file(const fs::path& source)
             if (errno == EINTR) {
                 continue;
             }
-            return failErrno("cannot read", source, errno);
+            return fail(Error::Code::io,
+                        fmt::format("{}: {}", source.string(), detail::unreadable_because(errno)));
         }
         if (auto ok = writeAll(out.get(), block.data(), static_cast<std::size_t>(n), temp); !ok) {
             return std::unexpected(ok.error());
         }
     }
     if (::fsync(out.get()) != 0) {
-        return failErrno("cannot sync", temp, errno);
+        return failErrno("không ghi được vào kho nội dung", "cannot write to the content store",
+                         temp, errno);
     }
     if (out.close() != 0) {
-        return failErrno("cannot close", temp, errno);
+        return failErrno("không ghi được vào kho nội dung", "cannot write to the content store",
+                         temp, errno);
     }
 
     // Hash the copy, not the source: the copy is what gets stored, even if the source changes.
@@ -245,7 +265,8 @@ std::expected<std::string, Error> ContentStore::put_file(const fs::path& source)
     }
     fs::path final_path = root_ / *hash;
     if (::rename(temp.c_str(), final_path.c_str()) != 0) {
-        return failErrno("cannot rename into place", final_path, errno);
+        return failErrno("không đưa được tệp vào chỗ", "cannot rename into place", final_path,
+                         errno);
     }
     guard.release();
     if (auto ok = syncDirectory(root_); !ok) {
@@ -279,19 +300,20 @@ std::expected<std::string, Error> ContentStore::read_range(const fs::path& path,
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) {
         if (errno == ENOENT) {
-            return fail(Error::Code::not_found,
-                        fmt::format("no content {} in {}", hash, root_.string()));
+            return notStored(hash, root_);
         }
-        return failErrno("cannot open", path, errno);
+        return failErrno("không mở được", "cannot open", path, errno);
     }
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) {
-        return failErrno("cannot stat", path, errno);
+        return failErrno("không xem được cỡ tệp", "cannot stat", path, errno);
     }
     auto size = static_cast<std::uint64_t>(st.st_size);
     if (offset > size) {
-        return fail(Error::Code::io, fmt::format("offset {} is beyond the end of {} ({} bytes)",
-                                                 offset, hash, size));
+        return fail(Error::Code::io,
+                    fmt::format("vị trí {0} nằm sau cuối {1} ({2} byte) / offset {0} is beyond the "
+                                "end of {1} ({2} bytes)",
+                                offset, hash, size));
     }
     // Never allocate more than the file can give, whatever length was asked for.
     const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(length, size - offset));
@@ -318,7 +340,7 @@ std::expected<std::string, Error> ContentStore::read_range(const fs::path& path,
         return done;
     });
     if (read_error != 0) {
-        return failErrno("cannot read", path, read_error);
+        return failErrno("không đọc được", "cannot read", path, read_error);
     }
     return chunk;
 }
@@ -332,7 +354,7 @@ std::expected<void, Error> ContentStore::write_partial(const std::string& hash,
     fs::path path = partialPath(root_, hash);
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
     if (!fd.valid()) {
-        return failErrno("cannot open", path, errno);
+        return failErrno("không mở được", "cannot open", path, errno);
     }
     // No fsync per chunk: complete_partial syncs once, and a crash before that only loses a
     // partial download that is re-verified anyway.
@@ -344,12 +366,12 @@ std::expected<void, Error> ContentStore::write_partial(const std::string& hash,
             if (errno == EINTR) {
                 continue;
             }
-            return failErrno("cannot write", path, errno);
+            return failErrno("không ghi được", "cannot write", path, errno);
         }
         done += static_cast<std::size_t>(n);
     }
     if (fd.close() != 0) {
-        return failErrno("cannot close", path, errno);
+        return failErrno("không ghi được", "cannot write", path, errno);
     }
     return {};
 }
@@ -413,12 +435,14 @@ std::expected<void, Error> ContentStore::complete(const std::string& hash, const
     if (*actual != hash) {
         ::unlink(part.c_str());
         return fail(Error::Code::mismatch,
-                    fmt::format("download of {} hashes to {}; the partial file was discarded", hash,
-                                *actual));
+                    fmt::format("bản tải về của {0} có mã băm {1}; tệp tải dở đã bị bỏ / download "
+                                "of {0} hashes to {1}; the partial file was discarded",
+                                hash, *actual));
     }
     fs::path final_path = root_ / hash;
     if (::rename(part.c_str(), final_path.c_str()) != 0) {
-        return failErrno("cannot rename into place", final_path, errno);
+        return failErrno("không đưa được tệp vào chỗ", "cannot rename into place", final_path,
+                         errno);
     }
     return syncDirectory(root_);
 }
@@ -429,8 +453,7 @@ std::expected<void, Error> ContentStore::verify(const std::string& hash) {
     }
     fs::path path = root_ / hash;
     if (!contains(hash)) {
-        return fail(Error::Code::not_found,
-                    fmt::format("no content {} in {}", hash, root_.string()));
+        return notStored(hash, root_);
     }
     auto actual = sha256_file(path);
     if (!actual) {
@@ -439,7 +462,8 @@ std::expected<void, Error> ContentStore::verify(const std::string& hash) {
     if (*actual != hash) {
         ::unlink(path.c_str());
         return fail(Error::Code::mismatch,
-                    fmt::format("{} now hashes to {} (damaged on disk); it was deleted",
+                    fmt::format("{0}: nay có mã băm {1} (hỏng trên đĩa) nên đã bị xoá / now "
+                                "hashes to {1} (damaged on disk); it was deleted",
                                 path.string(), *actual));
     }
     return {};

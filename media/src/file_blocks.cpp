@@ -12,13 +12,28 @@
 
 namespace loa::media::detail {
 
+std::string unreadable_because(int err) {
+    switch (err) {
+        case ENOENT:
+        case ENOTDIR:
+            return "không có tệp này / no such file";
+        case EACCES:
+        case EPERM:
+            return "không có quyền đọc tệp / no permission to read it";
+        case EISDIR:  // open() takes a folder; read() is what refuses it
+            return "là một thư mục, không phải tệp / is a folder, not a file";
+        default:
+            return fmt::format("không đọc được tệp ({0}) / cannot read the file ({0})",
+                               std::strerror(err));
+    }
+}
+
 std::expected<void, Error> for_each_block(const std::filesystem::path& file, std::size_t block_size,
                                           const std::function<void(std::string_view)>& block) {
     int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        return std::unexpected(
-            Error{Error::Code::io,
-                  fmt::format("{}: cannot open: {}", file.string(), std::strerror(errno))});
+        return std::unexpected(Error{
+            Error::Code::io, fmt::format("{}: {}", file.string(), unreadable_because(errno))});
     }
     std::string buffer(block_size, '\0');
     while (true) {
@@ -36,7 +51,7 @@ std::expected<void, Error> for_each_block(const std::filesystem::path& file, std
                 ::close(fd);
                 return std::unexpected(
                     Error{Error::Code::io,
-                          fmt::format("{}: read error: {}", file.string(), std::strerror(err))});
+                          fmt::format("{}: {}", file.string(), unreadable_because(err))});
             }
             filled += static_cast<std::size_t>(n);
         }

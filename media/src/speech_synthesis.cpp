@@ -133,19 +133,20 @@ struct Expansion {
     }
 };
 
-// The last bytes the command printed, on one line, cut at a UTF-8 character boundary.
+// The last bytes the command printed, on one line, cut at a UTF-8 character boundary, in
+// parentheses: its own words, quoted last after a refusal in both languages.
 std::string tail_of(std::string output) {
     while (!output.empty() && std::isspace(static_cast<unsigned char>(output.back()))) {
         output.pop_back();
     }
     if (output.empty()) {
-        return "it printed nothing on stderr";
+        return "(nó không in gì ra stderr / it printed nothing on stderr)";
     }
     std::size_t start = output.size() > kOutputShown ? output.size() - kOutputShown : 0;
     while (start < output.size() && (static_cast<unsigned char>(output[start]) & 0xC0) == 0x80) {
         ++start;
     }
-    std::string tail = start > 0 ? "…" : "";
+    std::string tail = start > 0 ? "(…" : "(";
     for (char c : std::string_view(output).substr(start)) {
         if (c == '\n') {
             tail += " / ";
@@ -153,7 +154,7 @@ std::string tail_of(std::string output) {
             tail += c;
         }
     }
-    return tail;
+    return tail + ")";
 }
 
 // The text as a file descriptor to read it from: a memfd, so that no pipe can fill up or break.
@@ -161,7 +162,9 @@ std::expected<int, Error> text_input(std::string_view text) {
     int fd = ::memfd_create("loa-speech-text", MFD_CLOEXEC);
     if (fd < 0) {
         return fail(Error::Code::io,
-                    "cannot hold the text for the speech command: " + errno_text(errno));
+                    fmt::format("không giữ được văn bản cho lệnh đọc ({0}) / "
+                                "cannot hold the text for the speech command ({0})",
+                                errno_text(errno)));
     }
     while (!text.empty()) {
         ssize_t n = ::write(fd, text.data(), text.size());
@@ -172,7 +175,9 @@ std::expected<int, Error> text_input(std::string_view text) {
             int error = errno;
             ::close(fd);
             return fail(Error::Code::io,
-                        "cannot hold the text for the speech command: " + errno_text(error));
+                        fmt::format("không giữ được văn bản cho lệnh đọc ({0}) / cannot hold the "
+                                    "text for the speech command ({0})",
+                                    errno_text(error)));
         }
         text.remove_prefix(static_cast<std::size_t>(n));
     }
@@ -184,7 +189,9 @@ std::expected<int, Error> text_input(std::string_view text) {
 std::expected<int, Error> no_input() {
     int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        return fail(Error::Code::io, "cannot open /dev/null: " + errno_text(errno));
+        return fail(Error::Code::io,
+                    fmt::format("không mở được /dev/null ({0}) / cannot open /dev/null ({0})",
+                                errno_text(errno)));
     }
     return fd;
 }
@@ -245,7 +252,9 @@ std::expected<Finished, Error> run(const std::vector<std::string>& argv, int std
                                    const fs::path& stdout_file, std::chrono::milliseconds timeout) {
     std::array<int, 2> fds{};
     if (::pipe2(fds.data(), O_CLOEXEC) != 0) {
-        return fail(Error::Code::io, "cannot start the speech command: " + errno_text(errno));
+        return fail(Error::Code::io, fmt::format("không khởi động được lệnh đọc ({0}) / cannot "
+                                                 "start the speech command ({0})",
+                                                 errno_text(errno)));
     }
     Fd from_child(fds[0]);
     Fd child_stderr(fds[1]);
@@ -283,14 +292,19 @@ std::expected<Finished, Error> run(const std::vector<std::string>& argv, int std
     pid_t pid = -1;
     int rc = ::posix_spawnp(&pid, args[0], &setup.actions, &setup.attr, args.data(), environ);
     if (rc == ENOENT) {
-        return fail(Error::Code::io,
-                    fmt::format("speech command '{}' not found{}", argv[0],
-                                argv[0].find('/') == std::string::npos
-                                    ? ": no such program on PATH (is it installed?)"
-                                    : ": no such file"));
+        const bool on_path = argv[0].find('/') == std::string::npos;
+        return fail(
+            Error::Code::io,
+            fmt::format("không tìm thấy lệnh đọc '{0}': {1} / speech command '{0}' not "
+                        "found: {2}",
+                        argv[0],
+                        on_path ? "không có chương trình này trong PATH (đã cài chưa?)"
+                                : "không có tệp này",
+                        on_path ? "no such program on PATH (is it installed?)" : "no such file"));
     }
     if (rc != 0) {
-        return fail(Error::Code::io, fmt::format("speech command '{}' cannot be started: {}",
+        return fail(Error::Code::io, fmt::format("không khởi động được lệnh đọc '{0}' ({1}) / "
+                                                 "speech command '{0}' cannot be started ({1})",
                                                  argv[0], errno_text(rc)));
     }
     child_stderr.reset();  // the child holds it now; EOF comes when it (and its children) close it
@@ -370,14 +384,18 @@ std::expected<std::vector<std::string>, Error> split_command_line(std::string_vi
         }
     }
     if (quote != 0) {
-        return fail(Error::Code::io, fmt::format("command line `{}` has an unterminated {} quote",
-                                                 line, quote == '"' ? "double" : "single"));
+        const bool double_quote = quote == '"';
+        return fail(
+            Error::Code::io,
+            fmt::format("dòng lệnh `{0}` có dấu nháy {1} chưa đóng / command line `{0}` "
+                        "has an unterminated {2} quote",
+                        line, double_quote ? "kép" : "đơn", double_quote ? "double" : "single"));
     }
     if (in_word) {
         words.push_back(std::move(word));
     }
     if (words.empty() || words.front().empty()) {
-        return fail(Error::Code::io, "the speech command line is empty");
+        return fail(Error::Code::io, "dòng lệnh đọc trống / the speech command line is empty");
     }
     return words;
 }
@@ -386,26 +404,32 @@ std::expected<AudioInfo, Error> synthesize_speech(std::string_view text,
                                                   const SpeechOptions& options,
                                                   const fs::path& out_wav) {
     if (options.command.empty() || options.command.front().empty()) {
-        return fail(Error::Code::io, "no speech command given");
+        return fail(Error::Code::io, "chưa có lệnh đọc nào / no speech command given");
     }
     const std::string& program = options.command.front();
     if (is_blank(text)) {
         return fail(Error::Code::empty,
-                    fmt::format("nothing to say: the text for '{}' is empty", program));
+                    fmt::format("không có gì để đọc: văn bản cho '{0}' trống / nothing to say: the "
+                                "text for '{0}' is empty",
+                                program));
     }
     if (text.size() > kMaxSpeechTextBytes) {
         return fail(Error::Code::io,
-                    fmt::format("the text for '{}' is {} bytes, over the limit of {} bytes",
+                    fmt::format("văn bản cho '{0}' dài {1} byte, quá giới hạn {2} byte / the text "
+                                "for '{0}' is {1} bytes, over the limit of {2} bytes",
                                 program, text.size(), kMaxSpeechTextBytes));
     }
     if (!is_voice_name(options.lang)) {
         return fail(Error::Code::io,
-                    fmt::format("'{}' is not a voice language (letters, digits and . _ + -, "
-                                "e.g. vi)",
+                    fmt::format("'{0}' không phải tên ngôn ngữ giọng đọc (chữ cái, chữ số và "
+                                ". _ + -, ví dụ vi) / '{0}' is not a voice language (letters, "
+                                "digits and . _ + -, e.g. vi)",
                                 options.lang));
     }
     if (options.timeout.count() <= 0) {
-        return fail(Error::Code::io, "the speech command's timeout must be positive");
+        return fail(Error::Code::io,
+                    "thời gian chờ tối đa của lệnh đọc phải lớn hơn 0 / the speech "
+                    "command's timeout must be positive");
     }
 
     PartFile part(part_path_for(out_wav));
@@ -415,9 +439,12 @@ std::expected<AudioInfo, Error> synthesize_speech(std::string_view text,
         argv.push_back(expand(arg));
     }
     if (expand.uses_text && text.find('\0') != std::string_view::npos) {
-        return fail(Error::Code::io, fmt::format("the text for '{}' contains a NUL byte, which "
-                                                 "cannot be passed as an argument",
-                                                 program));
+        return fail(Error::Code::io,
+                    fmt::format("văn bản cho '{0}' có byte NUL, không truyền được làm tham số: bỏ "
+                                "{{text}} để văn bản đi qua stdin / the text for '{0}' contains a "
+                                "NUL byte, which cannot be passed as an argument: drop {{text}} "
+                                "so that the text goes to stdin",
+                                program));
     }
     auto input = expand.uses_text ? no_input() : text_input(text);
     if (!input) {
@@ -432,46 +459,59 @@ std::expected<AudioInfo, Error> synthesize_speech(std::string_view text,
     if (finished->timed_out) {
         return fail(
             Error::Code::io,
-            fmt::format("speech command '{}' did not finish within {} s and was killed; {}",
+            fmt::format("lệnh đọc '{0}' chưa xong sau {1} s nên đã bị buộc dừng / speech "
+                        "command '{0}' did not finish within {1} s and was killed {2}",
                         program, options.timeout.count() / 1000.0, tail_of(finished->output)));
     }
     if (WIFSIGNALED(finished->status)) {
         int sig = WTERMSIG(finished->status);
         return fail(Error::Code::io,
-                    fmt::format("speech command '{}' was killed by signal {} ({}); {}", program,
-                                sig, strsignal(sig), tail_of(finished->output)));
+                    fmt::format("lệnh đọc '{0}' bị tín hiệu {1} ({2}) dừng / speech command '{0}' "
+                                "was killed by signal {1} ({2}) {3}",
+                                program, sig, strsignal(sig), tail_of(finished->output)));
     }
     if (!WIFEXITED(finished->status) || WEXITSTATUS(finished->status) != 0) {
         return fail(Error::Code::io,
-                    fmt::format("speech command '{}' failed with exit code {}: {}", program,
-                                WEXITSTATUS(finished->status), tail_of(finished->output)));
+                    fmt::format("lệnh đọc '{0}' thất bại với mã thoát {1} / speech command '{0}' "
+                                "failed with exit code {1} {2}",
+                                program, WEXITSTATUS(finished->status), tail_of(finished->output)));
     }
 
     std::error_code ec;
     if (!fs::exists(part.path(), ec)) {
         return fail(Error::Code::empty,
-                    fmt::format("speech command '{}' exited 0 but wrote no file (expected {})",
+                    fmt::format("lệnh đọc '{0}' thoát với mã 0 nhưng không ghi tệp nào (phải ghi "
+                                "{1}) / speech command '{0}' exited 0 but wrote no file (expected "
+                                "{1})",
                                 program, part.path().string()));
     }
     if (fs::file_size(part.path(), ec) == 0) {
         return fail(Error::Code::empty,
-                    fmt::format("speech command '{}' exited 0 but wrote an empty file; {}", program,
-                                tail_of(finished->output)));
+                    fmt::format("lệnh đọc '{0}' thoát với mã 0 nhưng ghi ra tệp rỗng / speech "
+                                "command '{0}' exited 0 but wrote an empty file {1}",
+                                program, tail_of(finished->output)));
     }
     auto info = probe_audio(part.path());
     if (!info) {
-        return fail(info.error().code, fmt::format("speech command '{}' did not write audio: {}",
-                                                   program, info.error().message));
+        // The probe's refusal is already in both languages: quoted last, as its own words.
+        return fail(info.error().code,
+                    fmt::format("lệnh đọc '{0}' không ghi ra âm thanh / speech command '{0}' did "
+                                "not write audio ({1})",
+                                program, info.error().message));
     }
     if (info->duration_us <= 0) {
         return fail(Error::Code::empty,
-                    fmt::format("speech command '{}' wrote audio without any samples", program));
+                    fmt::format("lệnh đọc '{0}' ghi ra âm thanh không có mẫu nào / speech command "
+                                "'{0}' wrote audio without any samples",
+                                program));
     }
     sync_file(part.path());
     fs::rename(part.path(), out_wav, ec);
     if (ec) {
-        return fail(Error::Code::io, fmt::format("cannot move the speech into place at {}: {}",
-                                                 out_wav.string(), ec.message()));
+        return fail(Error::Code::io,
+                    fmt::format("không đưa được tệp giọng đọc vào chỗ {0} ({1}) / cannot move the "
+                                "speech into place at {0} ({1})",
+                                out_wav.string(), ec.message()));
     }
     return info;
 }

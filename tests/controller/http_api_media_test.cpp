@@ -409,12 +409,19 @@ TEST_CASE("API media: speech is spoken by the controller's own command and impor
     command["command"] = "sh -c 'touch pwned'";
     auto refused = api.post("/api/v1/media/speech", "admin", command);
     CHECK(refused.status == 400);
+    CHECK(refused.error().find("chỉ chạy lệnh đọc của chính nó") != std::string::npos);
     CHECK(refused.error().find("its own speech command") != std::string::npos);
     CHECK(api.post("/api/v1/media/speech", "operator", {{"lang", "vi"}}).status == 400);
     auto no_voice =
         api.post("/api/v1/media/speech", "operator", {{"text", "x"}, {"lang", "xx-none"}});
     CHECK(no_voice.status == 422);
-    CHECK(no_voice.error().find("exit code") != std::string::npos);
+    CHECK(no_voice.error().find("lệnh đọc 'espeak-ng' thất bại với mã thoát") != std::string::npos);
+    CHECK(no_voice.error().find("speech command 'espeak-ng' failed with exit code") !=
+          std::string::npos);
+    auto dashed = api.post("/api/v1/media/speech", "operator", {{"text", "x"}, {"lang", "-w/x"}});
+    CHECK(dashed.status == 422);
+    CHECK(dashed.error().find("'-w/x' không phải tên ngôn ngữ giọng đọc") != std::string::npos);
+    CHECK(dashed.error().find("'-w/x' is not a voice language") != std::string::npos);
     CHECK(api.post("/api/v1/media/speech", "operator", {{"text", "x"}, {"timeout_seconds", 100000}})
               .status == 400);
     CHECK(api.count("media") == 0);
@@ -437,7 +444,7 @@ TEST_CASE("API media: speech is spoken by the controller's own command and impor
     CHECK(count(log, lc::Outcome::refused, "approver") == 1);
     CHECK(count(log, lc::Outcome::refused, "auditor") == 1);
     CHECK(count(log, lc::Outcome::refused, "admin") == 1);     // the command
-    CHECK(count(log, lc::Outcome::refused, "operator") == 1);  // the voice
+    CHECK(count(log, lc::Outcome::refused, "operator") == 2);  // the voices
     CHECK(count(log, lc::Outcome::done) == 2);
     CHECK(log.back().detail.at("text") == "Họp thôn");
 }

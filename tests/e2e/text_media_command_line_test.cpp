@@ -80,11 +80,19 @@ TEST_CASE("loactl media tts with a broken speech command says why and imports no
     TempDir dir;
     Run missing = loactl(dir, "media tts 'Xin chào' --command 'loa-no-such-tts -w {out}'");
     CHECK(missing.status == 1);
+    CHECK(missing.out.find("không tìm thấy lệnh đọc 'loa-no-such-tts'") != std::string::npos);
     CHECK(missing.out.find("'loa-no-such-tts' not found") != std::string::npos);
 
+    // Spoken by the controller: its refusal comes back through the API.
     Run failing = loactl(dir, "media tts 'Xin chào' --lang xx-none");
     CHECK(failing.status == 1);
-    CHECK(failing.out.find("exit code") != std::string::npos);
+    CHECK(failing.out.find("lệnh đọc 'espeak-ng' thất bại với mã thoát") != std::string::npos);
+    CHECK(failing.out.find("failed with exit code") != std::string::npos);
+
+    Run dashed = loactl(dir, "media tts 'Xin chào' --command 'espeak-ng -w {out}' --lang=-v");
+    CHECK(dashed.status == 1);
+    CHECK(dashed.out.find("'-v' không phải tên ngôn ngữ giọng đọc") != std::string::npos);
+    CHECK(dashed.out.find("'-v' is not a voice language") != std::string::npos);
 
     CHECK(loactl_json(dir, "media list").empty());
 }

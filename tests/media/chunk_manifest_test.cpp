@@ -69,7 +69,15 @@ TEST_CASE("a manifest from the wire that does not add up is refused") {
     const std::string one(32, 'd');
     CHECK_FALSE(ChunkManifest::from_packed(hash, 10, 0, one).has_value());
     CHECK_FALSE(ChunkManifest::from_packed(hash, 10, 1000, one + "d").has_value());
-    CHECK_FALSE(ChunkManifest::from_packed(hash, 2000, 1000, one).has_value());
+    auto short_by_one = ChunkManifest::from_packed(hash, 2000, 1000, one);
+    REQUIRE_FALSE(short_by_one.has_value());
+    CHECK(short_by_one.error().message ==
+          "bảng khối của " + hash +
+              ": 1 mã băm cho 2000 byte chia thành khối 1000 byte (phải là "
+              "2) / manifest of " +
+              hash +
+              ": 1 digests for 2000 bytes in 1000-byte chunks (expected "
+              "2)");
     CHECK_FALSE(ChunkManifest::from_packed(hash, 10, 1000, "").has_value());
     // (2^64 - 1 + 999) / 1000 wraps to 0 chunks; the size really needs about 1.8e16.
     CHECK_FALSE(ChunkManifest::from_packed(hash, ~std::uint64_t{0}, 1000, "").has_value());

@@ -32,12 +32,19 @@ TEST_CASE("sha256_file agrees with sha256_hex across several read blocks") {
     CHECK(*hash + "\n" == expected);
 }
 
-TEST_CASE("sha256_file of a missing file is an io error naming it") {
+TEST_CASE("sha256_file of a missing file or a folder is an io error naming it and saying why") {
     TempDir dir;
     auto hash = sha256_file(dir / "absent.bin");
     REQUIRE_FALSE(hash.has_value());
     CHECK(hash.error().code == Error::Code::io);
-    CHECK(hash.error().message.find("absent.bin") != std::string::npos);
+    CHECK(hash.error().message ==
+          (dir / "absent.bin").string() + ": không có tệp này / no such file");
+    // A folder opens like a file; only reading it fails.
+    auto folder = sha256_file(dir.path());
+    REQUIRE_FALSE(folder.has_value());
+    CHECK(folder.error().code == Error::Code::io);
+    CHECK(folder.error().message ==
+          dir.path().string() + ": là một thư mục, không phải tệp / is a folder, not a file");
 }
 
 TEST_CASE("is_content_hash accepts only 64 lowercase hex digits") {

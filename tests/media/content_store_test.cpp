@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/core.h>
+
 #include "loa/media/content_hash.hpp"
 #include "loa/media/content_store.hpp"
 #include "test_support.hpp"
@@ -61,13 +63,41 @@ TEST_CASE("storing the same content twice keeps one file under one hash") {
     CHECK(*store.size_of(*first) == bytes.size());
 }
 
-TEST_CASE("put_file of a missing source is an io error") {
+TEST_CASE("put_file of a missing source or a folder is an io error saying which") {
     TempDir dir;
     ContentStore store(dir / "store");
     auto hash = store.put_file(dir / "absent.wav");
     REQUIRE_FALSE(hash.has_value());
     CHECK(hash.error().code == Error::Code::io);
+    CHECK(hash.error().message ==
+          (dir / "absent.wav").string() + ": không có tệp này / no such file");
+
+    fs::create_directory(dir / "folder.wav");
+    auto folder = store.put_file(dir / "folder.wav");
+    REQUIRE_FALSE(folder.has_value());
+    CHECK(folder.error().message ==
+          (dir / "folder.wav").string() +
+              ": là một thư mục, không phải tệp / is a folder, not a file");
     CHECK(filesIn(store.root()) == 0);
+}
+
+TEST_CASE("a store that cannot write says so in both languages and keeps nothing") {
+    TempDir dir;
+    loa::test::write_file(dir / "in.bin", "some bytes");
+    // A file where the store's folder should be: no temporary file can be made in it, even as
+    // root (unlike a folder without write permission).
+    loa::test::write_file(dir / "blocked", "a file, not a folder");
+    ContentStore store(dir / "blocked" / "media");
+    auto hash = store.put_file(dir / "in.bin");
+    REQUIRE_FALSE(hash.has_value());
+    CHECK(hash.error().code == Error::Code::io);
+    const auto& message = hash.error().message;
+    CHECK(message.starts_with((dir / "blocked" / "media").string() + ": "));
+    CHECK(message.find("không tạo được tệp tạm trong kho nội dung (Not a directory)") !=
+          std::string::npos);
+    CHECK(message.find(" / cannot create a temporary file in the content store (Not a "
+                       "directory)") != std::string::npos);
+    CHECK(loa::test::read_file(dir / "blocked") == "a file, not a folder");
 }
 
 TEST_CASE("chunks read back reassemble the original") {
@@ -93,6 +123,10 @@ TEST_CASE("chunks read back reassemble the original") {
     auto beyond = store.read_chunk(*hash, bytes.size() + 1, 4096);
     REQUIRE_FALSE(beyond.has_value());
     CHECK(beyond.error().code == Error::Code::io);
+    CHECK(beyond.error().message == fmt::format("vị trí 100004 nằm sau cuối {0} (100003 byte) / "
+                                                "offset 100004 is beyond the end of {0} (100003 "
+                                                "bytes)",
+                                                *hash));
 
     auto huge = store.read_chunk(*hash, 10, 0xffffffffu);
     REQUIRE(huge.has_value());
@@ -109,6 +143,9 @@ TEST_CASE("reading content that is not stored is not_found") {
     CHECK(chunk.error().code == Error::Code::not_found);
     REQUIRE_FALSE(store.size_of(hash).has_value());
     CHECK(store.size_of(hash).error().code == Error::Code::not_found);
+    CHECK(chunk.error().message == fmt::format("không có nội dung {0} trong {1} / no content {0} "
+                                               "in {1}",
+                                               hash, store.root().string()));
 }
 
 TEST_CASE("a partial download assembled out of order completes") {
@@ -153,6 +190,10 @@ TEST_CASE("a corrupted partial download is a mismatch and stores nothing") {
     auto done = store.complete_partial(hash);
     REQUIRE_FALSE(done.has_value());
     CHECK(done.error().code == Error::Code::mismatch);
+    CHECK(done.error().message ==
+          fmt::format("bản tải về của {0} có mã băm {1}; tệp tải dở đã bị bỏ / download of {0} "
+                      "hashes to {1}; the partial file was discarded",
+                      hash, sha256_hex(damaged)));
     CHECK_FALSE(store.contains(hash));
     CHECK(store.partial_size(hash) == 0);
     CHECK(filesIn(store.root()) == 0);
@@ -181,6 +222,10 @@ TEST_CASE("verify deletes content damaged on disk") {
     auto verified = store.verify(*hash);
     REQUIRE_FALSE(verified.has_value());
     CHECK(verified.error().code == Error::Code::mismatch);
+    CHECK(verified.error().message ==
+          fmt::format("{0}: nay có mã băm {1} (hỏng trên đĩa) nên đã bị xoá / now hashes to {1} "
+                      "(damaged on disk); it was deleted",
+                      (store.root() / *hash).string(), sha256_hex(damaged)));
     CHECK_FALSE(store.contains(*hash));
     CHECK_FALSE(fs::exists(store.root() / *hash));
 
@@ -217,10 +262,14 @@ TEST_CASE("names that are not content hashes are refused") {
     auto chunk = store.read_chunk(hostile, 0, 100);
     REQUIRE_FALSE(chunk.has_value());
     CHECK(chunk.error().code == Error::Code::not_found);
-    CHECK(chunk.error().message.find("not a content hash") != std::string::npos);
+    CHECK(chunk.error().message ==
+          fmt::format("'{0}' không phải mã băm nội dung (64 chữ số thập lục phân viết thường) / "
+                      "'{0}' is not a content hash (64 lowercase hex digits)",
+                      hostile));
 
     auto written = store.write_partial(hostile, 0, "x");
     REQUIRE_FALSE(written.has_value());
+    CHECK(written.error().message.find("không phải mã băm nội dung") != std::string::npos);
     CHECK(written.error().message.find("not a content hash") != std::string::npos);
     REQUIRE_FALSE(store.complete_partial(hostile).has_value());
     REQUIRE_FALSE(store.verify(hostile).has_value());

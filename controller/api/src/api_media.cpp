@@ -428,7 +428,9 @@ class ScratchDir {
     const fs::path& path() const { return path_; }
     /// Empty when the directory is there; otherwise why not.
     std::string problem() const {
-        return error_ ? fmt::format("cannot make {}: {}", path_.string(), error_.message()) : "";
+        return error_ ? fmt::format("không tạo được thư mục tạm {0} ({1}) / cannot make {0} ({1})",
+                                    path_.string(), error_.message())
+                      : "";
     }
 
   private:

@@ -43,8 +43,8 @@ std::expected<std::vector<std::string>, Error> split_command_line(std::string_vi
 /// The command writes to a ".part" file next to `out_wav` (same extension, for tools that choose
 /// the format by it), which is renamed into place only when it holds decodable, non-empty audio;
 /// on failure nothing is left at `out_wav`. Refuses empty text and text over kMaxSpeechTextBytes.
-/// Errors name the command and say why: not found, exit code or signal with the tail of its
-/// stderr, timeout, no or empty output.
+/// Errors, in Vietnamese then English, name the command and say why: not found, exit code or
+/// signal with the tail of its stderr last in parentheses, timeout, no or empty output.
 /// Never throws.
 std::expected<AudioInfo, Error> synthesize_speech(std::string_view text,
                                                   const SpeechOptions& options,
