@@ -108,6 +108,28 @@ int child_import(const fs::path& file, const fs::path& dir, double max_duration_
     return 0;
 }
 
+// The child for --breakdown: normalise_to_opus alone, with where its time went.
+int child_normalise(const fs::path& file, const fs::path& dir) {
+    fs::create_directories(dir);
+    loa::media::OpusSettings settings;
+    auto done = loa::media::normalise_to_opus(file, dir / "out.opus", settings);
+    if (!done) {
+        std::cerr << done.error().message << "\n";
+        return 1;
+    }
+    std::cout << nlohmann::json{{"analyse_s", done->analyse_s},
+                                {"encode_s", done->encode_s},
+                                {"measure_s", done->measure_s},
+                                {"encodes", done->encodes},
+                                {"gain_db", done->gain_db},
+                                {"limited_db", done->limited_db},
+                                {"after_lufs", done->after.integrated_lufs},
+                                {"true_peak_dbtp", done->after.true_peak_dbtp}}
+                     .dump()
+              << "\n";
+    return 0;
+}
+
 // A 48 kHz 16-bit stereo WAV of `bytes` (rounded down to whole frames): a 330 Hz tone under
 // quiet noise, written in blocks, never held whole.
 void make_wav(const fs::path& file, std::uint64_t bytes) {
@@ -149,22 +171,34 @@ void make_wav(const fs::path& file, std::uint64_t bytes) {
     }
 }
 
-// A 2-hour MP3 as provinces receive programmes: 44.1 kHz stereo, 128 kbit/s, speech-like tones
-// and pink noise. Kept in `dir` and reused by later runs.
+// A 2-hour MP3 as provinces receive programmes: 44.1 kHz stereo, 128 kbit/s, a Vietnamese
+// bulletin (espeak-ng) read again and again with pauses, over a quiet music bed. Kept in `dir`
+// and reused by later runs.
 fs::path make_mp3(const fs::path& dir, int minutes) {
     const fs::path file = dir / fmt::format("chuong-trinh-{}min.mp3", minutes);
     if (fs::exists(file)) {
         return file;
     }
-    const fs::path part = dir / "making.mp3";
+    const fs::path speech = dir / "doc.wav";
+    const fs::path spoken = dir / "doc-nghi.wav";
     run_or_throw(fmt::format(
-        "ffmpeg -nostdin -loglevel error -y -f lavfi -i "
-        "\"aevalsrc='0.2*sin(2*PI*(180+40*sin(2*PI*0.7*t))*t)*(0.55+0.45*sin(2*PI*2.5*t))':"
-        "s=44100:d={0}\" -f lavfi -i 'anoisesrc=color=pink:amplitude=0.08:r=44100:d={0}' "
-        "-filter_complex '[0][1]amix=inputs=2:normalize=0,aformat=channel_layouts=stereo' "
-        "-c:a libmp3lame -b:a 128k '{1}'",
-        minutes * 60, part.string()));
+        "espeak-ng -v vi -s 150 -w '{}' 'Ủy ban nhân dân xã thông báo lịch tiêm phòng cho trẻ em "
+        "dưới năm tuổi. Các gia đình đưa con đến trạm y tế xã vào sáng thứ bảy, từ bảy giờ đến "
+        "mười một giờ. Mùa mưa lũ đã đến: bà con không đi qua suối khi nước lên, theo dõi thông "
+        "tin trên loa phát thanh của thôn và làm theo hướng dẫn của ban chỉ huy phòng chống thiên "
+        "tai.'",
+        speech.string()));
+    run_or_throw(fmt::format("sox '{}' -r 44100 '{}' pad 0 2", speech.string(), spoken.string()));
+    const fs::path part = dir / "making.mp3";
+    run_or_throw(
+        fmt::format("ffmpeg -nostdin -loglevel error -y -stream_loop -1 -i '{0}' -f lavfi -i "
+                    "\"aevalsrc='0.02*sin(2*PI*220*t)+0.015*sin(2*PI*277*t)+0.015*sin(2*PI*330*t)':"
+                    "s=44100\" -filter_complex '[0][1]amix=inputs=2:normalize=0:duration=first,"
+                    "aformat=channel_layouts=stereo' -t {1} -c:a libmp3lame -b:a 128k '{2}'",
+                    spoken.string(), minutes * 60, part.string()));
     fs::rename(part, file);
+    fs::remove(speech);
+    fs::remove(spoken);
     return file;
 }
 
@@ -185,9 +219,16 @@ int main(int argc, char** argv) {
     app.add_option("--only", only, "mp3 or wav");
     app.add_option("--child", child_file, "(internal) import this file and print the result");
     app.add_option("--child-max-duration", child_max_s, "(internal)");
+    bool breakdown = false;
+    app.add_flag("--breakdown", breakdown,
+                 "also normalise the MP3 alone and say where the time goes (analyse, encode, "
+                 "measure)");
+    bool child_normalise_only = false;
+    app.add_flag("--child-normalise", child_normalise_only, "(internal)");
     CLI11_PARSE(app, argc, argv);
     if (!child_file.empty()) {
-        return child_import(child_file, dir / "child", child_max_s);
+        return child_normalise_only ? child_normalise(child_file, dir / "child")
+                                    : child_import(child_file, dir / "child", child_max_s);
     }
     fs::create_directories(dir);
     const std::string self = fs::canonical("/proc/self/exe").string();
@@ -220,6 +261,14 @@ int main(int argc, char** argv) {
             minutes, static_cast<double>(fs::file_size(mp3)) / 1e6, plain.cpu_s, plain.wall_s,
             plain.peak_rss_mb, import.cpu_s, import.wall_s, import.peak_rss_mb, ratio,
             kCpuRatioTarget, verdict(ratio <= kCpuRatioTarget), read_text(dir / "import-mp3.log"));
+        if (breakdown) {
+            const Cost alone = run_measured(
+                {self, "--dir", dir.string(), "--child-normalise", "--child", mp3.string()},
+                dir / "normalise-mp3.log");
+            std::cout << fmt::format("  normalise_to_opus alone: {:.1f} s CPU, {:.1f} s wall: {}",
+                                     alone.cpu_s, alone.wall_s,
+                                     read_text(dir / "normalise-mp3.log"));
+        }
     }
     if (only.empty() || only == "wav") {
         const fs::path wav = dir / "ban-tin-lon.wav";

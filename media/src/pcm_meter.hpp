@@ -42,7 +42,10 @@ class PcmConverter {
 /// that a 0.3 s jingle has a loudness rather than passing for silence.
 class LoudnessMeter {
   public:
-    LoudnessMeter();
+    /// Which peak is measured with the loudness: the true peak (4x oversampled, as BS.1770
+    /// defines it; most of the meter's work), the sample peak, or none.
+    enum class Peak { none, sample, true_peak };
+    explicit LoudnessMeter(Peak peak = Peak::true_peak);
     ~LoudnessMeter();
     LoudnessMeter(LoudnessMeter&&) noexcept;
     LoudnessMeter& operator=(LoudnessMeter&&) noexcept;
@@ -50,16 +53,26 @@ class LoudnessMeter {
     std::expected<void, Error> add(const float* samples, int frames, const PcmFormat& format,
                                    const std::filesystem::path& file);
     std::int64_t frames() const { return frames_; }
-    /// The figures so far; -infinity for silence (see Loudness).
+    /// The figures so far; -infinity for silence (see Loudness). `true_peak_dbtp` holds the peak
+    /// measured: the sample peak with Peak::sample, -infinity with Peak::none.
     Loudness result() const;
 
   private:
     struct Freer {
         void operator()(ebur128_state* state) const;
     };
+    /// BS.1770 integrated loudness without libebur128, for the meters that need no true peak:
+    /// K-weighting as two biquads per channel, 400 ms blocks every 100 ms, gated from a
+    /// histogram of block loudness (0.01 LU bins holding their blocks' energy, so the mean is
+    /// exact). Several times faster than libebur128 on long files, the same figures (tested).
+    class Gated;
+
     std::unique_ptr<ebur128_state, Freer> state_;
+    std::unique_ptr<Gated> gated_;
     PcmFormat format_{};
     std::int64_t frames_ = 0;
+    double sample_peak_ = 0.0;
+    Peak peak_ = Peak::true_peak;
 };
 
 }  // namespace loa::media::detail

@@ -111,6 +111,12 @@ TEST_CASE("API media: uploads are imported by those who import media, within the
     REQUIRE(table.status == 200);
     CHECK(table.content_type.find("text/plain") == 0);
     CHECK(table.body.starts_with(hash + " (đã có / already imported)"));
+    // Again with another title: kept, and said so in both languages.
+    auto retitled = api.post_raw(
+        "/api/v1/media?name=ban-tin.wav&title=Tin%20m%E1%BB%9Bi&format=table", "admin", bytes);
+    REQUIRE(retitled.status == 200);
+    CHECK(retitled.body.find("tên «Tin mới» không được dùng") != std::string::npos);
+    CHECK(retitled.body.find("\"Tin mới\" was not applied") != std::string::npos);
     CHECK(api.count("media") == 1);
 
     // Refusals: what the file is (named as the operator knows it), options, an empty body.
@@ -142,7 +148,7 @@ TEST_CASE("API media: uploads are imported by those who import media, within the
     CHECK(count(log, lc::Outcome::refused, "auditor") == 1);
     CHECK(count(log, lc::Outcome::done, "operator") == 1);
     CHECK(count(log, lc::Outcome::done, "other-operator") == 1);
-    CHECK(count(log, lc::Outcome::done, "admin") == 2);
+    CHECK(count(log, lc::Outcome::done, "admin") == 3);  // new, again, again retitled
     // Not media, too long, the bitrate, the empty body; the parameters that do not parse are
     // refused before anything is tried.
     CHECK(count(log, lc::Outcome::refused, "operator") == 4);

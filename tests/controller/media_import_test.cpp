@@ -109,8 +109,21 @@ TEST_CASE("an audio file is probed, normalised to Ogg/Opus, stored by hash and r
     REQUIRE(again.has_value());
     CHECK(again->already_present);
     CHECK(again->media.media_hash == first->media.media_hash);
+    // The record keeps its title, and the import says the new one was not applied.
+    CHECK(again->record.title == "Bản tin sáng");
+    CHECK(again->title_not_applied == "other title");
     CHECK(f.count("media") == 1);
     CHECK(listing(f.store.root()).size() == 2);  // the original and the canonical file, no more
+
+    // The same title again, or none (the file name is no title given): nothing to say.
+    for (const std::string title : {"Bản tin sáng", ""}) {
+        auto same = loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+            return controller::import_media(tx, f.store, file, title, kNow);
+        });
+        REQUIRE(same.has_value());
+        CHECK(same->already_present);
+        CHECK(same->title_not_applied.empty());
+    }
 }
 
 TEST_CASE("every audio format operators bring imports with its duration") {

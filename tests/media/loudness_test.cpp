@@ -301,6 +301,9 @@ TEST_CASE(
                             done->encodes, done->after.integrated_lufs, done->after.true_peak_dbtp,
                             measured.integrated_lufs, measured.true_peak_dbtp, done->noise_share));
             CHECK(measured.integrated_lufs == Approx(-23.0).margin(1.0));
+            // The input's loudness (loa's own gated meter) agrees with FFmpeg's meter too.
+            CHECK(done->before.integrated_lufs ==
+                  Approx(ffmpegLoudness(c.file).integrated_lufs).margin(0.2));
             CHECK(measured.true_peak_dbtp <= -1.0);
             CHECK(done->after.integrated_lufs == Approx(-23.0).margin(0.5));
             CHECK(mentionsNoise(done->warnings) == c.noise);

@@ -39,12 +39,19 @@ inline constexpr double kShortestAudioSeconds = 0.1;
 
 /// The outcome of a normalise_to_opus run.
 struct Transcoded {
-    AudioInfo source;       ///< the input as probed: format, length, warnings
-    Loudness before;        ///< the input, measured at its own rate and channel count
+    AudioInfo source;  ///< the input as probed: format, length, warnings
+    /// The input at its own rate and channel count: integrated loudness and length (its true
+    /// peak is not measured, -infinity; the peaks that matter are the encoder signal's).
+    Loudness before;
     Loudness after;         ///< the written Opus file, decoded and measured again
     double gain_db = 0;     ///< the gain applied to the mono 48 kHz signal
     double limited_db = 0;  ///< the limiter's deepest gain reduction (0: it was not needed)
     int encodes = 0;        ///< how many times the file was encoded to reach the target
+    /// Wall-clock seconds spent deciding (the first decoding), encoding and measuring the
+    /// encoded results: where an import's time goes, for the benchmark.
+    double analyse_s = 0;
+    double encode_s = 0;
+    double measure_s = 0;
     /// Share of the signal's energy that is noise rather than speech or music (0–1).
     double noise_share = 0;
     /// For the operator and the approver (bilingual, one line each): junk ignored at the end,
