@@ -74,22 +74,6 @@ struct OutputFreer {
 };
 using OutputPtr = std::unique_ptr<AVFormatContext, OutputFreer>;
 
-// Writes `samples` clamped to full scale, using `scratch` for the clamped copy.
-template <typename Writer>
-std::expected<void, Error> writeClamped(Writer& writer, const std::vector<float>& samples,
-                                        std::vector<float>& scratch) {
-    if (samples.empty()) {
-        return {};
-    }
-    if (&samples != &scratch) {
-        scratch.assign(samples.begin(), samples.end());
-    }
-    for (float& s : scratch) {
-        s = std::clamp(s, -1.0f, 1.0f);
-    }
-    return writer.write(scratch.data(), static_cast<int>(scratch.size()));
-}
-
 // Removes the partial output unless it was renamed into place.
 class PartFile {
   public:
@@ -262,6 +246,17 @@ class OpusWriter {
     bool small_last_frame_ = false;
 };
 
+// Clamps `samples` to full scale where they are, and writes them.
+std::expected<void, Error> writeClamped(OpusWriter& writer, std::vector<float>& samples) {
+    if (samples.empty()) {
+        return {};
+    }
+    for (float& s : samples) {
+        s = std::clamp(s, -1.0f, 1.0f);
+    }
+    return writer.write(samples.data(), static_cast<int>(samples.size()));
+}
+
 // One encoding: `in` decoded to mono 48 kHz, `gain_db` applied, peaks held under
 // `ceiling_db` (dBFS) by the limiter when one is given, encoded to `part`. Returns the limiter's
 // deepest reduction (dB).
@@ -284,13 +279,12 @@ std::expected<double, Error> encode(const fs::path& in, const fs::path& part, do
         scaled.resize(static_cast<std::size_t>(frames));
         std::transform(samples, samples + frames, scaled.begin(),
                        [gain](float s) { return s * gain; });
-        const std::vector<float>* ready = &scaled;
-        if (limiter) {
-            limited.clear();
-            limiter->process(scaled.data(), frames, limited);
-            ready = &limited;
+        if (!limiter) {
+            return writeClamped(writer, scaled);
         }
-        return writeClamped(writer, *ready, scaled);
+        limited.clear();
+        limiter->process(scaled.data(), frames, limited);
+        return writeClamped(writer, limited);
     };
     if (auto decoded = decode_pcm(in, sink, kRate, 1, progress); !decoded) {
         return std::unexpected(decoded.error());
@@ -298,7 +292,7 @@ std::expected<double, Error> encode(const fs::path& in, const fs::path& part, do
     if (limiter) {
         limited.clear();
         limiter->finish(limited);
-        if (auto ok = writeClamped(writer, limited, scaled); !ok) {
+        if (auto ok = writeClamped(writer, limited); !ok) {
             return std::unexpected(ok.error());
         }
     }

@@ -107,8 +107,8 @@ struct PreparedImport {
     MediaRecord record;
     bool already_present = false;  ///< the original was found imported already (by any area)
     bool for_panel = false;
-    std::string area = "/";  ///< the importer's scope
-    std::string title;       ///< the importer's title for it
+    std::string area = "/";    ///< the importer's scope
+    std::string title;         ///< the importer's title for it
     bool title_given = false;  ///< … given by the importer, not taken from the file name
     std::string by;
 };
