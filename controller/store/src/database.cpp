@@ -2,8 +2,15 @@
 #include "loa/controller/store/database.hpp"
 
 #include <array>
+#include <chrono>
+#include <random>
 #include <string_view>
+#include <thread>
 
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 
@@ -813,11 +820,12 @@ int schema_version(SQLite::Database& db) {
     return q.executeStep() ? q.getColumn(0).getInt() : 0;
 }
 
-Result<std::unique_ptr<SQLite::Database>> open_database(const std::filesystem::path& file) {
-    try {
-        if (file.has_parent_path()) {
-            std::filesystem::create_directories(file.parent_path());
-        }
+namespace {
+
+/// One attempt at opening and migrating. A busy lock escapes as SQLite::Exception so the caller
+/// can retry; everything else becomes an error here.
+Result<std::unique_ptr<SQLite::Database>> open_once(const std::filesystem::path& file) {
+    {
         auto db = std::make_unique<SQLite::Database>(file.string(),
                                                      SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
         db->setBusyTimeout(10000);
@@ -859,6 +867,37 @@ Result<std::unique_ptr<SQLite::Database>> open_database(const std::filesystem::p
             migration.commit();
         }
         return db;
+    }
+}
+
+bool is_busy(const SQLite::Exception& e) {
+    return (e.getErrorCode() & 0xff) == SQLITE_BUSY;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SQLite::Database>> open_database(const std::filesystem::path& file) {
+    // SQLite answers some lock conflicts with SQLITE_BUSY at once instead of waiting out the busy
+    // timeout: switching a brand-new file to WAL reads and then writes, and two processes doing
+    // that together deadlock, so one is refused straight away. Opening is retried for a bounded
+    // time with a little jitter, like a busy timeout would.
+    constexpr auto kPatience = std::chrono::seconds(10);
+    const auto deadline = std::chrono::steady_clock::now() + kPatience;
+    std::minstd_rand jitter(static_cast<unsigned>(::getpid()));
+    try {
+        if (file.has_parent_path()) {
+            std::filesystem::create_directories(file.parent_path());
+        }
+        for (;;) {
+            try {
+                return open_once(file);
+            } catch (const SQLite::Exception& e) {
+                if (!is_busy(e) || std::chrono::steady_clock::now() >= deadline) {
+                    throw;
+                }
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(5 + jitter() % 45));
+        }
     } catch (const std::exception& e) {
         return fail(Error::Code::storage, file.string() + ": " + e.what());
     }
