@@ -35,6 +35,7 @@ packages=(
   libhowardhinnant-date-dev tzdata libglpk-dev
   # tests and fixtures
   catch2 ffmpeg sox espeak-ng
+  mosquitto libmosquitto-dev
   # the OpenAPI test (tests/controller/openapi_test.cpp): docs/openapi.json checked against the
   # official OpenAPI 3.0 JSON Schema, and real answers against it, with Debian's python3-jsonschema
   openapi-specification python3-jsonschema

@@ -208,6 +208,7 @@ void Session::tick() {
     if (now - last_heard_us_ > 3 * heartbeat_interval_us_) {
         spdlog::warn("controller silent for 3 heartbeats; saying hello again");
         ++stats_.sessions_lost;
+        ++stats_.sessions_given_up;
         welcomed_ = false;
         fetcher_.on_session_lost();
         return;

@@ -75,6 +75,7 @@ SimTotals totals_of(const std::vector<NodeCounts>& nodes) {
         t.welcomes += s.welcomes;
         t.reconnects += s.welcomes > 1 ? s.welcomes - 1 : 0;
         t.sessions_lost += s.sessions_lost;
+        t.sessions_given_up += s.sessions_given_up;
         t.heartbeats += s.heartbeats;
         t.heartbeat_acks += s.heartbeat_acks;
         t.timelines += s.timelines;
@@ -111,6 +112,7 @@ void add(SimTotals& to, const SimTotals& t) {
                               {&to.welcomes, t.welcomes},
                               {&to.reconnects, t.reconnects},
                               {&to.sessions_lost, t.sessions_lost},
+                              {&to.sessions_given_up, t.sessions_given_up},
                               {&to.heartbeats, t.heartbeats},
                               {&to.heartbeat_acks, t.heartbeat_acks},
                               {&to.timelines, t.timelines},

@@ -34,6 +34,7 @@ void add(node::SessionStats& to, const node::SessionStats& s) {
     to.hellos += s.hellos;
     to.welcomes += s.welcomes;
     to.sessions_lost += s.sessions_lost;
+    to.sessions_given_up += s.sessions_given_up;
     to.heartbeats += s.heartbeats;
     to.heartbeat_acks += s.heartbeat_acks;
     to.reports += s.reports;

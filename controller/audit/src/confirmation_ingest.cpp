@@ -254,6 +254,7 @@ Result<std::vector<std::uint64_t>> store_report(IngestStatements& st, const std:
     };
     // Kept apart with the reason, acked all the same, so that one bad confirmation never blocks
     // the node's outbox. A copy re-sent because the ack was lost is kept once.
+    std::size_t kept_apart_count = 0;
     auto keep_apart = [&](const wire::Confirmation& c, const std::string& why) {
         const std::string bytes = c.SerializeAsString();
         st.refused_before.bind(1, node_id);
@@ -267,8 +268,12 @@ Result<std::vector<std::uint64_t>> store_report(IngestStatements& st, const std:
         if (!stored_as(c.seq()) && !number_refused(c.seq())) {
             counted(c.seq());  // a number received for the first time
         }
-        spdlog::warn("node '{}', confirmation {} (slot '{}') kept apart: {}", node_id, c.seq(),
-                     c.slot_id(), why);
+        // One line a report, not one a confirmation: a node that sends thousands of plays nobody
+        // booked must not fill the disk with the log (each stays in node_errors all the same).
+        if (kept_apart_count++ == 0) {
+            spdlog::warn("node '{}', confirmation {} (slot '{}') kept apart: {}", node_id, c.seq(),
+                         c.slot_id(), why);
+        }
         st.refuse.bind(1, node_id);
         st.refuse.bind(2, static_cast<int64_t>(c.seq()));
         st.refuse.bind(3, why);
@@ -409,6 +414,10 @@ Result<std::vector<std::uint64_t>> store_report(IngestStatements& st, const std:
         }
     }
     rollup.write();
+    if (kept_apart_count > 1) {
+        spdlog::warn("node '{}': {} more confirmations of the same report kept apart", node_id,
+                     kept_apart_count - 1);
+    }
     if (new_numbers > 0) {
         st.marks.bind(1, node_id);
         st.marks.bind(2, static_cast<int64_t>(new_numbers));

@@ -27,6 +27,8 @@ namespace loa::controller {
 
 namespace {
 constexpr std::int64_t kPeriodicUs = 500'000;
+/// After a commit, the change counters are looked at no more often than this.
+constexpr std::int64_t kChangeLookUs = 5'000;
 /// A node's timeline is rebuilt at least this often even if nothing changed: the 7-day horizon
 /// moves on, and plays booked beyond it come into it.
 constexpr std::int64_t kHorizonRollUs = 3600LL * 1'000'000;
@@ -70,6 +72,13 @@ NodeGateway::NodeGateway(Store& store, media::ContentStore& content, GatewayOpti
     if (wake_fd_ < 0) {
         throw std::system_error(errno, std::generic_category(), "eventfd");
     }
+    // Whatever commits (the API's emergency, a plan) may be for nodes: look at once, not at the
+    // next periodic round (up to half a second later; issue 18's fan-out).
+    store_.writer().set_on_commit([this] {
+        commit_seen_.store(true, std::memory_order_release);
+        const std::uint64_t one = 1;
+        [[maybe_unused]] const auto written = ::write(wake_fd_, &one, sizeof(one));
+    });
     // The ZAP handler is bound before any CURVE socket: libzmq lets handshakes through
     // unauthenticated when nobody answers on this endpoint.
     zap_.set(zmq::sockopt::linger, 0);
@@ -131,6 +140,7 @@ NodeGateway::~NodeGateway() {
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
+    store_.writer().set_on_commit({});
     if (wake_fd_ >= 0) {
         ::close(wake_fd_);
     }
@@ -175,6 +185,9 @@ void NodeGateway::run(const std::atomic<bool>& stop) {
 }
 
 void NodeGateway::poll_once(int timeout_ms) {
+    if (commit_seen_.load(std::memory_order_acquire)) {
+        timeout_ms = std::min(timeout_ms, static_cast<int>(kChangeLookUs / 1000));  // look soon
+    }
     const auto round_started = std::chrono::steady_clock::now();
     zmq::pollitem_t items[] = {{zap_.handle(), 0, ZMQ_POLLIN, 0},
                                {router_.handle(), 0, ZMQ_POLLIN, 0},
@@ -242,6 +255,13 @@ void NodeGateway::poll_once(int timeout_ms) {
         }
     }
     flush(false);
+    if (now_us() >= next_change_look_us_ && commit_seen_.exchange(false)) {
+        // At most every few ms: the gateway's own commits (heartbeats, reports) wake it too,
+        // and then the counters have not moved and this costs one small read.
+        next_change_look_us_ = now_us() + kChangeLookUs;
+        push_due_updates(false);
+        flush(false);
+    }
     if (now_us() >= next_periodic_us_) {
         next_periodic_us_ = now_us() + kPeriodicUs;
         push_due_updates();
@@ -466,13 +486,16 @@ void NodeGateway::push_timeline(Peer& peer, const std::string& routing_id, bool 
     send(routing_id, std::move(out), 0);
 }
 
-void NodeGateway::push_due_updates() {
+void NodeGateway::push_due_updates(bool periodic) {
     ChangeCounters counters;
     try {
         counters = change_counters(reader());
     } catch (const std::exception& e) {
         spdlog::error("database: {}", e.what());
         return;
+    }
+    if (!periodic && counters_ && *counters_ == counters) {
+        return;  // a commit of nothing for nodes (heartbeats, reports)
     }
     // The schema's counters move when anything commits a change to timelines, commands or keys
     // (the API, loactl, another process); heartbeats and reports move none of them.

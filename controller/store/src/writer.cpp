@@ -104,6 +104,11 @@ void Writer::enqueue(Job job) {
     job.complete(&stopped);
 }
 
+void Writer::set_on_commit(std::function<void()> hook) {
+    std::lock_guard lock(hook_mutex_);
+    on_commit_ = std::move(hook);
+}
+
 void Writer::loop() {
     std::deque<Job> batch;
     for (;;) {
@@ -182,6 +187,10 @@ void Writer::commit_batch(std::deque<Job>& batch) {
     } else {
         stats_.commits.fetch_add(1, std::memory_order_relaxed);
         stats_.changes.fetch_add(kept, std::memory_order_relaxed);
+        std::lock_guard lock(hook_mutex_);
+        if (on_commit_) {
+            on_commit_();
+        }
     }
     if (batch.size() > stats_.largest_batch.load(std::memory_order_relaxed)) {
         stats_.largest_batch.store(batch.size(), std::memory_order_relaxed);

@@ -33,6 +33,8 @@ struct SessionStats {
     std::uint64_t welcomes = 0;  ///< sessions begun (a second answer to a repeated HELLO aside)
     /// A welcomed session ended: the controller was silent for 3 heartbeats or said NEED_HELLO.
     std::uint64_t sessions_lost = 0;
+    /// Of those, the ones the node gave up itself: 3 heartbeats without a word.
+    std::uint64_t sessions_given_up = 0;
     std::uint64_t heartbeats = 0;  ///< handed to the link
     std::uint64_t heartbeat_acks = 0;
     std::uint64_t reports = 0;              ///< PLAYBACK-REPORTs handed to the link

@@ -100,6 +100,7 @@ struct SimTotals {
     std::uint64_t welcomes = 0;
     std::uint64_t reconnects = 0;  ///< sessions begun after a node's first
     std::uint64_t sessions_lost = 0;
+    std::uint64_t sessions_given_up = 0;  ///< of which the node gave up (3 silent heartbeats)
     std::uint64_t heartbeats = 0;
     std::uint64_t heartbeat_acks = 0;
     std::uint64_t timelines = 0;

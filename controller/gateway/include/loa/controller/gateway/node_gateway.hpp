@@ -215,7 +215,9 @@ class NodeGateway {
     /// unanswered for command_resend_ms; expired ones are marked so and never sent.
     void push_commands(Peer& peer, const std::string& routing_id);
     /// Pushes changed timelines and due commands to every peer; drops silent sessions.
-    void push_due_updates();
+    /// `periodic`: the half-second round (silence, resends, the horizon); otherwise a look after
+    /// a commit, which does nothing when no change counter moved.
+    void push_due_updates(bool periodic = true);
     /// False when the node is gone (its peer entry is then erased: do not use it afterwards) or
     /// its send queue is full (the message is dropped; the node asks again).
     bool send(const std::string& routing_id, wire::Envelope envelope, std::uint64_t in_reply_to);
@@ -248,6 +250,9 @@ class NodeGateway {
     std::uint64_t next_message_id_ = 1;
     std::optional<ChangeCounters> counters_;
     std::int64_t next_periodic_us_ = 0;
+    std::int64_t next_change_look_us_ = 0;
+    /// Set by the writer's thread after each commit (Writer::set_on_commit).
+    std::atomic<bool> commit_seen_{false};
     std::map<std::string, std::shared_ptr<const media::ChunkManifest>> manifests_;
     std::deque<std::string> manifest_order_;  ///< oldest first, for eviction
     TransferStats stats_;

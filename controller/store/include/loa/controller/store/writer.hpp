@@ -114,6 +114,13 @@ class Writer {
 
     const WriterStats& stats() const { return stats_; }
 
+    /// `hook` is called on the writer's thread after each transaction that committed, and must be
+    /// quick and never block: the node gateway wakes its loop with it, so that what the API
+    /// committed (an emergency's commands, a new timeline) goes out at once instead of at the
+    /// gateway's next periodic look. One hook; an empty one removes it, and once this returns
+    /// the old hook is not running and will not run again.
+    void set_on_commit(std::function<void()> hook);
+
   private:
     /// One queued change: `apply` runs it inside the transaction (true: keep its writes);
     /// `complete` is told the commit's error (null when it committed).
@@ -133,6 +140,8 @@ class Writer {
     bool stopping_ = false;
     std::once_flag joined_;
     WriterStats stats_;
+    std::mutex hook_mutex_;
+    std::function<void()> on_commit_;
     std::thread thread_;
 };
 
