@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_support.hpp"
+#include "fleet/fleet_support.hpp"
 #include "loa/controller/fleet/node_enrollment.hpp"
 #include "loa/controller/fleet/node_registry.hpp"
 #include "loa/controller/fleet/node_status.hpp"
@@ -40,28 +41,8 @@ namespace {
 using bench::now_us;
 
 /// A scratch directory under `base`, removed unless `keep`.
-struct Scratch {
-    fs::path path;
-    bool keep = false;
-    explicit Scratch(const fs::path& base, const std::string& name) {
-        std::string pattern = (base / (name + "-XXXXXX")).string();
-        if (::mkdtemp(pattern.data()) == nullptr) {
-            throw std::runtime_error("cannot create a directory under " + base.string());
-        }
-        path = pattern;
-    }
-    ~Scratch() {
-        if (!keep) {
-            std::error_code ignored;
-            fs::remove_all(path, ignored);
-        }
-    }
-};
-
-std::string node_name(const std::string& prefix, int i, int count) {
-    const int width = std::max<int>(2, static_cast<int>(std::to_string(count).size()));
-    return fmt::format("{}-{:0{}}", prefix, i, width);
-}
+using bench::node_name;
+using bench::Scratch;
 
 wire::Heartbeat heartbeat(std::int64_t now) {
     wire::Heartbeat h;
@@ -81,37 +62,7 @@ wire::Heartbeat heartbeat(std::int64_t now) {
 }
 
 /// N speaker nodes written straight into a new database (setup; synchronous off for speed).
-void register_nodes(const fs::path& db_file, int count, const std::string& prefix,
-                    const std::string& area, std::vector<sim::NodeIdentity>* identities) {
-    auto db = lc::open_database(db_file);
-    if (!db) {
-        throw std::runtime_error(db.error().message);
-    }
-    (*db)->exec("PRAGMA synchronous=OFF");
-    auto done = lc::write_directly(**db, [&](lc::WriteTx& tx) -> lc::Result<void> {
-        for (int i = 1; i <= count; ++i) {
-            lc::NodeRecord record;
-            record.node_id = node_name(prefix, i, count);
-            record.kind = "speaker";
-            record.area_path = area;
-            if (auto added = lc::add_node(tx, record, now_us()); !added) {
-                return std::unexpected(added.error());
-            }
-            if (identities != nullptr) {
-                auto pair = protocol::generate_curve_key_pair();
-                if (auto enrolled = lc::enroll_key(tx, record.node_id, pair.public_key, now_us());
-                    !enrolled) {
-                    return std::unexpected(enrolled.error());
-                }
-                identities->push_back({record.node_id, pair});
-            }
-        }
-        return {};
-    });
-    if (!done) {
-        throw std::runtime_error(done.error().message);
-    }
-}
+using bench::register_nodes;
 
 // ---- heartbeats ----------------------------------------------------------------------------
 
@@ -299,24 +250,9 @@ int run_plan_apply(const PlanOptions& o) {
         throw std::runtime_error(keys.error());
     }
     // A bulletin, and the first admin's token, through loactl over the data directory.
-    const fs::path wav = scratch.path / "ban-tin.wav";
-    bench::run_or_throw(
-        fmt::format("ffmpeg -nostdin -loglevel error -y -f lavfi -i "
-                    "sine=frequency=440:duration=30 -ar 22050 {}",
-                    wav.string()));
-    const std::string loactl = fmt::format("{} --data {}", LOA_LOACTL_BIN, data.string());
-    bench::run_or_throw(
-        fmt::format("printf 'mat-khau-thu-tai\\n' | {} user add admin --role "
-                    "admin --area / --password-stdin > /dev/null",
-                    loactl));
-    std::string token = bench::capture_or_throw(
-        fmt::format("printf 'mat-khau-thu-tai\\n' | {} login admin --password-stdin", loactl));
-    token.erase(token.find_last_not_of("\n") + 1);
-    const auto imported = nlohmann::json::parse(bench::capture_or_throw(
-        fmt::format("LOA_TOKEN={} {} --json media import {}", token, loactl, wav.string())));
-    const std::string media = imported.at("media_hash");
-    bench::run_or_throw(
-        fmt::format("LOA_TOKEN={} {} media approve {} > /dev/null", token, loactl, media));
+    const std::string token = bench::first_admin_token(LOA_LOACTL_BIN, data);
+    const std::string media =
+        bench::approved_bulletin(LOA_LOACTL_BIN, data, token, scratch.path, 30.0);
 
     const int http_port = bench::free_tcp_port();
     const std::string endpoint = fmt::format("tcp://127.0.0.1:{}", bench::free_tcp_port());

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_support.hpp"
+#include "fleet/fleet_support.hpp"
 #include "loa/controller/fleet/node_enrollment.hpp"
 #include "loa/controller/fleet/node_registry.hpp"
 #include "loa/controller/store/database.hpp"
@@ -52,84 +53,22 @@ struct Options {
     std::string controller = LOA_CONTROLLER_BIN;
 };
 
-double cpu_seconds_of(pid_t pid) {
-    std::ifstream in(fmt::format("/proc/{}/stat", pid));
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto close = text.rfind(')');
-    if (close == std::string::npos) {
-        return 0;
-    }
-    std::istringstream fields(text.substr(close + 2));
-    std::string skip;
-    for (int i = 3; i < 14; ++i) {
-        fields >> skip;
-    }
-    double utime = 0, stime = 0;
-    fields >> utime >> stime;
-    return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-double self_cpu_seconds() {
-    rusage usage{};
-    ::getrusage(RUSAGE_SELF, &usage);
-    auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-    return s(usage.ru_utime) + s(usage.ru_stime);
-}
-
 /// The controller's data: N speaker nodes, each with a key of its own enrolled straight into
-/// its database (setup only: enrollment itself is scenario 10's and loa-sim --tokens' business).
+/// its database, and the controller's key.
 std::vector<sim::NodeIdentity> register_nodes(const fs::path& data, int n, std::string& key) {
-    auto db = controller::open_database(data / "controller.db");
-    if (!db) {
-        throw std::runtime_error(db.error().message);
-    }
-    (*db)->exec("PRAGMA synchronous=OFF");  // setup only; the daemon opens its own connection
+    std::vector<sim::NodeIdentity> identities;
+    bench::register_nodes(data / "controller.db", n, "sim", "vn/sim", &identities);
     auto keys = protocol::load_or_create_key_file(controller::controller_key_file(data));
     if (!keys) {
         throw std::runtime_error(keys.error());
     }
     key = keys->public_key;
-    std::vector<sim::NodeIdentity> identities;
-    for (int i = 1; i <= n; ++i) {
-        controller::NodeRecord record;
-        record.node_id = fmt::format("sim-{:05}", i);
-        record.kind = "speaker";
-        record.area_path = "vn/sim";
-        if (auto added = loa::controller::write_directly(**db,
-                                                         [&](loa::controller::WriteTx& tx) {
-                                                             return controller::add_node(tx, record,
-                                                                                         now_us());
-                                                         });
-            !added) {
-            throw std::runtime_error(added.error().message);
-        }
-        auto pair = protocol::generate_curve_key_pair();
-        if (auto enrolled = loa::controller::write_directly(
-                **db,
-                [&](loa::controller::WriteTx& tx) {
-                    return controller::enroll_key(tx, record.node_id, pair.public_key, now_us());
-                });
-            !enrolled) {
-            throw std::runtime_error(enrolled.error().message);
-        }
-        identities.push_back({record.node_id, pair});
-    }
     return identities;
 }
 
-std::int64_t stored_confirmations(const fs::path& db_file) {
-    try {
-        SQLite::Database db(db_file.string(), SQLite::OPEN_READONLY);
-        db.setBusyTimeout(5000);
-        return db
-            .execAndGet(
-                "SELECT (SELECT count(*) FROM confirmations) + (SELECT count(*) "
-                "FROM refused_confirmations)")
-            .getInt64();
-    } catch (const std::exception&) {
-        return -1;
-    }
-}
+using bench::cpu_seconds_of;
+using bench::self_cpu_seconds;
+using bench::stored_confirmations;
 
 }  // namespace
 
