@@ -28,6 +28,7 @@
 #include "bench_support.hpp"
 #include "fleet/fleet_support.hpp"
 #include "fleet/mqtt_fleet.hpp"
+#include "fleet/sim_processes.hpp"
 #include "loa/controller/fleet/node_enrollment.hpp"
 #include "loa/controller/store/database.hpp"
 #include "loa/protocol/curve_keys.hpp"
@@ -50,7 +51,8 @@ struct Options {
     double warmup_s = 30;     ///< soak: memory is compared with what it was at this point
     double plays_per_day = 20;
     double day_seconds = 600;  ///< soak: a day compressed into this many seconds
-    int threads = 2;
+    int threads = 1;           ///< simulator threads in each simulator process
+    int per_process = 5'000;   ///< virtual nodes in each simulator process
     std::string dir = "/var/tmp";
     std::string mosquitto = "/usr/sbin/mosquitto";
     bool mqtt = true;
@@ -113,10 +115,8 @@ class Fleet {
         options.plays_per_day = plays_per_day;
         options.day_seconds = day_seconds;
         options.synthetic_until_us = synthetic_until_us;
-        sim_ = std::make_unique<sim::Simulator>(options);
-        for (auto& identity : identities_) {
-            sim_->add_node(identity);
-        }
+        sim_ = std::make_unique<bench::SimProcesses>(options, identities_,
+                                                     static_cast<std::size_t>(o_.per_process));
         sim_->start();
     }
 
@@ -135,7 +135,7 @@ class Fleet {
     fs::path log() const { return scratch_.path / "controller.log"; }
     fs::path db_file() const { return data_ / "controller.db"; }
     bench::Child& controller() { return *controller_; }
-    sim::Simulator& nodes() { return *sim_; }
+    bench::SimProcesses& nodes() { return *sim_; }
     const std::string& media() const { return media_; }
     const std::string& token() const { return token_; }
     int http_port() const { return http_port_; }
@@ -163,7 +163,7 @@ class Fleet {
     std::string endpoint_;
     int starts_ = 0;
     std::unique_ptr<bench::Child> controller_;
-    std::unique_ptr<sim::Simulator> sim_;
+    std::unique_ptr<bench::SimProcesses> sim_;
 };
 
 /// What the table prints, and the JSON.
@@ -354,7 +354,7 @@ int run_storm(const Options& o) {
     fleet.start_nodes(0, 86'400, 0);
     const double cold_s = fleet.wait_settled(std::chrono::milliseconds(120'000 + 20 * o.nodes));
     std::this_thread::sleep_for(2s);
-    const auto before = fleet.nodes().nodes();
+    const auto before = fleet.nodes().node_states();
     const auto t_before = fleet.nodes().totals();
 
     fleet.kill_controller();
@@ -365,16 +365,16 @@ int run_storm(const Options& o) {
     std::vector<std::uint64_t> welcomes_before;
     welcomes_before.reserve(before.size());
     for (const auto& n : before) {
-        welcomes_before.push_back(n.session.welcomes);
+        welcomes_before.push_back(n.welcomes);
     }
     double back_s = -1;
     std::vector<double> each_s(before.size(), -1);
     const auto deadline = t0 + std::chrono::seconds(180);
     while (std::chrono::steady_clock::now() < deadline) {
-        const auto now_nodes = fleet.nodes().nodes();
+        const auto now_nodes = fleet.nodes().node_states();
         std::size_t back = 0;
         for (std::size_t i = 0; i < now_nodes.size() && i < welcomes_before.size(); ++i) {
-            if (now_nodes[i].session.welcomes > welcomes_before[i] && now_nodes[i].in_session) {
+            if (now_nodes[i].welcomes > welcomes_before[i] && now_nodes[i].in_session) {
                 ++back;
                 if (each_s[i] < 0) {
                     each_s[i] = bench::seconds_since(t0);
@@ -885,8 +885,11 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0.0, 1e6));
     app.add_option("--day-seconds", o.day_seconds, "soak: a day lasts this long (default 600)")
         ->check(CLI::Range(1.0, 1e9));
-    app.add_option("--threads", o.threads, "simulator threads (default 2)")
+    app.add_option("--threads", o.threads, "simulator threads in each process (default 1)")
         ->check(CLI::Range(1, 16));
+    app.add_option("--per-process", o.per_process,
+                   "virtual nodes in each simulator process (default 5000: two descriptors each)")
+        ->check(CLI::Range(1, 9'000));
     app.add_option("--dir", o.dir, "where the scratch directory goes (default /var/tmp: ext4)");
     app.add_option("--mosquitto", o.mosquitto, "the MQTT broker for the comparison");
     app.add_flag("!--no-mqtt", o.mqtt, "fanout: skip the mosquitto comparison");
@@ -895,14 +898,17 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
     ::signal(SIGPIPE, SIG_IGN);
     spdlog::set_level(spdlog::level::err);  // every session logs its welcome, timelines, commands
-    // Each virtual node holds two descriptors here, the controller one per node, the broker one
-    // per client: children inherit the limit raised here.
-    const std::uint64_t limit =
-        bench::raise_file_limit(static_cast<std::uint64_t>(4 * o.nodes + 4096));
-    if (limit < static_cast<std::uint64_t>(3 * o.nodes + 1024)) {
+    // Each process needs a descriptor per connection: the controller one per node, the broker
+    // each simulator process two per node, each MQTT client process three per client.
+    // Children inherit the limit raised here; without CAP_SYS_RESOURCE the hard limit stays.
+    const auto needed =
+        static_cast<std::uint64_t>(std::max(o.nodes, 3 * std::min(o.per_process, o.nodes)) + 1024);
+    const std::uint64_t limit = bench::raise_file_limit(needed);
+    if (limit < needed) {
         fmt::print(stderr,
-                   "fleet_bench: {} nodes need about {} file descriptors; the limit is {}\n",
-                   o.nodes, 3 * o.nodes + 1024, limit);
+                   "fleet_bench: {} nodes need about {} file descriptors a process; the limit is "
+                   "{} (try a smaller --per-process)\n",
+                   o.nodes, needed, limit);
         return 2;
     }
     if (!o.json) {

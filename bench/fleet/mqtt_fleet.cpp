@@ -2,13 +2,20 @@
 #include "mqtt_fleet.hpp"
 
 #include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <mosquitto.h>
 
+#include <atomic>
+#include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <new>
 #include <stdexcept>
 #include <thread>
 
@@ -41,7 +48,7 @@ struct Client {
 struct Fleet {
     std::vector<std::unique_ptr<Client>> clients;
     std::int64_t published_us = 0;
-    std::vector<std::int64_t> delivered_us;
+    std::atomic<std::int64_t>* delivered_us = nullptr;  ///< shared by the client processes
     std::vector<std::int64_t> answered_us;
     int subscribed = 0;
     int delivered = 0;
@@ -74,8 +81,8 @@ void on_message(mosquitto* m, void* obj, const mosquitto_message* message) {
     Fleet& f = *c->fleet;
     const std::int64_t now = now_us();
     if (c->index >= 0) {
-        if (f.delivered_us[static_cast<std::size_t>(c->index)] == 0) {
-            f.delivered_us[static_cast<std::size_t>(c->index)] = now;
+        std::int64_t unset = 0;
+        if (f.delivered_us[c->index].compare_exchange_strong(unset, now)) {
             ++f.delivered;
         }
         // The answer, as a node's COMMAND-RESULT: who, and that it was carried out.
@@ -149,6 +156,58 @@ Client& add_client(Fleet& f, int index, int port, int epoll_fd) {
 
 }  // namespace
 
+namespace {
+
+/// What the client processes share with the benchmark.
+struct Shared {
+    std::atomic<bool> stop{false};
+    std::atomic<int> subscribed{0};  ///< clients connected and subscribed, over every process
+    std::atomic<int> failed{0};
+    char failure[256] = {};
+};
+
+/// A client process: connects its share of the clients (`first` to `last`), serves them until
+/// told to stop. Three descriptors a client (its socket and libmosquitto's socket pair).
+[[noreturn]] void run_clients(int first, int last, int port, Shared& shared,
+                              std::atomic<std::int64_t>* delivered_us) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    mosquitto_lib_init();
+    Fleet f;
+    f.delivered_us = delivered_us;
+    const int epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+    int counted = 0;
+    auto publish_count = [&] {
+        shared.subscribed.fetch_add(f.subscribed - counted);
+        counted = f.subscribed;
+    };
+    try {
+        // Connect in steps, serving the broker's answers between them, so that the listen
+        // backlog never overflows (a refused SYN would cost a second).
+        for (int i = first; i < last; ++i) {
+            add_client(f, i, port, epoll_fd);
+            if ((i - first) % 200 == 199) {
+                for (int k = 0; k < 20 && f.subscribed < i - first + 1; ++k) {
+                    service(f, epoll_fd, 5);
+                }
+                publish_count();
+            }
+        }
+        while (!shared.stop.load()) {
+            service(f, epoll_fd, 5);
+            publish_count();
+            if (!f.error.empty()) {
+                throw std::runtime_error(f.error);
+            }
+        }
+    } catch (const std::exception& e) {
+        std::snprintf(shared.failure, sizeof shared.failure, "%s", e.what());
+        shared.failed.fetch_add(1);
+    }
+    ::_exit(0);
+}
+
+}  // namespace
+
 MqttFanoutResult run_mqtt_fanout(const MqttFanoutOptions& o) {
     MqttFanoutResult r;
     r.clients = o.clients;
@@ -174,38 +233,50 @@ MqttFanoutResult run_mqtt_fanout(const MqttFanoutOptions& o) {
     }
     r.broker_rss_idle_kib = proc_status_value(broker.pid(), "VmRSS");
 
+    // Shared with the client processes: the flags, and when each client got the publication.
+    const std::size_t bytes =
+        sizeof(Shared) + static_cast<std::size_t>(o.clients) * sizeof(std::atomic<std::int64_t>);
+    void* memory =
+        ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED) {
+        r.error = "mmap failed";
+        return r;
+    }
+    auto* shared = new (memory) Shared();
+    auto* delivered_us = new (static_cast<unsigned char*>(memory) + sizeof(Shared))
+        std::atomic<std::int64_t>[static_cast<std::size_t>(o.clients)];
+    std::vector<pid_t> processes;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int first = 0; first < o.clients; first += o.per_process) {
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            run_clients(first, std::min(o.clients, first + o.per_process), port, *shared,
+                        delivered_us);
+        }
+        if (pid > 0) {
+            processes.push_back(pid);
+        }
+    }
+
     mosquitto_lib_init();
     Fleet f;
-    f.delivered_us.assign(static_cast<std::size_t>(o.clients), 0);
+    f.delivered_us = delivered_us;
     f.answered_us.assign(static_cast<std::size_t>(o.clients), 0);
     const int epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
     try {
-        const auto t0 = std::chrono::steady_clock::now();
         Client& app = add_client(f, -1, port, epoll_fd);
-        // Connect in steps, serving the broker's answers between them, so that the listen
-        // backlog never overflows (a refused SYN would cost a second).
-        for (int i = 0; i < o.clients; ++i) {
-            add_client(f, i, port, epoll_fd);
-            if (i % 200 == 199) {
-                for (int k = 0; k < 20 && f.subscribed < i + 2; ++k) {
-                    service(f, epoll_fd, 5);
-                }
-            }
-        }
         const auto deadline = t0 + o.timeout;
-        while (f.subscribed < o.clients + 1 && std::chrono::steady_clock::now() < deadline &&
-               f.error.empty()) {
+        while ((shared->subscribed.load() < o.clients || !app.subscribed) &&
+               shared->failed.load() == 0 && std::chrono::steady_clock::now() < deadline) {
             service(f, epoll_fd, 10);
         }
         r.connect_s = seconds_since(t0);
-        r.connected = f.subscribed - (app.subscribed ? 1 : 0);
-        for (int k = 0; k < 50; ++k) {
-            service(f, epoll_fd, 10);  // half a second for the broker to settle
-        }
+        r.connected = shared->subscribed.load();
+        std::this_thread::sleep_for(500ms);  // the broker settles
         r.broker_rss_connected_kib = proc_status_value(broker.pid(), "VmRSS");
         if (!app.subscribed || r.connected < o.clients) {
             r.error = fmt::format("only {} of {} clients connected and subscribed {}", r.connected,
-                                  o.clients, f.error);
+                                  o.clients, shared->failure);
         }
 
         const double cpu0 = cpu_seconds_of(broker.pid());
@@ -220,11 +291,16 @@ MqttFanoutResult run_mqtt_fanout(const MqttFanoutOptions& o) {
     } catch (const std::exception& e) {
         r.error = e.what();
     }
-    r.delivered = f.delivered;
+    shared->stop.store(true);
+    for (const pid_t pid : processes) {
+        ::waitpid(pid, nullptr, 0);
+    }
     r.answered = f.answered;
-    for (std::size_t i = 0; i < f.delivered_us.size(); ++i) {
-        if (f.delivered_us[i] != 0) {
-            r.delivered_ms.push_back(static_cast<double>(f.delivered_us[i] - f.published_us) / 1e3);
+    for (std::size_t i = 0; i < static_cast<std::size_t>(o.clients); ++i) {
+        const std::int64_t delivered = delivered_us[i].load();
+        if (delivered != 0) {
+            ++r.delivered;
+            r.delivered_ms.push_back(static_cast<double>(delivered - f.published_us) / 1e3);
         }
         if (f.answered_us[i] != 0) {
             r.answered_ms.push_back(static_cast<double>(f.answered_us[i] - f.published_us) / 1e3);
@@ -235,6 +311,7 @@ MqttFanoutResult run_mqtt_fanout(const MqttFanoutOptions& o) {
     }
     ::close(epoll_fd);
     mosquitto_lib_cleanup();
+    ::munmap(memory, bytes);
     broker.stop(true, 5s);
     return r;
 }

@@ -16,6 +16,8 @@ struct MqttFanoutOptions {
     int clients = 10'000;
     std::string payload;  ///< what is published (loa's emergency command, serialised)
     std::chrono::seconds timeout{120};
+    /// Clients in each client process: libmosquitto holds three descriptors a client.
+    int per_process = 5'000;
 };
 
 struct MqttFanoutResult {
@@ -35,9 +37,10 @@ struct MqttFanoutResult {
 };
 
 /// Starts mosquitto on a free loopback port (no persistence, no queue limits, so that nothing is
-/// dropped), connects the clients from one thread (epoll over libmosquitto's sockets, as loa-sim
-/// drives its nodes), subscribes each to one topic at QoS 1, publishes the payload once at QoS 1
-/// and collects every client's QoS 1 answer on a second topic.
+/// dropped), connects the clients from forked processes (one thread each: epoll over
+/// libmosquitto's sockets, as loa-sim drives its nodes), subscribes each to one topic at QoS 1,
+/// publishes the payload once at QoS 1 from this process and collects every client's QoS 1
+/// answer on a second topic.
 MqttFanoutResult run_mqtt_fanout(const MqttFanoutOptions& options);
 
 }  // namespace loa::bench
