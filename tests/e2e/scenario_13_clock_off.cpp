@@ -81,7 +81,7 @@ TEST_CASE(
     "scenario 13: a node whose clock is 90 s off airs at the booked time and its confirmation "
     "is judged on the controller's clock",
     "[e2e]") {
-    const std::int64_t shift = GENERATE(k90s, -k90s);
+    const std::int64_t shift = GENERATE(as<std::int64_t>{}, k90s, -k90s);
     INFO("the node's clock reads " << shift / kSecondUs << " s off");
     Scenario s;
     s.add_node("lech-gio");

@@ -53,7 +53,7 @@ struct ShiftedNode {
 
 TEST_CASE("a node whose clock is 90 s off airs its plays at the controller's booked time",
           "[agent]") {
-    const std::int64_t shift = GENERATE(90 * kSecondUs, -90 * kSecondUs);
+    const std::int64_t shift = GENERATE(as<std::int64_t>{}, 90 * kSecondUs, -90 * kSecondUs);
     INFO("node clock shifted by " << seconds_of(shift) << " s");
     ShiftedNode t;
     RunningAgent agent(t.options(shift));
