@@ -9,6 +9,7 @@
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
+#include "clock_offset.hpp"
 #include "fault_guard.hpp"
 #include "hook_command.hpp"
 #include "loa/node/agent_control.hpp"
@@ -16,8 +17,6 @@
 #include "wall_clock.hpp"
 
 namespace loa::node {
-
-using detail::now_us;
 
 namespace {
 
@@ -31,6 +30,12 @@ constexpr std::int64_t kFaultBackoffUs = 1'000'000;
 constexpr std::int64_t kFaultBackoffMaxUs = 30'000'000;
 /// A panel's loop shows an item only if it ends this long before the next booked play prerolls.
 constexpr std::int64_t kFillMarginUs = 200'000;
+/// The measured offset is written to the store when it moves this much, or this long after the
+/// last write: an agent restarted offline plays on it (not on every heartbeat: a flash card).
+constexpr std::int64_t kClockPersistStepUs = 20'000;
+constexpr std::int64_t kClockPersistEveryUs = 3600LL * 1'000'000;
+/// While the clock cannot be trusted, booked plays are looked at again this often.
+constexpr std::int64_t kUntrustedRecheckUs = 1'000'000;
 
 PlayerOptions player_options(const AgentOptions& options, NodeStore& store) {
     PlayerOptions p;
@@ -101,6 +106,10 @@ class NodeAgent::Control final : public AgentControl {
     }
     bool restart_requested() override { return agent_.restart_.load(); }
     void give_up(const std::string& reason) override { agent_.give_up("session: " + reason); }
+    void clock_measured(std::int64_t offset_us, std::int64_t at_us) override {
+        agent_.clock_measured(offset_us, at_us);
+    }
+    ClockUse clock_use(std::int64_t now_us) override { return agent_.clock_use(now_us); }
     bool given_up() override { return agent_.failed_.load(); }
     std::string log_tail(std::size_t max_bytes) override {
         if (agent_.options_.log_file.empty()) {
@@ -127,7 +136,63 @@ NodeAgent::NodeAgent(AgentOptions options)
     : options_(std::move(options)),
       store_(options_.data_dir / "node.db"),
       media_(options_.data_dir / "media"),
-      player_(player_options(options_, store_)) {}
+      player_(player_options(options_, store_)) {
+    // The offset last measured, so that an agent restarted offline still plays on the
+    // controller's time.
+    auto offset = store_.setting("clock_offset_us");
+    auto at = store_.setting("clock_measured_us");
+    if (offset && at) {
+        try {
+            clock_ = std::pair{std::stoll(*offset), std::stoll(*at)};
+            clock_persisted_ = *clock_;
+        } catch (const std::exception&) {
+            spdlog::warn("stored clock offset '{}' at '{}' unreadable: ignored", *offset, *at);
+        }
+    }
+}
+
+std::int64_t NodeAgent::now_us() const {
+    return detail::now_us() + options_.clock_shift_us;
+}
+
+std::int64_t NodeAgent::system_us(std::int64_t controller_us, const ClockUse& clock) const {
+    return controller_us - clock.applied_us - options_.clock_shift_us;
+}
+
+void NodeAgent::clock_measured(std::int64_t offset_us, std::int64_t at_us) {
+    ClockUse before;
+    ClockUse after;
+    bool persist = false;
+    {
+        std::lock_guard lock(clock_mutex_);
+        before = detail::clock_use(clock_, at_us);
+        clock_ = std::pair{offset_us, at_us};
+        after = detail::clock_use(clock_, at_us);
+        persist = !clock_persisted_ ||
+                  std::llabs(offset_us - clock_persisted_->first) > kClockPersistStepUs ||
+                  at_us - clock_persisted_->second > kClockPersistEveryUs;
+        if (persist) {
+            clock_persisted_ = clock_;
+        }
+    }
+    if (persist) {
+        store_.set_setting("clock_offset_us", std::to_string(offset_us));
+        store_.set_setting("clock_measured_us", std::to_string(at_us));
+    }
+    if (before.state != after.state ||
+        std::llabs(before.applied_us - after.applied_us) > 1'000'000) {
+        spdlog::warn(
+            "clock: {} (offset {:+.3f} s); plays start at booked time {:+.3f} s by this "
+            "node's clock",
+            wire::ClockState_Name(after.state), offset_us / 1e6, -after.applied_us / 1e6);
+        wake_player();  // a play waiting on the old offset is looked at again
+    }
+}
+
+ClockUse NodeAgent::clock_use(std::int64_t now_us) {
+    std::lock_guard lock(clock_mutex_);
+    return detail::clock_use(clock_, now_us);
+}
 
 NodeAgent::~NodeAgent() {
     stopping_ = true;
@@ -191,8 +256,11 @@ std::uint64_t NodeAgent::wake_generation() {
 }
 
 void NodeAgent::wait_until(std::int64_t deadline_us, std::uint64_t seen_generation) {
+    // The deadline is on the controller's clock (as booked): the wait is on the system's.
+    const std::int64_t system_deadline = system_us(deadline_us, clock_use(now_us()));
     std::unique_lock lock(wake_mutex_);
-    auto deadline = std::chrono::system_clock::time_point(std::chrono::microseconds(deadline_us));
+    auto deadline =
+        std::chrono::system_clock::time_point(std::chrono::microseconds(system_deadline));
     wake_.wait_until(lock, deadline, [&] {
         return stopping_.load() || restart_.load() || failed_.load() ||
                wake_generation_ != seen_generation;
@@ -268,11 +336,32 @@ void NodeAgent::player_round() {
         return;
     }
     auto next = store_.next_pending();
+    // Booked times are the controller's: the node's clock corrected by the offset measured
+    // (protocol/README.md, "Clock").
+    const ClockUse clock = clock_use(now_us());
+    const std::int64_t now = now_us() + clock.applied_us;
     if (!next) {
-        wait_until(now_us() + 1'000'000, seen);
+        wait_until(now + 1'000'000, seen);
         return;
     }
-    const std::int64_t now = now_us();
+    if (clock.state == wire::CLOCK_UNTRUSTED) {
+        // Which clock is wrong is unknown: nothing booked airs until they agree again. A play
+        // whose time has passed by the controller's clock is confirmed as held.
+        std::int64_t measured = 0;
+        {
+            std::lock_guard lock(clock_mutex_);
+            measured = clock_ ? clock_->first : 0;
+        }
+        const std::int64_t controller_now = now_us() + measured;
+        if (controller_now > next->start_us() + next->duration_us()) {
+            spdlog::error("play {} held: the clock is over 1 h off the controller's",
+                          next->slot_id());
+            store_.confirm(*next, wire::SKIPPED, "clock-untrusted", 0, 0);
+            return;
+        }
+        wait_until(now + kUntrustedRecheckUs, seen);
+        return;
+    }
     if (now < next->start_us() - options_.preroll_lead_us) {
         if (!fill_panel_session(*next, now)) {
             wait_until(next->start_us() - options_.preroll_lead_us, seen);
@@ -320,7 +409,7 @@ void NodeAgent::player_round() {
         spdlog::error("play {}: {}", next->slot_id(), intact.error().message);
         return;
     }
-    play_slot(*next, offset);
+    play_slot(*next, offset, clock);
 }
 
 void NodeAgent::recover_player() {
@@ -371,8 +460,9 @@ PlayItem NodeAgent::item_for(const wire::Slot& slot, std::int64_t offset_us) con
 
 wire::Confirmation NodeAgent::evidence_of(const PlayResult& result, std::int64_t offset_us) const {
     wire::Confirmation c;
-    c.set_actual_start_us(result.start_us);
-    c.set_actual_end_us(result.start_us > 0 ? result.end_us : 0);
+    // What the node's clock read: the controller corrects it with the offset it measured.
+    c.set_actual_start_us(result.start_us > 0 ? result.start_us + options_.clock_shift_us : 0);
+    c.set_actual_end_us(result.start_us > 0 ? result.end_us + options_.clock_shift_us : 0);
     c.set_offset_us(offset_us);
     c.set_frames_rendered(result.frames_rendered);
     if (result.levels) {
@@ -386,7 +476,7 @@ wire::Confirmation NodeAgent::evidence_of(const PlayResult& result, std::int64_t
     return c;
 }
 
-void NodeAgent::play_slot(const wire::Slot& slot, std::int64_t offset_us) {
+void NodeAgent::play_slot(const wire::Slot& slot, std::int64_t offset_us, const ClockUse& clock) {
     auto prerolled = player_.preroll(item_for(slot, offset_us));
     if (!prerolled) {
         spdlog::error("play {} failed: {}", slot.slot_id(), prerolled.error());
@@ -399,7 +489,7 @@ void NodeAgent::play_slot(const wire::Slot& slot, std::int64_t offset_us) {
     // Marked before it airs, so that a crash during the play is confirmed, never replayed.
     store_.mark_started(slot.slot_id(), now_us());
     set_now_playing("playing", &slot);
-    PlayResult result = player_.play_at(slot.start_us() + offset_us);
+    PlayResult result = player_.play_at(system_us(slot.start_us() + offset_us, clock));
     set_now_playing("idle", nullptr);
     wire::Confirmation c = evidence_of(result, offset_us);
     if (result.ok) {
@@ -482,7 +572,9 @@ bool NodeAgent::fill_panel_session(const wire::Slot& next, std::int64_t now) {
 
 bool NodeAgent::play_emergency(const ActiveEmergency& active) {
     const wire::Emergency& e = active.emergency;
-    const std::int64_t now = now_us();
+    // An emergency airs at once whatever the clock says; its expiry is on the controller's.
+    const ClockUse clock = clock_use(now_us());
+    const std::int64_t now = now_us() + clock.applied_us;
     if (e.expires_us() != 0 && now >= e.expires_us()) {
         // Repeating until expiry ends normally here; a fixed count cut by the expiry does not.
         const bool finished = e.until_expiry() && active.plays_done > 0;
@@ -562,7 +654,8 @@ bool NodeAgent::play_emergency(const ActiveEmergency& active) {
         // outbox with failures until the expiry and keep the schedule off the air.
         last = true;
     }
-    play.set_start_us(result.start_us > 0 ? result.start_us : now);
+    play.set_start_us(
+        result.start_us > 0 ? result.start_us + options_.clock_shift_us + clock.applied_us : now);
     spdlog::warn("emergency {} play {}: {}", e.emergency_id(), active.plays_done + 1,
                  c.outcome() == wire::PLAYED ? "played" : c.reason());
     store_.confirm_emergency_play(play, c, last);

@@ -21,8 +21,6 @@
 
 namespace loa::node {
 
-using detail::now_us;
-
 namespace {
 
 /// An unanswered HELLO is said again after 2 s, then 4, 8 … up to 60 s, each ±25 %: after a
@@ -82,6 +80,10 @@ Session::Session(const AgentOptions& options, NodeStore& store, media::ContentSt
 }
 
 Session::~Session() = default;
+
+std::int64_t Session::now_us() const {
+    return detail::now_us() + options_.clock_shift_us;
+}
 
 void Session::run(const std::atomic<bool>& stop) {
     spdlog::info("node {} connecting to {}", options_.node_id, options_.controller);
@@ -296,6 +298,9 @@ void Session::send_heartbeat(std::int64_t now) {
     hb->set_schedule_horizon_end_us(store_.horizon_end_us());
     hb->set_runway_end_us(runway_end(store_, media_));
     hb->set_last_seq(store_.last_seq());
+    const ClockUse clock_use = agent_.clock_use(now);
+    hb->set_clock_state(clock_use.state);
+    hb->set_clock_age_us(clock_use.age_us);
     // t1 as late as possible: everything above took time that is not on the wire.
     hb->set_node_time_us(now_us());
     stats_.heartbeats += send(std::move(out)) ? 1 : 0;
@@ -306,10 +311,21 @@ void Session::on_heartbeat_ack(const wire::HeartbeatAck& ack) {
     ++stats_.heartbeat_acks;
     clock_->add(ack.node_time_us(), ack.controller_receive_us(), ack.controller_send_us(), t4);
     const auto best = clock_->best();
-    if (best && std::abs(best->offset_us) > options_.clock_warn_us) {
+    if (!best) {
+        return;
+    }
+    // The best of the recent exchanges, re-established by this one: what plays start by.
+    agent_.clock_measured(best->offset_us, t4);
+    if (std::llabs(best->offset_us) > detail::kUntrustedOffsetUs) {
+        spdlog::error(
+            "clock is {:+.0f} s off the controller's, over 1 h: not corrected and booked plays are "
+            "held; fix the system clock (chrony or systemd-timesyncd, the RTC battery)",
+            best->offset_us / 1e6);
+    } else if (std::llabs(best->offset_us) > options_.clock_warn_us) {
         spdlog::warn(
-            "clock is {:+.1f} ms off the controller's (round trip {:.1f} ms): plays in a group "
-            "will echo; check that chrony or systemd-timesyncd disciplines the system clock",
+            "clock is {:+.1f} ms off the controller's (round trip {:.1f} ms): plays start on the "
+            "controller's time all the same, but check that chrony or systemd-timesyncd "
+            "disciplines the system clock",
             best->offset_us / 1e3, best->round_trip_us / 1e3);
     }
 }
@@ -366,8 +382,9 @@ wire::CommandResult Session::carry_out(const wire::Command& command, std::int64_
             if (e.emergency_id().empty() || e.media_hash().empty()) {
                 return refuse("emergency without an id or media");
             }
-            // A node back online after a day must not air a stale alert.
-            if (e.expires_us() != 0 && now >= e.expires_us()) {
+            // A node back online after a day must not air a stale alert. The expiry is on the
+            // controller's clock.
+            if (e.expires_us() != 0 && now + agent_.clock_use(now).applied_us >= e.expires_us()) {
                 return refuse(fmt::format("emergency {} expired at {}; not played",
                                           e.emergency_id(), iso_time(e.expires_us())));
             }

@@ -406,6 +406,7 @@ std::vector<std::string> figures(const Expected& e, bool csv) {
     out.push_back(std::to_string(e.unplanned));
     out.push_back(secs(e.unplanned_us, d));
     out.push_back(std::to_string(e.silent));
+    out.push_back("0");  // off time: every play of the scripted week aired on its booked time
     const auto targeted = static_cast<std::int64_t>(e.targeted.size());
     if (csv) {
         out.push_back(std::to_string(targeted));
@@ -638,13 +639,13 @@ void check_everywhere(const lc::AirtimeReport& report, const std::map<std::strin
     }
     REQUIRE(records.size() == rows.size() + 2);
     const auto header = csv_fields(records[0]);
-    CHECK(header[header.size() - 19] == "Lượt KH");
+    CHECK(header[header.size() - 20] == "Lượt KH");
     CHECK(header.back() == "Nút đạt: phát đủ mọi lượt theo kế hoạch");
     for (std::size_t i = 1; i < records.size(); ++i) {
         const auto fields = csv_fields(records[i]);
         REQUIRE(fields.size() == header.size());
         const bool is_total = i + 1 == records.size();
-        const std::size_t keys = header.size() - 19;
+        const std::size_t keys = header.size() - 20;
         std::vector<std::string> key(fields.begin(), fields.begin() + static_cast<long>(keys));
         const Expected& e = is_total ? total : rows.at(key.front());
         CHECK(key == (is_total ? total_cells : key_cells(key.front())));

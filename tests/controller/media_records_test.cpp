@@ -344,6 +344,17 @@ TEST_CASE(
         REQUIRE(opened.has_value());
         auto& db = **opened;
         db.exec(
+            // Step 14 (clock offsets) undone first.
+            "DROP INDEX confirmations_off_time; DROP TABLE node_clock_offsets;"
+            "ALTER TABLE confirmations DROP COLUMN node_start_us;"
+            "ALTER TABLE confirmations DROP COLUMN node_end_us;"
+            "ALTER TABLE confirmations DROP COLUMN clock_offset_us;"
+            "ALTER TABLE confirmations DROP COLUMN clock_measured_us;"
+            "ALTER TABLE confirmations DROP COLUMN off_by_us;"
+            "ALTER TABLE confirmations DROP COLUMN off_time;"
+            "ALTER TABLE airtime_rollup DROP COLUMN off_time;"
+            "ALTER TABLE node_status DROP COLUMN clock_state;"
+            "ALTER TABLE node_status DROP COLUMN clock_age_us;"
             "ALTER TABLE media DROP COLUMN warnings;"
             "DROP TABLE media_areas; DROP INDEX approvals_by_media;"
             "DROP TRIGGER schedule_media_changed;"

@@ -62,38 +62,38 @@ TEST_CASE("loactl report airtime: CSV with a byte order mark, a printable page, 
     REQUIRE(records.size() == 4);  // header, two nodes (by area), total
     CHECK(records[0] ==
           "Nút,Khu vực,Lượt KH,Giây KH,Đã phát,Giây đã phát,Bị ngắt,Trễ,Thiếu tệp,Nút tắt,Lỗi,"
-          "Mất,Chưa báo cáo,Chưa đến giờ,Ngoài KH,Giây ngoài KH,Im lặng,Nút có lượt KH,Nút đạt,"
-          "Tỉ lệ đạt (%),Nút đạt: phát đủ mọi lượt theo kế hoạch");
+          "Mất,Chưa báo cáo,Chưa đến giờ,Ngoài KH,Giây ngoài KH,Im lặng,Lệch giờ,Nút có lượt KH,"
+          "Nút đạt,Tỉ lệ đạt (%),Nút đạt: phát đủ mọi lượt theo kế hoạch");
     auto y_ty = split(records[1], ",");
     auto ta_van = split(records[2], ",");
     auto total = split(records[3], ",");
-    REQUIRE(ta_van.size() == 21);
-    REQUIRE(y_ty.size() == 21);
-    REQUIRE(total.size() == 21);
+    REQUIRE(ta_van.size() == 22);
+    REQUIRE(y_ty.size() == 22);
+    REQUIRE(total.size() == 22);
     CHECK(y_ty[0] == "y-ty-01");
     CHECK(y_ty[1] == "vn/lao-cai/bat-xat/y-ty");
     CHECK(y_ty[2] == "2");
     CHECK(y_ty[4] == "0");
     CHECK(y_ty[12] == "2");  // not yet reported
-    CHECK(y_ty[17] == "1");
-    CHECK(y_ty[18] == "0");
+    CHECK(y_ty[18] == "1");
+    CHECK(y_ty[19] == "0");
     CHECK(ta_van[0] == "ta-van-01");
     CHECK(ta_van[2] == "2");
     CHECK(ta_van[4] == "2");
     CHECK(std::stod(ta_van[3]) == Approx(bulletins[0].seconds + bulletins[1].seconds).margin(0.01));
     CHECK(std::stod(ta_van[5]) == Approx(std::stod(ta_van[3])).margin(0.2));
-    for (std::size_t i = 6; i < 17; ++i) {
+    for (std::size_t i = 6; i < 18; ++i) {  // through silent and off time
         INFO("column " << i);
         CHECK(ta_van[i] == (i == 15 ? "0.000" : "0"));
     }
-    CHECK(ta_van[18] == "1");
+    CHECK(ta_van[19] == "1");
     CHECK(total[0] == "Tổng");
     CHECK(total[2] == "4");
     CHECK(total[4] == "2");
     CHECK(total[12] == "2");
-    CHECK(total[17] == "2");
-    CHECK(total[18] == "1");
-    CHECK(total[19] == "50.0");
+    CHECK(total[18] == "2");
+    CHECK(total[19] == "1");
+    CHECK(total[20] == "50.0");
 
     // By day, in English: the header changes language, the figures do not.
     const std::string by_day = run(s, report + " --by day --format csv --lang en", &status);

@@ -90,3 +90,38 @@ TEST_CASE("impossible exchanges are ignored", "[node][clock]") {
     CHECK(best->offset_us == -2'000);
     CHECK(best->round_trip_us == 2'000);
 }
+
+TEST_CASE("a stepped clock makes the exchanges before the step forgotten at once",
+          "[node][clock]") {
+    ClockOffset clock;
+    exchange(clock, kT1, -90'000'000, 2'000, 2'000);  // 90 s fast, a quiet link
+    exchange(clock, kT1 + 1'000'000, -90'000'000, 30'000, 30'000);
+    // chrony steps the node's clock back by 90 s: the next exchange, on a slower link, cannot
+    // agree with the best kept one (their errors are 2 ms and 30 ms), so it alone stands
+    // instead of 8 heartbeats of the old offset.
+    exchange(clock, kT1 + 2'000'000 - 90'000'000, 0, 30'000, 30'000);
+    auto best = clock.best();
+    REQUIRE(best);
+    CHECK(best->offset_us == 0);
+    CHECK(best->round_trip_us == 60'000);
+}
+
+TEST_CASE("what the node plays by follows how far off and how old its offset is", "[node][clock]") {
+    using loa::node::detail::clock_use;
+    namespace wire = loa::wire;
+    const std::int64_t hour = 3'600'000'000;
+    auto never = clock_use(std::nullopt, kT1);
+    CHECK(never.state == wire::CLOCK_NOT_MEASURED);
+    CHECK(never.applied_us == 0);
+    auto fast = clock_use(std::pair{-90'000'000LL, kT1 - 30'000'000}, kT1);
+    CHECK(fast.state == wire::CLOCK_CORRECTED);
+    CHECK(fast.applied_us == -90'000'000);
+    CHECK(fast.age_us == 30'000'000);
+    auto old = clock_use(std::pair{90'000'000LL, kT1 - 25 * hour}, kT1);
+    CHECK(old.state == wire::CLOCK_STALE);
+    CHECK(old.applied_us == 90'000'000);  // still the best the node knows
+    auto wild = clock_use(std::pair{hour + 1, kT1}, kT1);
+    CHECK(wild.state == wire::CLOCK_UNTRUSTED);
+    CHECK(wild.applied_us == 0);
+    CHECK(clock_use(std::pair{-hour, kT1}, kT1).state == wire::CLOCK_CORRECTED);
+}

@@ -53,6 +53,7 @@ void add(AirtimeRow& into, const AirtimeRow& from) {
     into.unplanned_plays += from.unplanned_plays;
     into.unplanned_us += from.unplanned_us;
     into.silent += from.silent;
+    into.off_time += from.off_time;
 }
 
 int depth_of(std::string_view path) {
@@ -234,8 +235,9 @@ void Reader::read_rollup() {
         "SELECT node_id, area_path, day_start_us, day_end_us, local_day, campaign_name, "
         "planned_plays, planned_us, planned_end_us, played, played_us, interrupted, "
         "interrupted_us, late, late_us, media_missing, media_missing_us, node_offline, "
-        "node_offline_us, failed, failed_us, aired_us, unplanned_plays, unplanned_us, silent "
-        "FROM airtime_rollup WHERE campaign_id = ?1 AND day_start_us < ?3 AND day_end_us > ?2";
+        "node_offline_us, failed, failed_us, aired_us, unplanned_plays, unplanned_us, silent, "
+        "off_time FROM airtime_rollup WHERE campaign_id = ?1 AND day_start_us < ?3 AND "
+        "day_end_us > ?2";
     if (!q_.area.empty()) {
         sql += " AND area_path >= ?4 AND area_path < ?4 || '0'";  // the subtree, and a little
     }
@@ -276,6 +278,7 @@ void Reader::read_rollup() {
         f.unplanned_plays = q.getColumn(22).getInt64();
         f.unplanned_us = q.getColumn(23).getInt64();
         f.silent = q.getColumn(24).getInt64();
+        f.off_time = q.getColumn(25).getInt64();
         if (f.planned_plays == 0 && f.unplanned_plays == 0) {
             cells_.pop_back();  // everything booked that day was taken back
             continue;
@@ -294,7 +297,7 @@ void Reader::read_partial_days() {
     SQLite::Statement booked(
         db_,
         "SELECT s.node_id, s.start_us, s.duration_us, c.outcome, c.reason, c.actual_start_us, "
-        "c.actual_end_us, c.peak_dbfs FROM slots s LEFT JOIN confirmations c ON "
+        "c.actual_end_us, c.peak_dbfs, c.off_time FROM slots s LEFT JOIN confirmations c ON "
         "c.node_id = s.node_id AND c.slot_id = s.slot_id WHERE s.campaign_id = ? AND "
         "s.start_us >= ? AND s.start_us < ?");
     SQLite::Statement unplanned(
@@ -334,6 +337,7 @@ void Reader::read_partial_days() {
             if (outcome == "played" || outcome == "interrupted") {
                 f.confirmed_us += booked.getColumn(6).getInt64() - booked.getColumn(5).getInt64();
                 f.silent += silent(booked.getColumn(7)) ? 1 : 0;
+                f.off_time += booked.getColumn(8).getInt64();
             }
         }
         booked.reset();

@@ -39,6 +39,7 @@ enum class Figure {
     unplanned_plays,
     unplanned_seconds,
     silent,
+    off_time,
 };
 constexpr Figure kFigures[] = {
     Figure::planned_plays,     Figure::planned_seconds,   Figure::confirmed_plays,
@@ -46,6 +47,7 @@ constexpr Figure kFigures[] = {
     Figure::media_missing,     Figure::node_offline,      Figure::failed,
     Figure::missing,           Figure::not_yet_reported,  Figure::upcoming,
     Figure::unplanned_plays,   Figure::unplanned_seconds, Figure::silent,
+    Figure::off_time,
 };
 
 Words header_of(Figure f) {
@@ -79,9 +81,11 @@ Words header_of(Figure f) {
         case Figure::unplanned_seconds:
             return {"Giây ngoài KH", "Unplanned s"};
         case Figure::silent:
+            return {"Im lặng", "Silent"};
+        case Figure::off_time:
             break;
     }
-    return {"Im lặng", "Silent"};
+    return {"Lệch giờ", "Off time"};
 }
 
 bool is_seconds(Figure f) {
@@ -120,9 +124,11 @@ std::int64_t value_of(const AirtimeRow& r, Figure f) {
         case Figure::unplanned_seconds:
             return r.unplanned_us;
         case Figure::silent:
+            return r.silent;
+        case Figure::off_time:
             break;
     }
-    return r.silent;
+    return r.off_time;
 }
 
 /// Seconds with `decimals` places and '.' as the decimal point, whatever the locale.
@@ -257,6 +263,9 @@ std::vector<std::string> legend(Language l) {
             "chưa phát xong lúc lập báo cáo.",
             "Ngoài KH: lượt phát của chiến dịch không có trong kế hoạch (bản tin khẩn cấp gửi cho "
             "chiến dịch). Im lặng: lượt đã phát có mức đỉnh dưới -50 dBFS.",
+            "Lệch giờ: lượt KH đã phát nhưng bắt đầu lệch quá 30 giây so với giờ đã đặt, tính theo "
+            "đồng hồ của bộ điều khiển (đồng hồ của nút đã được hiệu chỉnh); vẫn được tính ở cột "
+            "của nó.",
         };
     }
     return {
@@ -271,6 +280,8 @@ std::vector<std::string> legend(Language l) {
         "Upcoming: not over when the report was made.",
         "Unplanned: plays of the campaign that aired without being booked (emergencies sent for "
         "it). Silent: plays that aired with their peak below -50 dBFS.",
+        "Off time: planned plays that aired but started more than 30 s from their booked time on "
+        "the controller's clock (the node's clock corrected); still counted in their column.",
     };
 }
 
@@ -304,6 +315,7 @@ nlohmann::json row_json(const AirtimeReport& report, const AirtimeRow& r) {
     j["unplanned_seconds"] = static_cast<double>(r.unplanned_us) / kSecond;
     j["airtime_seconds"] = static_cast<double>(r.airtime_us()) / kSecond;
     j["silent"] = r.silent;
+    j["off_time"] = r.off_time;
     j["nodes_targeted"] = r.nodes_targeted;
     j["nodes_met"] = r.nodes_met;
     j["quota_nodes_met"] = r.quota_nodes_met;

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "loa/controller/audit/airtime_report.hpp"
+#include "loa/controller/audit/clock_offsets.hpp"
 #include "loa/controller/store/airtime_rollup.hpp"
 #include "loa/controller/store/database.hpp"
 #include "loa/controller/store/node_errors.hpp"
@@ -138,7 +139,8 @@ struct IngestStatements {
           // What a number already holds: a confirmation stored under it (slot and what it says,
           // to tell a re-sent copy from another confirmation reusing the number).
           stored_as(db,
-                    "SELECT slot_id, outcome, actual_start_us, actual_end_us FROM confirmations "
+                    "SELECT slot_id, outcome, coalesce(node_start_us, actual_start_us), "
+                    "coalesce(node_end_us, actual_end_us) FROM confirmations "
                     "WHERE node_id = ? AND seq = ?"),
           refused_before(db,
                          "SELECT 1 FROM refused_confirmations WHERE node_id = ? AND seq = ? "
@@ -146,14 +148,14 @@ struct IngestStatements {
           number_refused(db, "SELECT 1 FROM refused_confirmations WHERE node_id = ? AND seq = ?"),
           // OR IGNORE: the number may be stored already (re-sent because the ack was lost), or
           // the slot confirmed under another number; the two are told apart below.
-          insert(
-              db,
-              "INSERT OR IGNORE INTO confirmations (node_id, seq, slot_id, campaign_id, "
-              "item_id, media_hash, area_path, planned_start_us, actual_start_us, "
-              "actual_end_us, outcome, reason, received_us, rms_dbfs, peak_dbfs, "
-              "silent_seconds, measured_seconds, silence_threshold_dbfs, frames_rendered, "
-              "offset_us, emergency_id, unbooked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-              "?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+          insert(db,
+                 "INSERT OR IGNORE INTO confirmations (node_id, seq, slot_id, campaign_id, "
+                 "item_id, media_hash, area_path, planned_start_us, actual_start_us, "
+                 "actual_end_us, outcome, reason, received_us, rms_dbfs, peak_dbfs, "
+                 "silent_seconds, measured_seconds, silence_threshold_dbfs, frames_rendered, "
+                 "offset_us, emergency_id, unbooked, node_start_us, node_end_us, clock_offset_us, "
+                 "clock_measured_us, off_by_us, off_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                 "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
           refuse(db,
                  "INSERT INTO refused_confirmations (node_id, seq, reason, confirmation, "
                  "received_us) VALUES (?, ?, ?, ?, ?)"),
@@ -179,7 +181,8 @@ struct IngestStatements {
                 "excluded.highest_seq), reported_through_us = max(reported_through_us, "
                 "excluded.reported_through_us)"),
           rollup(db),
-          errors(db) {}
+          errors(db),
+          clock(db) {}
 
     /// After a report that failed half-way: no statement is left stepping or bound.
     void reset() {
@@ -188,6 +191,7 @@ struct IngestStatements {
             q->reset();
             q->clearBindings();
         }
+        clock.reset();
     }
 
     SQLite::Statement area;
@@ -203,7 +207,37 @@ struct IngestStatements {
     SQLite::Statement marks;
     detail::RollupDeltas rollup;
     NodeErrors errors;
+    ClockOffsetLookup clock;
 };
+
+/// A confirmation's times on the controller's clock (protocol/README.md, "Clock").
+struct Judged {
+    std::int64_t start_us = 0;  ///< the node's claim corrected; 0 if nothing aired
+    std::int64_t end_us = 0;
+    std::optional<ClockSample> offset;      ///< what it was corrected with; none: never measured
+    std::optional<std::int64_t> off_by_us;  ///< booked plays that aired: start − booked start
+    bool off_time = false;
+};
+
+/// Corrects what the node's clock said with the offset measured nearest the play, and judges a
+/// booked play against its booked start (`booked_start`: the booking's, plus a late join's
+/// offset into the media). A node whose clock was never measured is taken at its word.
+Judged judge(ClockOffsetLookup& clock, const std::string& node_id, const wire::Confirmation& c,
+             std::optional<std::int64_t> booked_start) {
+    Judged j;
+    if (c.actual_start_us() <= 0) {
+        return j;
+    }
+    j.offset = clock.nearest(node_id, booked_start.value_or(c.actual_start_us()));
+    const std::int64_t offset = j.offset ? j.offset->offset_us : 0;
+    j.start_us = c.actual_start_us() + offset;
+    j.end_us = c.actual_end_us() + offset;
+    if (booked_start) {
+        j.off_by_us = j.start_us - *booked_start;
+        j.off_time = std::llabs(*j.off_by_us) > kOffTimeThresholdUs;
+    }
+    return j;
+}
 
 /// What a stored confirmation under the same number says.
 struct StoredAs {
@@ -335,6 +369,12 @@ Result<std::vector<std::uint64_t>> store_report(IngestStatements& st, const std:
             }
         }
         const bool aired = c.outcome() == wire::PLAYED || c.outcome() == wire::INTERRUPTED;
+        // Booked plays (and plays booked then withdrawn) are judged against their booked start;
+        // an emergency's has none (it plays at once).
+        const bool has_booking = c.emergency_id().empty();
+        const Judged judged = judge(
+            st.clock, node_id, c,
+            aired && has_booking ? std::optional(planned_start + c.offset_us()) : std::nullopt);
         // The rollup row of the play's day files it under the area the node had then.
         const std::string& area_path =
             booked_us || aired ? rollup.area_for(campaign_id, planned_start) : node_area;
@@ -348,8 +388,8 @@ Result<std::vector<std::uint64_t>> store_report(IngestStatements& st, const std:
         insert.bindNoCopy(6, c.media_hash());
         insert.bindNoCopy(7, area_path);
         insert.bind(8, static_cast<int64_t>(planned_start));
-        insert.bind(9, static_cast<int64_t>(c.actual_start_us()));
-        insert.bind(10, static_cast<int64_t>(c.actual_end_us()));
+        insert.bind(9, static_cast<int64_t>(judged.start_us));
+        insert.bind(10, static_cast<int64_t>(judged.end_us));
         insert.bindNoCopy(11, outcome_name(c.outcome()));
         insert.bindNoCopy(12, c.reason());
         insert.bind(13, static_cast<int64_t>(now));
@@ -365,6 +405,16 @@ Result<std::vector<std::uint64_t>> store_report(IngestStatements& st, const std:
         insert.bind(20, static_cast<int64_t>(c.offset_us()));
         insert.bindNoCopy(21, c.emergency_id());
         insert.bind(22, !booked_us && c.emergency_id().empty() ? 1 : 0);
+        insert.bind(23, static_cast<int64_t>(c.actual_start_us()));
+        insert.bind(24, static_cast<int64_t>(c.actual_end_us()));
+        if (judged.offset) {
+            insert.bind(25, static_cast<int64_t>(judged.offset->offset_us));
+            insert.bind(26, static_cast<int64_t>(judged.offset->measured_us));
+        }
+        if (judged.off_by_us) {
+            insert.bind(27, static_cast<int64_t>(*judged.off_by_us));
+        }
+        insert.bind(28, judged.off_time ? 1 : 0);
         const int stored = insert.exec();
         insert.clearBindings();
         insert.reset();
@@ -405,7 +455,7 @@ Result<std::vector<std::uint64_t>> store_report(IngestStatements& st, const std:
         if (booked_us) {
             rollup.add_booked(campaign_id, planned_start,
                               detail::bucket_of(outcome_name(c.outcome()), c.reason()), *booked_us,
-                              aired_us, silent);
+                              aired_us, silent, judged.off_time);
         } else if (aired) {
             rollup.add_unplanned(campaign_id, planned_start, aired_us, silent);
         }

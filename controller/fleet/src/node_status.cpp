@@ -14,6 +14,7 @@
 #include "loa/controller/common/time_text.hpp"
 #include "loa/controller/fleet/node_registry.hpp"
 #include "loa/controller/store/database.hpp"
+#include "loa/controller/store/node_errors.hpp"
 #include "loa/controller/store/sql_columns.hpp"
 #include "loa/protocol/limits.hpp"
 
@@ -171,6 +172,53 @@ CheckedHeartbeat check_heartbeat(const wire::Heartbeat& h) {
     return out;
 }
 
+namespace {
+
+/// What the node says it does with its clock: kept with its status, and a clock it does not
+/// correct by (never measured aside: that is every agent's first heartbeat) becomes its last
+/// error, so that `node list` shows it.
+void record_clock_state(WriteTx& tx, const std::string& node_id, const wire::Heartbeat& h,
+                        std::int64_t received_us) {
+    const int state = static_cast<int>(h.clock_state());
+    SQLite::Statement q(
+        tx.db(), "UPDATE node_status SET clock_state = ?, clock_age_us = ? WHERE node_id = ?");
+    if (wire::ClockState_IsValid(state) && state != wire::CLOCK_UNSAID) {
+        q.bind(1, state);
+        q.bind(2, static_cast<int64_t>(std::max<std::int64_t>(h.clock_age_us(), 0)));
+    }
+    q.bind(3, node_id);
+    q.exec();
+    std::string why = clock_state_problem(h);
+    if (!why.empty()) {
+        NodeErrors(tx).record(node_id, "clock", received_us, "heartbeat", why);
+    }
+}
+
+}  // namespace
+
+std::string clock_state_problem(const wire::Heartbeat& h) {
+    const double offset_s =
+        h.has_clock_offset_us() ? static_cast<double>(h.clock_offset_us()) / 1e6 : 0.0;
+    const double age_h = static_cast<double>(h.clock_age_us()) / 3.6e9;
+    switch (h.clock_state()) {
+        case wire::CLOCK_UNTRUSTED:
+            return fmt::format(
+                "đồng hồ của nút lệch {:+.0f} s so với bộ điều khiển, quá 1 giờ: không hiệu chỉnh, "
+                "các lượt phát theo lịch bị giữ lại (kiểm tra NTP / pin RTC) / the node's clock is "
+                "{:+.0f} s off the controller's, over 1 h: not corrected, booked plays are held "
+                "(check NTP / the RTC battery)",
+                offset_s, offset_s);
+        case wire::CLOCK_STALE:
+            return fmt::format(
+                "độ lệch đồng hồ đang dùng đo cách đây {:.1f} giờ (quá 24 giờ): giờ phát có thể "
+                "sai / the clock offset in use was measured {:.1f} h ago (over 24 h): plays may "
+                "start off time",
+                age_h, age_h);
+        default:
+            return {};
+    }
+}
+
 Result<void> record_heartbeat(WriteTx& tx, const std::string& node_id,
                               const wire::Heartbeat& heartbeat, std::int64_t received_us) {
     SQLite::Database& db = tx.db();
@@ -241,6 +289,7 @@ Result<void> record_heartbeat(WriteTx& tx, const std::string& node_id,
         }
         q.bind(22, problems);
         q.exec();
+        record_clock_state(tx, node_id, h, received_us);
         touch_node(tx, node_id, received_us, h.agent_version());
         return {};
     });

@@ -28,6 +28,11 @@ std::uint64_t GatewayWrites::highest_seq(const std::string& node_id) const {
 
 Result<void> GatewayWrites::store(WriteTx& tx, std::int64_t now) {
     auto& db = tx.db();
+    // Clock offsets before the reports they correct: a node's first report of a session may come
+    // in the same round as the heartbeat that measured it.
+    if (auto logged = record_clock_samples(tx, clock_samples); !logged) {
+        return std::unexpected(logged.error());
+    }
     // Reports first: their acks are what nodes wait for to free their outboxes.
     if (!reports.empty()) {
         std::vector<NodeReport> batch;

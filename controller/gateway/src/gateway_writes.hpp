@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "loa/controller/audit/clock_offsets.hpp"
 #include "loa/controller/common/error.hpp"
 #include "loa/controller/fleet/node_commands.hpp"
 #include "loa/controller/fleet/node_enrollment.hpp"
@@ -57,6 +58,7 @@ class GatewayWrites {
     std::map<std::string, wire::MediaStatus> media;      ///< node → its latest media status
     std::map<std::string, std::int64_t> media_received;  ///< … and when it came
     std::vector<LoggedAction> actions;                   ///< refusals and enrollments, logged
+    std::vector<ClockSample> clock_samples;              ///< nodes' offsets to log
     std::vector<ExpiredCommand> expired_commands;
     /// The commit's own error (then nothing of it is stored); empty when it committed.
     std::optional<Error> commit_error;
@@ -64,7 +66,7 @@ class GatewayWrites {
     bool empty() const {
         return reports.empty() && command_results.empty() && enrollments.empty() &&
                heartbeats.empty() && hellos.empty() && schedule_acks.empty() && media.empty() &&
-               actions.empty() && expired_commands.empty();
+               actions.empty() && expired_commands.empty() && clock_samples.empty();
     }
 
     /// The highest confirmation number among the reports of `node_id` held here.

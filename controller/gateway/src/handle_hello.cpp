@@ -67,6 +67,13 @@ void NodeGateway::handle_hello(const std::string& routing_id, const std::string&
     peer.commands_sent_us.clear();  // a new session: every pending command is sent again
     peer.next_command_check_us = 0;
     peer.version = protocol::accepted_version(in.version());  // what it is sent from now on
+    peer.clock_logged_us = 0;  // the session's first measured offset is logged
+    // One way, so off by the link's delay: logged only for a node never measured before, whose
+    // first reports (sent before any heartbeat could measure) would otherwise go uncorrected.
+    if (hello.node_time_us() > 0) {
+        pending_->clock_samples.push_back(
+            {node_id, peer.last_seen_us, peer.last_seen_us - hello.node_time_us(), std::nullopt});
+    }
     pending_->hellos[node_id] = {peer.last_seen_us, hello.agent_version()};
     spdlog::info("node {} said hello (agent {}, timeline {})", peer.node_id, hello.agent_version(),
                  hello.timeline_hash().substr(0, 12));

@@ -213,8 +213,8 @@ RollupDeltas::RollupDeltas(SQLite::Database& db)
               "media_missing_us + ?, node_offline = node_offline + ?, node_offline_us = "
               "node_offline_us + ?, failed = failed + ?, failed_us = failed_us + ?, aired_us = "
               "aired_us + ?, unplanned_plays = unplanned_plays + ?, unplanned_us = unplanned_us "
-              "+ ?, silent = silent + ? WHERE campaign_id = ? AND node_id = ? AND day_start_us = "
-              "?") {}
+              "+ ?, silent = silent + ?, off_time = off_time + ? WHERE campaign_id = ? AND "
+              "node_id = ? AND day_start_us = ?") {}
 
 void RollupDeltas::start(const std::string& node_id) {
     rows_.clear();
@@ -276,9 +276,10 @@ const std::string& RollupDeltas::area_for(const std::string& campaign_id, std::i
 
 void RollupDeltas::add_booked(const std::string& campaign_id, std::int64_t planned_start_us,
                               ConfirmedBucket bucket, std::int64_t planned_us,
-                              std::int64_t aired_us, bool silent) {
+                              std::int64_t aired_us, bool silent, bool off_time) {
     Delta& d = row(campaign_id, planned_start_us).delta;
     const auto b = static_cast<std::size_t>(bucket);
+    d.off_time += off_time ? 1 : 0;
     d.plays[b] += 1;
     d.planned_us[b] += planned_us;
     d.aired_us += aired_us;
@@ -307,6 +308,7 @@ void RollupDeltas::write() {
             update.bind(i++, static_cast<int64_t>(d.unplanned_plays));
             update.bind(i++, static_cast<int64_t>(d.unplanned_us));
             update.bind(i++, static_cast<int64_t>(d.silent));
+            update.bind(i++, static_cast<int64_t>(d.off_time));
             update.bind(i++, campaign_id);
             update.bind(i++, node_id_);
             update.bind(i++, static_cast<int64_t>(start));

@@ -784,6 +784,33 @@ constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
     R"sql(
     ALTER TABLE media ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';
     )sql",
+    // 14: confirmations judged on the controller's clock (issue 18, point 12). Nodes' clock
+    // offsets as measured (HELLO: one way, coarse; heartbeats: the node's best NTP exchange),
+    // kept when they move, at each session and every 6 h. A confirmation stores what the node
+    // claimed (node_*_us, its clock), the offset it was corrected with and when that was
+    // measured; actual_*_us are from now on the controller's time (before: the node's claim,
+    // node_start_us NULL). off_by_us: corrected start − booked start (+ a late join's offset);
+    // off_time: more than 30 s either way. The rollup counts them per day.
+    R"sql(
+    CREATE TABLE node_clock_offsets (
+        node_id TEXT NOT NULL,
+        measured_us INTEGER NOT NULL,  -- controller clock
+        offset_us INTEGER NOT NULL,    -- controller clock − node clock
+        round_trip_us INTEGER,         -- NULL: one way (HELLO), error up to the link's delay
+        PRIMARY KEY (node_id, measured_us)
+    ) WITHOUT ROWID;
+    ALTER TABLE confirmations ADD COLUMN node_start_us INTEGER;
+    ALTER TABLE confirmations ADD COLUMN node_end_us INTEGER;
+    ALTER TABLE confirmations ADD COLUMN clock_offset_us INTEGER;
+    ALTER TABLE confirmations ADD COLUMN clock_measured_us INTEGER;
+    ALTER TABLE confirmations ADD COLUMN off_by_us INTEGER;
+    ALTER TABLE confirmations ADD COLUMN off_time INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX confirmations_off_time ON confirmations (campaign_id, planned_start_us)
+        WHERE off_time = 1;
+    ALTER TABLE airtime_rollup ADD COLUMN off_time INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE node_status ADD COLUMN clock_state INTEGER;
+    ALTER TABLE node_status ADD COLUMN clock_age_us INTEGER;
+    )sql",
 };
 
 /// The version recorded, 0 for a database without one yet (read outside any transaction, only to

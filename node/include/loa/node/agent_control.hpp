@@ -7,6 +7,8 @@
 #include <expected>
 #include <string>
 
+#include "loa/protocol/loa.pb.h"
+
 namespace loa::node {
 
 /// What the node is doing now, for heartbeats.
@@ -14,6 +16,13 @@ struct NowPlaying {
     std::string state = "idle";  ///< "idle", "playing" or "emergency"
     std::string slot_id;
     std::string title;
+};
+
+/// What the side that plays does with its clock (protocol/README.md, "Clock"), for heartbeats.
+struct ClockUse {
+    wire::ClockState state = wire::CLOCK_UNSAID;
+    std::int64_t applied_us = 0;  ///< added to the node's clock to get the controller's
+    std::int64_t age_us = 0;      ///< since the offset in use was measured (0: none)
 };
 
 /// Called on the session's thread; an implementation that plays on another thread (the agent's)
@@ -38,6 +47,11 @@ class AgentControl {
     /// A thread has failed for too long (FaultGuard): the agent stops, and its main exits 3.
     virtual void give_up(const std::string& reason) = 0;
     virtual bool given_up() = 0;
+    /// The session's best clock exchange: controller clock − node clock, measured at `at_us`
+    /// (node clock). A side that plays on the controller's time keeps it; others ignore it.
+    virtual void clock_measured(std::int64_t /*offset_us*/, std::int64_t /*at_us*/) {}
+    /// What is done with the clock now; `now_us` is the node's clock.
+    virtual ClockUse clock_use(std::int64_t /*now_us*/) { return {}; }
 };
 
 }  // namespace loa::node

@@ -9,8 +9,10 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "loa/media/content_store.hpp"
+#include "loa/node/agent_control.hpp"
 #include "loa/node/media_fetcher.hpp"
 #include "loa/node/node_store.hpp"
 #include "loa/node/player.hpp"
@@ -49,6 +51,10 @@ struct AgentOptions {
     FetchOptions fetch;
     double silence_threshold_dbfs = -50;  ///< evidence: quieter than this counts as silence
     std::int64_t clock_warn_us = 50'000;  ///< warn when the clock is further off than this
+    /// Tests: the node's clock reads this much later than the system's (a clock set wrong).
+    /// Every time the agent reads, sends, stores or confirms is on that clock; GStreamer is
+    /// handed system times. 0 on a device.
+    std::int64_t clock_shift_us = 0;
     /// Disk policy: the media cache's cap (0: none) and the free space kept on the data disk.
     std::uint64_t max_media_bytes = 0;
     std::uint64_t min_free_bytes = 256ULL << 20;
@@ -97,7 +103,15 @@ class NodeAgent {
     /// A panel inside a session, before its next booked play: shows the session's next item
     /// (not confirmed: not booked). False when there is nothing to show (the board stays blank).
     bool fill_panel_session(const wire::Slot& next, std::int64_t now);
-    void play_slot(const wire::Slot& slot, std::int64_t offset_us);
+    void play_slot(const wire::Slot& slot, std::int64_t offset_us, const ClockUse& clock);
+    /// The node's clock (the system's, shifted by AgentOptions::clock_shift_us in tests).
+    std::int64_t now_us() const;
+    /// The system-clock instant (what GStreamer runs on) of `controller_us` on the controller's
+    /// clock, as `clock` corrects it.
+    std::int64_t system_us(std::int64_t controller_us, const ClockUse& clock) const;
+    /// The session measured the clock (its thread): kept, and written to the store when it moved.
+    void clock_measured(std::int64_t offset_us, std::int64_t at_us);
+    ClockUse clock_use(std::int64_t now_us);
     PlayItem item_for(const wire::Slot& slot, std::int64_t offset_us) const;
     wire::Confirmation evidence_of(const PlayResult& result, std::int64_t offset_us) const;
     std::uint64_t wake_generation();
@@ -132,6 +146,10 @@ class NodeAgent {
     std::string playing_title_;
     std::string playing_emergency_id_;  ///< set while an emergency play airs
     std::atomic<bool> preempted_{false};
+    /// The last measured offset and when (node clock), and the one last written to the store.
+    std::mutex clock_mutex_;
+    std::optional<std::pair<std::int64_t, std::int64_t>> clock_;
+    std::optional<std::pair<std::int64_t, std::int64_t>> clock_persisted_;
     std::size_t fill_index_ = 0;  ///< panels: which session item loops next  ///< the current play
                                   ///< was stopped for an emergency
 };

@@ -94,6 +94,8 @@ class Session {
     const SessionStats& stats() const { return stats_; }
 
   private:
+    /// The node's clock (the system's, shifted by AgentOptions::clock_shift_us in tests).
+    std::int64_t now_us() const;
     void on_frame(std::string_view frame);
     /// Takes in WELCOME's highest sequence number; false if the store could not (then the
     /// WELCOME is not taken: nothing may be reported before the numbering is settled).

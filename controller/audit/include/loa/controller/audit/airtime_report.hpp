@@ -81,6 +81,9 @@ struct AirtimeRow {
     std::int64_t nodes_targeted = 0;  ///< nodes with plays booked in the row
     std::int64_t nodes_met = 0;       ///< … that met every quota
     std::vector<std::int64_t> quota_nodes_met;  ///< … that met each of AirtimeReport::quotas
+    /// Booked plays that aired more than kOffTimeThresholdUs (30 s) from their booked start on
+    /// the controller's clock ("lệch giờ / off time"): counted in their bucket all the same.
+    std::int64_t off_time = 0;
 
     PlayCount& bucket(Bucket b) { return buckets[static_cast<std::size_t>(b)]; }
     const PlayCount& bucket(Bucket b) const { return buckets[static_cast<std::size_t>(b)]; }

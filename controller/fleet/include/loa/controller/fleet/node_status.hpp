@@ -30,6 +30,11 @@ struct CheckedHeartbeat {
 };
 CheckedHeartbeat check_heartbeat(const wire::Heartbeat& heartbeat);
 
+/// What is wrong with the clock a heartbeat says the node plays by (its `clock_state`: an
+/// offset over 1 h not applied, or one measured over 24 h ago), in Vietnamese then English;
+/// empty when nothing is. record_heartbeat() keeps it as the node's last error.
+std::string clock_state_problem(const wire::Heartbeat& heartbeat);
+
 /// Replaces the node's last heartbeat with `heartbeat` (checked field by field), received at
 /// `received_us`, and records that the node was heard (`nodes.last_seen_us`, agent version).
 Result<void> record_heartbeat(WriteTx& tx, const std::string& node_id,

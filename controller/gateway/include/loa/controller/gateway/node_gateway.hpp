@@ -156,6 +156,10 @@ class NodeGateway {
         /// session stays with this one and ends with it.
         int fd = -1;
         std::string remote;
+        /// The node's clock offset last logged for this session (node_clock_offsets) and when;
+        /// 0: none yet this session.
+        std::int64_t clock_logged_us = 0;
+        std::int64_t clock_logged_offset_us = 0;
     };
 
     void handle_hello(const std::string& routing_id, const std::string& node_id,

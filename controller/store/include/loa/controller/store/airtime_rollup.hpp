@@ -95,7 +95,7 @@ class RollupDeltas {
     /// airtime (played and interrupted plays).
     void add_booked(const std::string& campaign_id, std::int64_t planned_start_us,
                     ConfirmedBucket bucket, std::int64_t planned_us, std::int64_t aired_us,
-                    bool silent);
+                    bool silent, bool off_time = false);
 
     /// A play that aired without a booked slot (an emergency's, or a slot taken back since).
     void add_unplanned(const std::string& campaign_id, std::int64_t planned_start_us,
@@ -112,6 +112,7 @@ class RollupDeltas {
         std::int64_t unplanned_plays = 0;
         std::int64_t unplanned_us = 0;
         std::int64_t silent = 0;
+        std::int64_t off_time = 0;  ///< booked plays that aired over 30 s off their time
     };
     struct Row {
         std::int64_t end_us = 0;
