@@ -1,4 +1,4 @@
-// Scenario 13: a node's clock 90 s wrong (issue 18, point 12). A node agent whose clock reads 90 s
+// Scenario 16: a node's clock 90 s wrong (issue 18, point 12). A node agent whose clock reads 90 s
 // fast or slow, against a real loa-controller, airs its play at the booked instant, and the
 // controller stores its claim and the time corrected to its own clock; a play that aired 90 s
 // off by the controller's clock is flagged "lệch giờ / off time" in the airtime report.
@@ -78,7 +78,7 @@ StoredPlay stored_play(Scenario& s, const std::string& node) {
 }  // namespace
 
 TEST_CASE(
-    "scenario 13: a node whose clock is 90 s off airs at the booked time and its confirmation "
+    "scenario 16: a node whose clock is 90 s off airs at the booked time and its confirmation "
     "is judged on the controller's clock",
     "[e2e]") {
     const std::int64_t shift = GENERATE(as<std::int64_t>{}, k90s, -k90s);
@@ -117,7 +117,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "scenario 13: a play a node aired 90 s off by the controller's clock is flagged off time in "
+    "scenario 16: a play a node aired 90 s off by the controller's clock is flagged off time in "
     "the airtime report",
     "[e2e]") {
     Scenario s;
