@@ -126,6 +126,9 @@ void MediaFetcher::tick(std::int64_t now_us) {
 
 void MediaFetcher::set_free_bytes(std::optional<std::uint64_t> free_bytes) {
     free_bytes_ = free_bytes;
+    if (!no_room_.empty()) {
+        next_start_scan_us_ = 0;  // what had no room may fit now
+    }
     if (free_bytes_ && *free_bytes_ < kKeepFreeBytes && !current_.empty()) {
         spdlog::warn(
             "media {}: download paused, the disk has {} bytes free (media never takes "

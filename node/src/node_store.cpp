@@ -321,6 +321,8 @@ Salvaged salvage(const fs::path& file) {
         SQLite::Database db(file.string(), SQLite::OPEN_READWRITE);
         // Left as it was found: no checkpoint of its WAL into it when it is closed.
         sqlite3_db_config(db.getHandle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+        // Its WAL index in memory: no new -shm file is needed (the disk may be full).
+        db.exec("PRAGMA locking_mode = EXCLUSIVE");
         db.exec("PRAGMA query_only = 1");
         // A file cut short says it has more pages than it holds, which SQLite refuses whole
         // ("malformed") unless the schema may be written: then it reads the pages there are.
@@ -520,7 +522,8 @@ bool NodeStore::try_write(const char* what, Work&& work) {
         const bool full = sqlite && sqlite->getErrorCode() == SQLITE_FULL;
         if (full != full_ || last_write_error_ != e.what()) {
             spdlog::error("node store: {} not written ({}){}", what, e.what(),
-                          full ? ": the disk is full; plays go on, confirmations are held in "
+                          full ? ": đĩa đầy, vẫn phát, xác nhận giữ trong bộ nhớ tới khi có chỗ "
+                                 "/ the disk is full; plays go on, confirmations are held in "
                                  "memory until it has room"
                                : "");
         }
@@ -639,8 +642,10 @@ void NodeStore::rebuild_locked(const std::string& why) {
     if (file_ == ":memory:") {
         throw std::runtime_error(why);
     }
-    spdlog::critical("node store {} is damaged ({}): quarantined, salvaged and started afresh",
-                     file_.string(), why);
+    spdlog::critical(
+        "kho dữ liệu {} bị hỏng ({}): cách ly, cứu dữ liệu và tạo kho mới / node store {} is "
+        "damaged ({}): quarantined, salvaged and started afresh",
+        file_.string(), why, file_.string(), why);
     // What this process already numbered may have been sent: it keeps its numbers.
     const std::uint64_t numbered_here = welcomed_ ? assigned_seq_ : 0;
     db_.reset();
@@ -706,11 +711,13 @@ void NodeStore::rebuild_locked(const std::string& why) {
     ++rebuilds_;
     ++outbox_generation_;
     spdlog::critical(
-        "node store started afresh; the damaged file is {}; salvaged {} unacked confirmation(s), "
+        "đã tạo kho mới; tệp hỏng giữ tại {}; cứu được {} xác nhận chưa gửi xong / node store "
+        "started afresh; the damaged file is {}; salvaged {} unacked confirmation(s), "
         "{} command result(s) and emergencies, {} setting(s); {} read(s) failed; numbers up to {} "
         "keep theirs; the timeline comes back from the controller",
-        report.quarantined.string(), report.confirmations, report.commands, report.settings,
-        report.unreadable, report.keep_numbers_through);
+        report.quarantined.string(), report.confirmations, report.quarantined.string(),
+        report.confirmations, report.commands, report.settings, report.unreadable,
+        report.keep_numbers_through);
 }
 
 std::optional<StoreSalvage> NodeStore::last_salvage() {

@@ -305,7 +305,8 @@ void Session::send_heartbeat(std::int64_t now) {
     const auto device = detail::read_device_status(options_.data_dir);
     hb->set_storage_free_bytes(device.storage_free_bytes);
     const auto health = store_.health();
-    hb->set_store_full(health.full || device.storage_free_bytes < kDiskFullBelowBytes);
+    const auto free = detail::free_bytes(options_.data_dir);
+    hb->set_store_full(health.full || (free && *free < kDiskFullBelowBytes));
     hb->set_confirmations_held(health.held);
     hb->set_store_rebuilt_us(health.rebuilt_us);
     if (device.cpu_temp_millicelsius) {

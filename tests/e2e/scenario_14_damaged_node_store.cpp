@@ -92,7 +92,8 @@ TEST_CASE(
     REQUIRE(s.stop_controller() == 0);
     E2E_REQUIRE(s, loa::test::wait_until(
                        [&] { return s.node_scalar(id, "SELECT count(*) FROM outbox") >= 4; }, 30s));
-    REQUIRE(s.stop_node(id) == 0);
+    const int stopped = s.stop_node(id);
+    E2E_REQUIRE(s, stopped == 0);
     const auto before = s.node_scalar(id, "SELECT count(*) FROM outbox").value_or(0);
     REQUIRE(before >= 4);
     if (truncated) {
@@ -149,12 +150,13 @@ TEST_CASE(
                      "'played' AND seq <= {}",
                      id, before)) >= salvaged);
     // Plays due well after the controller came back aired, from the timeline it sent again.
-    const auto due_after = s.controller_scalar(fmt::format(
-        "SELECT count(*) FROM slots WHERE node_id = '{}' AND start_us > {}", id, back + 6'000'000));
+    const auto due_after = s.controller_scalar(
+        fmt::format("SELECT count(*) FROM slots WHERE node_id = '{}' AND start_us > {}", id,
+                    back + 12'000'000));
     const auto played_after = s.controller_scalar(fmt::format(
         "SELECT count(*) FROM confirmations c JOIN slots s USING (node_id, slot_id) WHERE "
         "c.node_id = '{}' AND c.outcome = 'played' AND s.start_us > {}",
-        id, back + 6'000'000));
+        id, back + 12'000'000));
     E2E_CHECK(s, due_after >= 2);
     E2E_CHECK(s, played_after == due_after);
     // Nothing aired twice, in either life of the store.
