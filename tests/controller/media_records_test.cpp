@@ -336,7 +336,7 @@ TEST_CASE(
     TempDir dir;
     const auto file = dir / "controller.db";
     {
-        // A database of this version taken back to version 11 where steps 12 and 13 touch it: no
+        // A database of this version taken back to version 11 where steps 12 to 14 touch it: no
         // records, the approval on the media row, decisions without an area. Then media as
         // version 11 left it: Tả Van's approved, one widened to Sa Pa by a second import
         // (the old behaviour), one from before people ('/', pending).
@@ -344,6 +344,9 @@ TEST_CASE(
         REQUIRE(opened.has_value());
         auto& db = **opened;
         db.exec(
+            "ALTER TABLE node_status DROP COLUMN store_full;"
+            "ALTER TABLE node_status DROP COLUMN confirmations_held;"
+            "ALTER TABLE node_status DROP COLUMN store_rebuilt_us;"
             "ALTER TABLE media DROP COLUMN warnings;"
             "DROP TABLE media_areas; DROP INDEX approvals_by_media;"
             "DROP TRIGGER schedule_media_changed;"
