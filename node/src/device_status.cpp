@@ -93,13 +93,18 @@ std::optional<int> wifi_signal(const fs::path& root, const std::string& iface) {
 
 }  // namespace
 
+std::optional<std::uint64_t> free_bytes(const fs::path& data_dir) {
+    struct statvfs fs_info {};
+    if (::statvfs(data_dir.c_str(), &fs_info) != 0) {
+        return std::nullopt;
+    }
+    return static_cast<std::uint64_t>(fs_info.f_bavail) *
+           static_cast<std::uint64_t>(fs_info.f_frsize);
+}
+
 DeviceStatus read_device_status(const fs::path& data_dir, const fs::path& root) {
     DeviceStatus status;
-    struct statvfs fs_info {};
-    if (::statvfs(data_dir.c_str(), &fs_info) == 0) {
-        status.storage_free_bytes = static_cast<std::uint64_t>(fs_info.f_bavail) *
-                                    static_cast<std::uint64_t>(fs_info.f_frsize);
-    }
+    status.storage_free_bytes = free_bytes(data_dir).value_or(0);
     status.cpu_temp_millicelsius = read_cpu_temp(root);
     status.link_interface = default_route_interface(root);
     status.link_type = link_type_of(root, status.link_interface);

@@ -16,6 +16,10 @@ struct DeviceStatus {
     std::optional<int> link_signal_dbm;
 };
 
+/// Free bytes on the file system of `data_dir` for an unprivileged writer; nullopt if statvfs
+/// fails.
+std::optional<std::uint64_t> free_bytes(const std::filesystem::path& data_dir);
+
 /// Reads /proc and /sys under `root` ("/" on a device; tests pass a fake tree). Whatever the
 /// board does not expose stays empty.
 DeviceStatus read_device_status(const std::filesystem::path& data_dir,

@@ -124,13 +124,48 @@ void MediaFetcher::tick(std::int64_t now_us) {
     send_requests(now_us);
 }
 
+void MediaFetcher::set_free_bytes(std::optional<std::uint64_t> free_bytes) {
+    free_bytes_ = free_bytes;
+    if (!no_room_.empty()) {
+        next_start_scan_us_ = 0;  // what had no room may fit now
+    }
+    if (free_bytes_ && *free_bytes_ < kKeepFreeBytes && !current_.empty()) {
+        spdlog::warn(
+            "media {}: download paused, the disk has {} bytes free (media never takes "
+            "the last {} bytes: the store needs them); it resumes when there is room",
+            short_hash(current_), *free_bytes_, kKeepFreeBytes);
+        no_room_.insert(current_);
+        abandon_current();
+    }
+}
+
 void MediaFetcher::start_next() {
     const MediaNeed* next = nullptr;
+    std::set<std::string> no_room;
     for (const auto& need : needs_) {
-        if (!unavailable_until_.contains(need.media_hash) && !store_.contains(need.media_hash)) {
-            next = &need;
-            break;
+        if (unavailable_until_.contains(need.media_hash) || store_.contains(need.media_hash)) {
+            continue;
         }
+        // The chunks already held count as room (a paused transfer resumes where it was).
+        const std::uint64_t held =
+            need.media_hash == current_ ? 0 : store_.partial_size(need.media_hash);
+        const std::uint64_t wanted = need.size > held ? need.size - held : 0;
+        if (free_bytes_ && wanted + kKeepFreeBytes > *free_bytes_ && need.media_hash != current_) {
+            if (!no_room_.contains(need.media_hash)) {
+                spdlog::warn(
+                    "media {} ({} bytes) not fetched now: the disk has {} bytes free and "
+                    "media never takes the last {}; fetched when there is room",
+                    short_hash(need.media_hash), need.size, *free_bytes_, kKeepFreeBytes);
+            }
+            no_room.insert(need.media_hash);
+            continue;
+        }
+        next = &need;
+        break;
+    }
+    if (no_room != no_room_) {
+        no_room_ = std::move(no_room);
+        changed();
     }
     if (next == nullptr || next->media_hash == current_) {
         return;

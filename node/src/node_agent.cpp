@@ -204,8 +204,14 @@ NodeAgent::~NodeAgent() {
 }
 
 void NodeAgent::run(const std::atomic<bool>& stop) {
-    if (int n = store_.recover_interrupted(); n > 0) {
-        spdlog::warn("{} play(s) interrupted by the last shutdown confirmed as failed", n);
+    try {
+        if (int n = store_.recover_interrupted(); n > 0) {
+            spdlog::warn("{} play(s) interrupted by the last shutdown confirmed as failed", n);
+        }
+    } catch (const std::exception& e) {
+        // Not a reason to stay silent: the player confirms them when it next looks after a
+        // fault (recover_player), or the next start does.
+        spdlog::error("plays interrupted by the last shutdown not confirmed yet: {}", e.what());
     }
     player_thread_ = std::thread([this] {
         // player_loop() survives what a round throws; this is for anything outside a round.

@@ -37,6 +37,11 @@ constexpr int kReportBatch = 200;
 constexpr std::int64_t kKeepHistoryUs = 3LL * 86'400'000'000;
 constexpr std::int64_t kPruneEveryUs = 600'000'000;
 constexpr std::uint32_t kMaxLogBytes = 1u << 20;
+/// While the store holds something in memory (a full disk), it tries to write it this often.
+constexpr std::int64_t kFlushEveryUs = 2'000'000;
+/// Less free space than this on the data disk is a full disk, whatever the store managed last:
+/// a few plays' confirmations and one WAL checkpoint need about this much.
+constexpr std::uint64_t kDiskFullBelowBytes = 1u << 20;
 
 std::string iso_time(std::int64_t us) {
     const std::time_t seconds = static_cast<std::time_t>(us / 1'000'000);
@@ -57,6 +62,7 @@ Session::Session(const AgentOptions& options, NodeStore& store, media::ContentSt
       own_context_(context ? nullptr : std::make_unique<zmq::context_t>(1)),
       dealer_(context ? *context : *own_context_, zmq::socket_type::dealer),
       heartbeat_interval_us_(options.heartbeat_interval_ms * 1000),
+      seen_rebuilds_(store.rebuilds()),
       clock_(std::make_unique<detail::ClockOffset>()),
       fetcher_(media, options.fetch, [this](wire::Envelope e) { return send(std::move(e)); }) {
     dealer_.set(zmq::sockopt::linger, 0);
@@ -200,6 +206,25 @@ void Session::send_hello() {
 
 void Session::tick() {
     std::int64_t now = now_us();
+    if (const auto rebuilds = store_.rebuilds(); rebuilds != seen_rebuilds_) {
+        // The store was started afresh from a damaged file: its timeline is gone, and the
+        // numbering must be settled by a WELCOME before anything new is reported.
+        seen_rebuilds_ = rebuilds;
+        next_media_scan_us_ = 0;
+        if (welcomed_) {
+            spdlog::warn("the node store was started afresh: saying hello again");
+            welcomed_ = false;
+            fetcher_.on_session_lost();
+            hello_retry_us_ = kHelloRetryUs;
+            next_hello_us_ = 0;
+        }
+    }
+    if (now >= next_flush_us_) {
+        next_flush_us_ = now + kFlushEveryUs;
+        if (store_.holding()) {
+            store_.flush();
+        }
+    }
     if (!welcomed_) {
         if (!revoked_ && now >= next_hello_us_) {
             send_hello();
@@ -282,6 +307,11 @@ void Session::send_heartbeat(std::int64_t now) {
     hb->set_amplifier_on(store_.setting("amplifier").value_or("on") == "on");
     const auto device = detail::read_device_status(options_.data_dir);
     hb->set_storage_free_bytes(device.storage_free_bytes);
+    const auto health = store_.health();
+    const auto free = detail::free_bytes(options_.data_dir);
+    hb->set_store_full(health.full || (free && *free < kDiskFullBelowBytes));
+    hb->set_confirmations_held(health.held);
+    hb->set_store_rebuilt_us(health.rebuilt_us);
     if (device.cpu_temp_millicelsius) {
         hb->set_cpu_temp_millicelsius(*device.cpu_temp_millicelsius);
     }
@@ -530,6 +560,7 @@ void Session::fetch_media(std::int64_t now) {
             needs.insert(needs.begin(), MediaNeed{e.media_hash(), now, e.media_size()});
         }
         fetcher_.set_needs(std::move(needs), horizon_end);
+        fetcher_.set_free_bytes(detail::free_bytes(options_.data_dir));
     }
     fetcher_.tick(now);
     if (fetcher_.take_ready_news()) {

@@ -336,7 +336,7 @@ TEST_CASE(
     TempDir dir;
     const auto file = dir / "controller.db";
     {
-        // A database of this version taken back to version 11 where steps 12 and 13 touch it: no
+        // A database of this version taken back to version 11 where steps 12 to 14 touch it: no
         // records, the approval on the media row, decisions without an area. Then media as
         // version 11 left it: Tả Van's approved, one widened to Sa Pa by a second import
         // (the old behaviour), one from before people ('/', pending).
@@ -344,7 +344,10 @@ TEST_CASE(
         REQUIRE(opened.has_value());
         auto& db = **opened;
         db.exec(
-            // Step 14 (clock offsets) undone first.
+            // Step 15 (store faults) undone first, then step 14 (clock offsets).
+            "ALTER TABLE node_status DROP COLUMN store_full;"
+            "ALTER TABLE node_status DROP COLUMN confirmations_held;"
+            "ALTER TABLE node_status DROP COLUMN store_rebuilt_us;"
             "DROP INDEX confirmations_off_time; DROP TABLE node_clock_offsets;"
             "ALTER TABLE confirmations DROP COLUMN node_start_us;"
             "ALTER TABLE confirmations DROP COLUMN node_end_us;"

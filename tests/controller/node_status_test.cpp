@@ -206,3 +206,53 @@ TEST_CASE("the status table marks clocks off by more than the threshold") {
     CHECK(row("im-lang")["heartbeat"].is_null());
     CHECK_FALSE(lc::node_statuses(*f.db, "ke-la").has_value());
 }
+
+TEST_CASE("a node's full disk and rebuilt store show in its status, and older agents say nothing") {
+    ControllerFixture f;
+    f.node("ta-van-01", "vn/lao-cai/sa-pa/ta-van");
+    f.node("ta-van-02", "vn/lao-cai/sa-pa/ta-van");
+    auto full = heartbeat(kNow + kHourUs);
+    full.set_store_full(true);
+    full.set_confirmations_held(3);
+    full.set_store_rebuilt_us(kNow - kHourUs);
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+                return lc::record_heartbeat(tx, "ta-van-01", full, kNow);
+            }).has_value());
+    // An agent older than issue 18 does not send the fields: a store that is fine.
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+                return lc::record_heartbeat(tx, "ta-van-02", heartbeat(kNow + kHourUs), kNow);
+            }).has_value());
+    auto s = lc::node_statuses(*f.db);
+    REQUIRE(s.has_value());
+    REQUIRE(s->size() == 2);
+    const auto& h = s->at(0).heartbeat.value();
+    CHECK(h.store_full);
+    CHECK(h.confirmations_held == 3);
+    CHECK(h.store_rebuilt_us == kNow - kHourUs);
+    CHECK_FALSE(s->at(1).heartbeat->store_full);
+    CHECK(s->at(1).heartbeat->store_rebuilt_us == 0);
+
+    const auto json = lc::node_status_json(*s, kNow, lc::kClockOffsetWarnUs);
+    CHECK(json.at(0).at("heartbeat").at("store_full") == true);
+    CHECK(json.at(0).at("heartbeat").at("confirmations_held") == 3);
+    CHECK_FALSE(json.at(0).at("heartbeat").at("store_rebuilt").get<std::string>().empty());
+    CHECK(json.at(1).at("heartbeat").at("store_full") == false);
+    CHECK(json.at(1).at("heartbeat").at("store_rebuilt") == "");
+    const auto vi = lc::render_node_status(*s, kNow, lc::kClockOffsetWarnUs, lc::Language::vi);
+    CHECK_THAT(vi, Catch::Matchers::Contains("! đĩa đầy, giữ 3, dựng lại"));
+    CHECK_THAT(vi, Catch::Matchers::Contains("đĩa đầy: nút vẫn phát"));
+    const auto en = lc::render_node_status(*s, kNow, lc::kClockOffsetWarnUs, lc::Language::en);
+    CHECK_THAT(en, Catch::Matchers::Contains("! disk full, held 3, rebuilt"));
+
+    // A rebuild time that is no time is stored as unknown, with a note.
+    auto odd = heartbeat(kNow + kHourUs);
+    odd.set_store_rebuilt_us(-5);
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+                return lc::record_heartbeat(tx, "ta-van-02", odd, kNow);
+            }).has_value());
+    auto again = lc::node_statuses(*f.db, "ta-van-02");
+    REQUIRE(again.has_value());
+    CHECK(again->at(0).heartbeat->store_rebuilt_us == 0);
+    CHECK_THAT(again->at(0).heartbeat->problems,
+               Catch::Matchers::Contains("store_rebuilt_us: -5 is negative"));
+}

@@ -738,3 +738,37 @@ TEST_CASE(
     h.fetch_all(50 * kMsUs);
     CHECK(h.holds(a));
 }
+
+TEST_CASE(
+    "media that does not fit on the disk is not fetched, and a transfer pauses when the disk "
+    "fills",
+    "[fetcher]") {
+    FetchHarness h;
+    const auto small = h.add_file(kFileBytes, 91);
+    const auto big = h.add_file(kFileBytes * 3, 92);
+    // Room for the small file with the store's share to spare, not for the big one.
+    const std::uint64_t room = MediaFetcher::kKeepFreeBytes + kFileBytes * 2;
+    h.fetcher->set_free_bytes(room);
+    h.need({big.need(kT0 + kHourUs), small.need(kT0 + 2 * kHourUs)});
+    h.fetch_all(20 * kMsUs);
+    CHECK(h.holds(small));
+    CHECK_FALSE(h.store.contains(big.hash));
+    CHECK(std::count(h.manifests_requested.begin(), h.manifests_requested.end(), big.hash) == 0);
+    CHECK(h.item(big).state() == wire::MEDIA_QUEUED);
+
+    // Room again: the big one comes. Then a disk that fills mid-transfer pauses it, resumably.
+    h.fetcher->set_free_bytes(room * 10);
+    h.now += 2 * kSecondUs;  // the fetcher looks for the next file once a second
+    h.tick();
+    REQUIRE(h.fetcher->current() == big.hash);
+    h.answer_until([&] { return h.fetcher->current() == big.hash && h.outbox.size() > 1; },
+                   20 * kMsUs);
+    h.fetcher->set_free_bytes(MediaFetcher::kKeepFreeBytes - 1);
+    CHECK(h.fetcher->current().empty());
+    h.outbox.clear();  // answers to a transfer given up on are ignored anyway
+    h.tick();
+    CHECK(h.outbox.empty());
+    h.fetcher->set_free_bytes(std::nullopt);
+    h.fetch_all(20 * kMsUs);
+    CHECK(h.holds(big));
+}

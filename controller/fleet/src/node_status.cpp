@@ -36,7 +36,8 @@ constexpr const char* kSelectStatus =
     "h.volume_percent, h.storage_free_bytes, h.cpu_temp_millicelsius, h.link_interface, "
     "h.link_type, h.link_signal_dbm, h.clock_offset_us, h.clock_round_trip_us, "
     "h.agent_version, h.schedule_horizon_end_us, h.runway_end_us, h.last_seq, h.amplifier_on, "
-    "h.problems FROM nodes n LEFT JOIN node_status h USING (node_id)";
+    "h.problems, h.store_full, h.confirmations_held, h.store_rebuilt_us FROM nodes n LEFT JOIN "
+    "node_status h USING (node_id)";
 
 using detail::optional_column;
 
@@ -77,6 +78,9 @@ NodeStatus read_status(SQLite::Statement& q) {
     h.last_seq = optional_column<std::uint64_t>(q, 22);
     h.amplifier_on = number(23) != 0;
     h.problems = text(24);
+    h.store_full = number(25) != 0;
+    h.confirmations_held = static_cast<std::uint32_t>(number(26));
+    h.store_rebuilt_us = number(27);
     s.heartbeat = std::move(h);
     return s;
 }
@@ -106,6 +110,24 @@ std::string runway_text(const NodeStatus& s, std::int64_t now) {
 
 std::string optional_time(std::int64_t us) {
     return us > 0 ? format_local(us) : "";
+}
+
+/// The node's store: "ok", "disk full, held 3", "rebuilt 2026-12-07 18:40".
+std::string store_text(const LastHeartbeat& h, Language language) {
+    const bool vi = language == Language::vi;
+    std::string out;
+    if (h.store_full) {
+        out = vi ? "! đĩa đầy" : "! disk full";
+    }
+    if (h.confirmations_held > 0) {
+        out += fmt::format(fmt::runtime(vi ? "{}giữ {}" : "{}held {}"), out.empty() ? "" : ", ",
+                           h.confirmations_held);
+    }
+    if (h.store_rebuilt_us > 0) {
+        out += fmt::format(fmt::runtime(vi ? "{}dựng lại {}" : "{}rebuilt {}"),
+                           out.empty() ? "" : ", ", detail::short_local(h.store_rebuilt_us));
+    }
+    return out.empty() ? "ok" : out;
 }
 
 }  // namespace
@@ -164,7 +186,8 @@ CheckedHeartbeat check_heartbeat(const wire::Heartbeat& h) {
     for (const auto& [name, value] :
          {std::pair<const char*, std::int64_t>{"clock_round_trip_us", h.clock_round_trip_us()},
           {"schedule_horizon_end_us", h.schedule_horizon_end_us()},
-          {"runway_end_us", h.runway_end_us()}}) {
+          {"runway_end_us", h.runway_end_us()},
+          {"store_rebuilt_us", h.store_rebuilt_us()}}) {
         if (value < 0) {
             note(name, fmt::format("{} is negative", value));
         }
@@ -237,8 +260,9 @@ Result<void> record_heartbeat(WriteTx& tx, const std::string& node_id,
             "current_slot_id, current_title, outbox_pending, media_missing, volume_percent, "
             "storage_free_bytes, cpu_temp_millicelsius, link_interface, link_type, "
             "link_signal_dbm, clock_offset_us, clock_round_trip_us, agent_version, "
-            "schedule_horizon_end_us, runway_end_us, last_seq, amplifier_on, problems) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            "schedule_horizon_end_us, runway_end_us, last_seq, amplifier_on, problems, "
+            "store_full, confirmations_held, store_rebuilt_us) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         // Unbound parameters are NULL: a field out of range is stored as unknown.
         q.bind(1, node_id);
         q.bind(2, static_cast<int64_t>(received_us));
@@ -288,6 +312,11 @@ Result<void> record_heartbeat(WriteTx& tx, const std::string& node_id,
             problems += (problems.empty() ? "" : "; ") + p;
         }
         q.bind(22, problems);
+        q.bind(23, h.store_full() ? 1 : 0);
+        q.bind(24, static_cast<int64_t>(h.confirmations_held()));
+        if (known("store_rebuilt_us")) {
+            q.bind(25, static_cast<int64_t>(h.store_rebuilt_us()));
+        }
         q.exec();
         record_clock_state(tx, node_id, h, received_us);
         touch_node(tx, node_id, received_us, h.agent_version());
@@ -351,19 +380,20 @@ std::string render_node_status(const std::vector<NodeStatus>& statuses, std::int
         vi ? std::vector<std::string>{"Nút",          "Nghe lần cuối", "Trạng thái", "Đang phát",
                                       "Âm lượng",     "Ampli",         "Còn trống",  "Nhiệt độ",
                                       "Kết nối",      "Lệch giờ",      "Phiên bản",  "Lịch đến",
-                                      "Tự chủ (giờ)", "Chờ gửi"}
+                                      "Tự chủ (giờ)", "Chờ gửi",       "Lưu trữ"}
            : std::vector<std::string>{"Node",       "Last heard",   "State", "Playing",
                                       "Volume",     "Amplifier",    "Free",  "Temperature",
                                       "Link",       "Clock offset", "Agent", "Horizon end",
-                                      "Runway (h)", "Outbox"};
+                                      "Runway (h)", "Outbox",       "Store"};
     std::vector<std::vector<std::string>> rows;
     bool any_flagged = false;
+    bool any_store_fault = false;
     for (const auto& s : statuses) {
         std::string heard = s.last_seen_us ? detail::age_text(now - *s.last_seen_us, language)
                                            : (vi ? "chưa bao giờ" : "never");
         if (!s.heartbeat) {
-            rows.push_back(
-                {s.node_id, heard, "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"});
+            rows.push_back({s.node_id, heard, "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-",
+                            "-", "-"});
             continue;
         }
         const auto& h = *s.heartbeat;
@@ -380,7 +410,8 @@ std::string render_node_status(const std::vector<NodeStatus>& statuses, std::int
              link_text(h), detail::offset_text(h.clock_offset_us, offset_warn_us),
              h.agent_version.empty() ? "-" : h.agent_version,
              h.schedule_horizon_end_us > 0 ? detail::short_local(h.schedule_horizon_end_us) : "-",
-             runway_text(s, now), std::to_string(h.outbox_pending)});
+             runway_text(s, now), std::to_string(h.outbox_pending), store_text(h, language)});
+        any_store_fault = any_store_fault || h.store_full || h.store_rebuilt_us > 0;
     }
     std::vector<bool> right(header.size());
     right[4] = right[6] = right[7] = right[9] = right[12] = right[13] = true;
@@ -390,6 +421,14 @@ std::string render_node_status(const std::vector<NodeStatus>& statuses, std::int
                                            : "\n! the node's clock is more than {} ms off the "
                                              "controller's\n"),
                            offset_warn_us / 1000);
+    }
+    if (any_store_fault) {
+        out +=
+            vi ? "\n! đĩa đầy: nút vẫn phát, giữ xác nhận trong bộ nhớ (\"giữ N\") tới khi có "
+                 "chỗ; dựng lại: kho của nút hỏng, đã cách ly và dựng lại từ máy chủ\n"
+               : "\n! disk full: the node plays on, holding confirmations in memory (\"held N\") "
+                 "until there is room; rebuilt: the node's store was damaged, quarantined and "
+                 "rebuilt from the controller\n";
     }
     return out;
 }
@@ -437,6 +476,9 @@ nlohmann::json node_status_json(const std::vector<NodeStatus>& statuses, std::in
             {"outbox_pending", h.outbox_pending},
             {"media_missing", h.media_missing},
             {"last_seq", nullable(h.last_seq)},
+            {"store_full", h.store_full},
+            {"confirmations_held", h.confirmations_held},
+            {"store_rebuilt", optional_time(h.store_rebuilt_us)},
             {"problems", h.problems}};
         out.push_back(std::move(row));
     }

@@ -811,6 +811,14 @@ constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
     ALTER TABLE node_status ADD COLUMN clock_state INTEGER;
     ALTER TABLE node_status ADD COLUMN clock_age_us INTEGER;
     )sql",
+    // 15: a node's store faults (issue 18): its disk full (it plays on, holding confirmations in
+    // memory) and when its store was last started afresh from a damaged file. NULL: the node's
+    // agent does not say (older than issue 18), or no heartbeat since.
+    R"sql(
+    ALTER TABLE node_status ADD COLUMN store_full INTEGER;
+    ALTER TABLE node_status ADD COLUMN confirmations_held INTEGER;
+    ALTER TABLE node_status ADD COLUMN store_rebuilt_us INTEGER;
+    )sql",
 };
 
 /// The version recorded, 0 for a database without one yet (read outside any transaction, only to

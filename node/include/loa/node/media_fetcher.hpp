@@ -73,6 +73,12 @@ class MediaFetcher {
     void on_not_found(std::int64_t now_us);
     /// The session is gone: requests in flight are lost; they are sent again once it is back.
     void on_session_lost();
+    /// Free bytes on the data disk now (nullopt: unknown, no limit). A file is not fetched
+    /// unless it fits with kKeepFreeBytes to spare, and a transfer pauses (resumable) when the
+    /// disk has less than that: the store's confirmations come before media.
+    void set_free_bytes(std::optional<std::uint64_t> free_bytes);
+    /// What media never takes of the data disk.
+    static constexpr std::uint64_t kKeepFreeBytes = 2u << 20;
 
     /// Per needed file, soonest first: ready, fetching, queued or unavailable.
     wire::MediaStatus status() const;
@@ -112,6 +118,8 @@ class MediaFetcher {
     std::int64_t horizon_end_us_ = 0;
     std::map<std::string, std::int64_t> unavailable_until_;
     std::map<std::string, std::int64_t> verified_at_;
+    std::optional<std::uint64_t> free_bytes_;
+    std::set<std::string> no_room_;  ///< needed files that do not fit on the disk now
 
     std::string current_;
     std::optional<media::ChunkManifest> manifest_;

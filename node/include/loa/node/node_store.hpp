@@ -3,11 +3,15 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <SQLiteCpp/Database.h>
@@ -38,11 +42,50 @@ struct WelcomeNumbering {
     bool out_of_range = false;  ///< the controller's number was 2^62 or more: not taken in
 };
 
+/// How the store stands, for heartbeats and logs.
+struct StoreHealth {
+    /// The last write failed for lack of space (SQLITE_FULL), and none has succeeded since.
+    bool full = false;
+    std::uint32_t held = 0;     ///< confirmations held in memory, not yet written to the file
+    std::uint64_t dropped = 0;  ///< confirmations past the memory bound: numbered, not kept
+    /// When this store was started afresh from a damaged one; 0: never.
+    std::int64_t rebuilt_us = 0;
+};
+
+/// What was kept of a damaged store when it was started afresh.
+struct StoreSalvage {
+    std::filesystem::path quarantined;       ///< where the damaged file now lies
+    int confirmations = 0;                   ///< unacked confirmations read back and kept
+    int commands = 0;                        ///< command results and emergencies read back
+    int settings = 0;                        ///< volume, amplifier
+    int unreadable = 0;                      ///< row reads that failed (damaged pages skipped)
+    std::uint64_t keep_numbers_through = 0;  ///< numbers at or below this may have been sent
+};
+
 /// Thread-safe (one connection behind a mutex): the player thread and the network thread share
 /// it. Every method commits before it returns.
+///
+/// Faults of the file (protocol/README.md, "Store faults"; docs/node-agent.md, "Nothing lost"):
+/// - A confirmation that cannot be written (a full disk, an I/O error) is numbered all the same
+///   and held in memory, at most kMaxHeld of them; the outbox sends it like any other, and it is
+///   written, with the play states and emergency counts that went with it, as soon as a write
+///   succeeds (flush(), and before every write). A play whose state cannot be written is known
+///   as started or done in memory, so it is never played twice while the agent lives.
+/// - A damaged file (SQLITE_CORRUPT or SQLITE_NOTADB, at open or while running, or a failed
+///   quick_check at open) is renamed aside as node.db.damaged-<UTC time> (the last
+///   kKeptDamaged kept), every row of its outbox, commands, emergencies and settings that can
+///   still be read is copied into a fresh store, and the agent goes on; the timeline comes back
+///   from the controller. Numbers of the old store keep their value; new ones start above what
+///   the next WELCOME says the controller holds.
 class NodeStore {
   public:
-    /// Opens or creates the store; throws std::runtime_error naming the file if it cannot.
+    /// Confirmations held in memory at most while the file cannot be written (~1 KiB each).
+    static constexpr std::size_t kMaxHeld = 4096;
+    /// Damaged files kept for a post-mortem; older ones are deleted.
+    static constexpr int kKeptDamaged = 3;
+
+    /// Opens or creates the store; a damaged file is quarantined and salvaged (above). Throws
+    /// std::runtime_error naming the file if it cannot.
     explicit NodeStore(const std::filesystem::path& file);
 
     std::string timeline_hash();
@@ -134,12 +177,71 @@ class NodeStore {
     /// Forgets confirmations the controller has committed.
     void acknowledge(const std::vector<std::uint64_t>& seqs);
 
-  private:
-    void insert_confirmation(const wire::Slot& slot, const wire::Confirmation& what);
+    /// Writes what is held in memory; true when nothing is held any more.
+    bool flush();
+    /// Whether something waits in memory to be written.
+    bool holding();
+    StoreHealth health();
+    /// Moves each time the store was started afresh from a damaged file (the session then says
+    /// HELLO again: its timeline is gone).
+    std::uint64_t rebuilds() const { return rebuilds_.load(); }
+    /// What the last rebuild kept (nullopt: none since this object was made).
+    std::optional<StoreSalvage> last_salvage();
 
+  private:
+    struct Held {
+        std::uint64_t seq = 0;
+        wire::Slot slot;
+        wire::Confirmation what;
+    };
+    struct SlotState {
+        std::string state;  ///< "started", "pending" or "done"
+        std::int64_t at_us = 0;
+    };
+
+    void open_locked();
+    void load_state_locked();
+    /// Runs `work` on the file; a damaged file is rebuilt and `work` runs once more on the
+    /// fresh one.
+    template <class Work>
+    auto with_db(Work&& work) -> decltype(work());
+    /// Runs `work` in one transaction after writing what is held; false (and nothing written)
+    /// if the file could not be written.
+    template <class Work>
+    bool try_write(const char* what, Work&& work);
+    void write_held_locked();
+    void held_written_locked();
+    bool holding_locked() const;
+    void hold_locked(const wire::Slot& slot, const wire::Confirmation& what, bool emergency,
+                     bool last);
+    void rebuild_locked(const std::string& why);
+    void insert_confirmation(const wire::Slot& slot, const wire::Confirmation& what,
+                             std::uint64_t seq = 0);
+
+    std::filesystem::path file_;
+    bool exclusive_ = false;  ///< opened with locking_mode=EXCLUSIVE (no WAL index file)
     std::mutex mutex_;
     std::atomic<std::uint64_t> outbox_generation_{0};
+    std::atomic<std::uint64_t> rebuilds_{0};
     std::unique_ptr<SQLite::Database> db_;
+
+    // What could not be written yet (mutex_).
+    std::deque<Held> held_;
+    std::map<std::string, SlotState> slot_states_;
+    std::map<std::string, std::uint32_t> emergency_plays_;
+    std::map<std::string, std::string> emergency_states_;
+    std::set<std::uint64_t> acked_unwritten_;
+    bool sequence_behind_ = false;    ///< assigned_seq_ is above the file's counter
+    std::uint64_t assigned_seq_ = 0;  ///< the highest number handed out, file or memory
+    bool full_ = false;
+    std::string last_write_error_;
+    std::uint64_t dropped_ = 0;
+    bool welcomed_ = false;  ///< meta 'welcomed', cached
+    /// A store rebuilt from a damaged one: numbers up to here may have been sent and keep their
+    /// value at the first WELCOME; later ones are moved above the controller's.
+    std::uint64_t keep_through_ = 0;
+    std::int64_t rebuilt_us_ = 0;
+    std::optional<StoreSalvage> salvage_;
 };
 
 }  // namespace loa::node

@@ -140,6 +140,8 @@ class Session {
     std::uint64_t report_generation_ = 0;
     std::int64_t last_results_us_ = 0;
     std::int64_t next_prune_us_ = 0;
+    std::int64_t next_flush_us_ = 0;
+    std::uint64_t seen_rebuilds_ = 0;  ///< NodeStore::rebuilds() when last looked at
     std::unique_ptr<detail::ClockOffset> clock_;
 
     /// When to ask the store again what the timeline needs; 0 = now (timeline changed).

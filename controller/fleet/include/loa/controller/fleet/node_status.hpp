@@ -63,6 +63,10 @@ struct LastHeartbeat {
     std::optional<std::uint64_t> last_seq;  ///< empty: unknown (out of range)
     bool amplifier_on = false;
     std::string problems;  ///< fields the node sent out of range: "field: why; …"
+    /// The node's store could not write for lack of space (it plays on, holding confirmations).
+    bool store_full = false;
+    std::uint32_t confirmations_held = 0;  ///< held in the node's memory, not yet on its disk
+    std::int64_t store_rebuilt_us = 0;     ///< its store last started afresh from a damaged one
 };
 
 struct NodeStatus {
@@ -87,7 +91,8 @@ Result<std::vector<NodeStatus>> short_runway(SQLite::Database& db, double below_
 
 /// One row per node: last heard, state, what plays, volume and amplifier, free storage,
 /// temperature, link, clock offset (marked "!" beyond `offset_warn_us`), agent, horizon end,
-/// runway, outbox. A note under the table explains the marks.
+/// runway, outbox, store (full disk, confirmations held, rebuilt). Notes under the table explain
+/// the marks.
 std::string render_node_status(const std::vector<NodeStatus>& statuses, std::int64_t now,
                                std::int64_t offset_warn_us, Language language);
 

@@ -11,7 +11,7 @@
 namespace loa::controller {
 
 /// Schema version this build writes; older databases are migrated step by step on open.
-inline constexpr int kSchemaVersion = 14;
+inline constexpr int kSchemaVersion = 15;
 
 /// Opens (creating if needed) the database at `file` in WAL mode and runs pending migrations, in
 /// one exclusive transaction. Only the Store's writer, tests and tools use a connection opened so:
