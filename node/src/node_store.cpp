@@ -492,6 +492,7 @@ void NodeStore::record_command(const wire::CommandResult& result, std::int64_t r
         e.exec();
     }
     tx.commit();
+    ++command_results_generation_;
 }
 
 std::vector<wire::CommandResult> NodeStore::unacked_command_results() {
