@@ -39,6 +39,8 @@ constexpr int kReportBatch = 200;
 constexpr std::int64_t kKeepHistoryUs = 3LL * 86'400'000'000;
 constexpr std::int64_t kPruneEveryUs = 600'000'000;
 constexpr std::uint32_t kMaxLogBytes = 1u << 20;
+/// The controller reads emergency play numbers up to a million (emergency:<id>:<n>).
+constexpr std::uint32_t kMaxEmergencyPlays = 1'000'000;
 
 std::string iso_time(std::int64_t us) {
     const std::time_t seconds = static_cast<std::time_t>(us / 1'000'000);
@@ -419,12 +421,30 @@ std::optional<wire::CommandResult> Session::carry_out(const wire::Command& comma
                 return done(fmt::format("emergency {} already received ({}); not played again",
                                         e.emergency_id(), *state));
             }
+            // Plays the controller already holds from this node (this store was wiped after
+            // they aired): numbered on from there, only what is left of `repeat` airs.
+            const std::uint32_t held = e.plays_confirmed();
+            if (held >= kMaxEmergencyPlays) {
+                return refuse(fmt::format("emergency {}: {} plays already confirmed is out of "
+                                          "range (at most {})",
+                                          e.emergency_id(), held, kMaxEmergencyPlays - 1));
+            }
+            if (!e.until_expiry() && held >= e.repeat()) {
+                return done(fmt::format("emergency {}: the controller already holds all {} "
+                                        "play(s) from this node; not played again",
+                                        e.emergency_id(), e.repeat()));
+            }
             result.set_ok(true);
             result.set_message(e.until_expiry()
                                    ? fmt::format("emergency {} accepted: repeats until {}",
                                                  e.emergency_id(), iso_time(e.expires_us()))
                                    : fmt::format("emergency {} accepted: {} play(s)",
-                                                 e.emergency_id(), e.repeat()));
+                                                 e.emergency_id(), e.repeat() - held));
+            if (held > 0) {
+                result.set_message(result.message() +
+                                   fmt::format(", numbered from {} (the controller holds {})",
+                                               held + 1, held));
+            }
             spdlog::warn("command {}: {}", command.command_id(), result.message());
             store_.record_command(result, now, &e);
             agent_.preempt();

@@ -332,6 +332,42 @@ TEST_CASE("an emergency refused by the node airs nothing and says why", "[agent]
     CHECK(hb->state() == "idle");
 }
 
+TEST_CASE(
+    "a wiped store told that plays of an emergency are confirmed numbers on after them and "
+    "plays only what is left",
+    "[agent][emergency]") {
+    AgentTest t;
+    const std::string alert = t.tone("alert", 0.5);
+    const auto size = t.controller.size_of(alert);
+    t.cache_on_node(alert);
+    RunningAgent agent(t.options());
+    REQUIRE(t.controller.wait_heartbeat([](const wire::Heartbeat&) { return true; }));
+
+    // 3 plays asked, the controller holds 1 and 2 from this node's earlier store.
+    auto rest = emergency_command(1, "kc-tiep", alert, size, 0.5, 3);
+    rest.mutable_emergency()->set_plays_confirmed(2);
+    t.controller.send_command(rest);
+    // All of them held: nothing airs.
+    auto all = emergency_command(2, "kc-xong", alert, size, 0.5, 2);
+    all.mutable_emergency()->set_plays_confirmed(2);
+    t.controller.send_command(all);
+
+    auto r1 = t.controller.wait_result(1);
+    REQUIRE(r1);
+    CHECK(r1->ok());
+    CHECK_THAT(r1->message(), Catch::Matchers::Contains("1 play(s), numbered from 3"));
+    auto r2 = t.controller.wait_result(2);
+    REQUIRE(r2);
+    CHECK(r2->ok());
+    CHECK_THAT(r2->message(), Catch::Matchers::Contains("already holds all 2"));
+    REQUIRE(t.controller.wait_confirmation("emergency:kc-tiep:3", 6s));
+    std::this_thread::sleep_for(1500ms);
+    const auto plays = t.controller.confirmations_of("emergency:");
+    REQUIRE(plays.size() == 1);
+    CHECK(plays[0].slot_id() == "emergency:kc-tiep:3");
+    CHECK(plays[0].outcome() == wire::PLAYED);
+}
+
 TEST_CASE("an emergency until its expiry repeats until then and stops", "[agent][emergency]") {
     AgentTest t;
     const std::string alert = t.tone("alert", 1.0);
