@@ -425,14 +425,16 @@ std::optional<wire::CommandResult> Session::carry_out(const wire::Command& comma
             // they aired): numbered on from there, only what is left of `repeat` airs.
             const std::uint32_t held = e.plays_confirmed();
             if (held >= kMaxEmergencyPlays) {
-                return refuse(fmt::format("emergency {}: {} plays already confirmed is out of "
-                                          "range (at most {})",
-                                          e.emergency_id(), held, kMaxEmergencyPlays - 1));
+                return refuse(
+                    fmt::format("emergency {}: {} plays already confirmed is out of "
+                                "range (at most {})",
+                                e.emergency_id(), held, kMaxEmergencyPlays - 1));
             }
             if (!e.until_expiry() && held >= e.repeat()) {
-                return done(fmt::format("emergency {}: the controller already holds all {} "
-                                        "play(s) from this node; not played again",
-                                        e.emergency_id(), e.repeat()));
+                return done(
+                    fmt::format("emergency {}: the controller already holds all {} "
+                                "play(s) from this node; not played again",
+                                e.emergency_id(), e.repeat()));
             }
             result.set_ok(true);
             result.set_message(e.until_expiry()
@@ -441,9 +443,9 @@ std::optional<wire::CommandResult> Session::carry_out(const wire::Command& comma
                                    : fmt::format("emergency {} accepted: {} play(s)",
                                                  e.emergency_id(), e.repeat() - held));
             if (held > 0) {
-                result.set_message(result.message() +
-                                   fmt::format(", numbered from {} (the controller holds {})",
-                                               held + 1, held));
+                result.set_message(
+                    result.message() +
+                    fmt::format(", numbered from {} (the controller holds {})", held + 1, held));
             }
             spdlog::warn("command {}: {}", command.command_id(), result.message());
             store_.record_command(result, now, &e);
