@@ -92,6 +92,12 @@ int main(int argc, char** argv) {
     app.add_option("--amplifier-command", options.amplifier_command,
                    "powers the amplifier; {state} becomes on or off, e.g. '/usr/local/bin/amp "
                    "{state}'");
+    double hook_timeout_s = 10;
+    app.add_option("--hook-timeout", hook_timeout_s,
+                   "giây tối đa cho một lần chạy hook (bộ khuếch đại), quá thì bị dừng và báo "
+                   "lỗi / seconds a hook (the amplifier's) may run before it is killed and "
+                   "reported failed (default 10)")
+        ->check(CLI::Range(0.1, 3600.0));
     std::string log_file = "default";
     app.add_option("--log-file", log_file,
                    "the agent's log, rotated at 1 MiB (default <data>/agent.log; '' for none)");
@@ -146,6 +152,7 @@ int main(int argc, char** argv) {
     options.fetch.reverify_interval_us = static_cast<std::int64_t>(reverify_s * 1e6);
     options.prefetch_horizon_us = static_cast<std::int64_t>(prefetch_days * 86'400e6);
     options.clock_warn_us = static_cast<std::int64_t>(clock_warn_ms * 1000);
+    options.hook_timeout_ms = static_cast<std::int64_t>(hook_timeout_s * 1000);
     options.panel_loop_gap_us = static_cast<std::int64_t>(loop_gap_min * 60e6);
     options.max_media_bytes = static_cast<std::uint64_t>(max_media_mb * 1024 * 1024);
     options.min_free_bytes = static_cast<std::uint64_t>(min_free_mb * 1024 * 1024);

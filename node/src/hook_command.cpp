@@ -19,7 +19,8 @@ namespace loa::node::detail {
 
 std::expected<void, std::string> run_hook(const std::string& command_template,
                                           const std::map<std::string, std::string>& values,
-                                          std::chrono::milliseconds timeout) {
+                                          std::chrono::milliseconds timeout,
+                                          const std::atomic<bool>* cancel) {
     std::vector<std::string> args;
     std::istringstream words(command_template);
     for (std::string word; words >> word;) {
@@ -33,7 +34,7 @@ std::expected<void, std::string> run_hook(const std::string& command_template,
         args.push_back(std::move(word));
     }
     if (args.empty()) {
-        return std::unexpected(std::string("no command configured"));
+        return std::unexpected(std::string("chưa cấu hình lệnh nào / no command configured"));
     }
     const std::string shown = fmt::format("'{}'", command_template);
     std::vector<char*> argv;
@@ -50,8 +51,8 @@ std::expected<void, std::string> run_hook(const std::string& command_template,
     const int spawned = posix_spawnp(&pid, argv[0], nullptr, &attr, argv.data(), environ);
     posix_spawnattr_destroy(&attr);
     if (spawned != 0) {
-        return std::unexpected(
-            fmt::format("{}: cannot run {}: {}", shown, args[0], std::strerror(spawned)));
+        return std::unexpected(fmt::format("{}: không chạy được {} / cannot run {}: {}", shown,
+                                           args[0], args[0], std::strerror(spawned)));
     }
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     int status = 0;
@@ -61,14 +62,22 @@ std::expected<void, std::string> run_hook(const std::string& command_template,
             break;
         }
         if (done < 0 && errno != EINTR) {
-            return std::unexpected(
-                fmt::format("{}: lost track of it: {}", shown, std::strerror(errno)));
+            return std::unexpected(fmt::format("{}: mất dấu tiến trình / lost track of it: {}",
+                                               shown, std::strerror(errno)));
+        }
+        if (cancel && cancel->load()) {
+            ::kill(-pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            return std::unexpected(fmt::format(
+                "{}: dừng giữa chừng vì tác tử đang tắt / stopped: the agent is shutting down",
+                shown));
         }
         if (std::chrono::steady_clock::now() >= deadline) {
             ::kill(-pid, SIGKILL);
             ::waitpid(pid, &status, 0);
-            return std::unexpected(
-                fmt::format("{}: killed after {} ms without finishing", shown, timeout.count()));
+            return std::unexpected(fmt::format(
+                "{}: bị dừng sau {} ms vì chưa xong / killed after {} ms without finishing", shown,
+                timeout.count(), timeout.count()));
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -76,11 +85,12 @@ std::expected<void, std::string> run_hook(const std::string& command_template,
         return {};
     }
     if (WIFEXITED(status)) {
-        return std::unexpected(
-            fmt::format("{}: exited with status {}", shown, WEXITSTATUS(status)));
+        return std::unexpected(fmt::format("{}: kết thúc với mã {} / exited with status {}", shown,
+                                           WEXITSTATUS(status), WEXITSTATUS(status)));
     }
-    return std::unexpected(
-        fmt::format("{}: ended by signal {}", shown, WIFSIGNALED(status) ? WTERMSIG(status) : 0));
+    return std::unexpected(fmt::format("{}: bị dừng bởi tín hiệu {} / ended by signal {}", shown,
+                                       WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+                                       WIFSIGNALED(status) ? WTERMSIG(status) : 0));
 }
 
 }  // namespace loa::node::detail

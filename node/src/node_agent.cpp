@@ -12,6 +12,7 @@
 #include "clock_offset.hpp"
 #include "fault_guard.hpp"
 #include "hook_command.hpp"
+#include "hook_runner.hpp"
 #include "loa/node/agent_control.hpp"
 #include "loa/node/session.hpp"
 #include "wall_clock.hpp"
@@ -24,7 +25,6 @@ namespace {
 constexpr std::int64_t kResumeLeadUs = 400'000;
 /// While an emergency's media is still on its way, the player looks again this often.
 constexpr std::int64_t kRecheckUs = 200'000;
-constexpr auto kHookTimeout = std::chrono::seconds(10);
 /// After a fault the player waits this long before it looks again, doubling while faults go on.
 constexpr std::int64_t kFaultBackoffUs = 1'000'000;
 constexpr std::int64_t kFaultBackoffMaxUs = 30'000'000;
@@ -88,17 +88,30 @@ class NodeAgent::Control final : public AgentControl {
     }
     std::expected<std::string, std::string> set_amplifier(bool on) override {
         const char* state = on ? "on" : "off";
-        if (agent_.options_.amplifier_command.empty()) {
-            return std::unexpected(
-                std::string("no amplifier hook on this node (start loa-node with "
-                            "--amplifier-command)"));
+        if (auto missing = no_hook(); !missing.empty()) {
+            return std::unexpected(missing);
         }
         auto ran =
-            detail::run_hook(agent_.options_.amplifier_command, {{"state", state}}, kHookTimeout);
+            detail::run_hook(agent_.options_.amplifier_command, {{"state", state}}, hook_timeout());
         if (!ran) {
             return std::unexpected("amplifier " + std::string(state) + ": " + ran.error());
         }
         return fmt::format("amplifier {}", state);
+    }
+    std::expected<void, std::string> start_amplifier(bool on, AmplifierDone done) override {
+        const std::string state = on ? "on" : "off";
+        if (auto missing = no_hook(); !missing.empty()) {
+            return std::unexpected(missing);
+        }
+        return agent_.hooks_->submit(
+            "amplifier", agent_.options_.amplifier_command, {{"state", state}}, hook_timeout(),
+            [state, done = std::move(done)](std::expected<void, std::string> ran) {
+                if (!ran) {
+                    done(std::unexpected("amplifier " + state + ": " + ran.error()));
+                } else {
+                    done(fmt::format("amplifier {}", state));
+                }
+            });
     }
     void request_restart() override {
         agent_.restart_ = true;
@@ -129,6 +142,17 @@ class NodeAgent::Control final : public AgentControl {
     }
 
   private:
+    std::string no_hook() const {
+        return agent_.options_.amplifier_command.empty()
+                   ? "nút này không có hook bộ khuếch đại (chạy loa-node với "
+                     "--amplifier-command) / no amplifier hook on this node (start loa-node "
+                     "with --amplifier-command)"
+                   : "";
+    }
+    std::chrono::milliseconds hook_timeout() const {
+        return std::chrono::milliseconds(agent_.options_.hook_timeout_ms);
+    }
+
     NodeAgent& agent_;
 };
 
@@ -136,7 +160,8 @@ NodeAgent::NodeAgent(AgentOptions options)
     : options_(std::move(options)),
       store_(options_.data_dir / "node.db"),
       media_(options_.data_dir / "media"),
-      player_(player_options(options_, store_)) {
+      player_(player_options(options_, store_)),
+      hooks_(std::make_unique<detail::HookRunner>()) {
     // The offset last measured, so that an agent restarted offline still plays on the
     // controller's time.
     auto offset = store_.setting("clock_offset_us");
@@ -195,6 +220,7 @@ ClockUse NodeAgent::clock_use(std::int64_t now_us) {
 }
 
 NodeAgent::~NodeAgent() {
+    hooks_->stop();
     stopping_ = true;
     player_.stop();
     wake_player();
@@ -226,6 +252,9 @@ void NodeAgent::run(const std::atomic<bool>& stop) {
     Control control(*this);
     Session session(options_, store_, media_, control);
     session.run(stop);
+    // A hook still running is killed and its command left unanswered: the controller sends it
+    // again after the restart.
+    hooks_->stop();
     stopping_ = true;
     player_.stop();
     wake_player();

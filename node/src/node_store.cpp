@@ -1196,15 +1196,19 @@ void NodeStore::record_command(const wire::CommandResult& result, std::int64_t r
         if (emergency) {
             SQLite::Statement e(*db_,
                                 "INSERT OR IGNORE INTO emergencies (emergency_id, body, "
-                                "received_us) VALUES (?, ?, ?)");
+                                "received_us, plays_done) VALUES (?, ?, ?, ?)");
             e.bind(1, emergency->emergency_id());
             const std::string body = serialize(*emergency);
             e.bind(2, body.data(), static_cast<int>(body.size()));
             e.bind(3, static_cast<int64_t>(received_us));
+            // Plays the controller holds from an earlier store of this node: numbered on from
+            // there.
+            e.bind(4, static_cast<int64_t>(emergency->plays_confirmed()));
             e.exec();
         }
         tx.commit();
     });
+    ++command_results_generation_;
 }
 
 std::vector<wire::CommandResult> NodeStore::unacked_command_results() {

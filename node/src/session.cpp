@@ -42,6 +42,8 @@ constexpr std::int64_t kFlushEveryUs = 2'000'000;
 /// Less free space than this on the data disk is a full disk, whatever the store managed last:
 /// a few plays' confirmations and one WAL checkpoint need about this much.
 constexpr std::uint64_t kDiskFullBelowBytes = 1u << 20;
+/// The controller reads emergency play numbers up to a million (emergency:<id>:<n>).
+constexpr std::uint32_t kMaxEmergencyPlays = 1'000'000;
 
 std::string iso_time(std::int64_t us) {
     const std::time_t seconds = static_cast<std::time_t>(us / 1'000'000);
@@ -261,7 +263,10 @@ void Session::tick() {
             }
         }
     }
-    if (now - last_results_us_ > kReportRetryUs) {
+    // A hook's result is stored by the hook worker when it ends: sent at once, not at the retry.
+    const std::uint64_t results = store_.command_results_generation();
+    if (now - last_results_us_ > kReportRetryUs || results != results_generation_) {
+        results_generation_ = results;
         send_command_results();
     }
     if (now >= next_prune_us_) {
@@ -362,7 +367,11 @@ void Session::on_heartbeat_ack(const wire::HeartbeatAck& ack) {
 
 void Session::send_command_results() {
     last_results_us_ = now_us();
-    for (auto& result : store_.unacked_command_results()) {
+    auto results = store_.unacked_command_results();
+    for (const auto& result : results) {
+        running_commands_.erase(result.command_id());
+    }
+    for (auto& result : results) {
         wire::Envelope out;
         *out.mutable_command_result() = std::move(result);
         if (!send(std::move(out))) {
@@ -375,20 +384,43 @@ void Session::on_command(const wire::Envelope& in) {
     const wire::Command& command = in.command();
     const std::int64_t now = now_us();
     ++stats_.commands;
+    // What the hook worker stored before this command is still to be sent by tick().
+    const std::uint64_t results_before = store_.command_results_generation();
+    const bool results_pending = results_before != results_generation_;
     // A command seen before is answered from what was stored: each is carried out once.
     auto result = store_.command_result(command.command_id());
-    if (!result) {
+    const bool stored_before = result.has_value();
+    if (result) {
+        running_commands_.erase(command.command_id());
+    } else if (running_commands_.contains(command.command_id())) {
+        // Sent again while its hook runs: the result goes out when the hook ends.
+        spdlog::debug("command {} is still being carried out", command.command_id());
+        return;
+    } else {
         result = carry_out(command, now);
+        if (!result) {
+            // Off this thread; a side that finished at once (a virtual player) stored it.
+            result = store_.command_result(command.command_id());
+            if (!result) {
+                running_commands_.insert(command.command_id());
+                return;
+            }
+        }
     }
     wire::Envelope out;
     *out.mutable_command_result() = std::move(*result);
     send(std::move(out));
     // Sent just now: the next copy goes out 3 s from here, not at a timer that may be about to
-    // fire, before the controller could have acked this one.
+    // fire, before the controller could have acked this one. The result stored here moved the
+    // generation by one; anything more is the hook worker's, for tick() to send.
     last_results_us_ = now_us();
+    if (!results_pending) {
+        results_generation_ = results_before + (stored_before ? 0 : 1);
+    }
 }
 
-wire::CommandResult Session::carry_out(const wire::Command& command, std::int64_t now) {
+std::optional<wire::CommandResult> Session::carry_out(const wire::Command& command,
+                                                      std::int64_t now) {
     wire::CommandResult result;
     result.set_command_id(command.command_id());
     result.set_done_us(now);
@@ -437,12 +469,32 @@ wire::CommandResult Session::carry_out(const wire::Command& command, std::int64_
                 return done(fmt::format("emergency {} already received ({}); not played again",
                                         e.emergency_id(), *state));
             }
+            // Plays the controller already holds from this node (this store was wiped after
+            // they aired): numbered on from there, only what is left of `repeat` airs.
+            const std::uint32_t held = e.plays_confirmed();
+            if (held >= kMaxEmergencyPlays) {
+                return refuse(
+                    fmt::format("emergency {}: {} plays already confirmed is out of "
+                                "range (at most {})",
+                                e.emergency_id(), held, kMaxEmergencyPlays - 1));
+            }
+            if (!e.until_expiry() && held >= e.repeat()) {
+                return done(
+                    fmt::format("emergency {}: the controller already holds all {} "
+                                "play(s) from this node; not played again",
+                                e.emergency_id(), e.repeat()));
+            }
             result.set_ok(true);
             result.set_message(e.until_expiry()
                                    ? fmt::format("emergency {} accepted: repeats until {}",
                                                  e.emergency_id(), iso_time(e.expires_us()))
                                    : fmt::format("emergency {} accepted: {} play(s)",
-                                                 e.emergency_id(), e.repeat()));
+                                                 e.emergency_id(), e.repeat() - held));
+            if (held > 0) {
+                result.set_message(
+                    result.message() +
+                    fmt::format(", numbered from {} (the controller holds {})", held + 1, held));
+            }
             spdlog::warn("command {}: {}", command.command_id(), result.message());
             store_.record_command(result, now, &e);
             agent_.preempt();
@@ -474,13 +526,28 @@ wire::CommandResult Session::carry_out(const wire::Command& command, std::int64_
             return done(fmt::format("volume {} %", percent));
         }
         case wire::Command::kSetAmplifier: {
+            // The hook may take its whole time limit (a slow relay board): it runs off this
+            // thread, which goes on heartbeating and acking; its result is stored when it ends.
             const bool on = command.set_amplifier().on();
-            auto hooked = agent_.set_amplifier(on);
-            if (!hooked) {
-                return refuse(hooked.error());
+            auto started =
+                agent_.start_amplifier(on, [&store = store_, result, on, now](auto hooked) mutable {
+                    result.set_done_us(now_us());
+                    if (hooked) {
+                        store.set_setting("amplifier", on ? "on" : "off");
+                        spdlog::info("command {}: {}", result.command_id(), *hooked);
+                        result.set_ok(true);
+                        result.set_message(std::move(*hooked));
+                    } else {
+                        spdlog::warn("command {} failed: {}", result.command_id(), hooked.error());
+                        result.set_ok(false);
+                        result.set_message(std::move(hooked.error()));
+                    }
+                    store.record_command(result, now);
+                });
+            if (!started) {
+                return refuse(started.error());
             }
-            store_.set_setting("amplifier", on ? "on" : "off");
-            return done(*hooked);
+            return std::nullopt;
         }
         case wire::Command::kRestart: {
             auto r = done("restarting");

@@ -47,16 +47,46 @@ struct Fleet : ControllerFixture {
         return c;
     }
 
-    std::vector<std::uint64_t> ingest(std::vector<wire::Confirmation> confirmations) {
+    std::vector<std::uint64_t> ingest(std::vector<wire::Confirmation> confirmations,
+                                      std::int64_t received_us = kNow) {
         wire::PlaybackReport report;
         for (auto& c : confirmations) {
             *report.add_confirmations() = std::move(c);
         }
         auto acked = loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) {
-            return lc::ingest_confirmations(tx, "ta-van-01", report, kNow);
+            return lc::ingest_confirmations(tx, "ta-van-01", report, received_us);
         });
         REQUIRE(acked.has_value());
         return *acked;
+    }
+
+    /// A heartbeat of ta-van-01 saying it has numbered up to `last_seq`, heard at `received_us`.
+    void heartbeat(std::uint64_t last_seq, std::int64_t received_us) {
+        wire::Heartbeat hb;
+        hb.set_last_seq(last_seq);
+        REQUIRE(loa::controller::write_directly(*db, [&](loa::controller::WriteTx& tx) {
+            return lc::record_heartbeat(tx, "ta-van-01", hb, received_us);
+        }));
+    }
+
+    /// An emergency of `repeat` plays sent to ta-van-01; its id.
+    std::string send_emergency(int repeat) {
+        lc::EmergencySpec spec;
+        spec.media_hash = hash;
+        spec.node_ids = {"ta-van-01"};
+        spec.repeat = repeat;
+        spec.expires_us = kNow + 3600 * kSecondUs;
+        auto sent = loa::controller::write_directly(
+            *db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, spec, kNow); });
+        REQUIRE(sent.has_value());
+        return sent->emergency_id;
+    }
+
+    lc::SequenceGaps gaps() {
+        auto all = lc::sequence_gaps(*db, "ta-van-01");
+        REQUIRE(all.has_value());
+        REQUIRE(all->size() == 1);
+        return all->at(0);
     }
 
     lc::AirtimeReport report() {
@@ -292,6 +322,96 @@ TEST_CASE("sequence gaps: missing from the record below the highest, and not yet
     CHECK(after->at(0).missing.empty());
     CHECK_FALSE(after->at(0).not_yet_reported.has_value());
     CHECK_FALSE(lc::sequence_gaps(*f.db, "ke-la").has_value());
+}
+
+TEST_CASE(
+    "sequence gaps: a heartbeat older than the last report is no sign of a wiped store, one "
+    "heard after it is") {
+    Fleet f;
+    const std::string kc = f.send_emergency(3);
+    // The node heartbeats (numbered up to 1), then plays and reports 2 and 3: the heartbeat
+    // stored predates the report, so its number is lower than the highest received.
+    f.ingest({f.emergency_play(1, kc, 1, 1.0)}, kNow);
+    f.heartbeat(1, kNow + 5 * kSecondUs);
+    f.ingest({f.emergency_play(2, kc, 2, 1.0), f.emergency_play(3, kc, 3, 1.0)},
+             kNow + 10 * kSecondUs);
+    auto healthy = f.gaps();
+    CHECK(healthy.highest_received == 3);
+    CHECK(healthy.last_seq == 1u);
+    CHECK_FALSE(healthy.behind_received.has_value());
+    CHECK(healthy.reused_count == 0);
+    CHECK_FALSE(healthy.store_wiped());
+    for (auto language : {lc::Language::vi, lc::Language::en}) {
+        const std::string text = lc::render_sequence_gaps({healthy}, language);
+        INFO(text);
+        CHECK(text.find('!') == std::string::npos);
+    }
+    CHECK(lc::sequence_gaps_json({healthy})[0]["store_wiped"] == false);
+    // A report and a heartbeat heard at the same moment (one poll round) prove nothing either.
+    f.heartbeat(1, kNow + 10 * kSecondUs);
+    CHECK_FALSE(f.gaps().store_wiped());
+
+    // Wiped: the store numbers from 0 again, and its next heartbeat, heard after the report of
+    // 3, says so.
+    f.heartbeat(0, kNow + 20 * kSecondUs);
+    auto wiped = f.gaps();
+    CHECK(wiped.behind_received == 3u);
+    CHECK(wiped.reused_count == 0);
+    CHECK(wiped.store_wiped());
+    const std::string vi = lc::render_sequence_gaps({wiped}, lc::Language::vi);
+    INFO(vi);
+    CHECK(vi.find("0 !") != std::string::npos);
+    CHECK(vi.find("kho dữ liệu của nút đã bị xoá hoặc thay") != std::string::npos);
+    const std::string en = lc::render_sequence_gaps({wiped}, lc::Language::en);
+    CHECK(en.find("store was wiped or replaced") != std::string::npos);
+    auto json = lc::sequence_gaps_json({wiped});
+    CHECK(json[0]["behind_received"] == 3);
+    CHECK(json[0]["store_wiped"] == true);
+
+    // Once the node numbers past what it had sent, its heartbeat is healthy again.
+    f.heartbeat(3, kNow + 30 * kSecondUs);
+    CHECK_FALSE(f.gaps().store_wiped());
+}
+
+TEST_CASE("sequence gaps: numbers a node used twice are shown as reused, each confirmation kept") {
+    Fleet f;
+    const std::string kc = f.send_emergency(5);
+    // First life: 1 (the booked play), 2 and 3 (an emergency). Second life, numbering from 1
+    // again: 1 and 2 are other plays of the emergency, 4 is new.
+    f.ingest({f.booked(1, wire::PLAYED), f.emergency_play(2, kc, 1, 1.0),
+              f.emergency_play(3, kc, 2, 1.0)},
+             kNow);
+    auto again_1 = f.emergency_play(1, kc, 3, 1.0);
+    auto again_2 = f.emergency_play(2, kc, 4, 1.0);
+    auto fresh_4 = f.emergency_play(4, kc, 5, 1.0);
+    CHECK(f.ingest({again_1, again_2, fresh_4}, kNow + 10 * kSecondUs) ==
+          std::vector<std::uint64_t>{1, 2, 4});
+    // Nothing acked is lost: the reused numbers are kept apart with their reason.
+    CHECK(f.count("confirmations") == 4);
+    CHECK(f.count("refused_confirmations") == 2);
+    // Sent again (the ack was lost), the same reuse adds nothing.
+    CHECK(f.ingest({again_1}, kNow + 11 * kSecondUs) == std::vector<std::uint64_t>{1});
+    CHECK(f.count("refused_confirmations") == 2);
+
+    auto g = f.gaps();
+    CHECK(g.received == 4);
+    CHECK(g.highest_received == 4);
+    CHECK(g.missing.empty());
+    REQUIRE(g.reused.size() == 1);
+    CHECK(g.reused[0].first == 1);
+    CHECK(g.reused[0].last == 2);
+    CHECK(g.reused_count == 2);
+    CHECK(g.store_wiped());
+    const std::string vi = lc::render_sequence_gaps({g}, lc::Language::vi);
+    INFO(vi);
+    CHECK(vi.find("Số bị dùng lại") != std::string::npos);
+    CHECK(vi.find("1–2 (2 số)") != std::string::npos);
+    CHECK(vi.find("? !") != std::string::npos);  // no heartbeat yet, and still flagged
+    const std::string en = lc::render_sequence_gaps({g}, lc::Language::en);
+    CHECK(en.find("1–2 (2 numbers)") != std::string::npos);
+    auto json = lc::sequence_gaps_json({g});
+    CHECK(json[0]["reused"] == nlohmann::json::parse(R"([{"first":1,"last":2}])"));
+    CHECK(json[0]["reused_count"] == 2);
 }
 
 TEST_CASE("a version 5 database keeps its confirmations and then takes interrupted ones") {

@@ -2,9 +2,11 @@
 // expired instead of sent late, answers kept once, emergencies cancelled.
 #include <catch2/catch.hpp>
 
+#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include "controller_fixture.hpp"
+#include "loa/controller/audit/confirmation_ingest.hpp"
 #include "loa/controller/fleet/emergencies.hpp"
 #include "loa/controller/fleet/node_commands.hpp"
 #include "media_fixtures.hpp"
@@ -208,6 +210,48 @@ TEST_CASE("an emergency past its expiry is marked expired, never due") {
     auto stored = lc::find_command(*f.db, sent->command_ids.at(0));
     CHECK(stored->state == "expired");
     CHECK(stored->message.find("expired at") != std::string::npos);
+}
+
+TEST_CASE(
+    "an emergency sent again says how many of its plays the controller already holds from the "
+    "node") {
+    Commands f;
+    auto spec = f.emergency();
+    spec.repeat = 3;
+    spec.node_ids = {"ta-van-01", "ta-van-02"};
+    auto sent = loa::controller::write_directly(
+        *f.db, [&](loa::controller::WriteTx& tx) { return lc::send_emergency(tx, spec, kNow); });
+    REQUIRE(sent.has_value());
+    auto due = lc::due_commands(*f.db, "ta-van-01", kNow + kSecondUs);
+    REQUIRE(due.has_value());
+    REQUIRE(due->due.size() == 1);
+    CHECK(due->due[0].emergency().plays_confirmed() == 0);
+    // Plays 1 and 2 reported, the command's result lost; then the node's store is wiped.
+    wire::PlaybackReport report;
+    for (int n : {1, 2}) {
+        auto* c = report.add_confirmations();
+        c->set_seq(static_cast<std::uint64_t>(n));
+        c->set_slot_id(fmt::format("emergency:{}:{}", sent->emergency_id, n));
+        c->set_emergency_id(sent->emergency_id);
+        c->set_media_hash(f.audio);
+        c->set_planned_start_us(kNow + n * 10 * kSecondUs);
+        c->set_actual_start_us(kNow + n * 10 * kSecondUs);
+        c->set_actual_end_us(kNow + n * 10 * kSecondUs + 2 * kSecondUs);
+        c->set_outcome(wire::PLAYED);
+    }
+    REQUIRE(loa::controller::write_directly(*f.db, [&](loa::controller::WriteTx& tx) {
+        return lc::ingest_confirmations(tx, "ta-van-01", report, kNow + 30 * kSecondUs);
+    }));
+    due = lc::due_commands(*f.db, "ta-van-01", kNow + 40 * kSecondUs);
+    REQUIRE(due.has_value());
+    REQUIRE(due->due.size() == 1);
+    CHECK(due->due[0].emergency().plays_confirmed() == 2);
+    CHECK(due->due[0].emergency().repeat() == 3);
+    // Another node's plays are its own.
+    due = lc::due_commands(*f.db, "ta-van-02", kNow + 40 * kSecondUs);
+    REQUIRE(due.has_value());
+    REQUIRE(due->due.size() == 1);
+    CHECK(due->due[0].emergency().plays_confirmed() == 0);
 }
 
 TEST_CASE("an emergency is refused for bad input and nothing is queued") {

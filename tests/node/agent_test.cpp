@@ -2,6 +2,7 @@
 // time with their evidence, late joins, emergencies, commands and heartbeats.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -331,6 +332,42 @@ TEST_CASE("an emergency refused by the node airs nothing and says why", "[agent]
     CHECK(hb->state() == "idle");
 }
 
+TEST_CASE(
+    "a wiped store told that plays of an emergency are confirmed numbers on after them and "
+    "plays only what is left",
+    "[agent][emergency]") {
+    AgentTest t;
+    const std::string alert = t.tone("alert", 0.5);
+    const auto size = t.controller.size_of(alert);
+    t.cache_on_node(alert);
+    RunningAgent agent(t.options());
+    REQUIRE(t.controller.wait_heartbeat([](const wire::Heartbeat&) { return true; }));
+
+    // 3 plays asked, the controller holds 1 and 2 from this node's earlier store.
+    auto rest = emergency_command(1, "kc-tiep", alert, size, 0.5, 3);
+    rest.mutable_emergency()->set_plays_confirmed(2);
+    t.controller.send_command(rest);
+    // All of them held: nothing airs.
+    auto all = emergency_command(2, "kc-xong", alert, size, 0.5, 2);
+    all.mutable_emergency()->set_plays_confirmed(2);
+    t.controller.send_command(all);
+
+    auto r1 = t.controller.wait_result(1);
+    REQUIRE(r1);
+    CHECK(r1->ok());
+    CHECK_THAT(r1->message(), Catch::Matchers::Contains("1 play(s), numbered from 3"));
+    auto r2 = t.controller.wait_result(2);
+    REQUIRE(r2);
+    CHECK(r2->ok());
+    CHECK_THAT(r2->message(), Catch::Matchers::Contains("already holds all 2"));
+    REQUIRE(t.controller.wait_confirmation("emergency:kc-tiep:3", 6s));
+    std::this_thread::sleep_for(1500ms);
+    const auto plays = t.controller.confirmations_of("emergency:");
+    REQUIRE(plays.size() == 1);
+    CHECK(plays[0].slot_id() == "emergency:kc-tiep:3");
+    CHECK(plays[0].outcome() == wire::PLAYED);
+}
+
 TEST_CASE("an emergency until its expiry repeats until then and stops", "[agent][emergency]") {
     AgentTest t;
     const std::string alert = t.tone("alert", 1.0);
@@ -509,6 +546,101 @@ TEST_CASE("amplifier: a node without a hook, or whose hook fails, says so", "[ag
     auto hb = t.controller.wait_heartbeat([](const wire::Heartbeat&) { return true; });
     REQUIRE(hb);
     CHECK(hb->amplifier_on());
+}
+
+TEST_CASE(
+    "amplifier: a slow hook runs off the session, which keeps heartbeating and acking, and its "
+    "result comes when it ends",
+    "[agent][command]") {
+    AgentTest t;
+    const fs::path hook = t.dir / "amp.sh";
+    loa::test::write_file(hook, fmt::format("#!/bin/sh\necho \"$1\" >> '{0}/amp.log'\nsleep 4\n",
+                                            t.dir.path().string()));
+    fs::permissions(hook, fs::perms::owner_all);
+    auto options = t.options();
+    options.amplifier_command = hook.string() + " {state}";
+    const std::string tone = t.tone("trong-luc-cho", 0.5);
+    t.cache_on_node(tone);
+    const std::int64_t play_at = wall_now_us() + 2'000'000;
+    t.controller.set_timeline({t.slot("trong-luc-cho", tone, play_at, 0.5)});
+    RunningAgent agent(options);
+    REQUIRE(t.controller.wait_timeline_acked());
+
+    const std::int64_t sent_us = wall_now_us();
+    t.controller.send_command(set_amplifier_command(1, false));
+    // While the relay board takes 4 s, a play airs and its confirmation is acked: the session
+    // was not waiting on the hook.
+    auto during = t.controller.wait_confirmation("trong-luc-cho", 6s);
+    REQUIRE(during);
+    CHECK(t.controller.results_of(1).empty());
+    // A second amplifier command while the first runs is answered at once, and says why.
+    t.controller.send_command(set_amplifier_command(2, true));
+    auto busy = t.controller.wait_result(2, 2s);
+    REQUIRE(busy);
+    CHECK(t.controller.results_of(1).empty());
+    CHECK_FALSE(busy->ok());
+    CHECK_THAT(busy->message(), Catch::Matchers::Contains("still running"));
+    CHECK_THAT(busy->message(), Catch::Matchers::Contains("đang chạy"));
+    // A copy of the running command (a controller that heard nothing yet) runs nothing again.
+    t.controller.send_command(set_amplifier_command(1, false));
+
+    auto off = t.controller.wait_result(1, 10s);
+    REQUIRE(off);
+    CHECK(off->ok());
+    CHECK_THAT(off->message(), Catch::Matchers::Contains("off"));
+    const auto results = t.controller.results_of(1);
+    CHECK(results.front().at_us - sent_us >= 3'500'000);  // when the hook ended, not before
+    CHECK(loa::test::read_file(t.dir / "amp.log") == "off\n");
+    // Heartbeats went on every 300 ms while the hook ran: none of the gaps is the hook's 4 s.
+    std::vector<std::int64_t> beats;
+    for (const auto& hb : t.controller.heartbeats()) {
+        if (hb.at_us >= sent_us && hb.at_us <= results.front().at_us) {
+            beats.push_back(hb.at_us);
+        }
+    }
+    INFO("heartbeats while the hook ran: " << beats.size());
+    CHECK(beats.size() >= 6);
+    std::int64_t widest = beats.empty() ? 0 : beats.front() - sent_us;
+    for (std::size_t i = 1; i < beats.size(); ++i) {
+        widest = std::max(widest, beats[i] - beats[i - 1]);
+    }
+    CHECK(widest < 1'500'000);
+    CHECK(t.controller.wait_heartbeat([](const wire::Heartbeat& h) { return !h.amplifier_on(); }));
+}
+
+TEST_CASE(
+    "amplifier: a hook that hangs past its limit is killed and reported failed, and one running "
+    "when the agent stops does not hold it up",
+    "[agent][command]") {
+    AgentTest t;
+    const fs::path hook = t.dir / "amp.sh";
+    loa::test::write_file(hook, "#!/bin/sh\nsleep 60\n");
+    fs::permissions(hook, fs::perms::owner_all);
+    auto options = t.options();
+    options.amplifier_command = hook.string() + " {state}";
+    options.hook_timeout_ms = 1000;
+    {
+        RunningAgent agent(options);
+        const std::int64_t sent_us = wall_now_us();
+        t.controller.send_command(set_amplifier_command(1, false));
+        auto killed = t.controller.wait_result(1, 5s);
+        REQUIRE(killed);
+        CHECK_FALSE(killed->ok());
+        CHECK_THAT(killed->message(), Catch::Matchers::Contains("killed after 1000 ms"));
+        CHECK_THAT(killed->message(), Catch::Matchers::Contains("bị dừng sau 1000 ms"));
+        CHECK(t.controller.results_of(1).front().at_us - sent_us >= 900'000);
+        // Not switched, so not said to be.
+        CHECK(t.controller.wait_heartbeat([](const wire::Heartbeat&) { return true; }));
+        CHECK(t.controller.last_heartbeat()->amplifier_on());
+
+        t.controller.set_ack_commands(false);
+        t.controller.send_command(set_amplifier_command(2, false));
+        std::this_thread::sleep_for(300ms);
+        const auto stopping = std::chrono::steady_clock::now();
+        agent.stop();
+        CHECK(std::chrono::steady_clock::now() - stopping < 2s);
+        CHECK(t.controller.results_of(2).empty());
+    }
 }
 
 TEST_CASE("SendLog returns the newest bytes of the agent's log", "[agent][command]") {

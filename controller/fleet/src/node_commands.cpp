@@ -183,6 +183,14 @@ Result<DueCommands> due_commands(SQLite::Database& db, const std::string& node_i
                             "SELECT command_id, command, expires_us FROM commands "
                             "WHERE node_id = ? AND state = 'pending' ORDER BY command_id");
         q.bind(1, node_id);
+        // An emergency still unanswered may have played on the node already (its result lost,
+        // then the store wiped): the node is told how far it got, so that a new store numbers
+        // its plays on and plays only what is left, instead of airing again under numbers that
+        // are taken. A range of the (node_id, slot_id) key: emergency:<id>: up to emergency:<id>;
+        SQLite::Statement confirmed(
+            db,
+            "SELECT max(CAST(substr(slot_id, length(?2) + 1) AS INTEGER)) FROM confirmations "
+            "WHERE node_id = ?1 AND slot_id > ?2 AND slot_id < ?3");
         DueCommands out;
         while (q.executeStep()) {
             const std::int64_t id = q.getColumn(0).getInt64();
@@ -193,6 +201,17 @@ Result<DueCommands> due_commands(SQLite::Database& db, const std::string& node_i
             wire::Command command;
             const auto c = q.getColumn(1);
             command.ParseFromArray(c.getBlob(), c.getBytes());
+            if (command.has_emergency()) {
+                const std::string prefix = "emergency:" + command.emergency().emergency_id() + ":";
+                confirmed.bind(1, node_id);
+                confirmed.bind(2, prefix);
+                confirmed.bind(3, prefix.substr(0, prefix.size() - 1) + ";");
+                if (confirmed.executeStep() && !confirmed.getColumn(0).isNull()) {
+                    command.mutable_emergency()->set_plays_confirmed(
+                        static_cast<std::uint32_t>(confirmed.getColumn(0).getInt64()));
+                }
+                confirmed.reset();
+            }
             out.due.push_back(std::move(command));
         }
         return out;

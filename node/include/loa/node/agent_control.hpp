@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <string>
 
 #include "loa/protocol/loa.pb.h"
@@ -37,8 +38,21 @@ class AgentControl {
     /// interrupted item is confirmed with the seconds it aired) and look again.
     virtual void preempt() = 0;
     virtual void apply_volume(int percent) = 0;
-    /// Runs the amplifier hook; the message says what was done.
+    /// Runs the amplifier hook and waits for it; the message says what was done. For sides
+    /// that switch nothing real (a simulator's virtual nodes): the session calls
+    /// start_amplifier.
     virtual std::expected<std::string, std::string> set_amplifier(bool on) = 0;
+    /// What was done, or why not, once the amplifier hook has ended.
+    using AmplifierDone = std::function<void(std::expected<std::string, std::string>)>;
+    /// Starts the amplifier hook without waiting for it, so that the session goes on
+    /// heartbeating and acking while a slow relay board switches: `done` gets the outcome when
+    /// the hook ends or is killed at its time limit, on any thread, and is never called once the
+    /// agent has stopped. Refused at once, with the reason, when it cannot start (no hook, or
+    /// one still running); `done` is then not called. By default: set_amplifier, at once.
+    virtual std::expected<void, std::string> start_amplifier(bool on, AmplifierDone done) {
+        done(set_amplifier(on));
+        return {};
+    }
     /// Stops the agent so that its main starts it again.
     virtual void request_restart() = 0;
     virtual bool restart_requested() = 0;

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -19,6 +20,10 @@
 #include "loa/protocol/curve_keys.hpp"
 
 namespace loa::node {
+
+namespace detail {
+class HookRunner;
+}
 
 /// This agent's version, as HELLO, heartbeats and enrollment report it.
 inline constexpr const char* kAgentVersion = "0.3.0";
@@ -58,8 +63,10 @@ struct AgentOptions {
     /// Disk policy: the media cache's cap (0: none) and the free space kept on the data disk.
     std::uint64_t max_media_bytes = 0;
     std::uint64_t min_free_bytes = 256ULL << 20;
-    /// Run to power the amplifier: `{state}` becomes "on" or "off" (e.g. a GPIO script).
+    /// Run to power the amplifier: `{state}` becomes "on" or "off" (e.g. a GPIO script). It
+    /// runs off the session's thread; one still running after `hook_timeout_ms` is killed.
     std::string amplifier_command;
+    std::int64_t hook_timeout_ms = 10'000;
     /// The agent's log, whose tail a SendLog command returns ("" : none kept).
     std::filesystem::path log_file;
     /// A fault in the player or the session thread is logged and survived; a thread that keeps
@@ -135,6 +142,8 @@ class NodeAgent {
     std::condition_variable wake_;
     std::uint64_t wake_generation_ = 0;
     std::thread player_thread_;
+    /// Runs hooks (the amplifier's) off the session's thread; stopped before the store closes.
+    std::unique_ptr<detail::HookRunner> hooks_;
     /// The pending play the player last waited on for its media (player thread only): if it
     /// is then too late to air, the missing file is the reason, not lateness.
     std::string awaited_media_slot_;

@@ -144,6 +144,9 @@ class NodeStore {
     void record_command(const wire::CommandResult& result, std::int64_t received_us,
                         const wire::Emergency* emergency = nullptr);
     std::vector<wire::CommandResult> unacked_command_results();
+    /// Changes whenever a command's result is recorded, from any thread (a hook's result comes
+    /// from the hook worker): the session sends results when it moves.
+    std::uint64_t command_results_generation() const { return command_results_generation_.load(); }
     void acknowledge_command(std::uint64_t command_id);
 
     /// The oldest accepted emergency still to play.
@@ -223,6 +226,7 @@ class NodeStore {
     std::mutex mutex_;
     std::atomic<std::uint64_t> outbox_generation_{0};
     std::atomic<std::uint64_t> rebuilds_{0};
+    std::atomic<std::uint64_t> command_results_generation_{0};
     std::unique_ptr<SQLite::Database> db_;
 
     // What could not be written yet (mutex_).

@@ -7,7 +7,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -103,7 +105,9 @@ class Session {
     void on_schedule_update(const wire::Envelope& in);
     void on_error(const wire::Error& error);
     void on_command(const wire::Envelope& in);
-    wire::CommandResult carry_out(const wire::Command& command, std::int64_t now);
+    /// The command's result, stored; empty when it is still being carried out off this thread
+    /// (a hook): its result is stored when it ends, and sent from tick().
+    std::optional<wire::CommandResult> carry_out(const wire::Command& command, std::int64_t now);
     void on_heartbeat_ack(const wire::HeartbeatAck& ack);
     void send_heartbeat(std::int64_t now);
     void send_command_results();
@@ -139,6 +143,10 @@ class Session {
     std::int64_t last_report_us_ = 0;
     std::uint64_t report_generation_ = 0;
     std::int64_t last_results_us_ = 0;
+    std::uint64_t results_generation_ = 0;
+    /// Commands whose hook is still running: a copy the controller sends meanwhile is not
+    /// carried out again (a hook ends within its time limit, so this stays small).
+    std::set<std::uint64_t> running_commands_;
     std::int64_t next_prune_us_ = 0;
     std::int64_t next_flush_us_ = 0;
     std::uint64_t seen_rebuilds_ = 0;  ///< NodeStore::rebuilds() when last looked at

@@ -34,6 +34,20 @@ struct SequenceGaps {
     std::optional<std::uint64_t> last_seq;
     /// (highest_received, last_seq]: assigned by the node, not reported yet (its outbox).
     std::optional<SeqRange> not_yet_reported;
+    /// Numbers received twice with different contents: the node numbered two confirmations the
+    /// same, so its numbering started again (a wiped or re-imaged store that was not told where
+    /// to continue). Each later one is kept apart (`refused_confirmations`), never dropped.
+    std::vector<SeqRange> reused;
+    std::uint64_t reused_count = 0;
+    /// A number the node's latest heartbeat says it has not reached (above its last_seq) though
+    /// the controller had received it before that heartbeat arrived; empty when none. A
+    /// heartbeat sent before a report arrives before it, so only a heartbeat heard after the
+    /// number proves that the node's counter went back. An older heartbeat below the highest
+    /// number is no sign of anything: the node numbered more since.
+    std::optional<std::uint64_t> behind_received;
+    /// What proves the node's store was wiped or replaced: a reused number, or a counter
+    /// behind what it had sent.
+    bool store_wiped() const { return reused_count > 0 || behind_received.has_value(); }
 };
 
 /// Per node (only `node_id` if given: not_found if there is no such node), by node id. A
@@ -42,7 +56,7 @@ Result<std::vector<SequenceGaps>> sequence_gaps(SQLite::Database& db,
                                                 const std::string& node_id = {});
 
 /// One row per node: received, highest, missing from the record (the first ranges, then how many
-/// more), not yet reported.
+/// more), not yet reported, numbers reused; marked when the node's store was wiped.
 std::string render_sequence_gaps(const std::vector<SequenceGaps>& gaps, Language language);
 
 nlohmann::json sequence_gaps_json(const std::vector<SequenceGaps>& gaps);
