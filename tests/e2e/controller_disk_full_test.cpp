@@ -44,26 +44,32 @@ std::size_t occurrences(const std::string& text, const std::string& needle) {
     return count;
 }
 
-/// First column of the first row of `sql`, read-only on `db`; nullopt when it cannot be read.
-std::optional<std::int64_t> scalar_of(const fs::path& db, const std::string& sql) {
-    try {
-        SQLite::Database connection(db.string(), SQLite::OPEN_READONLY);
-        connection.setBusyTimeout(2000);
-        SQLite::Statement q(connection, sql);
-        if (!q.executeStep() || q.getColumn(0).isNull()) {
-            return std::nullopt;
-        }
-        return q.getColumn(0).getInt64();
-    } catch (const std::exception&) {
+/// First column of the first row of `sql`, read-only on the database `db` as the process `pid`
+/// sees it (in its mount namespace); nullopt when it cannot be read. Not through
+/// /proc/<pid>/root: SQLite resolves that link to this namespace's root, and would read the
+/// directory under the tmpfs.
+std::optional<std::int64_t> scalar_in(pid_t pid, const fs::path& db, const std::string& sql) {
+    const std::string script =
+        "import sqlite3, sys\n"
+        "c = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True, timeout=2)\n"
+        "r = c.execute(sys.argv[2]).fetchone()\n"
+        "print('' if r is None or r[0] is None else r[0])\n";
+    int status = -1;
+    const std::string out = loa::test::capture_shell(
+        fmt::format("/usr/bin/nsenter --target {} --mount python3 -c {} {} {} 2>/dev/null", pid,
+                    shell_quote(script), shell_quote(db.string()), shell_quote(sql)),
+        &status);
+    if (status != 0 || out.empty() || out == "\n") {
         return std::nullopt;
     }
+    return std::stoll(out);
 }
 
 }  // namespace
 
 TEST_CASE(
-    "A controller whose disk is full still answers reads and sign-in, refuses changes with "
-    "507 and stores the reports it refused once space returns",
+    "A controller whose disk is full answers reads and sign-in and refuses changes with 507 "
+    "and stores the reports it refused once space returns",
     "[e2e]") {
     // A tmpfs mounted in a mount namespace of the controller's own: nothing of the host changes.
     INFO("this test mounts a tmpfs in a private mount namespace: run it as root");
@@ -79,15 +85,17 @@ TEST_CASE(
 
     // The data directory as it is now is copied onto a 24 MiB tmpfs mounted over it, inside the
     // controller's namespace; the test reaches that file system through /proc/<pid>/root.
-    s.start_controller({"unshare", "--mount", "--propagation", "private", "sh", "-c",
+    s.start_controller({"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
                         "cp -a \"$0\" \"$0.seed\" && mount -t tmpfs -o size=24m,mode=0700 "
                         "loa-disk-full \"$0\" && cp -a \"$0.seed/.\" \"$0/\" && rm -rf "
                         "\"$0.seed\" && exec \"$@\"",
                         data.string()});
     const fs::path inside =
         fs::path("/proc") / std::to_string(s.controller_pid()) / "root" / data.relative_path();
-    const fs::path db = inside / "controller.db";
-    auto controller_scalar = [&](const std::string& sql) { return scalar_of(db, sql); };
+    const pid_t pid = s.controller_pid();
+    auto controller_scalar = [&](const std::string& sql) {
+        return scalar_in(pid, data / "controller.db", sql);
+    };
     E2E_REQUIRE(s, controller_scalar("SELECT count(*) FROM nodes") == 1);
 
     s.start_node(node);
@@ -173,7 +181,7 @@ TEST_CASE(
     E2E_CHECK(s, out.find("trong-khi-day") != std::string::npos);
     E2E_CHECK(s, out.find("nothing changed") != std::string::npos);
     auto added =
-        api.Post("/api/v1/nodes",
+        api.Post("/api/v1/nodes", admin,
                  nlohmann::json{{"node", "ta-van-02"}, {"kind", "speaker"}, {"area", kArea}}.dump(),
                  "application/json");
     E2E_REQUIRE(s, added);
