@@ -4,6 +4,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <filesystem>
+
+#include <sys/statvfs.h>
 
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
@@ -26,6 +29,9 @@ Error error_of_exception(const std::exception& e) {
 }  // namespace detail
 
 namespace {
+
+/// Free bytes on the database's file system that end a full-disk condition.
+constexpr std::uint64_t kRoomAgainBytes = 1024 * 1024;
 
 /// Whether `e` says the database is locked by another process (SQLITE_BUSY after the timeout).
 bool is_busy(const SQLite::Exception& e) {
@@ -155,6 +161,17 @@ void Writer::note_disk_full(bool full) {
                 db_->getFilename());
             full_since_commits_ = stats_.full_commits.load(std::memory_order_relaxed);
         }
+        return;
+    }
+    if (!disk_full_.load(std::memory_order_relaxed)) {
+        return;
+    }
+    // A commit can fit in WAL pages a failed one already took while the disk is still full;
+    // the condition ends when the file system has room again, so it is not logged on and off.
+    struct statvfs fs {};
+    const auto dir = std::filesystem::path(db_->getFilename()).parent_path();
+    if (::statvfs(dir.c_str(), &fs) == 0 &&
+        static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize < kRoomAgainBytes) {
         return;
     }
     if (disk_full_.exchange(false)) {
