@@ -171,10 +171,10 @@ std::optional<ApiAnswer> send(const ApiCall& call) {
         if (auto answer = send(who); answer && !answer->ok()) {
             return answer;
         }
-        std::cerr << "loactl: bộ điều khiển ngừng nhận tệp trước khi hết (bị từ chối: quá lớn "
-                     "hoặc không có quyền; nhật ký của nó nói lý do) / the controller stopped "
-                     "taking the upload before its end (refused: too large or not allowed; its "
-                     "log says why)\n";
+        std::cerr << "loactl: bộ điều khiển ngừng nhận tệp trước khi hết (bị từ chối: quá lớn, "
+                     "không có quyền hoặc đĩa của nó không đủ chỗ; nhật ký của nó nói lý do) / the "
+                     "controller stopped taking the upload before its end (refused: too large, "
+                     "not allowed or not enough room on its disk; its log says why)\n";
         return std::nullopt;
     }
     if (!result) {
@@ -198,9 +198,13 @@ ApiCall with_json(ApiCall call, const nlohmann::json& body) {
     return call;
 }
 
+int refusal_status(const ApiAnswer& answer) {
+    return answer.status == 507 ? kExitStorageFull : 1;
+}
+
 int print_refusal(const ApiAnswer& answer) {
     std::cerr << "loactl: " << answer.error_message() << "\n";
-    return 1;
+    return refusal_status(answer);
 }
 
 int run(ApiCall call, bool json, const std::string& lang) {

@@ -57,10 +57,17 @@ ApiCall with_json(ApiCall call, const nlohmann::json& body);
 int run(ApiCall call, bool json, const std::string& lang);
 
 /// Prints an answer as run() does (the body on stdout, a refusal on stderr); returns the exit
-/// code: 0 done, 1 refused or unreachable.
+/// code: 0 done, 1 refused or unreachable, 4 (kExitStorageFull) refused for a full disk.
 int print_answer(const std::optional<ApiAnswer>& answer);
 
-/// Prints a refusal's message on stderr; returns 1.
+/// loactl's exit status when the controller refused for a full disk (HTTP 507): nothing was
+/// changed, and the same command works once space is freed on the controller's disk.
+inline constexpr int kExitStorageFull = 4;
+
+/// The exit status of a refusal: kExitStorageFull for 507, 1 otherwise.
+int refusal_status(const ApiAnswer& answer);
+
+/// Prints a refusal's message on stderr; returns refusal_status(answer).
 int print_refusal(const ApiAnswer& answer);
 
 }  // namespace loa::loactl

@@ -153,7 +153,7 @@ int PlanCommands::apply(bool json) const {
     // 409: not applied, some quota cannot be met; the body is the quota report.
     if (!answer->ok() && answer->status != 409) {
         std::cerr << answer->error_message() << "\n";
-        return answer->status == 400 ? kExitInvalid : 1;
+        return answer->status == 400 ? kExitInvalid : refusal_status(*answer);
     }
     std::cout << answer->body;
     return answer->status == 409 || answer->headers["X-Loa-Feasible"] != "true" ? kExitUnmet : 0;

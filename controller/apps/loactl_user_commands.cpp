@@ -108,6 +108,9 @@ int print_token(const ApiAnswer& answer, bool json, bool vi) {
                t.value("token_id", std::int64_t{0}), t.value("user", ""), t.value("role", ""),
                lc::scope_text(t.value("area", ""), vi ? lc::Language::vi : lc::Language::en),
                until);
+    if (t.contains("note") && t["note"].is_string()) {
+        std::cerr << t["note"].get<std::string>() << "\n";  // e.g. held while the disk is full
+    }
     std::cout << t["token"].get<std::string>() << "\n";
     return 0;
 }

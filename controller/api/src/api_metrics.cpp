@@ -189,6 +189,12 @@ Result<Reply> metrics(Request& request) {
     out.metric("loa_writer_busy_seconds_total", "counter",
                "Time the writer spent in transactions.");
     out.sample("loa_writer_busy_seconds_total", static_cast<double>(w.busy_us.load()) / 1e6);
+    out.metric("loa_writer_disk_full", "gauge",
+               "1 while the database's disk is full (changes refused with 507), else 0.");
+    out.sample("loa_writer_disk_full", request.store().writer().disk_full() ? 1.0 : 0.0);
+    out.metric("loa_writer_full_commits_total", "counter",
+               "Transactions that could not commit because the disk was full.");
+    out.sample("loa_writer_full_commits_total", static_cast<double>(w.full_commits.load()));
     out.metric("loa_login_lockouts_total", "counter",
                "User names or source addresses locked out after too many wrong passwords.");
     out.sample("loa_login_lockouts_total",

@@ -130,6 +130,30 @@ Result<Reply> login(Request& request) {
                                   {"expires", optional_time(i.token.expires_us)},
                                   {"via", "login"}};
         });
+    if (!issued && issued.error().code == Error::Code::storage_full) {
+        // A full disk does not lock anyone out: the token is held in memory, valid now, and
+        // written with its action-log row once there is room (held_tokens.hpp).
+        auto held =
+            request.services().held_tokens->hold(*who, label->empty() ? "api login" : *label,
+                                                 *expires, request.now(), request.request_id());
+        if (!held) {
+            return change.refused(held.error());
+        }
+        return json_reply(
+            {{"token", *held},
+             {"token_id", 0},
+             {"user", who->name},
+             {"role", role_name(who->role)},
+             {"area", who->area},
+             {"expires", optional_time(*expires)},
+             {"note",
+              "đĩa của máy điều khiển đã đầy: mã truy cập này được giữ trong bộ nhớ, dùng được "
+              "ngay và được ghi vào cơ sở dữ liệu khi có chỗ; nếu bộ điều khiển khởi động lại "
+              "trước đó, hãy đăng nhập lại / the controller's disk is full: this token is held "
+              "in memory, works now and is written to the database once there is room; if the "
+              "controller restarts before then, sign in again"}},
+            201);
+    }
     if (!issued) {
         return change.refused(issued.error());
     }

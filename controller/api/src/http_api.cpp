@@ -13,6 +13,8 @@
 #include <thread>
 #include <variant>
 
+#include <sys/statvfs.h>
+
 #include <spdlog/spdlog.h>
 
 #include "http_api_routes.hpp"
@@ -38,6 +40,8 @@ int status_of(Error::Code code) {
             return 422;
         case Error::Code::storage:
             return 500;
+        case Error::Code::storage_full:
+            return 507;  // Insufficient Storage: nothing changed, the same request works later
     }
     return 500;
 }
@@ -56,6 +60,8 @@ std::string_view code_name(Error::Code code) {
             return "media";
         case Error::Code::storage:
             return "storage";
+        case Error::Code::storage_full:
+            return "storage_full";
     }
     return "storage";
 }
@@ -165,6 +171,36 @@ std::string cross_site_problem(const http::HttpRequest& head) {
     return {};
 }
 
+/// Room an upload must leave on the controller's disk beyond its own bytes: the Opus copy an
+/// import makes (24 kbit/s) and the database's rows for it.
+constexpr std::uint64_t kUploadHeadroomBytes = 8ull * 1024 * 1024;
+
+/// Why an upload of `announced` bytes (nullopt: chunked, size unknown) cannot be taken into
+/// `dir` now; empty when there is room. Checked before any byte of it is read, so a full disk
+/// refuses at once instead of after a long transfer.
+std::string upload_room_problem(const std::filesystem::path& dir,
+                                std::optional<std::uint64_t> announced) {
+    struct statvfs fs {};
+    if (dir.empty() || ::statvfs(dir.c_str(), &fs) != 0) {
+        return {};  // cannot tell: the edge's own write reports ENOSPC as 507
+    }
+    const std::uint64_t free = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+    const std::uint64_t needed = announced.value_or(0) + kUploadHeadroomBytes;
+    if (free >= needed) {
+        return {};
+    }
+    constexpr double kMiB = 1024.0 * 1024.0;
+    const std::string size = announced ? fmt::format("{:.1f} MiB", *announced / kMiB) : "?";
+    return fmt::format(
+        "đĩa của máy điều khiển còn trống {:.1f} MiB, không đủ cho tệp gửi lên ({}) và {:.0f} MiB "
+        "dự phòng: tệp không được nhận, không có gì thay đổi; giải phóng chỗ trống trên đĩa rồi "
+        "thử lại / the controller's disk has {:.1f} MiB free, not enough for the upload ({}) and "
+        "{:.0f} MiB to spare: the file was not taken and nothing changed; free space on its disk "
+        "and try again",
+        free / kMiB, size, kUploadHeadroomBytes / kMiB, free / kMiB, size,
+        kUploadHeadroomBytes / kMiB);
+}
+
 /// What admit learnt, handed to handle.
 struct Admitted {
     const CompiledRoute* route = nullptr;
@@ -185,6 +221,7 @@ struct ApiServer::Impl {
     std::unique_ptr<api::RefusalLimiter> refusals = std::make_unique<api::RefusalLimiter>();
     std::unique_ptr<api::LoginThrottle> logins;
     std::unique_ptr<api::PasswordGate> passwords;
+    std::unique_ptr<HeldTokens> held_tokens = std::make_unique<HeldTokens>();
 
     http::Admission admit(const http::HttpRequest& head);
     http::HttpResponse handle(http::HttpRequest& http);
@@ -222,6 +259,14 @@ Result<void> ApiServer::Impl::authenticate(api::Request& request) {
         return fail(Error::Code::forbidden, why);
     }
     auto who = authenticate_token(db, token, request.now(), services.max_token_lifetime_us);
+    if (!who && who.error().code == Error::Code::forbidden) {
+        // Not in the database: perhaps a sign-in's while the disk was full, held in memory.
+        if (auto held = services.held_tokens->authenticate(db, token, request.now(),
+                                                           services.max_token_lifetime_us)) {
+            who = std::move(*held);
+        }
+    }
+    services.held_tokens->write_later(request.store().writer(), request.now());
     if (!who) {
         // Revoked or expired: the log names whose token it was.
         if (auto holder = token_holder(db, token)) {
@@ -234,8 +279,12 @@ Result<void> ApiServer::Impl::authenticate(api::Request& request) {
         api::log_access_refusal(request, refusal);
         return std::unexpected(who.error());
     }
-    // That the token was used is recorded at most once a minute, without waiting for it.
-    if (!who->token_last_used_us || *who->token_last_used_us < request.now() - 60'000'000) {
+    // That the token was used is recorded at most once a minute, without waiting for it. While
+    // the disk is full it is not tried: the first use after space returns records it (the
+    // recorded last use stays older than a minute), and a full disk never refuses a reader.
+    if (who->token_id != 0 &&
+        (!who->token_last_used_us || *who->token_last_used_us < request.now() - 60'000'000) &&
+        !request.store().writer().disk_full()) {
         const std::int64_t token_id = who->token_id;
         const std::int64_t now = request.now();
         request.store().writer().post(
@@ -324,6 +373,10 @@ http::Admission ApiServer::Impl::admit(const http::HttpRequest& head) {
         if (head.method == "GET" || head.method == "DELETE") {
             policy.max_bytes = 0;
         } else if (route->route.body == api::BodyKind::file) {
+            if (auto room = upload_room_problem(options.data_dir / "uploads", head.content_length);
+                !room.empty()) {
+                return refuse(json_response(507, "storage_full", room, admitted.request_id), room);
+            }
             policy.max_bytes = route->route.max_file_bytes;
             policy.storage = http::BodyPolicy::Storage::file;
             // A big file over a slow link takes long; a stranger's trickle is cut all the same.
@@ -380,6 +433,11 @@ http::HttpResponse ApiServer::Impl::handle(http::HttpRequest& http) {
             const bool unauthenticated = !compiled.route.open && !request.signed_in();
             res.status = unauthenticated ? 401 : status_of(reply.error().code);
             failure = reply.error().message;
+            if (reply.error().code == Error::Code::storage_full &&
+                failure == storage_full_message()) {
+                // The writer's words name no request: say which one was not done.
+                failure = storage_full_message(http.method + " " + http.path.substr(0, 200));
+            }
             res.content_type = "application/json";
             res.body =
                 error_body(unauthenticated ? "unauthenticated" : code_name(reply.error().code),
@@ -408,7 +466,9 @@ void ApiServer::Impl::log(const http::HttpRequest& http, const std::string& requ
     // The target with its query (never a secret: tokens travel in a header, passwords in
     // bodies, which are not logged), cut: a stranger chooses it.
     const std::string target = http.target.substr(0, 512);
-    if (status >= 500) {
+    // 507 (the disk is full) is logged as a warning: the condition itself is logged once by the
+    // writer, not once per request.
+    if (status >= 500 && status != 507) {
         spdlog::error("http {} {} {} → {} in {:.1f} ms by {} from {}: {}", request_id, http.method,
                       target, status, ms, who, http.remote_address, failure);
     } else if (status >= 400) {
@@ -435,6 +495,7 @@ ApiServer::ApiServer(ApiOptions options, Store* store, const NodeGateway* nodes)
     impl_->services.refusals = impl_->refusals.get();
     impl_->services.logins = impl_->logins.get();
     impl_->services.passwords = impl_->passwords.get();
+    impl_->services.held_tokens = impl_->held_tokens.get();
     for (auto& route : all_routes()) {
         impl_->routes.push_back(compile(std::move(route)));
     }
@@ -476,6 +537,7 @@ Result<void> ApiServer::start() {
         out.status = status;
         out.content_type = "application/json";
         out.body = error_body(status == 404   ? "not_found"
+                              : status == 507 ? "storage_full"
                               : status >= 500 ? "unavailable"
                                               : "invalid_input",
                               message, "-");

@@ -140,6 +140,16 @@ constexpr std::size_t kRefusalSources = 4096;
 /// Tokens last this long unless asked otherwise (and the longest lifetime is not shorter).
 constexpr std::int64_t kDefaultTokenUs = 30LL * 86'400'000'000;
 
+/// An action-log row that could not be written. A full disk is the writer's to log (once, when
+/// it begins), not once per refused request.
+void log_unwritten_row(const std::string& request_id, const Error& error) {
+    if (error.code == Error::Code::storage_full) {
+        spdlog::debug("http {}: the action log row waits: the disk is full", request_id);
+        return;
+    }
+    spdlog::error("http {}: the action log could NOT be written: {}", request_id, error.message);
+}
+
 }  // namespace
 
 bool RefusalLimiter::gets_row(const std::string& source, std::int64_t now, std::uint64_t& summary) {
@@ -262,8 +272,7 @@ void log_access_refusal(const Request& request, LoggedAction entry) {
         return {};
     });
     if (!logged) {
-        spdlog::error("http {}: the action log could NOT be written: {}", request.request_id(),
-                      logged.error().message);
+        log_unwritten_row(request.request_id(), logged.error());
     }
 }
 
@@ -311,6 +320,12 @@ void Change::done(WriteTx& tx, nlohmann::json detail) {
 }
 
 std::unexpected<Error> Change::refused(Error error, nlohmann::json detail) {
+    if (error.code == Error::Code::storage_full) {
+        // Its row could not be written either: the daemon's log has the condition (once) and
+        // the request (its access line); the answer says what was not done.
+        error.message = storage_full_message(target_.empty() ? action_ : action_ + " " + target_);
+        return std::unexpected(std::move(error));
+    }
     detail["reason"] = error.message;
     detail["request_id"] = request_.request_id();
     auto logged = request_.store().writer().run([&](WriteTx& tx) {
@@ -318,8 +333,7 @@ std::unexpected<Error> Change::refused(Error error, nlohmann::json detail) {
                              std::move(detail), request_.now());
     });
     if (!logged) {
-        spdlog::error("http {}: the action log could NOT be written: {}", request_.request_id(),
-                      logged.error().message);
+        log_unwritten_row(request_.request_id(), logged.error());
     }
     return std::unexpected(std::move(error));
 }

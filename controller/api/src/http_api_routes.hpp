@@ -20,6 +20,7 @@
 #include "loa/controller/common/error.hpp"
 #include "loa/controller/common/time_text.hpp"
 #include "loa/controller/people/action_log.hpp"
+#include "loa/controller/people/held_tokens.hpp"
 #include "loa/controller/people/people.hpp"
 #include "loa/controller/store/store.hpp"
 #include "login_throttle.hpp"
@@ -62,6 +63,7 @@ struct Services {
     RefusalLimiter* refusals = nullptr;
     LoginThrottle* logins = nullptr;
     PasswordGate* passwords = nullptr;
+    HeldTokens* held_tokens = nullptr;  ///< sign-ins made while the disk was full
 };
 
 /// One request being handled.

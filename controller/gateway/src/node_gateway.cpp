@@ -657,7 +657,9 @@ void NodeGateway::run_completions() {
         }
         session_stats_.write_batches.fetch_add(1, std::memory_order_relaxed);
         const Error* failed = batch->commit_error ? &*batch->commit_error : nullptr;
-        if (failed) {
+        // A full disk is logged once by the writer when it begins; each round it lasts is not.
+        const bool disk_full = failed && failed->code == Error::Code::storage_full;
+        if (failed && !disk_full) {
             spdlog::error("node gateway: a change was not stored: {}", failed->message);
         }
         const std::int64_t now = now_us();
@@ -665,12 +667,19 @@ void NodeGateway::run_completions() {
             const auto& acked =
                 failed ? Result<std::vector<std::uint64_t>>(std::unexpected(*failed)) : r.acked;
             if (!acked) {
-                // Not acked: the node keeps the confirmations; the error tells its log why.
+                // Not acked: the node keeps the confirmations; the error tells its log why. A
+                // full disk is BUSY: nothing stored, the same report is welcome later.
                 ++session_stats_.reports_refused;
-                spdlog::warn("node {}: report refused: {}", r.node_id, acked.error().message);
+                const auto code = acked.error().code;
+                if (code == Error::Code::storage_full) {
+                    spdlog::debug("node {}: report not stored: the disk is full", r.node_id);
+                } else {
+                    spdlog::warn("node {}: report refused: {}", r.node_id, acked.error().message);
+                }
                 send_error(r.routing_id,
-                           acked.error().code == Error::Code::invalid_input ? wire::MALFORMED
-                                                                            : wire::INTERNAL,
+                           code == Error::Code::invalid_input  ? wire::MALFORMED
+                           : code == Error::Code::storage_full ? wire::BUSY
+                                                               : wire::INTERNAL,
                            acked.error().message, r.envelope.message_id());
                 continue;
             }
@@ -697,11 +706,15 @@ void NodeGateway::run_completions() {
             const auto& stored = failed ? Result<bool>(std::unexpected(*failed)) : c.stored;
             if (!stored) {
                 // Not acked: the node keeps the result and sends it again.
-                spdlog::warn("node {}: command result refused: {}", c.node_id,
-                             stored.error().message);
+                const auto code = stored.error().code;
+                if (code != Error::Code::storage_full) {
+                    spdlog::warn("node {}: command result refused: {}", c.node_id,
+                                 stored.error().message);
+                }
                 send_error(c.routing_id,
-                           stored.error().code == Error::Code::invalid_input ? wire::MALFORMED
-                                                                             : wire::INTERNAL,
+                           code == Error::Code::invalid_input  ? wire::MALFORMED
+                           : code == Error::Code::storage_full ? wire::BUSY
+                                                               : wire::INTERNAL,
                            stored.error().message, c.envelope.message_id());
                 continue;
             }
@@ -730,7 +743,9 @@ void NodeGateway::run_completions() {
                 log_refusal({"key:" + e.public_key, "node.enroll", "", enrolled.error().message});
                 wire::Envelope out;
                 // A storage failure is the controller's: the device may try again (BUSY).
-                out.mutable_error()->set_code(enrolled.error().code == Error::Code::storage
+                const auto code = enrolled.error().code;
+                out.mutable_error()->set_code(code == Error::Code::storage ||
+                                                      code == Error::Code::storage_full
                                                   ? wire::BUSY
                                                   : wire::ENROLLMENT_REFUSED);
                 out.mutable_error()->set_message(enrolled.error().message);

@@ -84,7 +84,8 @@ std::size_t code_points(std::string_view utf8) {
     return n;
 }
 
-/// The hex BLAKE2b-256 of a token's text: what api_tokens keeps instead of the secret.
+}  // namespace
+
 std::string token_hash(std::string_view secret) {
     std::array<unsigned char, crypto_generichash_BYTES> digest{};
     crypto_generichash(digest.data(), digest.size(),
@@ -94,6 +95,8 @@ std::string token_hash(std::string_view secret) {
     sodium_bin2hex(hex.data(), hex.size(), digest.data(), digest.size());
     return hex.data();
 }
+
+namespace {
 
 std::optional<std::int64_t> optional_int(SQLite::Statement& q, int column) {
     if (q.getColumn(column).isNull()) {
@@ -498,24 +501,42 @@ Result<PasswordChange> set_password(WriteTx& tx, std::string_view name,
     });
 }
 
-Result<IssuedToken> issue_token(WriteTx& tx, std::int64_t user_id, std::string label,
-                                std::optional<std::int64_t> expires_us, std::int64_t now) {
-    SQLite::Database& db = tx.db();
+Result<std::string> new_token_secret() {
     if (auto ready = ensure_sodium(); !ready) {
         return std::unexpected(ready.error());
-    }
-    if (expires_us && *expires_us <= now) {
-        return fail(Error::Code::invalid_input,
-                    "token: it would expire before it is issued (give a time ahead of now)");
     }
     std::array<unsigned char, kTokenBytes> random{};
     randombytes_buf(random.data(), random.size());
     std::array<char, kTokenBytes * 2 + 1> hex{};
     sodium_bin2hex(hex.data(), hex.size(), random.data(), random.size());
     sodium_memzero(random.data(), random.size());
-    IssuedToken issued;
-    issued.secret = std::string(kTokenPrefix) + hex.data();
+    std::string secret = std::string(kTokenPrefix) + hex.data();
     sodium_memzero(hex.data(), hex.size());
+    return secret;
+}
+
+Result<IssuedToken> issue_token(WriteTx& tx, std::int64_t user_id, std::string label,
+                                std::optional<std::int64_t> expires_us, std::int64_t now) {
+    if (expires_us && *expires_us <= now) {
+        return fail(Error::Code::invalid_input,
+                    "token: it would expire before it is issued (give a time ahead of now)");
+    }
+    auto secret = new_token_secret();
+    if (!secret) {
+        return std::unexpected(secret.error());
+    }
+    return record_token(tx, std::move(*secret), user_id, std::move(label), expires_us, now);
+}
+
+Result<IssuedToken> record_token(WriteTx& tx, std::string secret, std::int64_t user_id,
+                                 std::string label, std::optional<std::int64_t> expires_us,
+                                 std::int64_t now) {
+    SQLite::Database& db = tx.db();
+    if (auto ready = ensure_sodium(); !ready) {
+        return std::unexpected(ready.error());
+    }
+    IssuedToken issued;
+    issued.secret = std::move(secret);
     return in_savepoint(tx, [&]() -> Result<IssuedToken> {
         SQLite::Statement insert(db,
                                  "INSERT INTO api_tokens (user_id, token_hash, label, created_us, "

@@ -2,7 +2,11 @@
 // commits once, then answers every change.
 #include "loa/controller/store/writer.hpp"
 
+#include <cerrno>
 #include <chrono>
+#include <filesystem>
+
+#include <sys/statvfs.h>
 
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
@@ -13,7 +17,10 @@ namespace loa::controller {
 namespace detail {
 
 Error error_of_exception(const std::exception& e) {
-    if (dynamic_cast<const SQLite::Exception*>(&e) != nullptr) {
+    if (const auto* sqlite = dynamic_cast<const SQLite::Exception*>(&e); sqlite != nullptr) {
+        if ((sqlite->getErrorCode() & 0xff) == SQLITE_FULL) {
+            return {Error::Code::storage_full, storage_full_message()};
+        }
         return {Error::Code::storage, std::string("database: ") + e.what()};
     }
     return {Error::Code::storage, std::string("lỗi khi ghi / error while writing: ") + e.what()};
@@ -22,6 +29,9 @@ Error error_of_exception(const std::exception& e) {
 }  // namespace detail
 
 namespace {
+
+/// Free bytes on the database's file system that end a full-disk condition.
+constexpr std::uint64_t kRoomAgainBytes = 1024 * 1024;
 
 /// Whether `e` says the database is locked by another process (SQLITE_BUSY after the timeout).
 bool is_busy(const SQLite::Exception& e) {
@@ -64,13 +74,16 @@ void Writer::post(std::function<Result<void>(WriteTx&)> change,
     };
     auto state = std::make_shared<State>(State{std::move(change), std::move(after), std::nullopt});
     Job job;
-    job.apply = [state](WriteTx& tx) {
+    job.apply = [state](WriteTx& tx) -> std::optional<Error::Code> {
         try {
             state->result.emplace(state->work(tx));
         } catch (const std::exception& e) {
             state->result.emplace(std::unexpected(detail::error_of_exception(e)));
         }
-        return state->result->has_value();
+        if (state->result->has_value()) {
+            return std::nullopt;
+        }
+        return state->result->error().code;
     };
     job.complete = [state](const Error* commit_error) {
         Result<void> outcome = commit_error && (!state->result || state->result->has_value())
@@ -129,10 +142,57 @@ void Writer::loop() {
     }
 }
 
+Error Writer::error_of(const std::exception& e, std::string_view doing) const {
+    if (const auto* sqlite = dynamic_cast<const SQLite::Exception*>(&e); sqlite != nullptr) {
+        const int code = sqlite->getErrorCode() & 0xff;
+        // SQLite says SQLITE_FULL when a write finds no room; a WAL index that cannot grow is an
+        // I/O error whose system error says the same.
+        const int os = sqlite3_system_errno(db_->getHandle());
+        if (code == SQLITE_FULL || (code == SQLITE_IOERR && (os == ENOSPC || os == EDQUOT))) {
+            return {Error::Code::storage_full, storage_full_message()};
+        }
+    }
+    return {Error::Code::storage, fmt::format("database: {}: {}", doing, e.what())};
+}
+
+void Writer::note_disk_full(bool full) {
+    if (full) {
+        stats_.full_commits.fetch_add(1, std::memory_order_relaxed);
+        if (!disk_full_.exchange(true)) {
+            spdlog::error(
+                "writer: the disk holding {} is full: every change is refused (HTTP 507; nodes' "
+                "reports are not acked and stay in their outboxes) until space is freed; reading "
+                "goes on, and the next change to commit ends this",
+                db_->getFilename());
+            full_since_commits_ = stats_.full_commits.load(std::memory_order_relaxed);
+        }
+        return;
+    }
+    if (!disk_full_.load(std::memory_order_relaxed)) {
+        return;
+    }
+    // A commit can fit in WAL pages a failed one already took while the disk is still full;
+    // the condition ends when the file system has room again, so it is not logged on and off.
+    struct statvfs fs {};
+    const auto dir = std::filesystem::path(db_->getFilename()).parent_path();
+    if (::statvfs(dir.c_str(), &fs) == 0 &&
+        static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize < kRoomAgainBytes) {
+        return;
+    }
+    if (disk_full_.exchange(false)) {
+        spdlog::warn(
+            "writer: there is room on the disk holding {} again: changes are stored "
+            "again ({} transaction(s) were refused while it was full)",
+            db_->getFilename(),
+            stats_.full_commits.load(std::memory_order_relaxed) - full_since_commits_ + 1);
+    }
+}
+
 void Writer::commit_batch(std::deque<Job>& batch) {
     const auto started = std::chrono::steady_clock::now();
     WriteTx tx(*db_);
     std::optional<Error> failure;
+    bool change_found_disk_full = false;
     // BEGIN IMMEDIATE takes the write lock first, so no later statement of the transaction can
     // be refused for a snapshot that moved (SQLITE_BUSY_SNAPSHOT). Inside this process nobody
     // else writes; another process may, and then the busy timeout and these retries wait for it.
@@ -145,8 +205,7 @@ void Writer::commit_batch(std::deque<Job>& batch) {
                                   std::chrono::milliseconds(options_.lock_wait_ms)) {
                 continue;  // the busy timeout already waited; try again until our own limit
             }
-            failure = Error{Error::Code::storage,
-                            fmt::format("database: cannot start writing: {}", e.what())};
+            failure = error_of(e, "cannot start writing");
             break;
         }
     }
@@ -155,13 +214,26 @@ void Writer::commit_batch(std::deque<Job>& batch) {
         try {
             for (auto& job : batch) {
                 db_->exec("SAVEPOINT change");
-                bool keep = false;
+                std::optional<Error::Code> refused;
                 try {
-                    keep = job.apply(tx);
+                    refused = job.apply(tx);
                 } catch (...) {
-                    keep = false;  // apply converts exceptions; this is only a last guard
+                    refused = Error::Code::storage;  // apply converts exceptions: a last guard
                 }
-                if (!keep) {
+                change_found_disk_full =
+                    change_found_disk_full || refused == Error::Code::storage_full;
+                if (sqlite3_get_autocommit(db_->getHandle()) != 0) {
+                    // SQLite rolled the whole transaction back under the change (it may after
+                    // SQLITE_FULL or an I/O error): nothing of the batch is left to commit, and
+                    // a change run now would write outside any transaction.
+                    failure = refused == Error::Code::storage_full
+                                  ? Error{Error::Code::storage_full, storage_full_message()}
+                                  : Error{Error::Code::storage,
+                                          "database: the transaction was rolled back by SQLite "
+                                          "after a change failed"};
+                    break;
+                }
+                if (refused) {
                     db_->exec("ROLLBACK TO change");
                     stats_.changes_refused.fetch_add(1, std::memory_order_relaxed);
                 } else {
@@ -169,21 +241,35 @@ void Writer::commit_batch(std::deque<Job>& batch) {
                 }
                 db_->exec("RELEASE change");
             }
-            db_->exec("COMMIT");
-        } catch (const std::exception& e) {
-            failure =
-                Error{Error::Code::storage,
-                      fmt::format("database: the changes could not be committed: {}", e.what())};
-            try {
-                db_->exec("ROLLBACK");
-            } catch (const std::exception&) {
-                // The transaction is gone already (a failed COMMIT rolls back on its own).
+            if (!failure) {
+                db_->exec("COMMIT");
             }
+        } catch (const std::exception& e) {
+            failure = error_of(e, "the changes could not be committed");
         }
+    }
+    // Whatever failed, the connection is left with no transaction open, ready for the next batch
+    // (a failed COMMIT may leave its transaction open; one that SQLite rolled back is gone).
+    if (sqlite3_get_autocommit(db_->getHandle()) == 0) {
+        try {
+            db_->exec("ROLLBACK");
+        } catch (const std::exception& e) {
+            spdlog::error("writer: cannot roll back a failed transaction: {}", e.what());
+        }
+    }
+    if ((failure && failure->code == Error::Code::storage_full) || change_found_disk_full) {
+        note_disk_full(true);
+    } else if (!failure && kept > 0) {
+        note_disk_full(false);  // something reached the disk: there is room again
     }
     if (failure) {
         stats_.failed_commits.fetch_add(1, std::memory_order_relaxed);
-        spdlog::error("writer: {} change(s) not stored: {}", batch.size(), failure->message);
+        if (failure->code == Error::Code::storage_full) {
+            // Said once when it began (note_disk_full), not once per batch.
+            spdlog::debug("writer: {} change(s) not stored: the disk is full", batch.size());
+        } else {
+            spdlog::error("writer: {} change(s) not stored: {}", batch.size(), failure->message);
+        }
     } else {
         stats_.commits.fetch_add(1, std::memory_order_relaxed);
         stats_.changes.fetch_add(kept, std::memory_order_relaxed);

@@ -165,6 +165,19 @@ struct IssuedToken {
 Result<IssuedToken> issue_token(WriteTx& tx, std::int64_t user_id, std::string label,
                                 std::optional<std::int64_t> expires_us, std::int64_t now);
 
+/// A new token's secret: "loa_" and 64 hex digits of 32 random bytes.
+Result<std::string> new_token_secret();
+
+/// Records the token `secret` (from new_token_secret) for `user_id`, issued at `now`: what
+/// issue_token does, for a secret made earlier (a sign-in while the disk was full, written once
+/// there is room: held_tokens.hpp).
+Result<IssuedToken> record_token(WriteTx& tx, std::string secret, std::int64_t user_id,
+                                 std::string label, std::optional<std::int64_t> expires_us,
+                                 std::int64_t now);
+
+/// The hex BLAKE2b-256 of a token's text: what api_tokens keeps instead of the secret.
+std::string token_hash(std::string_view secret);
+
 /// The person `secret` stands for. Reads only: that the token was used is recorded by
 /// note_token_use, which the API queues without waiting at most once a minute. Refused
 /// (Code::forbidden, the reason in the message): an unknown, revoked or expired token, one older

@@ -31,7 +31,8 @@ void tune_writer(SQLite::Database& db);
 /// The schema version recorded in an open database.
 int schema_version(SQLite::Database& db);
 
-/// Runs `work`, turning SQLite exceptions into Error::Code::storage.
+/// Runs `work`, turning SQLite exceptions into Error::Code::storage (storage_full when the disk
+/// is full).
 template <typename F>
 auto guard_storage(F&& work) -> decltype(work());
 

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <thread>
 #include <type_traits>
 
@@ -66,6 +67,7 @@ struct WriterStats {
     std::atomic<std::uint64_t> largest_batch{0};    ///< most changes in one transaction
     std::atomic<std::uint64_t> queued{0};           ///< changes waiting now
     std::atomic<std::uint64_t> busy_us{0};          ///< time spent in transactions
+    std::atomic<std::uint64_t> full_commits{0};     ///< of failed_commits: the disk was full
 };
 
 struct WriterOptions {
@@ -121,16 +123,29 @@ class Writer {
     /// the old hook is not running and will not run again.
     void set_on_commit(std::function<void()> hook);
 
+    /// Whether the last transaction failed because the database's disk is full (SQLITE_FULL,
+    /// ENOSPC): changes are refused with Error::Code::storage_full until one commits again. The
+    /// writer keeps trying each batch, so it notices by itself when space returns; callers use
+    /// this only to skip bookkeeping that may wait (a token's last use) and to say so.
+    bool disk_full() const { return disk_full_.load(std::memory_order_relaxed); }
+
   private:
-    /// One queued change: `apply` runs it inside the transaction (true: keep its writes);
-    /// `complete` is told the commit's error (null when it committed).
+    /// One queued change: `apply` runs it inside the transaction and returns nothing to keep its
+    /// writes, or the code of the error that refused it; `complete` is told the commit's error
+    /// (null when it committed).
     struct Job {
-        std::function<bool(WriteTx&)> apply;
+        std::function<std::optional<Error::Code>(WriteTx&)> apply;
         std::function<void(const Error* commit_error)> complete;
     };
     void enqueue(Job job);
     void loop();
     void commit_batch(std::deque<Job>& batch);
+    /// The error for a failed statement of the writer's own (BEGIN, COMMIT): storage_full when
+    /// the disk is full, storage otherwise, saying `doing`.
+    Error error_of(const std::exception& e, std::string_view doing) const;
+    /// Records whether the disk was full for this batch; logs the condition when it starts and
+    /// when it ends, never per change.
+    void note_disk_full(bool full);
 
     std::unique_ptr<SQLite::Database> db_;
     WriterOptions options_;
@@ -142,11 +157,13 @@ class Writer {
     WriterStats stats_;
     std::mutex hook_mutex_;
     std::function<void()> on_commit_;
+    std::atomic<bool> disk_full_{false};
+    std::uint64_t full_since_commits_ = 0;  ///< full_commits when the disk was found full
     std::thread thread_;
 };
 
 namespace detail {
-/// The error a change that threw is answered with.
+/// The error a change that threw is answered with (storage_full for SQLITE_FULL).
 Error error_of_exception(const std::exception& e);
 }  // namespace detail
 
@@ -162,13 +179,16 @@ auto Writer::submit(F&& change) -> std::future<std::invoke_result_t<F&, WriteTx&
     auto state = std::make_shared<State>(std::forward<F>(change));
     auto future = state->promise.get_future();
     Job job;
-    job.apply = [state](WriteTx& tx) {
+    job.apply = [state](WriteTx& tx) -> std::optional<Error::Code> {
         try {
             state->result.emplace(state->work(tx));
         } catch (const std::exception& e) {
             state->result.emplace(std::unexpected(detail::error_of_exception(e)));
         }
-        return state->result->has_value();
+        if (state->result->has_value()) {
+            return std::nullopt;
+        }
+        return state->result->error().code;
     };
     job.complete = [state](const Error* commit_error) {
         if (!state->result) {
@@ -196,9 +216,15 @@ auto in_savepoint(WriteTx& tx, F&& work) -> decltype(work()) {
         db.exec("RELEASE part");
         return result;
     } catch (const std::exception& e) {
-        db.exec("ROLLBACK TO part");
-        db.exec("RELEASE part");
-        return std::unexpected(detail::error_of_exception(e));
+        auto error = detail::error_of_exception(e);
+        try {
+            db.exec("ROLLBACK TO part");
+            db.exec("RELEASE part");
+        } catch (const std::exception&) {
+            // SQLite rolled the whole transaction back (it may after SQLITE_FULL or an I/O
+            // error): the first error is the one to tell, and the writer sees the rest is gone.
+        }
+        return std::unexpected(std::move(error));
     }
 }
 
