@@ -530,8 +530,9 @@ std::optional<wire::CommandResult> Session::carry_out(const wire::Command& comma
             // thread, which goes on heartbeating and acking; its result is stored when it ends.
             const bool on = command.set_amplifier().on();
             auto started =
-                agent_.start_amplifier(on, [&store = store_, result, on, now](auto hooked) mutable {
-                    result.set_done_us(now_us());
+                agent_.start_amplifier(on, [&store = store_, result, on, now,
+                                            shift = options_.clock_shift_us](auto hooked) mutable {
+                    result.set_done_us(detail::now_us() + shift);  // as Session::now_us()
                     if (hooked) {
                         store.set_setting("amplifier", on ? "on" : "off");
                         spdlog::info("command {}: {}", result.command_id(), *hooked);
