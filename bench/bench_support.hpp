@@ -1,10 +1,11 @@
-// What the benchmarks share: clocks, a free loopback port, /proc readings, verdicts.
+// What the benchmarks share: clocks, a free loopback port, /proc readings, CPU time, verdicts.
 #pragma once
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -21,6 +22,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -173,6 +175,33 @@ inline std::size_t occurrences(const std::string& text, const std::string& what)
         ++n;
     }
     return n;
+}
+
+/// User + system CPU seconds a process (all its threads), or with `main_thread` only its main
+/// thread, has used so far; 0 if unreadable.
+inline double proc_cpu_seconds(pid_t pid, bool main_thread = false) {
+    const std::string text = read_text(main_thread ? fmt::format("/proc/{}/task/{}/stat", pid, pid)
+                                                   : fmt::format("/proc/{}/stat", pid));
+    const auto close = text.rfind(')');  // the command name may hold spaces
+    if (close == std::string::npos) {
+        return 0;
+    }
+    std::istringstream fields(text.substr(close + 2));
+    std::string skip;
+    for (int i = 3; i < 14; ++i) {  // fields 3..13
+        fields >> skip;
+    }
+    double utime = 0, stime = 0;
+    fields >> utime >> stime;
+    return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+/// This process's CPU seconds (all its threads).
+inline double self_cpu_seconds() {
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+    return s(usage.ru_utime) + s(usage.ru_stime);
 }
 
 inline const char* verdict(bool met) {

@@ -232,7 +232,7 @@ int run_fanout(const Options& o) {
                                   {"repeat", 1},
                                   {"expires", "now+1h"},
                                   {"title", "Cảnh báo lũ quét / Flash flood warning"}};
-    const double cpu0 = bench::cpu_seconds_of(fleet.controller().pid());
+    const double cpu0 = bench::proc_cpu_seconds(fleet.controller().pid());
     const std::int64_t t0 = now_us();
     auto answer = api.Post("/api/v1/emergencies", {{"Authorization", "Bearer " + fleet.token()}},
                            order.dump(), "application/json");
@@ -257,7 +257,7 @@ int run_fanout(const Options& o) {
         }
         std::this_thread::sleep_for(100ms);
     }
-    const double controller_cpu_s = bench::cpu_seconds_of(fleet.controller().pid()) - cpu0;
+    const double controller_cpu_s = bench::proc_cpu_seconds(fleet.controller().pid()) - cpu0;
     {
         SQLite::Statement q(db,
                             "SELECT result_received_us, ok FROM commands WHERE emergency_id = ? "
@@ -387,7 +387,7 @@ int run_storm(const Options& o) {
         }
         std::this_thread::sleep_for(250ms);
     }
-    const double storm_cpu_s = bench::cpu_seconds_of(fleet.controller().pid()) - cpu0;
+    const double storm_cpu_s = bench::proc_cpu_seconds(fleet.controller().pid()) - cpu0;
     const std::uint64_t storm_rss = bench::proc_status_value(fleet.controller().pid(), "VmHWM");
     // One more heartbeat interval: nobody loses the session again.
     const double resettled_s = fleet.wait_settled(60s);
@@ -465,7 +465,7 @@ int run_soak(const Options& o) {
     std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(o.warmup_s * 1000)));
     const std::uint64_t warm_kib = bench::proc_status_value(pid, "VmRSS");
     const auto before = fleet.nodes().totals();
-    const double cpu0 = bench::cpu_seconds_of(pid);
+    const double cpu0 = bench::proc_cpu_seconds(pid);
     const auto w0 = std::chrono::steady_clock::now();
     std::uint64_t peak_kib = warm_kib;
     while (bench::seconds_since(w0) < o.duration_s && fleet.controller().running()) {
@@ -473,7 +473,7 @@ int run_soak(const Options& o) {
         peak_kib = std::max(peak_kib, bench::proc_status_value(pid, "VmRSS"));
     }
     const double window_s = bench::seconds_since(w0);
-    const double cpu_s = bench::cpu_seconds_of(pid) - cpu0;
+    const double cpu_s = bench::proc_cpu_seconds(pid) - cpu0;
     const std::uint64_t end_kib = bench::proc_status_value(pid, "VmRSS");
     const auto after = fleet.nodes().totals();
     fleet.nodes().stop();
@@ -796,7 +796,7 @@ int run_ingest(const Options& o) {
     }
     acked_at_start = acked_total;
     const double commits0 = metric(api, fleet.token(), "loa_writer_commits_total");
-    const double cpu0 = bench::cpu_seconds_of(fleet.controller().pid());
+    const double cpu0 = bench::proc_cpu_seconds(fleet.controller().pid());
     const auto w0 = std::chrono::steady_clock::now();
     while (bench::seconds_since(w0) < o.duration_s) {
         serve(5);
@@ -804,7 +804,7 @@ int run_ingest(const Options& o) {
     const double window_s = bench::seconds_since(w0);
     const std::uint64_t acked = acked_total - acked_at_start;
     const double commits = metric(api, fleet.token(), "loa_writer_commits_total") - commits0;
-    const double cpu_s = bench::cpu_seconds_of(fleet.controller().pid()) - cpu0;
+    const double cpu_s = bench::proc_cpu_seconds(fleet.controller().pid()) - cpu0;
     counting = false;
     for (auto until = std::chrono::steady_clock::now() + 10s;
          std::chrono::steady_clock::now() < until &&

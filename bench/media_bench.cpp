@@ -81,33 +81,6 @@ std::string make_media(std::uint64_t size) {
 
 // ---- what the kernel says about processes and sockets ---------------------------------------
 
-/// User + system CPU seconds a process (all its threads), or with `main_thread` only its main
-/// thread, has used so far.
-double proc_cpu_seconds(pid_t pid, bool main_thread = false) {
-    std::ifstream in(main_thread ? fmt::format("/proc/{}/task/{}/stat", pid, pid)
-                                 : fmt::format("/proc/{}/stat", pid));
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto close = text.rfind(')');  // the command name may hold spaces
-    if (close == std::string::npos) {
-        return 0;
-    }
-    std::istringstream fields(text.substr(close + 2));
-    std::string skip;
-    for (int i = 3; i < 14; ++i) {  // fields 3..13
-        fields >> skip;
-    }
-    double utime = 0, stime = 0;
-    fields >> utime >> stime;
-    return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-double self_cpu_seconds() {
-    rusage usage{};
-    ::getrusage(RUSAGE_SELF, &usage);
-    auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-    return s(usage.ru_utime) + s(usage.ru_stime);
-}
-
 /// Transmitted bytes of the loopback interface. On `lo` every packet is sent once and received
 /// once, so tx alone counts each byte on the wire once, headers included. Machine-wide.
 std::optional<std::uint64_t> loopback_tx_bytes() {

@@ -66,7 +66,6 @@ std::vector<sim::NodeIdentity> register_nodes(const fs::path& data, int n, std::
     return identities;
 }
 
-using bench::cpu_seconds_of;
 using bench::self_cpu_seconds;
 using bench::stored_confirmations;
 
@@ -192,7 +191,7 @@ int main(int argc, char** argv) {
         // The steady window: every node in session, heartbeating (and confirming).
         const auto before = simulator.totals();
         const double sim_cpu0 = self_cpu_seconds();
-        const double controller_cpu0 = cpu_seconds_of(controller.pid());
+        const double controller_cpu0 = bench::proc_cpu_seconds(controller.pid());
         const auto w0 = std::chrono::steady_clock::now();
         while (bench::seconds_since(w0) < o.duration_s && controller.running()) {
             std::this_thread::sleep_for(200ms);
@@ -200,7 +199,7 @@ int main(int argc, char** argv) {
         const double window_s = bench::seconds_since(w0);
         const auto after = simulator.totals();
         const double sim_cpu_s = self_cpu_seconds() - sim_cpu0;
-        const double controller_cpu_s = cpu_seconds_of(controller.pid()) - controller_cpu0;
+        const double controller_cpu_s = bench::proc_cpu_seconds(controller.pid()) - controller_cpu0;
         const std::uint64_t rss_end = sim::resident_kib();
         const std::uint64_t controller_rss = bench::proc_status_value(controller.pid(), "VmRSS");
         simulator.stop();  // outboxes: what is left is counted, not drained

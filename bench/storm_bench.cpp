@@ -113,30 +113,6 @@ std::string filesystem_of(const fs::path& path) {
     return best_type;
 }
 
-/// User + system CPU seconds of a process (all its threads) so far.
-double proc_cpu_seconds(pid_t pid) {
-    std::string text = read_text(fmt::format("/proc/{}/stat", pid));
-    auto close = text.rfind(')');  // the command name may hold spaces
-    if (close == std::string::npos) {
-        return 0;
-    }
-    std::istringstream fields(text.substr(close + 2));
-    std::string skip;
-    for (int i = 3; i < 14; ++i) {  // fields 3..13
-        fields >> skip;
-    }
-    double utime = 0, stime = 0;
-    fields >> utime >> stime;
-    return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-double self_cpu_seconds() {
-    rusage usage{};
-    ::getrusage(RUSAGE_SELF, &usage);
-    auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-    return s(usage.ru_utime) + s(usage.ru_stime);
-}
-
 // ---- distributions ----------------------------------------------------------------------------
 
 /// Nearest-rank percentile of sorted values.

@@ -34,11 +34,6 @@ std::string node_name(const std::string& prefix, int i, int count);
 void register_nodes(const std::filesystem::path& db_file, int count, const std::string& prefix,
                     const std::string& area, std::vector<sim::NodeIdentity>* identities);
 
-/// CPU seconds (user + system) of a process, from /proc/<pid>/stat; 0 if unreadable.
-double cpu_seconds_of(pid_t pid);
-/// This process's CPU seconds.
-double self_cpu_seconds();
-
 /// Raises this process's descriptor limit (children inherit it) to at least `wanted`: the soft
 /// limit to the hard one, and the hard one too where the process may (root). Returns the soft
 /// limit now in force.

@@ -101,7 +101,7 @@ void on_message(mosquitto* m, void* obj, const mosquitto_message* message) {
     }
 }
 
-/// Reads and writes what each ready client has; true while nothing broke.
+/// Reads and writes what each ready client has; a client whose connection broke is marked dead.
 void service(Fleet& f, int epoll_fd, int wait_ms) {
     epoll_event events[256];
     const int n = ::epoll_wait(epoll_fd, events, 256, wait_ms);
@@ -279,7 +279,7 @@ MqttFanoutResult run_mqtt_fanout(const MqttFanoutOptions& o) {
                                   o.clients, shared->failure);
         }
 
-        const double cpu0 = cpu_seconds_of(broker.pid());
+        const double cpu0 = proc_cpu_seconds(broker.pid());
         f.published_us = now_us();
         mosquitto_publish(app.m, nullptr, kOrderTopic, static_cast<int>(o.payload.size()),
                           o.payload.data(), 1, false);
@@ -287,7 +287,7 @@ MqttFanoutResult run_mqtt_fanout(const MqttFanoutOptions& o) {
         while (f.answered < r.connected && std::chrono::steady_clock::now() < fan_deadline) {
             service(f, epoll_fd, 5);
         }
-        r.broker_cpu_s = cpu_seconds_of(broker.pid()) - cpu0;
+        r.broker_cpu_s = proc_cpu_seconds(broker.pid()) - cpu0;
     } catch (const std::exception& e) {
         r.error = e.what();
     }
