@@ -5,6 +5,9 @@ set -euo pipefail
 packages=(
   # toolchain
   build-essential cmake pkg-config git clang-format
+  # deploy/test.sh builds with Ninja: it keeps both cores busy across targets, where make's
+  # per-directory recursion leaves one idle at each library's link
+  ninja-build
   # fuzzing (deploy/fuzz.sh): libFuzzer with ASan/UBSan. clang 19, not Debian's default clang 14:
   # 14 cannot compile libstdc++ 12's std::expected (it needs __cpp_concepts 202002 and
   # conditionally trivial destructors); libclang-rt-19-dev holds libclang_rt.fuzzer, llvm-19 the

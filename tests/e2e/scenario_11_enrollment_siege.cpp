@@ -131,7 +131,7 @@ std::int64_t action_rows(Scenario& s) {
 TEST_CASE(
     "scenario 11: 1,200 idle enrollment connections from one address leave the "
     "controller's descriptors bounded and a real device enrolls and is served",
-    "[e2e]") {
+    "[e2e][stress]") {
     raise_own_descriptor_limit();
     // A small VPS may run the controller with 1,024 descriptors it cannot raise.
     const bool held_to_1024 = GENERATE(false, true);
@@ -212,7 +212,7 @@ TEST_CASE(
 TEST_CASE(
     "scenario 11: a flood of junk enrollments from one address leaves a real enrollment "
     "served within seconds and the action log a few rows",
-    "[e2e]") {
+    "[e2e][stress]") {
     raise_own_descriptor_limit();
     Scenario s;
     s.start_controller();

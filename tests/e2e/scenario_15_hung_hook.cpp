@@ -57,7 +57,7 @@ struct HeartbeatWatch {
 TEST_CASE(
     "scenario 15: a slow or hung amplifier hook holds up neither heartbeats nor acks, and its "
     "result comes when it ends",
-    "[e2e]") {
+    "[e2e][timing]") {
     Scenario s;
     s.start_controller();
     const std::string id = "ta-van-15";

@@ -80,7 +80,7 @@ StoredPlay stored_play(Scenario& s, const std::string& node) {
 TEST_CASE(
     "scenario 16: a node whose clock is 90 s off airs at the booked time and its confirmation "
     "is judged on the controller's clock",
-    "[e2e]") {
+    "[e2e][timing]") {
     const std::int64_t shift = GENERATE(as<std::int64_t>{}, k90s, -k90s);
     INFO("the node's clock reads " << shift / kSecondUs << " s off");
     Scenario s;
