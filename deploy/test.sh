@@ -22,9 +22,10 @@ cmake --build "$build" -j"$(nproc)"
 # fails here.
 cmake $(generator "$build-node") -S . -B "$build-node" "${flags[@]}" -DLOA_NODE_ONLY=ON
 cmake --build "$build-node" -j"$(nproc)" --target loa-node
-# In parallel, one per core; tests that play on the wall clock, bound a time or load the whole
-# machine are tagged so and run alone (tests/CMakeLists.txt, RUN_SERIAL).
-(cd "$build" && ctest --output-on-failure --timeout 600 -j"$(nproc)" "$@")
+# In parallel: two slots per core, a test that computes takes two and an end-to-end scenario,
+# which mostly waits, one. Tests that play on the wall clock, bound a time or load the whole
+# machine are tagged so and run alone (tests/CMakeLists.txt, PROCESSORS and RUN_SERIAL).
+(cd "$build" && ctest --output-on-failure --timeout 600 -j"$((2 * $(nproc)))" "$@")
 # Short fuzz runs (docs/security.md): each libFuzzer target for LOA_FUZZ_SECONDS (45 s in CI),
 # in its own clang build (build-fuzz); any finding fails.
 if [ "${CI:-}" = "true" ] || [ -n "${LOA_FUZZ_SECONDS:-}" ]; then
