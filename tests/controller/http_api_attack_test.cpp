@@ -355,6 +355,7 @@ TEST_CASE("API: /metrics shows the HTTP edge's counters, the writer's and sign-i
     CHECK(value("loa_writer_changes_total") >= 1);  // the node added, with its log row
     CHECK(value("loa_writer_largest_batch") >= 1);
     CHECK(value("loa_writer_queued") >= 0);
+    CHECK(value("loa_sqlite_heap_bytes") > 0);  // at least the open connections' caches
     CHECK(value("loa_login_lockouts_total") == 0);
     CHECK(value("loa_password_checks_refused_total") == 0);
     CHECK_THAT(metrics.body, Contains("# TYPE loa_http_requests_total counter\n"));

@@ -5,6 +5,7 @@
 
 #include <SQLiteCpp/Statement.h>
 #include <fmt/core.h>
+#include <sqlite3.h>
 
 #include "http_api_routes.hpp"
 #include "loa/controller/fleet/fleet_view.hpp"
@@ -195,6 +196,11 @@ Result<Reply> metrics(Request& request) {
     out.metric("loa_writer_full_commits_total", "counter",
                "Transactions that could not commit because the disk was full.");
     out.sample("loa_writer_full_commits_total", static_cast<double>(w.full_commits.load()));
+    // Bounded by the connections' cache_size, whatever the number of nodes: what a reading of
+    // the process's RSS must set aside to see what each connected node costs.
+    out.metric("loa_sqlite_heap_bytes", "gauge",
+               "Memory SQLite holds now (page caches of every connection, statements).");
+    out.sample("loa_sqlite_heap_bytes", static_cast<double>(sqlite3_memory_used()));
     out.metric("loa_login_lockouts_total", "counter",
                "User names or source addresses locked out after too many wrong passwords.");
     out.sample("loa_login_lockouts_total",
