@@ -39,6 +39,7 @@ scenarios=(
   "storm|900|storm --nodes $nodes"
   "soak|$((soak_s + 900))|soak --nodes $nodes --duration-s $soak_s"
   "ingest|600|ingest --nodes 500 --duration-s 30"
+  "zmqfloor|300|zmqfloor --nodes $nodes"
 )
 failed=0
 for entry in "${scenarios[@]}"; do
@@ -75,9 +76,13 @@ if f:
     row("fan-out", "mosquitto QoS 1, same payload, p50 / p99 / max",
         f"{f['mqtt_p50_ms']:.0f} / {f['mqtt_p99_ms']:.0f} / {f['mqtt_max_ms']:.0f} ms",
         "loa's p99 ≤ this", v)
-    row("memory", "per connected node: loa / mosquitto",
-        f"{f['loa_memory_per_node_kb']:.1f} / {f['mqtt_memory_per_connection_kb']:.1f} kB",
+    row("memory", "per connected node: loa (page caches aside) / mosquitto",
+        f"{f['loa_memory_per_node_kb']:.1f} ({f['loa_memory_per_node_no_cache_kb']:.1f}) / {f['mqtt_memory_per_connection_kb']:.1f} kB",
         "loa ≤ 40 kB", v)
+z = load("zmqfloor")
+if z:
+    row("memory", f"libzmq alone, {z['nodes']:,} CURVE connections, per connection",
+        f"{z['per_connection_kb']:.1f} kB", "", "—")
 s = load("storm")
 if s:
     row("storm", f"SIGKILL + restart, {s['nodes']:,} nodes all back",
