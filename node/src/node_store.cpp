@@ -279,6 +279,11 @@ std::map<std::int64_t, Row> salvage_rows(SQLite::Database& db, const std::string
                 if (!found || (!forward && !found->second)) {
                     break;  // the end, or (backwards) where the forward pass got to
                 }
+                // A damaged page can answer "the row after N" with a row at or before N: taken
+                // as a failure, so the walk goes on past it instead of round the same rows.
+                if (forward ? found->first <= cursor : found->first >= cursor) {
+                    throw std::runtime_error("a row out of order");
+                }
                 cursor = found->first;
                 step = 1;
             } catch (const std::exception&) {

@@ -361,6 +361,56 @@ TEST_CASE(
     CHECK(damaged_copies(dir.path()).size() == 3);
 }
 
+/// Sets the rowid of the last cell of a table's leaf page to 0 (its one-byte varint), as a
+/// flipped byte on a card might: "the row after N" then finds that row again and again.
+void zero_last_rowid(const fs::path& db_file, std::int64_t page) {
+    std::fstream f(db_file, std::ios::binary | std::ios::in | std::ios::out);
+    std::string bytes(4096, '\0');
+    f.seekg((page - 1) * 4096);
+    f.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    REQUIRE(static_cast<unsigned char>(bytes[0]) == 0x0d);  // a table's leaf page
+    const int cells =
+        (static_cast<unsigned char>(bytes[3]) << 8) | static_cast<unsigned char>(bytes[4]);
+    REQUIRE(cells >= 2);
+    const std::size_t pointer = 8 + 2 * static_cast<std::size_t>(cells - 1);
+    std::size_t at = (static_cast<unsigned char>(bytes[pointer]) << 8) |
+                     static_cast<unsigned char>(bytes[pointer + 1]);
+    while (static_cast<unsigned char>(bytes[at]) & 0x80) {  // the payload's size
+        ++at;
+    }
+    ++at;
+    REQUIRE(static_cast<unsigned char>(bytes[at]) < 0x80);  // a one-byte rowid
+    bytes[at] = 0;
+    f.seekp((page - 1) * 4096);
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+TEST_CASE("a store whose rows lead back to an earlier row is salvaged and not read for ever",
+          "[node_store][faults]") {
+    TempDir dir;
+    const fs::path file = dir / "node.db";
+    {
+        NodeStore store(file);
+        store.on_welcome(0, kT0);
+        for (int i = 0; i < 20; ++i) {
+            play_and_confirm(store, "play-" + std::to_string(1000 + i), kT0 + i * 60 * kSecondUs);
+        }
+    }
+    const auto pages = pages_of(file, "outbox");
+    REQUIRE_FALSE(pages.empty());
+    zero_last_rowid(file, pages.front());
+    // And something SQLite notices, so the store is judged damaged and salvaged.
+    junk_pages(file, pages_of(file, "slots"));
+    // Before the fix this constructor never returned: the forward pass met row 0 after row 19
+    // and started again from it.
+    NodeStore store(file);
+    REQUIRE(store.last_salvage());
+    INFO("salvaged " << store.last_salvage()->confirmations << ", unreadable "
+                     << store.last_salvage()->unreadable);
+    CHECK(store.last_salvage()->confirmations >= 19);
+    CHECK(damaged_copies(dir.path()).size() == 1);
+}
+
 TEST_CASE("a store found damaged while running is rebuilt, and the confirmations go on",
           "[node_store][faults]") {
     TempDir dir;
